@@ -1,0 +1,115 @@
+//! Admin sign-in: the session's state, the sign-in page, and signing out.
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::components::{FormError, PasswordInput, action_error};
+use crate::error::AppError;
+
+/// What the console knows about the visitor's session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionState {
+    /// The signed-in admin's name, if any.
+    pub admin: Option<String>,
+    /// The anti-forgery token every form of this session must send back.
+    pub csrf: String,
+}
+
+/// The session, fetched once per page and again after signing in or out.
+pub type SessionResource = Resource<Result<SessionState, AppError>>;
+
+/// The visitor's session. Public on purpose: anyone may learn whether they are signed in, and
+/// the sign-in form needs the anti-forgery token before anybody is.
+#[server(endpoint = "session")]
+pub async fn session_info() -> Result<SessionState, AppError> {
+    let state = crate::state::app_state()?;
+    let session = ssr::session().await?;
+    let admin = ssr::current_admin(&state.pool, &session).await?;
+    Ok(SessionState {
+        admin: admin.map(|a| a.name),
+        csrf: ssr::csrf_token(&session).await?,
+    })
+}
+
+/// Signs in with a name and password, then goes to the dashboard.
+#[server(endpoint = "login")]
+pub async fn login(csrf: String, username: String, password: String) -> Result<(), AppError> {
+    ssr::login(&csrf, &username, password).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// Signs out, then goes to the sign-in page.
+#[server(endpoint = "logout")]
+pub async fn logout(csrf: String) -> Result<(), AppError> {
+    let admin = ssr::require_admin_for_change(&csrf).await?;
+    ssr::logout(&admin).await?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// The hidden anti-forgery field every form carries.
+#[component]
+pub fn CsrfField() -> impl IntoView {
+    let session = expect_context::<SessionResource>();
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let token = session.await.map(|s| s.csrf).unwrap_or_default();
+                view! { <input type="hidden" name="csrf" value=token /> }
+            })}
+        </Transition>
+    }
+}
+
+/// The sign-in page. Works as a plain form post before (or without) the WASM bundle.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = expect_context::<ServerAction<Login>>();
+    let pending = login.pending();
+    view! {
+        <main class="auth">
+            <section class="card" aria-labelledby="login-title">
+                <h1 id="login-title">"Sign in to bucketshare"</h1>
+                <ActionForm action=login>
+                    <CsrfField />
+                    <label for="username">"User name"</label>
+                    <input
+                        id="username"
+                        name="username"
+                        autocomplete="username"
+                        required
+                        autofocus
+                        spellcheck="false"
+                        autocapitalize="none"
+                    />
+                    <PasswordInput
+                        id="password"
+                        name="password"
+                        label="Password"
+                        autocomplete="current-password"
+                    />
+                    <FormError error=action_error(login) />
+                    <button type="submit" class="primary" disabled=pending>
+                        {move || if pending.get() { "Signing in…" } else { "Sign in" }}
+                    </button>
+                </ActionForm>
+            </section>
+        </main>
+    }
+}
+
+/// The "Sign out" button of the console's header.
+#[component]
+pub fn LogoutButton() -> impl IntoView {
+    let logout = expect_context::<ServerAction<Logout>>();
+    view! {
+        <ActionForm action=logout attr:class="logout">
+            <CsrfField />
+            <button type="submit">"Sign out"</button>
+        </ActionForm>
+    }
+}

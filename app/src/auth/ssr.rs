@@ -1,0 +1,490 @@
+//! Server side of admin authentication: password hashing, the session's admin and anti-forgery
+//! token, sign-in throttling, and the first admin of a fresh data dir.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::OnceLock;
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use axum::extract::ConnectInfo;
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use sqlx::SqlitePool;
+use subtle::ConstantTimeEq;
+use tower_sessions::Session;
+use zeroize::Zeroizing;
+
+use crate::error::{AppError, ssr::internal};
+use crate::state::{AuthSettings, app_state, now_unix};
+
+/// Session keys. The admin id and the password epoch it was signed in under; the CSRF token.
+const ADMIN_ID: &str = "admin_id";
+const AUTH_EPOCH: &str = "auth_epoch";
+const CSRF: &str = "csrf";
+
+/// The user name of the admin created on first start.
+pub const FIRST_ADMIN: &str = "admin";
+/// Shortest password accepted for an admin.
+pub const MIN_PASSWORD_LEN: usize = 12;
+/// Longest password accepted (hashing cost grows with length; nobody types more).
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// A signed-in admin: proof that the request carries a valid admin session. Server functions
+/// obtain one on their first line and pass it to what they call.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub id: i64,
+    pub name: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Passwords
+
+/// argon2id with OWASP's recommended parameters (19 MiB, 2 passes, 1 lane).
+fn argon2() -> Result<Argon2<'static>, AppError> {
+    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| internal("argon2 params", e))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Hashes a password into a PHC string, on a blocking thread (argon2 takes tens of ms of CPU).
+pub async fn hash_password(password: Zeroizing<String>) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        argon2()?
+            .hash_password(password.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|e| internal("hashing a password", e))
+    })
+    .await?
+}
+
+/// Checks a password against a stored PHC string, on a blocking thread. `None` as the hash
+/// verifies against a dummy hash, so that an unknown user costs the same time as a known one.
+async fn verify_password(
+    password: Zeroizing<String>,
+    hash: Option<String>,
+) -> Result<bool, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let argon2 = argon2()?;
+        let stored = match &hash {
+            Some(hash) => hash.as_str(),
+            None => dummy_hash(&argon2)?,
+        };
+        let parsed = PasswordHash::new(stored).map_err(|e| internal("stored hash unreadable", e))?;
+        Ok(argon2.verify_password(password.as_bytes(), &parsed).is_ok() && hash.is_some())
+    })
+    .await?
+}
+
+/// A hash of a random password, made once, for verifying unknown user names against.
+fn dummy_hash(argon2: &Argon2<'_>) -> Result<&'static str, AppError> {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    if let Some(hash) = DUMMY.get() {
+        return Ok(hash);
+    }
+    let hash = argon2
+        .hash_password(random_string(32).as_bytes())
+        .map_err(|e| internal("hashing the dummy password", e))?
+        .to_string();
+    Ok(DUMMY.get_or_init(|| hash))
+}
+
+/// A random alphanumeric string (62 symbols, ~5.95 bits each) from the OS-seeded thread RNG.
+pub fn random_string(len: usize) -> String {
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+/// Why a new password is refused, if it is.
+pub fn check_new_password(password: &str) -> Result<(), String> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_LEN {
+        return Err(format!(
+            "Use at least {MIN_PASSWORD_LEN} characters (this one has {chars})."
+        ));
+    }
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(format!("Use at most {MAX_PASSWORD_LEN} bytes."));
+    }
+    if password.trim() != password {
+        return Err("The password must not start or end with spaces.".to_owned());
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The first admin
+
+/// Creates the admin `admin` if there is no admin at all. The password is `password` when
+/// given, or a generated one, which is returned so that the caller can show it once.
+///
+/// This fails if: a given password is too weak (nothing is created then), or the database fails.
+pub async fn ensure_first_admin(
+    pool: &SqlitePool,
+    password: Option<String>,
+) -> Result<FirstAdmin, AppError> {
+    let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins")
+        .fetch_one(pool)
+        .await?;
+    if admins > 0 {
+        return Ok(FirstAdmin::AlreadyThere);
+    }
+    let (password, generated) = match password {
+        Some(password) => {
+            check_new_password(&password)
+                .map_err(|message| AppError::invalid("BUCKETSHARE_ADMIN_PASSWORD", message))?;
+            (Zeroizing::new(password), false)
+        }
+        None => (Zeroizing::new(random_string(24)), true),
+    };
+    let hash = hash_password(password.clone()).await?;
+    let now = now_unix();
+    // `OR IGNORE`: if another process created it meanwhile, theirs stands.
+    let created = sqlx::query(
+        "INSERT OR IGNORE INTO admins (name, password_hash, created_at, password_changed_at)
+         VALUES (?, ?, ?, ?)",
+    )
+    .bind(FIRST_ADMIN)
+    .bind(hash)
+    .bind(now)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1;
+    Ok(match (created, generated) {
+        (false, _) => FirstAdmin::AlreadyThere,
+        (true, false) => FirstAdmin::CreatedWithGivenPassword,
+        (true, true) => FirstAdmin::CreatedWithGeneratedPassword(password),
+    })
+}
+
+/// What [`ensure_first_admin`] did.
+#[derive(Debug)]
+pub enum FirstAdmin {
+    AlreadyThere,
+    CreatedWithGivenPassword,
+    /// Show this once to whoever started the server; it is stored only as a hash.
+    CreatedWithGeneratedPassword(Zeroizing<String>),
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+/// The session of the request being served.
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| internal("no session layer", e))
+}
+
+/// The address the request came from ("unknown" when the server runs without peer info).
+async fn client_ip() -> String {
+    match leptos_axum::extract::<ConnectInfo<SocketAddr>>().await {
+        Ok(ConnectInfo(addr)) => canonical_ip(addr.ip()).to_string(),
+        Err(_) => "unknown".to_owned(),
+    }
+}
+
+/// An IPv4 address seen through an IPv6 socket is the same client as the plain IPv4 one.
+fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+/// The session's anti-forgery token, created on first use.
+pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
+    if let Some(token) = session.get::<String>(CSRF).await? {
+        return Ok(token);
+    }
+    let token = random_string(43);
+    session.insert(CSRF, &token).await?;
+    Ok(token)
+}
+
+/// Checks a submitted anti-forgery token against the session's, in constant time.
+///
+/// This fails if: the session has no token (it expired or never rendered a form), or the
+/// tokens differ.
+pub async fn check_csrf(session: &Session, submitted: &str) -> Result<(), AppError> {
+    let expected = session.get::<String>(CSRF).await?;
+    match expected {
+        Some(expected) if bool::from(expected.as_bytes().ct_eq(submitted.as_bytes())) => Ok(()),
+        _ => Err(AppError::CsrfRejected),
+    }
+}
+
+/// The admin signed in on `session`, if the session is signed in, the admin still exists and is
+/// active, and their password has not changed since (a password change signs out every other
+/// session).
+pub async fn current_admin(pool: &SqlitePool, session: &Session) -> Result<Option<Admin>, AppError> {
+    let Some(id) = session.get::<i64>(ADMIN_ID).await? else {
+        return Ok(None);
+    };
+    let epoch = session.get::<i64>(AUTH_EPOCH).await?;
+    let row: Option<(String, i64)> = sqlx::query_as(
+        "SELECT name, password_changed_at FROM admins WHERE id = ? AND status = 'active'",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(match row {
+        Some((name, changed_at)) if Some(changed_at) == epoch => Some(Admin { id, name }),
+        _ => None,
+    })
+}
+
+/// The signed-in admin of this request. For read-only server functions.
+///
+/// This fails if: nobody is signed in on this session ([`AppError::Unauthenticated`]).
+pub async fn require_admin() -> Result<Admin, AppError> {
+    let state = app_state()?;
+    let session = session().await?;
+    current_admin(&state.pool, &session)
+        .await?
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// The signed-in admin of this request, for server functions that change something: the
+/// submitted anti-forgery token must match the session's.
+///
+/// This fails if: the token does not match ([`AppError::CsrfRejected`]), or nobody is signed in.
+pub async fn require_admin_for_change(csrf: &str) -> Result<Admin, AppError> {
+    let state = app_state()?;
+    let session = session().await?;
+    check_csrf(&session, csrf).await?;
+    current_admin(&state.pool, &session)
+        .await?
+        .ok_or(AppError::Unauthenticated)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing in and out
+
+/// Signs `username` in on this request's session.
+///
+/// This fails if: the anti-forgery token does not match; the account or the client address
+/// has had too many failures lately ([`AppError::Throttled`], checked before the password so
+/// that guessing stops costing us CPU); or the name or password is wrong
+/// ([`AppError::InvalidCredentials`], after a constant delay).
+pub async fn login(csrf: &str, username: &str, password: String) -> Result<Admin, AppError> {
+    let password = Zeroizing::new(password);
+    let state = app_state()?;
+    let session = session().await?;
+    check_csrf(&session, csrf).await?;
+
+    let username = username.trim();
+    let ip = client_ip().await;
+    let throttle = Throttle {
+        pool: &state.pool,
+        settings: &state.auth,
+    };
+    throttle.check(username, &ip).await?;
+
+    let row: Option<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT id, name, password_hash, password_changed_at FROM admins
+         WHERE name = ? AND status = 'active'",
+    )
+    .bind(username)
+    .fetch_optional(&state.pool)
+    .await?;
+    let (stored_hash, admin) = match row {
+        Some((id, name, hash, epoch)) => (Some(hash), Some((Admin { id, name }, epoch))),
+        None => (None, None),
+    };
+    let ok = verify_password(password, stored_hash).await?;
+    let Some((admin, epoch)) = admin.filter(|_| ok) else {
+        throttle.record_failure(username, &ip).await?;
+        tracing::warn!(%username, %ip, "failed admin sign-in");
+        tokio::time::sleep(state.auth.failed_login_delay).await;
+        return Err(AppError::InvalidCredentials);
+    };
+
+    throttle.clear(username).await?;
+    // A new session id at every privilege change stops session fixation; a new token too.
+    session.cycle_id().await?;
+    session.insert(ADMIN_ID, admin.id).await?;
+    session.insert(AUTH_EPOCH, epoch).await?;
+    session.insert(CSRF, random_string(43)).await?;
+    tracing::info!(admin = %admin.name, %ip, "admin signed in");
+    Ok(admin)
+}
+
+/// Ends this request's session (its row is deleted from the store).
+pub async fn logout(admin: &Admin) -> Result<(), AppError> {
+    session().await?.flush().await?;
+    tracing::info!(admin = %admin.name, "admin signed out");
+    Ok(())
+}
+
+/// Changes `admin`'s password after checking the current one. Every other session of this
+/// admin is signed out; this one stays signed in under a new id.
+///
+/// This fails if: the current password is wrong (counted as a failed sign-in, so that this form
+/// cannot be used to guess it), the new one is too weak, or the confirmation differs.
+pub async fn change_password(
+    admin: &Admin,
+    current: String,
+    new: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    let (current, new, confirm) = (
+        Zeroizing::new(current),
+        Zeroizing::new(new),
+        Zeroizing::new(confirm),
+    );
+    check_new_password(&new).map_err(|message| AppError::invalid("new_password", message))?;
+    if *new != *confirm {
+        return Err(AppError::invalid(
+            "confirm_password",
+            "The two new passwords differ.",
+        ));
+    }
+    let state = app_state()?;
+    let ip = client_ip().await;
+    let throttle = Throttle {
+        pool: &state.pool,
+        settings: &state.auth,
+    };
+    throttle.check(&admin.name, &ip).await?;
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM admins WHERE id = ?")
+        .bind(admin.id)
+        .fetch_one(&state.pool)
+        .await?;
+    if !verify_password(current, Some(stored)).await? {
+        throttle.record_failure(&admin.name, &ip).await?;
+        tokio::time::sleep(state.auth.failed_login_delay).await;
+        return Err(AppError::invalid(
+            "current_password",
+            "The current password is wrong.",
+        ));
+    }
+    let hash = hash_password(new).await?;
+    // The epoch must move even when two changes fall in the same second.
+    let epoch: i64 = sqlx::query_scalar(
+        "UPDATE admins SET password_hash = ?,
+             password_changed_at = MAX(?, password_changed_at + 1)
+         WHERE id = ? RETURNING password_changed_at",
+    )
+    .bind(hash)
+    .bind(now_unix())
+    .bind(admin.id)
+    .fetch_one(&state.pool)
+    .await?;
+    let session = session().await?;
+    session.cycle_id().await?;
+    session.insert(AUTH_EPOCH, epoch).await?;
+    tracing::info!(admin = %admin.name, "admin changed their password");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Throttling
+
+/// Counts failed sign-ins per account and per client address over a sliding window, in SQLite
+/// so that counts survive restarts and are shared by every server on the same database.
+struct Throttle<'a> {
+    pool: &'a SqlitePool,
+    settings: &'a AuthSettings,
+}
+
+impl Throttle<'_> {
+    fn window_start(&self) -> i64 {
+        now_unix() - self.settings.failure_window.as_secs() as i64
+    }
+
+    /// This fails if: the account or the address has reached its failure limit in the window.
+    async fn check(&self, username: &str, ip: &str) -> Result<(), AppError> {
+        let since = self.window_start();
+        let by_account: (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(at) FROM login_failures WHERE username = ? AND at > ?",
+        )
+        .bind(username.to_lowercase())
+        .bind(since)
+        .fetch_one(self.pool)
+        .await?;
+        let by_ip: (i64, Option<i64>) =
+            sqlx::query_as("SELECT COUNT(*), MIN(at) FROM login_failures WHERE ip = ? AND at > ?")
+                .bind(ip)
+                .bind(since)
+                .fetch_one(self.pool)
+                .await?;
+        for ((count, oldest), limit) in [
+            (by_account, self.settings.max_failures_per_account),
+            (by_ip, self.settings.max_failures_per_ip),
+        ] {
+            if count >= i64::from(limit) {
+                let oldest = oldest.unwrap_or_else(now_unix);
+                let retry_after = (oldest - since).max(1) as u64;
+                tracing::warn!(%username, %ip, count, "sign-in throttled");
+                return Err(AppError::Throttled {
+                    retry_after_secs: retry_after,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn record_failure(&self, username: &str, ip: &str) -> Result<(), AppError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO login_failures (username, ip, at) VALUES (?, ?, ?)")
+            .bind(username.to_lowercase())
+            .bind(ip)
+            .bind(now_unix())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM login_failures WHERE at <= ?")
+            .bind(self.window_start())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A successful sign-in forgives the account's failures (not the address's).
+    async fn clear(&self, username: &str) -> Result<(), AppError> {
+        sqlx::query("DELETE FROM login_failures WHERE username = ?")
+            .bind(username.to_lowercase())
+            .execute(self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_passwords_are_checked() {
+        assert!(check_new_password("short").is_err());
+        assert!(check_new_password(" leading-space-password").is_err());
+        assert!(check_new_password(&"x".repeat(MAX_PASSWORD_LEN + 1)).is_err());
+        assert!(check_new_password("correct horse battery").is_ok());
+        // Counted in characters, not bytes.
+        assert!(check_new_password("ééééééééééé").is_err());
+    }
+
+    #[test]
+    fn mapped_ipv4_is_plain_ipv4() {
+        let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap_or(IpAddr::from([0; 16]));
+        assert_eq!(canonical_ip(mapped).to_string(), "10.1.2.3");
+        let v6: IpAddr = "2001:db8::1".parse().unwrap_or(IpAddr::from([0; 4]));
+        assert_eq!(canonical_ip(v6), v6);
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_and_unknown_users_never_do() -> Result<(), AppError> {
+        let hash = hash_password(Zeroizing::new("correct horse battery".into())).await?;
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_password(Zeroizing::new("correct horse battery".into()), Some(hash.clone())).await?);
+        assert!(!verify_password(Zeroizing::new("wrong".into()), Some(hash)).await?);
+        assert!(!verify_password(Zeroizing::new("anything".into()), None).await?);
+        Ok(())
+    }
+}

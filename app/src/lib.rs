@@ -1,0 +1,119 @@
+//! The bucketshare console: Leptos components and server functions, rendered on the server
+//! (feature `ssr`) and hydrated in the browser (feature `hydrate`). The crates that depend on
+//! this one choose the feature.
+
+#![cfg_attr(
+    feature = "ssr",
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod account;
+pub mod auth;
+pub mod components;
+pub mod dashboard;
+pub mod error;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{A, Outlet, ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::account::AccountPage;
+use crate::auth::{LoginPage, LogoutButton, SessionResource};
+use crate::dashboard::DashboardPage;
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The console: routes, and the session shared by every page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let login = ServerAction::<auth::Login>::new();
+    let logout = ServerAction::<auth::Logout>::new();
+    let session: SessionResource = Resource::new(
+        move || (login.version().get(), logout.version().get()),
+        |_| auth::session_info(),
+    );
+    provide_context(login);
+    provide_context(logout);
+    provide_context(session);
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/bucketshare.css" />
+        <Title formatter=|page: String| format!("{page} · bucketshare") />
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=LoginPage />
+                <ParentRoute path=path!("/") view=ConsoleLayout>
+                    <Route path=path!("") view=DashboardPage />
+                    <Route path=path!("account") view=AccountPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+/// The frame of every signed-in page: header with navigation and the admin's name.
+#[component]
+fn ConsoleLayout() -> impl IntoView {
+    let session = expect_context::<SessionResource>();
+    let admin_name = move || {
+        Suspend::new(async move {
+            session
+                .await
+                .ok()
+                .and_then(|s| s.admin)
+                .map(|name| view! { <span class="who">"Signed in as " <strong>{name}</strong></span> })
+        })
+    };
+    view! {
+        <Title text="Console" />
+        <header class="topbar">
+            <a class="brand" href="/">"bucketshare"</a>
+            <nav aria-label="Main">
+                <A href="/" exact=true>"Dashboard"</A>
+                <A href="/account">"Account"</A>
+            </nav>
+            <Transition fallback=|| ()>{admin_name}</Transition>
+            <LogoutButton />
+        </header>
+        <main class="content">
+            <Outlet />
+        </main>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found" />
+        <main class="content">
+            <h1>"Page not found"</h1>
+            <p><a href="/">"Back to the dashboard"</a></p>
+        </main>
+    }
+}

@@ -1,0 +1,152 @@
+//! Command line and environment: every setting is a flag and a `BUCKETSHARE_*` variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// bucketshare: share an object store safely, with IAM users, per-bucket grants and
+/// revocable, audited share links.
+///
+/// Without a command, runs `serve`.
+#[derive(Debug, Parser)]
+#[command(name = "bucketshare", version, about, long_about)]
+pub struct Cli {
+    /// Directory holding the database (bucketshare.db). Created (mode 0700) if missing.
+    #[arg(long, env = "BUCKETSHARE_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `bucketshare=debug,info`).
+    #[arg(long, env = "BUCKETSHARE_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Log line format.
+    #[arg(long, env = "BUCKETSHARE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web console (the default command).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address the web console listens on.
+    #[arg(long, env = "BUCKETSHARE_CONSOLE_ADDR", default_value = "127.0.0.1:3000")]
+    pub console_addr: SocketAddr,
+
+    /// Directory with the built console assets (`pkg/`, as cargo-leptos writes them).
+    #[arg(long, env = "BUCKETSHARE_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// Password of the first admin (`admin`), used only when the data dir has no admin yet.
+    /// Without it, a strong password is generated and printed once.
+    #[arg(long, env = "BUCKETSHARE_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Mark session cookies `Secure`. Turn on whenever the console is reached over https
+    /// (for example behind a TLS-terminating reverse proxy).
+    #[arg(long, env = "BUCKETSHARE_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// Sign out a console session after this long without a request (e.g. `30m`, `8h`).
+    #[arg(long, env = "BUCKETSHARE_SESSION_IDLE_TIMEOUT", default_value = "1h", value_parser = parse_duration)]
+    pub session_idle_timeout: Duration,
+
+    /// Failed sign-ins of one account, within the failure window, after which it is locked
+    /// until the window slides past them.
+    #[arg(long, env = "BUCKETSHARE_LOGIN_MAX_FAILURES_PER_ACCOUNT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_max_failures_per_account: u32,
+
+    /// Failed sign-ins from one client address, within the failure window, after which it is
+    /// refused.
+    #[arg(long, env = "BUCKETSHARE_LOGIN_MAX_FAILURES_PER_IP", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_max_failures_per_ip: u32,
+
+    /// The sliding window over which failed sign-ins are counted.
+    #[arg(long, env = "BUCKETSHARE_LOGIN_FAILURE_WINDOW", default_value = "15m", value_parser = parse_duration)]
+    pub login_failure_window: Duration,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        // The defaults clap would give `bucketshare serve` with no flags and no environment.
+        ServeArgs {
+            console_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            site_root: PathBuf::from("target/site"),
+            admin_password: None,
+            secure_cookies: false,
+            session_idle_timeout: Duration::from_secs(3600),
+            login_max_failures_per_account: 5,
+            login_max_failures_per_ip: 20,
+            login_failure_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// A duration such as `90s`, `15m`, `1h 30m` or `7d`; at least one second.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("`{text}` is not a duration like 90s, 15m, 1h or 7d ({e})"))?;
+    if duration < Duration::from_secs(1) {
+        return Err(format!("`{text}` is shorter than one second"));
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_command_means_serve_with_defaults() -> Result<(), clap::Error> {
+        let cli = Cli::try_parse_from(["bucketshare"])?;
+        assert!(cli.command.is_none());
+        let Command::Serve(args) =
+            Cli::try_parse_from(["bucketshare", "serve"])?.command.ok_or_else(|| {
+                clap::Error::raw(clap::error::ErrorKind::MissingSubcommand, "no command")
+            })?;
+        let defaults = ServeArgs::default();
+        assert_eq!(args.console_addr, defaults.console_addr);
+        assert_eq!(args.session_idle_timeout, defaults.session_idle_timeout);
+        assert_eq!(args.login_failure_window, defaults.login_failure_window);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_values_are_refused_clearly() {
+        let err = Cli::try_parse_from(["bucketshare", "serve", "--console-addr", "nowhere"])
+            .map(|_| ())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("--console-addr"), "{err}");
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert!(
+            Cli::try_parse_from(["bucketshare", "serve", "--login-max-failures-per-ip", "0"])
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,36 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use server::config::{Cli, Command, LogFormat, ServeArgs};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(err) = init_logging(&cli) {
+        eprintln!("bucketshare: {err:#}");
+        return ExitCode::from(2);
+    }
+    let result = match cli.command {
+        None => server::serve::run(&cli.data_dir, ServeArgs::default()).await,
+        Some(Command::Serve(args)) => server::serve::run(&cli.data_dir, args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("bucketshare: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(&cli.log)
+        .map_err(|e| anyhow::anyhow!("--log {:?} is not a valid filter: {e}", cli.log))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match cli.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    Ok(())
+}

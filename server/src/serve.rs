@@ -1,0 +1,191 @@
+//! `bucketshare serve`: opens the data dir, makes sure an admin exists, and runs the console
+//! until SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use app::auth::ssr::{FIRST_ADMIN, FirstAdmin, ensure_first_admin};
+use app::error::AppError;
+use app::state::{AppState, AuthSettings};
+use leptos::config::LeptosOptions;
+use sqlx::SqlitePool;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::config::ServeArgs;
+use crate::{db, web};
+
+/// The session table, created by the session store itself.
+const SESSION_TABLE: &str = "sessions";
+
+pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    let pool = open_data_dir(data_dir).await?;
+    announce_first_admin(&pool, args.admin_password.clone()).await?;
+    let store = session_store(&pool).await?;
+    let sweeper = tokio::spawn(sweep_expired_sessions(pool.clone()));
+
+    let state = AppState {
+        leptos_options: leptos_options(&args),
+        pool: pool.clone(),
+        auth: Arc::new(AuthSettings {
+            max_failures_per_account: args.login_max_failures_per_account,
+            max_failures_per_ip: args.login_max_failures_per_ip,
+            failure_window: args.login_failure_window,
+            ..AuthSettings::default()
+        }),
+    };
+    let router = web::app(state, session_layer(store, &args)?);
+
+    let listener = tokio::net::TcpListener::bind(args.console_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (--console-addr)", args.console_addr))?;
+    tracing::info!(
+        console = %format!("http://{}", listener.local_addr()?),
+        data_dir = %data_dir.display(),
+        "bucketshare is serving"
+    );
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("the console server failed")?;
+
+    sweeper.abort();
+    pool.close().await;
+    tracing::info!("bucketshare stopped");
+    Ok(())
+}
+
+/// Creates the data dir (owner-only) if needed and opens its database.
+pub async fn open_data_dir(data_dir: &Path) -> anyhow::Result<SqlitePool> {
+    if !data_dir.exists() {
+        create_private_dir(data_dir)
+            .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+    } else if !data_dir.is_dir() {
+        bail!("the data dir {} is not a directory", data_dir.display());
+    }
+    db::open(&data_dir.join(db::DB_FILE)).await
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+/// Creates the first admin on an empty data dir and, if its password was generated, prints it
+/// once on standard output.
+async fn announce_first_admin(pool: &SqlitePool, password: Option<String>) -> anyhow::Result<()> {
+    match ensure_first_admin(pool, password).await {
+        Ok(FirstAdmin::AlreadyThere) => {}
+        Ok(FirstAdmin::CreatedWithGivenPassword) => tracing::info!(
+            admin = FIRST_ADMIN,
+            "created the first admin with the password from BUCKETSHARE_ADMIN_PASSWORD"
+        ),
+        Ok(FirstAdmin::CreatedWithGeneratedPassword(password)) => {
+            println!(
+                "\n  ┌──────────────────────────────────────────────────────────────┐\
+                 \n  │ First start: created the console admin.                      │\
+                 \n  │   user:     {FIRST_ADMIN:<49}│\
+                 \n  │   password: {:<49}│\
+                 \n  │ This password is shown only now. Change it after signing in. │\
+                 \n  └──────────────────────────────────────────────────────────────┘\n",
+                password.as_str()
+            );
+        }
+        Err(AppError::Invalid { field, message }) => bail!("{field}: {message}"),
+        Err(err) => bail!("cannot create the first admin: {err}"),
+    }
+    Ok(())
+}
+
+async fn session_store(pool: &SqlitePool) -> anyhow::Result<SqliteStore> {
+    let store = SqliteStore::new(pool.clone())
+        .with_table_name(SESSION_TABLE)
+        .map_err(|e| anyhow::anyhow!("session table name: {e}"))?;
+    store
+        .migrate()
+        .await
+        .context("cannot create the session table")?;
+    Ok(store)
+}
+
+/// Session cookies: HttpOnly, SameSite=Lax, Secure when asked, expiring after idle time.
+pub fn session_layer(
+    store: SqliteStore,
+    args: &ServeArgs,
+) -> anyhow::Result<SessionManagerLayer<SqliteStore>> {
+    let idle = time::Duration::try_from(args.session_idle_timeout)
+        .context("--session-idle-timeout is too long")?;
+    Ok(SessionManagerLayer::new(store)
+        .with_name("bucketshare_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(args.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(idle)))
+}
+
+/// Deletes expired sessions every minute. (The store's own `delete_expired` compares its Unix
+/// timestamps with `datetime()` and never matches, so this does it right.)
+async fn sweep_expired_sessions(pool: SqlitePool) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        let sql = format!("DELETE FROM {SESSION_TABLE} WHERE expiry_date < unixepoch()");
+        if let Err(err) = sqlx::query(&sql).execute(&pool).await {
+            tracing::warn!(error = %err, "could not delete expired sessions");
+        }
+    }
+}
+
+fn leptos_options(args: &ServeArgs) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("bucketshare")
+        .site_root(args.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(args.console_addr)
+        .build()
+}
+
+/// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before the server stops.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

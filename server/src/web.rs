@@ -1,0 +1,190 @@
+//! The console's HTTP surface: the Leptos app and its server functions, static assets, health
+//! probes, and the layers around them (sessions, request ids, tracing, security headers).
+
+use std::time::Duration;
+
+use app::error::AppError;
+use app::state::AppState;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use sqlx::SqlitePool;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::{Session, SessionManagerLayer, SessionStore};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole console as a router. `main` serves it; tests drive it with `oneshot`.
+pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLayer<S>) -> Router {
+    let routes = generate_route_list(app::App);
+    let context_state = state.clone();
+    let server_fn_state = state.clone();
+    let console = Router::new()
+        .route(
+            "/api/{*fn_name}",
+            axum::routing::post(move |req: Request| {
+                let state = server_fn_state.clone();
+                leptos_axum::handle_server_fns_with_context(
+                    move || provide_context(state.clone()),
+                    req,
+                )
+            })
+            .layer(middleware::from_fn(server_fn_error_status)),
+        )
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            {
+                let options = state.leptos_options.clone();
+                move || app::shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(middleware::from_fn_with_state(
+            state.pool.clone(),
+            require_admin_for_pages,
+        ))
+        .layer(middleware::from_fn(refuse_cross_site_writes))
+        .layer(sessions)
+        .with_state(state.clone());
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz).with_state(state.pool.clone()))
+        .merge(console)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                    let request_id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        request_id,
+                    )
+                }))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("same-origin"),
+                )),
+        )
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: the database answers within two seconds.
+async fn readyz(State(pool): State<SqlitePool>) -> Response {
+    let ping = sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&pool);
+    match tokio::time::timeout(Duration::from_secs(2), ping).await {
+        Ok(Ok(_)) => "ready\n".into_response(),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "readiness: database error");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timed out\n").into_response(),
+    }
+}
+
+/// Paths anyone may fetch: the sign-in page, built assets, and server functions (which
+/// authorize themselves, first thing).
+fn is_public(path: &str) -> bool {
+    path == "/login"
+        || path == "/favicon.ico"
+        || path.starts_with("/pkg/")
+        || path.starts_with("/api/")
+}
+
+/// Sends visitors without an admin session to the sign-in page, whatever page they asked for,
+/// and signed-in admins away from it.
+async fn require_admin_for_pages(
+    State(pool): State<SqlitePool>,
+    session: Session,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    let is_page = matches!(*req.method(), Method::GET | Method::HEAD);
+    if !is_page || (is_public(path) && path != "/login") {
+        return next.run(req).await;
+    }
+    let admin = match app::auth::ssr::current_admin(&pool, &session).await {
+        Ok(admin) => admin,
+        Err(err) => return (StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
+    };
+    match (admin.is_some(), path == "/login") {
+        (false, false) => Redirect::to("/login").into_response(),
+        (true, true) => Redirect::to("/").into_response(),
+        _ => next.run(req).await,
+    }
+}
+
+/// Refuses state-changing requests sent by another site. Browsers say where a request comes
+/// from in `Sec-Fetch-Site` (or, older ones, `Origin`); forms of this console are same-origin.
+/// This stands in front of the per-form anti-forgery tokens, not instead of them.
+async fn refuse_cross_site_writes(req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let cross_site = match (text("sec-fetch-site"), text("origin")) {
+        (Some(site), _) => site != "same-origin" && site != "none",
+        (None, Some(origin)) => {
+            let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+            origin_host != text("host")
+        }
+        (None, None) => false,
+    };
+    if cross_site {
+        tracing::warn!("refused a cross-site {} to {}", req.method(), req.uri().path());
+        return (StatusCode::FORBIDDEN, "Cross-site request refused.\n").into_response();
+    }
+    next.run(req).await
+}
+
+/// Server functions answer every error with 500; this gives each its real status (401, 403,
+/// 422, 429…) from the error itself, in one place. Plain form posts are redirects and pass.
+async fn server_fn_error_status(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !res.headers().contains_key("serverfnerror")
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
