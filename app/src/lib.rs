@@ -21,7 +21,7 @@ use leptos_router::components::{A, Outlet, ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::account::AccountPage;
-use crate::auth::{LoginPage, LogoutButton, SessionResource};
+use crate::auth::{LoginPage, LogoutButton, SessionEpoch, SessionResource};
 use crate::dashboard::DashboardPage;
 
 /// The HTML document around the app, rendered on the server only.
@@ -44,32 +44,34 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The console: routes, and the session shared by every page.
+/// The console.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let login = ServerAction::<auth::Login>::new();
-    let logout = ServerAction::<auth::Logout>::new();
-    let session: SessionResource = Resource::new(
-        move || (login.version().get(), logout.version().get()),
-        |_| auth::session_info(),
-    );
-    provide_context(login);
-    provide_context(logout);
-    provide_context(session);
-
     view! {
         <Stylesheet id="leptos" href="/pkg/bucketshare.css" />
         <Title formatter=|page: String| format!("{page} · bucketshare") />
         <Router>
-            <Routes fallback=NotFound>
-                <Route path=path!("/login") view=LoginPage />
-                <ParentRoute path=path!("/") view=ConsoleLayout>
-                    <Route path=path!("") view=DashboardPage />
-                    <Route path=path!("account") view=AccountPage />
-                </ParentRoute>
-            </Routes>
+            <ConsoleRoutes />
         </Router>
+    }
+}
+
+/// The routes, and the session shared by every page.
+#[component]
+fn ConsoleRoutes() -> impl IntoView {
+    let epoch = SessionEpoch::default();
+    let session: SessionResource = Resource::new(move || epoch.get(), |_| auth::session_info());
+    provide_context(epoch);
+    provide_context(session);
+    view! {
+        <Routes fallback=NotFound>
+            <Route path=path!("/login") view=LoginPage />
+            <ParentRoute path=path!("/") view=ConsoleLayout>
+                <Route path=path!("") view=DashboardPage />
+                <Route path=path!("account") view=AccountPage />
+            </ParentRoute>
+        </Routes>
     }
 }
 

@@ -24,22 +24,12 @@ use tower_sessions::{Session, SessionManagerLayer, SessionStore};
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole console as a router. `main` serves it; tests drive it with `oneshot`.
+/// Server functions are mounted under `/api/` by `leptos_routes_with_context`, with the
+/// same context as the pages.
 pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLayer<S>) -> Router {
     let routes = generate_route_list(app::App);
     let context_state = state.clone();
-    let server_fn_state = state.clone();
     let console = Router::new()
-        .route(
-            "/api/{*fn_name}",
-            axum::routing::post(move |req: Request| {
-                let state = server_fn_state.clone();
-                leptos_axum::handle_server_fns_with_context(
-                    move || provide_context(state.clone()),
-                    req,
-                )
-            })
-            .layer(middleware::from_fn(server_fn_error_status)),
-        )
         .leptos_routes_with_context(
             &state,
             routes,
@@ -50,6 +40,7 @@ pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLay
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(middleware::from_fn(server_fn_error_status))
         .layer(middleware::from_fn_with_state(
             state.pool.clone(),
             require_admin_for_pages,

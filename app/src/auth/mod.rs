@@ -18,8 +18,38 @@ pub struct SessionState {
     pub csrf: String,
 }
 
-/// The session, fetched once per page and again after signing in or out.
+/// The session, fetched once per page load and again whenever [`SessionEpoch`] moves.
 pub type SessionResource = Resource<Result<SessionState, AppError>>;
+
+/// Moves whenever this tab signs in or out, so that the session (and its anti-forgery token,
+/// which changes then) is fetched again.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SessionEpoch(RwSignal<u64>);
+
+impl SessionEpoch {
+    pub fn get(self) -> u64 {
+        self.0.get()
+    }
+
+    /// Fetches the session again each time `action` completes. Actions are created by the page
+    /// that shows their form (inside the routes), where a plain form post's error, carried back
+    /// in the URL, finds them.
+    pub fn follow<S>(self, action: ServerAction<S>)
+    where
+        S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+        S::Output: Send + Sync + 'static,
+        S::Error: Send + Sync + 'static,
+    {
+        let version = action.version();
+        Effect::new(move |seen: Option<usize>| {
+            let now = version.get();
+            if seen.is_some_and(|seen| seen != now) {
+                self.0.update(|epoch| *epoch += 1);
+            }
+            now
+        });
+    }
+}
 
 /// The visitor's session. Public on purpose: anyone may learn whether they are signed in, and
 /// the sign-in form needs the anti-forgery token before anybody is.
@@ -68,7 +98,8 @@ pub fn CsrfField() -> impl IntoView {
 /// The sign-in page. Works as a plain form post before (or without) the WASM bundle.
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let login = expect_context::<ServerAction<Login>>();
+    let login = ServerAction::<Login>::new();
+    expect_context::<SessionEpoch>().follow(login);
     let pending = login.pending();
     view! {
         <main class="auth">
@@ -105,7 +136,8 @@ pub fn LoginPage() -> impl IntoView {
 /// The "Sign out" button of the console's header.
 #[component]
 pub fn LogoutButton() -> impl IntoView {
-    let logout = expect_context::<ServerAction<Logout>>();
+    let logout = ServerAction::<Logout>::new();
+    expect_context::<SessionEpoch>().follow(logout);
     view! {
         <ActionForm action=logout attr:class="logout">
             <CsrfField />

@@ -1,0 +1,203 @@
+//! A console on a fresh data dir, and a cookie-keeping client to drive it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::auth::ssr::{FirstAdmin, ensure_first_admin};
+use app::state::{AppState, AuthSettings};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use server::config::ServeArgs;
+use sqlx::SqlitePool;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "a long test password";
+
+pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+pub struct TestApp {
+    pub router: Router,
+    pub pool: SqlitePool,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with(test_auth(), Duration::from_secs(3600)).await
+    }
+
+    /// A console with the given sign-in guard and session idle timeout, whose admin `admin`
+    /// has the password [`PASSWORD`].
+    pub async fn with(auth: AuthSettings, idle: Duration) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = server::serve::open_data_dir(dir.path()).await.unwrap();
+        let created = ensure_first_admin(&pool, Some(PASSWORD.to_owned())).await.unwrap();
+        assert!(matches!(created, FirstAdmin::CreatedWithGivenPassword));
+        let store = tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
+            .with_table_name("sessions")
+            .unwrap();
+        store.migrate().await.unwrap();
+        let args = ServeArgs {
+            session_idle_timeout: idle,
+            ..ServeArgs::default()
+        };
+        let state = AppState {
+            leptos_options: LeptosOptions::builder()
+                .output_name("bucketshare")
+                .site_root(dir.path().to_string_lossy().into_owned())
+                .build(),
+            pool: pool.clone(),
+            auth: Arc::new(auth),
+        };
+        let sessions = server::serve::session_layer(store, &args).unwrap();
+        TestApp {
+            router: server::web::app(state, sessions),
+            pool,
+            _dir: dir,
+        }
+    }
+
+    pub fn client(&self) -> Client<'_> {
+        self.client_from("192.0.2.10:40000")
+    }
+
+    pub fn client_from(&self, addr: &str) -> Client<'_> {
+        Client {
+            app: self,
+            cookie: None,
+            addr: addr.parse().unwrap(),
+        }
+    }
+}
+
+/// Production limits, with a short failure delay so that tests run fast.
+pub fn test_auth() -> AuthSettings {
+    AuthSettings {
+        failed_login_delay: Duration::from_millis(5),
+        ..AuthSettings::default()
+    }
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `kind` of a server function's JSON error.
+    pub fn error_kind(&self) -> String {
+        serde_json::from_str::<serde_json::Value>(&self.body)
+            .ok()
+            .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| format!("<no error kind in {:?}>", self.body))
+    }
+}
+
+/// A browser stand-in: keeps the session cookie, comes from one address.
+pub struct Client<'a> {
+    app: &'a TestApp,
+    pub cookie: Option<String>,
+    addr: SocketAddr,
+}
+
+impl Client<'_> {
+    pub async fn send(&mut self, mut req: Request<Body>) -> Answer {
+        if let Some(cookie) = &self.cookie {
+            req.headers_mut()
+                .insert(header::COOKIE, cookie.parse().unwrap());
+        }
+        req.extensions_mut().insert(ConnectInfo(self.addr));
+        let res = self.app.router.clone().oneshot(req).await.unwrap();
+        for set in res.headers().get_all(header::SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let pair = set.split(';').next().unwrap().trim().to_owned();
+            if set.contains("Max-Age=0") {
+                self.cookie = None;
+            } else if pair.starts_with("bucketshare_session=") {
+                self.cookie = Some(pair);
+            }
+        }
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Answer {
+        let req = Request::builder()
+            .uri(path)
+            .header(header::ACCEPT, "text/html")
+            .body(Body::empty())
+            .unwrap();
+        self.send(req).await
+    }
+
+    /// Calls a server function the way the hydrated console does (JSON answers).
+    pub async fn call(&mut self, name: &str, form: &[(&str, &str)]) -> Answer {
+        self.post(name, form, "application/json", &[]).await
+    }
+
+    /// Posts a form the way a browser without JavaScript does (redirect answers).
+    pub async fn post_form(&mut self, name: &str, form: &[(&str, &str)], referer: &str) -> Answer {
+        self.post(name, form, "text/html", &[("referer", referer)]).await
+    }
+
+    pub async fn post(
+        &mut self,
+        name: &str,
+        form: &[(&str, &str)],
+        accept: &str,
+        extra: &[(&str, &str)],
+    ) -> Answer {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/{name}"))
+            .header(header::HOST, "console.test")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, accept);
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        self.send(req.body(Body::from(body)).unwrap()).await
+    }
+
+    /// The session's anti-forgery token (and whether someone is signed in).
+    pub async fn session(&mut self) -> (Option<String>, String) {
+        let answer = self.call("session", &[]).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        let v: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+        (
+            v["admin"].as_str().map(str::to_owned),
+            v["csrf"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn login(&mut self, username: &str, password: &str) -> Answer {
+        let (_, csrf) = self.session().await;
+        self.call(
+            "login",
+            &[("csrf", &csrf), ("username", username), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn login_ok(&mut self) {
+        let answer = self.login("admin", PASSWORD).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+}

@@ -1,0 +1,9 @@
+//! In-process tests of the console router, driven with `tower::ServiceExt::oneshot` against a
+//! real SQLite database on disk in a temporary data dir.
+
+mod harness;
+
+mod first_admin;
+mod health;
+mod login;
+mod password;
