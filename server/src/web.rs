@@ -107,7 +107,7 @@ async fn readyz(State(pool): State<SqlitePool>) -> Response {
 /// authorize themselves, first thing).
 fn is_public(path: &str) -> bool {
     path == "/login"
-        || path == "/favicon.ico"
+        || path == "/favicon.svg"
         || path.starts_with("/pkg/")
         || path.starts_with("/api/")
 }

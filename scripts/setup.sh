@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs what building and testing bucketshare needs, skipping what is already there:
+# the pinned Rust toolchain (rust-toolchain.toml), cargo-leptos, the wasm-bindgen CLI, wasm-opt
+# (npm binaryen), and with --tests also Chromium and the browser-test packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+
+want_tests=no
+[ "${1:-}" = "--tests" ] && want_tests=yes
+
+step() { printf '\n==> %s\n' "$*"; }
+
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
+}
+
+if ! command -v rustup >/dev/null; then
+  echo "rustup is required to install the toolchain pinned here." >&2
+  exit 1
+fi
+step "Rust toolchain from rust-toolchain.toml"
+rustup toolchain install
+
+# Tools are built with the pinned toolchain; without LTO they build in about half the time.
+install_crate() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo install "$@"
+}
+
+if [ "$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
+  step "cargo-leptos $CARGO_LEPTOS_VERSION (about 20 minutes, once per machine)"
+  install_crate cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+  step "wasm-bindgen CLI $WASM_BINDGEN_VERSION (about 4 minutes, once per machine)"
+  install_crate wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+if ! command -v npm >/dev/null; then
+  step "Node.js and npm (Debian)"
+  apt_install nodejs npm
+fi
+
+if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ] \
+  || ! grep -q "\"version\": \"$BINARYEN_VERSION\"" "$TOOLS_DIR/node_modules/binaryen/package.json" 2>/dev/null; then
+  step "wasm-opt from npm binaryen@$BINARYEN_VERSION"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION"
+fi
+
+if [ "$want_tests" = yes ]; then
+  if ! command -v chromium >/dev/null; then
+    step "Chromium (Debian) for browser tests"
+    apt_install chromium
+  fi
+  if [ ! -d end2end/node_modules/@playwright/test ] \
+    || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+    step "Browser-test packages (npm ci; no browser download)"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund --prefix end2end
+  fi
+fi

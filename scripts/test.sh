@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Every test: formatting, clippy, unit and in-process integration tests, then browser tests
+# in Debian's Chromium against the real built site. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --tests
+. scripts/env.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+log="$TMPDIR/test-$$.log"
+trap 'rm -f "$log"' EXIT
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (server side, then the browser side on wasm32)"
+cargo clippy -p app -p server --all-targets -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "cargo test"
+cargo test -p app -p server 2>&1 | tee "$log"
+rust_passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
+
+step "build the site (cargo leptos build)"
+cargo leptos build
+
+step "browser tests"
+e2e_passed=$(scripts/e2e.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee /dev/stderr | sed -n 's/^e2e: \([0-9]*\) passed$/\1/p')
+
+printf '\nall: %d passed, 0 failed\n' "$((rust_passed + e2e_passed))"
