@@ -18,7 +18,7 @@ pub mod state;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Outlet, ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 use crate::account::AccountPage;
 use crate::auth::{LoginPage, LogoutButton, SessionEpoch, SessionResource};
@@ -58,7 +58,9 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The routes, and the session shared by every page.
+/// The routes, and the session shared by every page. Pages render whole on the server
+/// (`SsrMode::Async`): forms, with their anti-forgery token, must work before or without the
+/// WASM bundle, and streamed fragments would need JavaScript to be put in place.
 #[component]
 fn ConsoleRoutes() -> impl IntoView {
     let epoch = SessionEpoch::default();
@@ -67,10 +69,10 @@ fn ConsoleRoutes() -> impl IntoView {
     provide_context(session);
     view! {
         <Routes fallback=NotFound>
-            <Route path=path!("/login") view=LoginPage />
-            <ParentRoute path=path!("/") view=ConsoleLayout>
-                <Route path=path!("") view=DashboardPage />
-                <Route path=path!("account") view=AccountPage />
+            <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+            <ParentRoute path=path!("/") view=ConsoleLayout ssr=SsrMode::Async>
+                <Route path=path!("") view=DashboardPage ssr=SsrMode::Async />
+                <Route path=path!("account") view=AccountPage ssr=SsrMode::Async />
             </ParentRoute>
         </Routes>
     }

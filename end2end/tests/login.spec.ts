@@ -49,7 +49,7 @@ test("the admin signs in, sees the dashboard, uses the hydrated app and signs ou
   await hydrated(page);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Account" }).click();
   await expect(page.getByRole("heading", { name: "Change password" })).toBeVisible();
-  const current = page.getByLabel("Current password");
+  const current = page.getByLabel("Current password", { exact: true });
   await current.fill("peek-a-boo");
   await expect(current).toHaveAttribute("type", "password");
   await page.getByRole("button", { name: "Show current password" }).click();
@@ -91,9 +91,9 @@ test("the admin changes their password and signs in with the new one", async ({ 
   await page.goto("/account");
   await hydrated(page);
   const change = async (current: string, next: string, confirm = next) => {
-    await page.getByLabel("Current password").fill(current);
+    await page.getByLabel("Current password", { exact: true }).fill(current);
     await page.getByLabel("New password", { exact: true }).fill(next);
-    await page.getByLabel("Confirm new password").fill(confirm);
+    await page.getByLabel("Confirm new password", { exact: true }).fill(confirm);
     await page.getByRole("button", { name: "Change password" }).click();
   };
   const next = `${PASSWORD}-changed`;
