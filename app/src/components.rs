@@ -30,16 +30,13 @@ pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
 #[component]
 pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
     move || {
-        error
-            .get()
-            .filter(|e| e.field() == Some(field))
-            .map(|e| {
-                view! {
-                    <p class="error" role="alert" id=format!("{field}-error")>
-                        {e.to_string()}
-                    </p>
-                }
-            })
+        error.get().filter(|e| e.field() == Some(field)).map(|e| {
+            view! {
+                <p class="error" role="alert" id=format!("{field}-error")>
+                    {e.to_string()}
+                </p>
+            }
+        })
     }
 }
 

@@ -84,11 +84,9 @@ fn ConsoleLayout() -> impl IntoView {
     let session = expect_context::<SessionResource>();
     let admin_name = move || {
         Suspend::new(async move {
-            session
-                .await
-                .ok()
-                .and_then(|s| s.admin)
-                .map(|name| view! { <span class="who">"Signed in as " <strong>{name}</strong></span> })
+            session.await.ok().and_then(|s| s.admin).map(
+                |name| view! { <span class="who">"Signed in as " <strong>{name}</strong></span> },
+            )
         })
     };
     view! {

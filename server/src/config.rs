@@ -14,7 +14,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "bucketshare", version, about, long_about)]
 pub struct Cli {
     /// Directory holding the database (bucketshare.db). Created (mode 0700) if missing.
-    #[arg(long, env = "BUCKETSHARE_DATA_DIR", default_value = "data", global = true)]
+    #[arg(
+        long,
+        env = "BUCKETSHARE_DATA_DIR",
+        default_value = "data",
+        global = true
+    )]
     pub data_dir: PathBuf,
 
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `bucketshare=debug,info`).
@@ -46,7 +51,11 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address the web console listens on.
-    #[arg(long, env = "BUCKETSHARE_CONSOLE_ADDR", default_value = "127.0.0.1:3000")]
+    #[arg(
+        long,
+        env = "BUCKETSHARE_CONSOLE_ADDR",
+        default_value = "127.0.0.1:3000"
+    )]
     pub console_addr: SocketAddr,
 
     /// Directory with the built console assets (`pkg/`, as cargo-leptos writes them).
@@ -122,8 +131,9 @@ mod tests {
     fn no_command_means_serve_with_defaults() -> Result<(), clap::Error> {
         let cli = Cli::try_parse_from(["bucketshare"])?;
         assert!(cli.command.is_none());
-        let Command::Serve(args) =
-            Cli::try_parse_from(["bucketshare", "serve"])?.command.ok_or_else(|| {
+        let Command::Serve(args) = Cli::try_parse_from(["bucketshare", "serve"])?
+            .command
+            .ok_or_else(|| {
                 clap::Error::raw(clap::error::ErrorKind::MissingSubcommand, "no command")
             })?;
         let defaults = ServeArgs::default();

@@ -39,7 +39,9 @@ pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLay
                 move || app::shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
         .layer(middleware::from_fn(server_fn_error_status))
         .layer(middleware::from_fn_with_state(
             state.pool.clone(),
@@ -154,7 +156,11 @@ async fn refuse_cross_site_writes(req: Request, next: Next) -> Response {
         (None, None) => false,
     };
     if cross_site {
-        tracing::warn!("refused a cross-site {} to {}", req.method(), req.uri().path());
+        tracing::warn!(
+            "refused a cross-site {} to {}",
+            req.method(),
+            req.uri().path()
+        );
         return (StatusCode::FORBIDDEN, "Cross-site request refused.\n").into_response();
     }
     next.run(req).await

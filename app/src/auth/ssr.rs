@@ -70,7 +70,8 @@ async fn verify_password(
             Some(hash) => hash.as_str(),
             None => dummy_hash(&argon2)?,
         };
-        let parsed = PasswordHash::new(stored).map_err(|e| internal("stored hash unreadable", e))?;
+        let parsed =
+            PasswordHash::new(stored).map_err(|e| internal("stored hash unreadable", e))?;
         Ok(argon2.verify_password(password.as_bytes(), &parsed).is_ok() && hash.is_some())
     })
     .await?
@@ -222,7 +223,10 @@ pub async fn check_csrf(session: &Session, submitted: &str) -> Result<(), AppErr
 /// The admin signed in on `session`, if the session is signed in, the admin still exists and is
 /// active, and their password has not changed since (a password change signs out every other
 /// session).
-pub async fn current_admin(pool: &SqlitePool, session: &Session) -> Result<Option<Admin>, AppError> {
+pub async fn current_admin(
+    pool: &SqlitePool,
+    session: &Session,
+) -> Result<Option<Admin>, AppError> {
     let Some(id) = session.get::<i64>(ADMIN_ID).await? else {
         return Ok(None);
     };
@@ -482,7 +486,13 @@ mod tests {
     async fn hashes_verify_and_unknown_users_never_do() -> Result<(), AppError> {
         let hash = hash_password(Zeroizing::new("correct horse battery".into())).await?;
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify_password(Zeroizing::new("correct horse battery".into()), Some(hash.clone())).await?);
+        assert!(
+            verify_password(
+                Zeroizing::new("correct horse battery".into()),
+                Some(hash.clone())
+            )
+            .await?
+        );
         assert!(!verify_password(Zeroizing::new("wrong".into()), Some(hash)).await?);
         assert!(!verify_password(Zeroizing::new("anything".into()), None).await?);
         Ok(())

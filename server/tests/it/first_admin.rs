@@ -8,7 +8,8 @@ use crate::harness::{TestApp, TestResult};
 async fn first_start_creates_one_admin_with_a_generated_password() -> TestResult {
     let dir = tempfile::tempdir()?;
     let pool = server::serve::open_data_dir(&dir.path().join("fresh")).await?;
-    let FirstAdmin::CreatedWithGeneratedPassword(password) = ensure_first_admin(&pool, None).await?
+    let FirstAdmin::CreatedWithGeneratedPassword(password) =
+        ensure_first_admin(&pool, None).await?
     else {
         panic!("no password was generated");
     };
@@ -34,10 +35,10 @@ async fn first_start_creates_one_admin_with_a_generated_password() -> TestResult
 async fn a_weak_given_password_creates_nothing() -> TestResult {
     let dir = tempfile::tempdir()?;
     let pool = server::serve::open_data_dir(dir.path()).await?;
-    let err = ensure_first_admin(&pool, Some("short".into()))
-        .await
-        .err();
-    assert!(matches!(err, Some(AppError::Invalid { ref field, .. }) if field == "BUCKETSHARE_ADMIN_PASSWORD"));
+    let err = ensure_first_admin(&pool, Some("short".into())).await.err();
+    assert!(
+        matches!(err, Some(AppError::Invalid { ref field, .. }) if field == "BUCKETSHARE_ADMIN_PASSWORD")
+    );
     let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins")
         .fetch_one(&pool)
         .await?;

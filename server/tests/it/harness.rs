@@ -36,7 +36,9 @@ impl TestApp {
     pub async fn with(auth: AuthSettings, idle: Duration) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let pool = server::serve::open_data_dir(dir.path()).await.unwrap();
-        let created = ensure_first_admin(&pool, Some(PASSWORD.to_owned())).await.unwrap();
+        let created = ensure_first_admin(&pool, Some(PASSWORD.to_owned()))
+            .await
+            .unwrap();
         assert!(matches!(created, FirstAdmin::CreatedWithGivenPassword));
         let store = tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
             .with_table_name("sessions")
@@ -91,7 +93,9 @@ pub struct Answer {
 
 impl Answer {
     pub fn location(&self) -> Option<&str> {
-        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
     }
 
     /// The `kind` of a server function's JSON error.
@@ -153,7 +157,8 @@ impl Client<'_> {
 
     /// Posts a form the way a browser without JavaScript does (redirect answers).
     pub async fn post_form(&mut self, name: &str, form: &[(&str, &str)], referer: &str) -> Answer {
-        self.post(name, form, "text/html", &[("referer", referer)]).await
+        self.post(name, form, "text/html", &[("referer", referer)])
+            .await
     }
 
     pub async fn post(
@@ -191,7 +196,11 @@ impl Client<'_> {
         let (_, csrf) = self.session().await;
         self.call(
             "login",
-            &[("csrf", &csrf), ("username", username), ("password", password)],
+            &[
+                ("csrf", &csrf),
+                ("username", username),
+                ("password", password),
+            ],
         )
         .await
     }

@@ -10,7 +10,10 @@ async fn probes_answer_and_readiness_follows_the_database() -> TestResult {
     assert_eq!(live.status, StatusCode::OK);
     assert_eq!(client.get("/readyz").await.status, StatusCode::OK);
     app.pool.close().await;
-    assert_eq!(client.get("/readyz").await.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        client.get("/readyz").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
     assert_eq!(client.get("/healthz").await.status, StatusCode::OK);
     Ok(())
 }
@@ -20,7 +23,10 @@ async fn responses_carry_a_request_id_and_security_headers() -> TestResult {
     let app = TestApp::new().await;
     let answer = app.client().get("/login").await;
     assert_eq!(answer.status, StatusCode::OK);
-    let id = answer.headers.get("x-request-id").map(|v| v.to_str().unwrap_or_default().len());
+    let id = answer
+        .headers
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap_or_default().len());
     assert_eq!(id, Some(36), "a UUID request id");
     assert_eq!(answer.headers["x-content-type-options"], "nosniff");
     assert_eq!(answer.headers["x-frame-options"], "DENY");

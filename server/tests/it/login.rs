@@ -17,19 +17,28 @@ async fn signing_in_reaches_the_dashboard_with_a_new_session_id() -> TestResult 
     let (admin, _) = client.session().await;
     assert_eq!(admin, None);
     let anonymous_cookie = client.cookie.clone();
-    assert!(anonymous_cookie.is_some(), "the sign-in form's session has a cookie");
+    assert!(
+        anonymous_cookie.is_some(),
+        "the sign-in form's session has a cookie"
+    );
 
     let answer = client.login("admin", PASSWORD).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.location(), Some("/"));
-    assert_ne!(client.cookie, anonymous_cookie, "session id cycled at sign-in");
+    assert_ne!(
+        client.cookie, anonymous_cookie,
+        "session id cycled at sign-in"
+    );
 
     let (admin, _) = client.session().await;
     assert_eq!(admin.as_deref(), Some("admin"));
     let dashboard = client.get("/").await;
     assert_eq!(dashboard.status, StatusCode::OK);
     let text = dashboard.body.replace("<!>", "");
-    assert!(text.contains("Welcome, admin"), "dashboard names the admin: {text}");
+    assert!(
+        text.contains("Welcome, admin"),
+        "dashboard names the admin: {text}"
+    );
     assert!(dashboard.body.contains("Active share links"));
 
     // The old, pre-sign-in session id is worth nothing.
@@ -59,13 +68,25 @@ async fn session_cookie_is_http_only_and_same_site() -> TestResult {
 async fn a_wrong_password_or_unknown_user_is_refused_alike() -> TestResult {
     let app = TestApp::new().await;
     let mut client = app.client();
-    for (user, password) in [("admin", "not the password"), ("nobody", PASSWORD), ("", "")] {
+    for (user, password) in [
+        ("admin", "not the password"),
+        ("nobody", PASSWORD),
+        ("", ""),
+    ] {
         let answer = client.login(user, password).await;
-        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{user}: {}", answer.body);
+        assert_eq!(
+            answer.status,
+            StatusCode::UNAUTHORIZED,
+            "{user}: {}",
+            answer.body
+        );
         assert_eq!(answer.error_kind(), "invalid_credentials");
     }
     assert_eq!(client.get("/").await.location(), Some("/login"));
-    assert_eq!(client.call("dashboard", &[]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        client.call("dashboard", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     Ok(())
 }
 
@@ -77,7 +98,14 @@ async fn requests_without_the_sessions_token_are_refused() -> TestResult {
 
     // Wrong token, and no token at all: no sign-in, whatever the password.
     let wrong = client
-        .call("login", &[("csrf", "forged"), ("username", "admin"), ("password", PASSWORD)])
+        .call(
+            "login",
+            &[
+                ("csrf", "forged"),
+                ("username", "admin"),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     assert_eq!(wrong.error_kind(), "csrf_rejected");
@@ -89,7 +117,14 @@ async fn requests_without_the_sessions_token_are_refused() -> TestResult {
     let mut other = app.client();
     let (_, others_csrf) = other.session().await;
     let foreign = client
-        .call("login", &[("csrf", &others_csrf), ("username", "admin"), ("password", PASSWORD)])
+        .call(
+            "login",
+            &[
+                ("csrf", &others_csrf),
+                ("username", "admin"),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(foreign.status, StatusCode::FORBIDDEN);
     assert_eq!(client.session().await.0, None);
@@ -98,7 +133,11 @@ async fn requests_without_the_sessions_token_are_refused() -> TestResult {
     let cross = client
         .post(
             "login",
-            &[("csrf", &csrf), ("username", "admin"), ("password", PASSWORD)],
+            &[
+                ("csrf", &csrf),
+                ("username", "admin"),
+                ("password", PASSWORD),
+            ],
             "application/json",
             &[("origin", "https://evil.example")],
         )
@@ -107,7 +146,11 @@ async fn requests_without_the_sessions_token_are_refused() -> TestResult {
     let cross = client
         .post(
             "login",
-            &[("csrf", &csrf), ("username", "admin"), ("password", PASSWORD)],
+            &[
+                ("csrf", &csrf),
+                ("username", "admin"),
+                ("password", PASSWORD),
+            ],
             "application/json",
             &[("sec-fetch-site", "cross-site")],
         )
@@ -117,9 +160,16 @@ async fn requests_without_the_sessions_token_are_refused() -> TestResult {
     let same = client
         .post(
             "login",
-            &[("csrf", &csrf), ("username", "admin"), ("password", PASSWORD)],
+            &[
+                ("csrf", &csrf),
+                ("username", "admin"),
+                ("password", PASSWORD),
+            ],
             "application/json",
-            &[("origin", "http://console.test"), ("sec-fetch-site", "same-origin")],
+            &[
+                ("origin", "http://console.test"),
+                ("sec-fetch-site", "same-origin"),
+            ],
         )
         .await;
     assert_eq!(same.status, StatusCode::OK, "{}", same.body);
@@ -139,7 +189,10 @@ async fn an_idle_session_expires() -> TestResult {
     assert_eq!(client.get("/").await.status, StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(client.get("/").await.location(), Some("/login"));
-    assert_eq!(client.call("dashboard", &[]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        client.call("dashboard", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     Ok(())
 }
 
@@ -176,7 +229,12 @@ async fn repeated_failures_lock_the_account_then_the_address() -> TestResult {
     }
     // The account is locked: even the right password is refused, from anywhere.
     let answer = attacker.login("admin", PASSWORD).await;
-    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{}", answer.body);
+    assert_eq!(
+        answer.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        answer.body
+    );
     assert_eq!(answer.error_kind(), "throttled");
     let mut elsewhere = app.client_from("203.0.113.9:6000");
     assert_eq!(
@@ -191,11 +249,22 @@ async fn repeated_failures_lock_the_account_then_the_address() -> TestResult {
 
     // The attacking address runs out of tries on other names too.
     for name in ["root", "operator"] {
-        assert_eq!(attacker.login(name, "guess").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            attacker.login(name, "guess").await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
-    assert_eq!(attacker.login("root", "guess").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        attacker.login("root", "guess").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let answer = attacker.login("someone", "guess").await;
-    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{}", answer.body);
+    assert_eq!(
+        answer.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        answer.body
+    );
     Ok(())
 }
 
@@ -208,12 +277,18 @@ async fn a_success_forgives_earlier_failures_of_the_account() -> TestResult {
     let app = TestApp::with(auth, Duration::from_secs(3600)).await;
     let mut client = app.client();
     for _ in 0..2 {
-        assert_eq!(client.login("admin", "typo").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            client.login("admin", "typo").await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     client.login_ok().await;
     let mut later = app.client();
     for _ in 0..2 {
-        assert_eq!(later.login("admin", "typo").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            later.login("admin", "typo").await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     later.login_ok().await;
     Ok(())
@@ -227,25 +302,50 @@ async fn the_sign_in_form_works_without_javascript() -> TestResult {
     assert_eq!(page.status, StatusCode::OK);
     // The whole form is in the HTML as sent, token included: nothing is left for scripts to
     // stream in.
-    let form = page.body.split(r#"<form action="/api/login" method="post">"#).nth(1);
-    let form = form.and_then(|rest| rest.split("</form>").next()).unwrap_or_default();
-    assert!(form.contains(r#"type="hidden" name="csrf" value=""#), "{}", page.body);
+    let form = page
+        .body
+        .split(r#"<form action="/api/login" method="post">"#)
+        .nth(1);
+    let form = form
+        .and_then(|rest| rest.split("</form>").next())
+        .unwrap_or_default();
+    assert!(
+        form.contains(r#"type="hidden" name="csrf" value=""#),
+        "{}",
+        page.body
+    );
     assert!(!page.body.contains("<template"), "{}", page.body);
     let (_, csrf) = browser.session().await;
 
     let referer = "http://console.test/login";
     let failed = browser
-        .post_form("login", &[("csrf", &csrf), ("username", "admin"), ("password", "nope")], referer)
+        .post_form(
+            "login",
+            &[("csrf", &csrf), ("username", "admin"), ("password", "nope")],
+            referer,
+        )
         .await;
     assert_eq!(failed.status, StatusCode::FOUND);
     let back = failed.location().unwrap_or_default().to_owned();
     assert!(back.starts_with("http://console.test/login?"), "{back}");
     let path = back.trim_start_matches("http://console.test");
     let page = browser.get(path).await;
-    assert!(page.body.contains("Wrong user name or password."), "{back}: {}", page.body);
+    assert!(
+        page.body.contains("Wrong user name or password."),
+        "{back}: {}",
+        page.body
+    );
 
     let ok = browser
-        .post_form("login", &[("csrf", &csrf), ("username", "admin"), ("password", PASSWORD)], referer)
+        .post_form(
+            "login",
+            &[
+                ("csrf", &csrf),
+                ("username", "admin"),
+                ("password", PASSWORD),
+            ],
+            referer,
+        )
         .await;
     assert_eq!(ok.status, StatusCode::FOUND);
     assert_eq!(ok.location(), Some("/"));
@@ -262,6 +362,9 @@ async fn every_console_page_needs_a_session() -> TestResult {
     }
     client.login_ok().await;
     assert_eq!(client.get("/account").await.status, StatusCode::OK);
-    assert_eq!(client.get("/no/such/page").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        client.get("/no/such/page").await.status,
+        StatusCode::NOT_FOUND
+    );
     Ok(())
 }

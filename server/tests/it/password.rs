@@ -27,16 +27,27 @@ async fn changing_the_password_checks_it_and_signs_out_other_sessions() -> TestR
     for (form, field) in [
         (change("wrong current", NEW, NEW)(), "current_password"),
         (change(PASSWORD, "short", "short")(), "new_password"),
-        (change(PASSWORD, NEW, "a different confirmation")(), "confirm_password"),
+        (
+            change(PASSWORD, NEW, "a different confirmation")(),
+            "confirm_password",
+        ),
     ] {
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let answer = here.call("change_password", &form).await;
-        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.body);
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            answer.body
+        );
         let v: serde_json::Value = serde_json::from_str(&answer.body)?;
         assert_eq!(v["field"], field);
     }
     // Nothing changed so far.
-    assert_eq!(app.client().login("admin", PASSWORD).await.status, StatusCode::OK);
+    assert_eq!(
+        app.client().login("admin", PASSWORD).await.status,
+        StatusCode::OK
+    );
 
     let ok = change(PASSWORD, NEW, NEW)();
     let ok: Vec<(&str, &str)> = ok.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -48,7 +59,10 @@ async fn changing_the_password_checks_it_and_signs_out_other_sessions() -> TestR
     assert_eq!(elsewhere.get("/").await.location(), Some("/login"));
     // The old password is gone, the new one works.
     let mut fresh = app.client_from("192.0.2.50:1");
-    assert_eq!(fresh.login("admin", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        fresh.login("admin", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(fresh.login("admin", NEW).await.status, StatusCode::OK);
     Ok(())
 }
@@ -73,6 +87,9 @@ async fn changing_the_password_needs_a_session_and_its_token() -> TestResult {
         ("new_password", NEW),
         ("confirm_password", NEW),
     ];
-    assert_eq!(client.call("change_password", &forged).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        client.call("change_password", &forged).await.status,
+        StatusCode::FORBIDDEN
+    );
     Ok(())
 }
