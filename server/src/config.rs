@@ -65,7 +65,7 @@ pub struct ServeArgs {
     /// Password of the first admin (`admin`), used only when the data dir has no admin yet.
     /// Without it, a strong password is generated and printed once.
     #[arg(long, env = "BUCKETSHARE_ADMIN_PASSWORD", hide_env_values = true)]
-    pub admin_password: Option<String>,
+    pub admin_password: Option<Redacted>,
 
     /// Mark session cookies `Secure`. Turn on whenever the console is reached over https
     /// (for example behind a TLS-terminating reverse proxy).
@@ -91,9 +91,23 @@ pub struct ServeArgs {
     pub login_failure_window: Duration,
 }
 
+impl ServeArgs {
+    /// The settings of `bucketshare` run without a command: what `bucketshare serve` would get
+    /// with no flags, so `BUCKETSHARE_*` variables still apply.
+    pub fn from_env() -> Result<Self, clap::Error> {
+        use clap::{CommandFactory, FromArgMatches};
+        let Some(serve) = Cli::command().find_subcommand("serve").cloned() else {
+            return Ok(ServeArgs::default());
+        };
+        let matches = serve.try_get_matches_from(["serve"])?;
+        ServeArgs::from_arg_matches(&matches)
+    }
+}
+
 impl Default for ServeArgs {
     fn default() -> Self {
-        // The defaults clap would give `bucketshare serve` with no flags and no environment.
+        // The defaults clap gives `bucketshare serve` with no flags and no environment (a unit
+        // test holds the two together). For tests and embedding.
         ServeArgs {
             console_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             site_root: PathBuf::from("target/site"),
@@ -104,6 +118,23 @@ impl Default for ServeArgs {
             login_max_failures_per_ip: 20,
             login_failure_window: Duration::from_secs(15 * 60),
         }
+    }
+}
+
+/// A secret setting: kept as given, never shown by `Debug` (so never in logs).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Redacted(pub String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::str::FromStr for Redacted {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Redacted(s.to_owned()))
     }
 }
 
@@ -137,9 +168,19 @@ mod tests {
                 clap::Error::raw(clap::error::ErrorKind::MissingSubcommand, "no command")
             })?;
         let defaults = ServeArgs::default();
-        assert_eq!(args.console_addr, defaults.console_addr);
-        assert_eq!(args.session_idle_timeout, defaults.session_idle_timeout);
-        assert_eq!(args.login_failure_window, defaults.login_failure_window);
+        assert_eq!(format!("{args:?}"), format!("{defaults:?}"));
+        let from_env = ServeArgs::from_env()?;
+        assert_eq!(format!("{from_env:?}"), format!("{defaults:?}"));
+        Ok(())
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() -> Result<(), clap::Error> {
+        let cli =
+            Cli::try_parse_from(["bucketshare", "serve", "--admin-password", "hunter2hunter2"])?;
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
         Ok(())
     }
 

@@ -12,7 +12,10 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let result = match cli.command {
-        None => server::serve::run(&cli.data_dir, ServeArgs::default()).await,
+        None => match ServeArgs::from_env() {
+            Ok(args) => server::serve::run(&cli.data_dir, args).await,
+            Err(err) => err.exit(),
+        },
         Some(Command::Serve(args)) => server::serve::run(&cli.data_dir, args).await,
     };
     match result {

@@ -24,7 +24,7 @@ const SESSION_TABLE: &str = "sessions";
 
 pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let pool = open_data_dir(data_dir).await?;
-    announce_first_admin(&pool, args.admin_password.clone()).await?;
+    announce_first_admin(&pool, args.admin_password.clone().map(|p| p.0)).await?;
     let store = session_store(&pool).await?;
     let sweeper = tokio::spawn(sweep_expired_sessions(pool.clone()));
 

@@ -4,6 +4,7 @@
 pub mod ssr;
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
 use crate::components::{FormError, PasswordInput, action_error};
@@ -102,6 +103,7 @@ pub fn LoginPage() -> impl IntoView {
     expect_context::<SessionEpoch>().follow(login);
     let pending = login.pending();
     view! {
+        <Title text="Sign in" />
         <main class="auth">
             <section class="card" aria-labelledby="login-title">
                 <h1 id="login-title">"Sign in to bucketshare"</h1>
