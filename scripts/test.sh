@@ -14,11 +14,11 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (server side, then the browser side on wasm32)"
-cargo clippy -p app -p server --all-targets -- -D warnings
+cargo clippy -p app -p domain -p server --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "cargo test"
-cargo test -p app -p server 2>&1 | tee "$log"
+cargo test -p app -p domain -p server 2>&1 | tee "$log"
 rust_passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
 
 step "build the site (cargo leptos build)"

@@ -13,7 +13,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "bucketshare", version, about, long_about)]
 pub struct Cli {
-    /// Directory holding the database (bucketshare.db). Created (mode 0700) if missing.
+    /// Directory holding the database (bucketshare.db) and the master key. Created (mode
+    /// 0700) if missing.
     #[arg(
         long,
         env = "BUCKETSHARE_DATA_DIR",
@@ -29,6 +30,17 @@ pub struct Cli {
     /// Log line format.
     #[arg(long, env = "BUCKETSHARE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+
+    /// The master key sealing access key secrets: base64 of 32 random bytes. Without it, the
+    /// key is read from `<data-dir>/master.key`, which is created (mode 0600) on first start.
+    /// Losing it makes every stored secret unusable; keep a copy with your backups.
+    #[arg(
+        long,
+        env = "BUCKETSHARE_MASTER_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub master_key: Option<Redacted>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -46,6 +58,8 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the web console (the default command).
     Serve(ServeArgs),
+    #[command(flatten)]
+    Admin(crate::cli::AdminCommand),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -162,11 +176,13 @@ mod tests {
     fn no_command_means_serve_with_defaults() -> Result<(), clap::Error> {
         let cli = Cli::try_parse_from(["bucketshare"])?;
         assert!(cli.command.is_none());
-        let Command::Serve(args) = Cli::try_parse_from(["bucketshare", "serve"])?
-            .command
-            .ok_or_else(|| {
-                clap::Error::raw(clap::error::ErrorKind::MissingSubcommand, "no command")
-            })?;
+        let Some(Command::Serve(args)) = Cli::try_parse_from(["bucketshare", "serve"])?.command
+        else {
+            return Err(clap::Error::raw(
+                clap::error::ErrorKind::MissingSubcommand,
+                "`serve` did not parse as serve",
+            ));
+        };
         let defaults = ServeArgs::default();
         assert_eq!(format!("{args:?}"), format!("{defaults:?}"));
         let from_env = ServeArgs::from_env()?;

@@ -1,8 +1,9 @@
-//! The bucketshare binary's library: configuration, database, the console router and the
-//! `serve` command. `main.rs` only parses the command line and dispatches.
+//! The bucketshare binary's library: configuration, database, the console router, the
+//! `serve` command and the admin CLI. `main.rs` only parses the command line and dispatches.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod serve;

@@ -13,10 +13,15 @@ async fn main() -> ExitCode {
     }
     let result = match cli.command {
         None => match ServeArgs::from_env() {
-            Ok(args) => server::serve::run(&cli.data_dir, args).await,
+            Ok(args) => server::serve::run(&cli.data_dir, cli.master_key.as_ref(), args).await,
             Err(err) => err.exit(),
         },
-        Some(Command::Serve(args)) => server::serve::run(&cli.data_dir, args).await,
+        Some(Command::Serve(args)) => {
+            server::serve::run(&cli.data_dir, cli.master_key.as_ref(), args).await
+        }
+        Some(Command::Admin(command)) => {
+            server::cli::run(&cli.data_dir, cli.master_key.as_ref(), command).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,14 +16,28 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
-use crate::config::ServeArgs;
+use crate::config::{Redacted, ServeArgs};
 use crate::{db, web};
+use domain::secrets::{MasterKey, MasterKeySource};
 
 /// The session table, created by the session store itself.
 const SESSION_TABLE: &str = "sessions";
 
-pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+pub async fn run(
+    data_dir: &Path,
+    master_key: Option<&Redacted>,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
     let pool = open_data_dir(data_dir).await?;
+    // Loaded (and on first start created) now, so that a wrong key stops the start, not the
+    // first request.
+    let (_master, source) = MasterKey::load_or_create(data_dir, master_key.map(|k| k.0.as_str()))?;
+    if source == MasterKeySource::NewFile {
+        tracing::info!(
+            file = %data_dir.join(MasterKey::FILE).display(),
+            "created the master key; keep a copy with your backups"
+        );
+    }
     announce_first_admin(&pool, args.admin_password.clone().map(|p| p.0)).await?;
     let store = session_store(&pool).await?;
     let sweeper = tokio::spawn(sweep_expired_sessions(pool.clone()));

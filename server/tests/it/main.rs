@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod cli;
 mod first_admin;
 mod health;
 mod login;

@@ -1,0 +1,217 @@
+//! S3 access keys of IAM users: created with a secret shown once, listed, disabled, rotated,
+//! deleted, and looked up (secret unsealed) to check a request's signature.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{SqliteConnection, SqlitePool};
+
+use crate::secrets::{AccessKeyId, MasterKey, SecretKey};
+use crate::users::UserStatus;
+use crate::{Error, Result, now_unix};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(rename_all = "lowercase")]
+pub enum KeyStatus {
+    Active,
+    Inactive,
+}
+
+/// An access key as admins see it (never with its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct AccessKey {
+    #[sqlx(try_from = "String")]
+    pub id: AccessKeyId,
+    pub user: String,
+    pub status: KeyStatus,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+impl AccessKey {
+    /// Whether the key is past its expiry at `now`.
+    pub fn is_expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
+/// A key just created: the only moment its secret is handed out.
+#[derive(Debug)]
+pub struct NewKey {
+    pub key: AccessKey,
+    pub secret: SecretKey,
+}
+
+/// What checking a request's signature needs: the key, its user's state, and the secret.
+#[derive(Debug)]
+pub struct Credentials {
+    pub key: AccessKey,
+    pub user_status: UserStatus,
+    pub secret: SecretKey,
+}
+
+impl Credentials {
+    /// Whether requests signed with this key may be served at `now`: the key is active and
+    /// not expired, and its user is active.
+    pub fn usable(&self, now: i64) -> bool {
+        self.key.status == KeyStatus::Active
+            && !self.key.is_expired(now)
+            && self.user_status == UserStatus::Active
+    }
+}
+
+const SELECT_KEY: &str = "SELECT k.id, u.name AS user, k.status, k.created_at, k.last_used_at,
+        k.expires_at
+    FROM access_keys k JOIN iam_users u ON u.id = k.user_id";
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound {
+        what: "access key",
+        name: id.to_owned(),
+    }
+}
+
+/// Creates a new active key for `user`, expiring at `expires_at` (Unix seconds) if given.
+///
+/// This fails if: the user does not exist, or the expiry is not in the future.
+pub async fn create(
+    pool: &SqlitePool,
+    master: &MasterKey,
+    user: &str,
+    expires_at: Option<i64>,
+) -> Result<NewKey> {
+    let mut tx = pool.begin().await?;
+    let key = create_in(&mut tx, master, user, expires_at).await?;
+    tx.commit().await?;
+    Ok(key)
+}
+
+pub(crate) async fn create_in(
+    conn: &mut SqliteConnection,
+    master: &MasterKey,
+    user: &str,
+    expires_at: Option<i64>,
+) -> Result<NewKey> {
+    let now = now_unix();
+    if expires_at.is_some_and(|at| at <= now) {
+        return Err(Error::invalid("expiry", "must be in the future"));
+    }
+    let user_id: i64 = sqlx::query_scalar("SELECT id FROM iam_users WHERE name = ?")
+        .bind(user)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "user",
+            name: user.to_owned(),
+        })?;
+    let id = AccessKeyId::generate();
+    let secret = SecretKey::generate();
+    sqlx::query(
+        "INSERT INTO access_keys (id, user_id, secret_sealed, status, created_at, expires_at)
+         VALUES (?, ?, ?, 'active', ?, ?)",
+    )
+    .bind(id.as_str())
+    .bind(user_id)
+    .bind(master.seal(&id, &secret)?)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut *conn)
+    .await?;
+    let key = get_in(conn, &id).await?;
+    Ok(NewKey { key, secret })
+}
+
+/// Keys of `user`, or of everyone, by user then creation.
+pub async fn list(pool: &SqlitePool, user: Option<&str>) -> Result<Vec<AccessKey>> {
+    if let Some(user) = user {
+        // Listing the keys of a user who does not exist is a mistake worth saying.
+        crate::users::get(pool, user).await?;
+    }
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_KEY} WHERE ?1 IS NULL OR u.name = ?1 ORDER BY u.name, k.created_at, k.id"
+    ))
+    .bind(user)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The key `id`.
+pub async fn get(pool: &SqlitePool, id: &AccessKeyId) -> Result<AccessKey> {
+    get_in(&mut *pool.acquire().await?, id).await
+}
+
+async fn get_in(conn: &mut SqliteConnection, id: &AccessKeyId) -> Result<AccessKey> {
+    sqlx::query_as(&format!("{SELECT_KEY} WHERE k.id = ?"))
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| not_found(id.as_str()))
+}
+
+/// Activates or deactivates `id`. An inactive key stops working at once.
+pub async fn set_status(
+    pool: &SqlitePool,
+    id: &AccessKeyId,
+    status: KeyStatus,
+) -> Result<AccessKey> {
+    let done = sqlx::query("UPDATE access_keys SET status = ? WHERE id = ?")
+        .bind(status)
+        .bind(id.as_str())
+        .execute(pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(not_found(id.as_str()));
+    }
+    get(pool, id).await
+}
+
+/// Deletes `id`.
+pub async fn delete(pool: &SqlitePool, id: &AccessKeyId) -> Result<()> {
+    let done = sqlx::query("DELETE FROM access_keys WHERE id = ?")
+        .bind(id.as_str())
+        .execute(pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(not_found(id.as_str()));
+    }
+    Ok(())
+}
+
+/// Replaces `id` with a new key of the same user and expiry; the old key is deactivated in the
+/// same transaction (delete it once nothing uses it).
+pub async fn rotate(pool: &SqlitePool, master: &MasterKey, id: &AccessKeyId) -> Result<NewKey> {
+    let mut tx = pool.begin().await?;
+    let old = get_in(&mut tx, id).await?;
+    let expires_at = old.expires_at.filter(|&at| at > now_unix());
+    let new = create_in(&mut tx, master, &old.user, expires_at).await?;
+    sqlx::query("UPDATE access_keys SET status = 'inactive' WHERE id = ?")
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(new)
+}
+
+/// The key `id` with its secret unsealed, for checking a signature; `None` if no such key.
+/// Callers must still check [`Credentials::usable`].
+pub async fn credentials(
+    pool: &SqlitePool,
+    master: &MasterKey,
+    id: &AccessKeyId,
+) -> Result<Option<Credentials>> {
+    let row: Option<(Vec<u8>, UserStatus)> = sqlx::query_as(
+        "SELECT k.secret_sealed, u.status FROM access_keys k JOIN iam_users u ON u.id = k.user_id
+         WHERE k.id = ?",
+    )
+    .bind(id.as_str())
+    .fetch_optional(pool)
+    .await?;
+    let Some((sealed, user_status)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(Credentials {
+        key: get(pool, id).await?,
+        user_status,
+        secret: master.open(id, &sealed)?,
+    }))
+}

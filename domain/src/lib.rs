@@ -1,0 +1,59 @@
+//! bucketshare's IAM domain, shared by the console, the admin CLI and (next) the S3 endpoint:
+//! IAM users, their S3 access keys, and the master key that seals the keys' secrets at rest.
+//!
+//! Every function takes the pool (or a transaction) it works on; nothing here is global.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod keys;
+pub mod secrets;
+pub mod users;
+
+/// What a domain operation can fail with. Messages are fit for an admin to read; database
+/// details stay in [`Error::Database`], which callers log rather than show.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{what} `{name}` does not exist")]
+    NotFound { what: &'static str, name: String },
+    #[error("{what} `{name}` already exists")]
+    AlreadyExists { what: &'static str, name: String },
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("master key: {0}")]
+    MasterKey(String),
+    #[error(
+        "cannot unseal the secret of access key {0}: the master key is not the one it was \
+         sealed with, or the database was tampered with"
+    )]
+    Unseal(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// Seconds since the Unix epoch, the time unit of every timestamp column.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Whether a database error is the violation of a UNIQUE or PRIMARY KEY constraint.
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}

@@ -1,0 +1,162 @@
+//! IAM users: the people and programs that reach buckets with S3 access keys.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{SqliteConnection, SqlitePool};
+
+use crate::keys::{self, NewKey};
+use crate::secrets::MasterKey;
+use crate::{Error, Result, is_unique_violation, now_unix};
+
+/// Whether a user may use their keys at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(rename_all = "lowercase")]
+pub enum UserStatus {
+    Active,
+    Disabled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct User {
+    #[serde(skip)]
+    pub id: i64,
+    pub name: String,
+    pub status: UserStatus,
+    pub can_create_buckets: bool,
+    pub created_at: i64,
+    /// Number of access keys, active or not.
+    pub keys: i64,
+}
+
+const SELECT_USER: &str = "SELECT u.id, u.name, u.status, u.can_create_buckets, u.created_at,
+        (SELECT COUNT(*) FROM access_keys k WHERE k.user_id = u.id) AS keys
+    FROM iam_users u";
+
+/// Checks an IAM user name: 1 to 64 characters among letters, digits and `+=,.@_-` (as AWS
+/// IAM allows), starting with a letter or digit.
+pub fn check_name(name: &str) -> Result<()> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
+    if name.is_empty() || name.len() > 64 {
+        return Err(Error::invalid("user name", "must be 1 to 64 characters"));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) || !name.chars().all(ok_char) {
+        return Err(Error::invalid(
+            "user name",
+            format!(
+                "`{name}` may hold only letters, digits and +=,.@_- and must start with a letter or digit"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates the user `name` with a first access key, in one transaction.
+///
+/// This fails if: the name is invalid or taken.
+pub async fn create(
+    pool: &SqlitePool,
+    master: &MasterKey,
+    name: &str,
+    can_create_buckets: bool,
+) -> Result<(User, NewKey)> {
+    check_name(name)?;
+    let mut tx = pool.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO iam_users (name, status, can_create_buckets, created_at)
+         VALUES (?, 'active', ?, ?)",
+    )
+    .bind(name)
+    .bind(can_create_buckets)
+    .bind(now_unix())
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Err(err) if is_unique_violation(&err) => {
+            return Err(Error::AlreadyExists {
+                what: "user",
+                name: name.to_owned(),
+            });
+        }
+        other => other?,
+    };
+    let key = keys::create_in(&mut tx, master, name, None).await?;
+    let user = get_in(&mut tx, name).await?;
+    tx.commit().await?;
+    Ok((user, key))
+}
+
+/// Every user, by name.
+pub async fn list(pool: &SqlitePool) -> Result<Vec<User>> {
+    Ok(sqlx::query_as(&format!("{SELECT_USER} ORDER BY u.name"))
+        .fetch_all(pool)
+        .await?)
+}
+
+/// The user `name`.
+pub async fn get(pool: &SqlitePool, name: &str) -> Result<User> {
+    get_in(&mut *pool.acquire().await?, name).await
+}
+
+pub(crate) async fn get_in(conn: &mut SqliteConnection, name: &str) -> Result<User> {
+    sqlx::query_as(&format!("{SELECT_USER} WHERE u.name = ?"))
+        .bind(name)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "user",
+            name: name.to_owned(),
+        })
+}
+
+/// Enables or disables `name`. A disabled user's keys stop working at once.
+pub async fn set_status(pool: &SqlitePool, name: &str, status: UserStatus) -> Result<User> {
+    let done = sqlx::query("UPDATE iam_users SET status = ? WHERE name = ?")
+        .bind(status)
+        .bind(name)
+        .execute(pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::NotFound {
+            what: "user",
+            name: name.to_owned(),
+        });
+    }
+    get(pool, name).await
+}
+
+/// Deletes `name` and, with it, their access keys.
+pub async fn delete(pool: &SqlitePool, name: &str) -> Result<()> {
+    let done = sqlx::query("DELETE FROM iam_users WHERE name = ?")
+        .bind(name)
+        .execute(pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::NotFound {
+            what: "user",
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_iam_rules() {
+        for ok in ["alice", "ci-bot", "a", "team.lead@example", "x+y=z,w_v"] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "-lead",
+            "has space",
+            "slash/name",
+            "ünïcode",
+            &"n".repeat(65),
+        ] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+}

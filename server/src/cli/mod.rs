@@ -1,0 +1,97 @@
+//! The admin CLI: `bucketshare user …` and `bucketshare key …`, in the style of `garage key`
+//! and `mc admin`. Works on the data dir directly, whether or not a server runs on it (SQLite
+//! in WAL mode lets both write). Every command is one transaction: it is done whole or not at
+//! all. Errors go to stderr with exit status 1; `--json` prints machine-readable output.
+
+mod keys;
+mod users;
+
+use std::path::Path;
+
+use clap::Subcommand;
+use domain::secrets::MasterKey;
+use serde::Serialize;
+use sqlx::SqlitePool;
+
+pub use keys::KeyCommand;
+pub use users::UserCommand;
+
+use crate::config::Redacted;
+
+/// The admin commands, beside `serve`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Manage IAM users (each reaches S3 with their own access keys).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the S3 access keys of IAM users.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+/// What a command needs: the database and the master key of the data dir.
+pub struct Context {
+    pub pool: SqlitePool,
+    pub master: MasterKey,
+}
+
+pub async fn run(
+    data_dir: &Path,
+    master_key: Option<&Redacted>,
+    command: AdminCommand,
+) -> anyhow::Result<()> {
+    let pool = crate::serve::open_data_dir(data_dir).await?;
+    let (master, _) = MasterKey::load_or_create(data_dir, master_key.map(|k| k.0.as_str()))?;
+    let cx = Context { pool, master };
+    let result = match command {
+        AdminCommand::User(command) => users::run(&cx, command).await,
+        AdminCommand::Key(command) => keys::run(&cx, command).await,
+    };
+    cx.pool.close().await;
+    result
+}
+
+/// Prints `value` as one line of JSON.
+fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}
+
+/// Prints rows as a table with a header, columns padded to their widest cell.
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+/// A Unix time as `2026-11-28 06:10:00Z`, or `-`.
+fn show_time(at: Option<i64>) -> String {
+    at.and_then(|at| time::OffsetDateTime::from_unix_timestamp(at).ok())
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        })
+        .unwrap_or_else(|| "-".to_owned())
+}

@@ -1,0 +1,195 @@
+//! The admin CLI, run as the real binary on a temp data dir.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use domain::keys::{self, KeyStatus};
+use domain::secrets::{AccessKeyId, MasterKey};
+
+use crate::harness::TestResult;
+
+fn bucketshare(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bucketshare"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("BUCKETSHARE_MASTER_KEY")
+        .output()
+        .unwrap()
+}
+
+fn ok(data_dir: &Path, args: &[&str]) -> String {
+    let out = bucketshare(data_dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(data_dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = bucketshare(data_dir, args);
+    assert!(!out.status.success(), "{args:?} should fail");
+    assert!(out.stdout.is_empty(), "{args:?} printed {:?}", out.stdout);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap()
+}
+
+#[tokio::test]
+async fn users_and_keys_from_creation_to_deletion() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path();
+
+    let created = json(&ok(data, &["user", "create", "alice", "--json"]));
+    assert_eq!(created["name"], "alice");
+    let first_id = created["access_key_id"].as_str().unwrap().to_owned();
+    let first_secret = created["secret_access_key"].as_str().unwrap().to_owned();
+    assert_eq!(first_id.len(), 20);
+    assert_eq!(first_secret.len(), 40);
+
+    // Listed without secrets.
+    let listed = ok(data, &["key", "list", "alice", "--json"]);
+    assert!(listed.contains(&first_id));
+    assert!(!listed.contains(&first_secret));
+    let users = json(&ok(data, &["user", "list", "--json"]));
+    assert_eq!(users[0]["name"], "alice");
+    assert_eq!(users[0]["keys"], 1);
+    assert_eq!(users[0]["can_create_buckets"], false);
+    assert!(ok(data, &["user", "list"]).contains("alice"));
+
+    // The secret is sealed at rest: not in the database files, but recoverable with the master
+    // key, which lives in a private file beside them.
+    for file in ["bucketshare.db", "bucketshare.db-wal"] {
+        if let Ok(bytes) = std::fs::read(data.join(file)) {
+            assert!(
+                !bytes.windows(40).any(|w| w == first_secret.as_bytes()),
+                "secret in clear in {file}"
+            );
+        }
+    }
+    let pool = server::serve::open_data_dir(data).await?;
+    let (master, _) = MasterKey::load_or_create(data, None)?;
+    let first: AccessKeyId = first_id.parse()?;
+    let creds = keys::credentials(&pool, &master, &first).await?.unwrap();
+    assert_eq!(creds.secret.expose(), first_secret);
+    assert!(creds.usable(domain::now_unix()));
+
+    // Rotation: a new key works, the old one no longer does.
+    let rotated = json(&ok(data, &["key", "rotate", &first_id, "--json"]));
+    let second: AccessKeyId = rotated["access_key_id"].as_str().unwrap().parse()?;
+    assert_ne!(second, first);
+    let old = keys::credentials(&pool, &master, &first).await?.unwrap();
+    assert_eq!(old.key.status, KeyStatus::Inactive);
+    assert!(!old.usable(domain::now_unix()));
+    let new = keys::credentials(&pool, &master, &second).await?.unwrap();
+    assert_eq!(
+        new.secret.expose(),
+        rotated["secret_access_key"].as_str().unwrap()
+    );
+
+    // Disabling the user stops every key; enabling brings them back.
+    ok(data, &["user", "disable", "alice"]);
+    let creds = keys::credentials(&pool, &master, &second).await?.unwrap();
+    assert!(!creds.usable(domain::now_unix()));
+    ok(data, &["user", "enable", "alice"]);
+    ok(data, &["key", "disable", second.as_str()]);
+    assert!(
+        !keys::credentials(&pool, &master, &second)
+            .await?
+            .unwrap()
+            .usable(domain::now_unix())
+    );
+    ok(data, &["key", "enable", second.as_str()]);
+    assert!(
+        keys::credentials(&pool, &master, &second)
+            .await?
+            .unwrap()
+            .usable(domain::now_unix())
+    );
+
+    // A key with an expiry.
+    let expiring = ok(data, &["key", "create", "alice", "--expires", "30d"]);
+    assert!(expiring.contains("Secret access key: "));
+    let table = ok(data, &["key", "list"]);
+    assert_eq!(table.lines().count(), 4, "{table}");
+
+    // Deleting the user deletes their keys.
+    ok(data, &["key", "delete", first.as_str()]);
+    assert!(keys::credentials(&pool, &master, &first).await?.is_none());
+    ok(data, &["user", "delete", "alice"]);
+    assert!(keys::credentials(&pool, &master, &second).await?.is_none());
+    let keys_left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM access_keys")
+        .fetch_one(&pool)
+        .await?;
+    assert_eq!(keys_left, 0);
+    Ok(())
+}
+
+#[test]
+fn mistakes_get_clear_errors_and_change_nothing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path();
+    ok(data, &["user", "create", "bob", "--can-create-buckets"]);
+
+    let (code, err) = fails(data, &["user", "create", "bob"]);
+    assert_eq!(
+        (code, err.trim()),
+        (1, "bucketshare: user `bob` already exists")
+    );
+    let (code, err) = fails(data, &["user", "create", "no spaces"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("may hold only letters"), "{err}");
+    let (_, err) = fails(data, &["key", "create", "nobody"]);
+    assert!(err.contains("user `nobody` does not exist"), "{err}");
+    let (_, err) = fails(data, &["key", "list", "nobody"]);
+    assert!(err.contains("does not exist"), "{err}");
+    let (code, err) = fails(data, &["key", "delete", "not-a-key"]);
+    assert_eq!(code, 2, "clap refuses it before anything runs");
+    assert!(err.contains("is not an access key id"), "{err}");
+    let (_, err) = fails(data, &["key", "delete", "AKAAAAAAAAAAAAAAAAAA"]);
+    assert!(
+        err.contains("access key `AKAAAAAAAAAAAAAAAAAA` does not exist"),
+        "{err}"
+    );
+    let (code, err) = fails(data, &["key", "create", "bob", "--expires", "0s"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--expires"), "{err}");
+
+    let users = json(&ok(data, &["user", "list", "--json"]));
+    assert_eq!(users.as_array().map(Vec::len), Some(1));
+    assert_eq!(users[0]["keys"], 1);
+    assert_eq!(users[0]["can_create_buckets"], true);
+    Ok(())
+}
+
+#[test]
+fn a_wrong_master_key_is_refused_before_anything_runs() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path();
+    let out = Command::new(env!("CARGO_BIN_EXE_bucketshare"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["user", "create", "carol"])
+        .env("BUCKETSHARE_MASTER_KEY", "too short")
+        .output()?;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("BUCKETSHARE_MASTER_KEY"), "{err}");
+    assert!(
+        !err.contains("too short"),
+        "the key itself is never echoed: {err}"
+    );
+    assert!(
+        json(&ok(data, &["user", "list", "--json"]))
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
+    Ok(())
+}
