@@ -5,6 +5,8 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod buckets;
+pub mod grants;
 pub mod keys;
 pub mod secrets;
 pub mod users;

@@ -1,18 +1,22 @@
-//! The admin CLI: `bucketshare user …` and `bucketshare key …`, in the style of `garage key`
+//! The admin CLI: `bucketshare user|key|bucket|grant …`, in the style of `garage key`
 //! and `mc admin`. Works on the data dir directly, whether or not a server runs on it (SQLite
 //! in WAL mode lets both write). Every command is one transaction: it is done whole or not at
 //! all. Errors go to stderr with exit status 1; `--json` prints machine-readable output.
 
+mod buckets;
+mod grants;
 mod keys;
 mod users;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use domain::secrets::MasterKey;
 use serde::Serialize;
 use sqlx::SqlitePool;
 
+pub use buckets::BucketCommand;
+pub use grants::GrantCommand;
 pub use keys::KeyCommand;
 pub use users::UserCommand;
 
@@ -27,12 +31,19 @@ pub enum AdminCommand {
     /// Manage the S3 access keys of IAM users.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Manage buckets.
+    #[command(subcommand)]
+    Bucket(BucketCommand),
+    /// Manage who may do what in which bucket.
+    #[command(subcommand)]
+    Grant(GrantCommand),
 }
 
 /// What a command needs: the database and the master key of the data dir.
 pub struct Context {
     pub pool: SqlitePool,
     pub master: MasterKey,
+    pub objects_dir: PathBuf,
 }
 
 pub async fn run(
@@ -42,10 +53,16 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let pool = crate::serve::open_data_dir(data_dir).await?;
     let (master, _) = MasterKey::load_or_create(data_dir, master_key.map(|k| k.0.as_str()))?;
-    let cx = Context { pool, master };
+    let cx = Context {
+        pool,
+        master,
+        objects_dir: crate::store::objects_dir(data_dir),
+    };
     let result = match command {
         AdminCommand::User(command) => users::run(&cx, command).await,
         AdminCommand::Key(command) => keys::run(&cx, command).await,
+        AdminCommand::Bucket(command) => buckets::run(&cx, command).await,
+        AdminCommand::Grant(command) => grants::run(&cx, command).await,
     };
     cx.pool.close().await;
     result

@@ -193,3 +193,128 @@ fn a_wrong_master_key_is_refused_before_anything_runs() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn buckets_and_grants() -> TestResult {
+    use domain::grants::{self, Need};
+    let dir = tempfile::tempdir()?;
+    let data = dir.path();
+    ok(data, &["user", "create", "alice"]);
+    ok(data, &["user", "create", "bob"]);
+
+    let out = ok(
+        data,
+        &["bucket", "create", "team-share", "--owner", "alice"],
+    );
+    assert_eq!(out.trim(), "Created bucket team-share owned by alice.");
+    ok(data, &["bucket", "create", "archive"]);
+    let (_, err) = fails(data, &["bucket", "create", "archive"]);
+    assert!(err.contains("bucket `archive` already exists"), "{err}");
+    let (_, err) = fails(data, &["bucket", "create", "Bad_Name"]);
+    assert!(err.contains("lowercase letters"), "{err}");
+    let (_, err) = fails(data, &["bucket", "create", "orphan", "--owner", "nobody"]);
+    assert!(err.contains("user `nobody` does not exist"), "{err}");
+    assert!(
+        json(&ok(data, &["bucket", "list", "--json"]))
+            .as_array()
+            .is_some_and(|b| b.len() == 2)
+    );
+
+    // The creator owns the bucket; bob gets read on a prefix, for a while.
+    ok(
+        data,
+        &[
+            "grant",
+            "add",
+            "bob",
+            "team-share",
+            "read",
+            "--prefix",
+            "reports/",
+            "--expires",
+            "1h",
+        ],
+    );
+    let (code, err) = fails(data, &["grant", "add", "bob", "team-share", "admin"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("not one of read, write, read-write, owner"),
+        "{err}"
+    );
+    let (_, err) = fails(data, &["grant", "add", "bob", "nowhere", "read"]);
+    assert!(err.contains("bucket `nowhere` does not exist"), "{err}");
+
+    let listed = json(&ok(
+        data,
+        &["grant", "list", "--bucket", "team-share", "--json"],
+    ));
+    let rows: Vec<(String, String, String)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["user"].as_str().unwrap().to_owned(),
+                g["permission"].as_str().unwrap().to_owned(),
+                g["prefix"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("alice".into(), "owner".into(), "".into()),
+            ("bob".into(), "read".into(), "reports/".into())
+        ]
+    );
+
+    let pool = server::serve::open_data_dir(data).await?;
+    assert!(grants::allows(&pool, "alice", "team-share", "any/key", Need::Owner).await?);
+    assert!(grants::allows(&pool, "bob", "team-share", "reports/q1.pdf", Need::Read).await?);
+    assert!(!grants::allows(&pool, "bob", "team-share", "reports/q1.pdf", Need::Write).await?);
+    assert!(!grants::allows(&pool, "bob", "team-share", "payroll/x", Need::Read).await?);
+    assert!(!grants::allows(&pool, "bob", "archive", "reports/x", Need::Read).await?);
+    // An expired grant stops working by itself.
+    sqlx::query("UPDATE grants SET expires_at = 1 WHERE prefix = 'reports/'")
+        .execute(&pool)
+        .await?;
+    assert!(!grants::allows(&pool, "bob", "team-share", "reports/q1.pdf", Need::Read).await?);
+    assert!(ok(data, &["grant", "list", "--user", "bob"]).contains("expired"));
+    let visible = domain::buckets::visible_to(&pool, "bob").await?;
+    assert!(visible.is_empty());
+
+    ok(
+        data,
+        &[
+            "grant",
+            "remove",
+            "bob",
+            "team-share",
+            "--prefix",
+            "reports/",
+        ],
+    );
+    let (_, err) = fails(
+        data,
+        &[
+            "grant",
+            "remove",
+            "bob",
+            "team-share",
+            "--prefix",
+            "reports/",
+        ],
+    );
+    assert!(err.contains("does not exist"), "{err}");
+
+    // Deleting a bucket takes its grants along.
+    ok(data, &["bucket", "delete", "team-share"]);
+    assert!(
+        json(&ok(data, &["grant", "list", "--json"]))
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
+    let (_, err) = fails(data, &["bucket", "delete", "team-share"]);
+    assert!(err.contains("does not exist"), "{err}");
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! Buckets bucketshare knows, with their owner.
+
+use serde::{Deserialize, Serialize};
+use sqlx::SqlitePool;
+
+use crate::{Error, Result, is_unique_violation, now_unix};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Bucket {
+    pub name: String,
+    pub owner: Option<String>,
+    pub created_at: i64,
+    pub objects: i64,
+    pub bytes: i64,
+}
+
+const SELECT_BUCKET: &str = "SELECT b.name, u.name AS owner, b.created_at,
+        (SELECT COUNT(*) FROM objects o WHERE o.bucket = b.name) AS objects,
+        (SELECT COALESCE(SUM(size), 0) FROM objects o WHERE o.bucket = b.name) AS bytes
+    FROM buckets b LEFT JOIN iam_users u ON u.id = b.owner_user_id";
+
+/// Checks a bucket name by S3's rules: 3 to 63 characters of lowercase letters, digits, dots
+/// and hyphens, starting and ending with a letter or digit, no `..`, not shaped like an IP
+/// address.
+pub fn check_name(name: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::invalid("bucket name", format!("`{name}` {why}")));
+    if name.len() < 3 || name.len() > 63 {
+        return bad("must be 3 to 63 characters long");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return bad("may hold only lowercase letters, digits, dots and hyphens");
+    }
+    let edge_ok = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !edge_ok(name.bytes().next()) || !edge_ok(name.bytes().last()) {
+        return bad("must start and end with a letter or digit");
+    }
+    if name.contains("..") || name.contains(".-") || name.contains("-.") {
+        return bad("must not hold `..`, `.-` or `-.`");
+    }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return bad("must not look like an IP address");
+    }
+    Ok(())
+}
+
+/// Creates the bucket `name`, owned by `owner` (who gets the `owner` grant) if given.
+///
+/// This fails if: the name is invalid or taken, or the owner does not exist.
+pub async fn create(pool: &SqlitePool, name: &str, owner: Option<&str>) -> Result<Bucket> {
+    check_name(name)?;
+    let mut tx = pool.begin().await?;
+    let owner_id: Option<i64> = match owner {
+        Some(owner) => Some(
+            sqlx::query_scalar("SELECT id FROM iam_users WHERE name = ?")
+                .bind(owner)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| Error::NotFound {
+                    what: "user",
+                    name: owner.to_owned(),
+                })?,
+        ),
+        None => None,
+    };
+    let inserted =
+        sqlx::query("INSERT INTO buckets (name, owner_user_id, created_at) VALUES (?, ?, ?)")
+            .bind(name)
+            .bind(owner_id)
+            .bind(now_unix())
+            .execute(&mut *tx)
+            .await;
+    match inserted {
+        Err(err) if is_unique_violation(&err) => {
+            return Err(Error::AlreadyExists {
+                what: "bucket",
+                name: name.to_owned(),
+            });
+        }
+        other => other?,
+    };
+    if let Some(owner_id) = owner_id {
+        crate::grants::add_owner_in(&mut tx, owner_id, name).await?;
+    }
+    tx.commit().await?;
+    get(pool, name).await
+}
+
+/// Every bucket, by name.
+pub async fn list(pool: &SqlitePool) -> Result<Vec<Bucket>> {
+    Ok(sqlx::query_as(&format!("{SELECT_BUCKET} ORDER BY b.name"))
+        .fetch_all(pool)
+        .await?)
+}
+
+/// The buckets on which `user` holds a grant that has not expired.
+pub async fn visible_to(pool: &SqlitePool, user: &str) -> Result<Vec<Bucket>> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_BUCKET} WHERE b.name IN (
+            SELECT g.bucket FROM grants g JOIN iam_users gu ON gu.id = g.user_id
+            WHERE gu.name = ? AND (g.expires_at IS NULL OR g.expires_at > ?))
+         ORDER BY b.name"
+    ))
+    .bind(user)
+    .bind(now_unix())
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The bucket `name`.
+pub async fn get(pool: &SqlitePool, name: &str) -> Result<Bucket> {
+    sqlx::query_as(&format!("{SELECT_BUCKET} WHERE b.name = ?"))
+        .bind(name)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "bucket",
+            name: name.to_owned(),
+        })
+}
+
+/// Deletes the bucket `name`, its grants, and, with `force`, its objects. Returns the blob
+/// names of the deleted objects, for the store to remove from disk.
+///
+/// This fails if: the bucket does not exist, or it holds objects and `force` is off.
+pub async fn delete(pool: &SqlitePool, name: &str, force: bool) -> Result<Vec<String>> {
+    let mut tx = pool.begin().await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = ?")
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_none() {
+        return Err(Error::NotFound {
+            what: "bucket",
+            name: name.to_owned(),
+        });
+    }
+    let blobs: Vec<String> = sqlx::query_scalar("SELECT blob FROM objects WHERE bucket = ?")
+        .bind(name)
+        .fetch_all(&mut *tx)
+        .await?;
+    if !blobs.is_empty() && !force {
+        return Err(Error::invalid(
+            "bucket",
+            format!(
+                "`{name}` holds {} objects; delete them first or use --force",
+                blobs.len()
+            ),
+        ));
+    }
+    sqlx::query("DELETE FROM objects WHERE bucket = ?")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM buckets WHERE name = ?")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(blobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_s3_rules() {
+        for ok in ["abc", "team-share", "logs.2026", "a1b", &"x".repeat(63)] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ab",
+            "Team",
+            "under_score",
+            "-lead",
+            "trail-",
+            "a..b",
+            "a.-b",
+            "192.168.1.1",
+            &"x".repeat(64),
+            "../etc",
+            "a/b",
+        ] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! Per-bucket grants, and the one table that says which permission each S3 operation needs.
+
+use serde::{Deserialize, Serialize};
+use sqlx::SqlitePool;
+
+use crate::{Error, Result, is_unique_violation, now_unix};
+
+/// What a grant lets its user do in a bucket (or under a prefix of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "kebab-case")]
+#[sqlx(rename_all = "kebab-case")]
+pub enum Permission {
+    /// List, get and head objects.
+    Read,
+    /// Put, copy into, delete objects, and multipart uploads.
+    Write,
+    ReadWrite,
+    /// Read and write, plus sharing the bucket's objects and deleting the bucket.
+    Owner,
+}
+
+/// What one S3 operation needs, from [`needed_for`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    Read,
+    Write,
+    Owner,
+}
+
+impl Permission {
+    pub fn allows(self, need: Need) -> bool {
+        matches!(
+            (self, need),
+            (Permission::Owner, _)
+                | (Permission::Read | Permission::ReadWrite, Need::Read)
+                | (Permission::Write | Permission::ReadWrite, Need::Write)
+        )
+    }
+}
+
+impl std::str::FromStr for Permission {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "read" => Ok(Permission::Read),
+            "write" => Ok(Permission::Write),
+            "read-write" => Ok(Permission::ReadWrite),
+            "owner" => Ok(Permission::Owner),
+            other => Err(Error::invalid(
+                "permission",
+                format!("`{other}` is not one of read, write, read-write, owner"),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Permission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Permission::Read => "read",
+            Permission::Write => "write",
+            Permission::ReadWrite => "read-write",
+            Permission::Owner => "owner",
+        })
+    }
+}
+
+/// The permission an S3 operation needs on its bucket, by the operation's name as s3s gives
+/// it. `None`: not a bucket operation (ListBuckets, CreateBucket), decided elsewhere.
+/// Operations not listed need `Owner`, so anything new is closed until thought about.
+pub fn needed_for(operation: &str) -> Option<Need> {
+    Some(match operation {
+        "ListBuckets" | "CreateBucket" => return None,
+        "HeadBucket"
+        | "GetBucketLocation"
+        | "ListObjects"
+        | "ListObjectsV2"
+        | "GetObject"
+        | "HeadObject"
+        | "ListMultipartUploads" => Need::Read,
+        "PutObject"
+        | "CopyObject"
+        | "DeleteObject"
+        | "DeleteObjects"
+        | "CreateMultipartUpload"
+        | "UploadPart"
+        | "UploadPartCopy"
+        | "CompleteMultipartUpload"
+        | "AbortMultipartUpload"
+        | "ListParts" => Need::Write,
+        _ => Need::Owner,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Grant {
+    pub user: String,
+    pub bucket: String,
+    pub permission: Permission,
+    pub prefix: String,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl Grant {
+    /// Whether the grant covers `key` (or, for listings, the listed prefix) at `now`.
+    pub fn covers(&self, key: &str, now: i64) -> bool {
+        key.starts_with(&self.prefix) && self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+const SELECT_GRANT: &str = "SELECT u.name AS user, g.bucket, g.permission, g.prefix,
+        g.expires_at, g.created_at
+    FROM grants g JOIN iam_users u ON u.id = g.user_id";
+
+/// Grants `permission` on `bucket` (under `prefix`, '' for all of it) to `user`, replacing the
+/// user's grant on the same bucket and prefix.
+///
+/// This fails if: the user or the bucket does not exist, or the expiry is not in the future.
+pub async fn add(
+    pool: &SqlitePool,
+    user: &str,
+    bucket: &str,
+    permission: Permission,
+    prefix: &str,
+    expires_at: Option<i64>,
+) -> Result<Grant> {
+    let now = now_unix();
+    if expires_at.is_some_and(|at| at <= now) {
+        return Err(Error::invalid("expiry", "must be in the future"));
+    }
+    let user_id: i64 = sqlx::query_scalar("SELECT id FROM iam_users WHERE name = ?")
+        .bind(user)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "user",
+            name: user.to_owned(),
+        })?;
+    crate::buckets::get(pool, bucket).await?;
+    sqlx::query(
+        "INSERT INTO grants (user_id, bucket, permission, prefix, expires_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (user_id, bucket, prefix) DO UPDATE SET
+             permission = excluded.permission, expires_at = excluded.expires_at,
+             created_at = excluded.created_at",
+    )
+    .bind(user_id)
+    .bind(bucket)
+    .bind(permission)
+    .bind(prefix)
+    .bind(expires_at)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(Grant {
+        user: user.to_owned(),
+        bucket: bucket.to_owned(),
+        permission,
+        prefix: prefix.to_owned(),
+        expires_at,
+        created_at: now,
+    })
+}
+
+/// Removes `user`'s grant on `bucket` under `prefix`.
+pub async fn remove(pool: &SqlitePool, user: &str, bucket: &str, prefix: &str) -> Result<()> {
+    let done = sqlx::query(
+        "DELETE FROM grants WHERE bucket = ? AND prefix = ?
+           AND user_id = (SELECT id FROM iam_users WHERE name = ?)",
+    )
+    .bind(bucket)
+    .bind(prefix)
+    .bind(user)
+    .execute(pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        let what = if prefix.is_empty() {
+            format!("{user} on {bucket}")
+        } else {
+            format!("{user} on {bucket}/{prefix}")
+        };
+        return Err(Error::NotFound {
+            what: "grant",
+            name: what,
+        });
+    }
+    Ok(())
+}
+
+/// Grants, filtered by user and/or bucket.
+pub async fn list(
+    pool: &SqlitePool,
+    user: Option<&str>,
+    bucket: Option<&str>,
+) -> Result<Vec<Grant>> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_GRANT} WHERE (?1 IS NULL OR u.name = ?1) AND (?2 IS NULL OR g.bucket = ?2)
+         ORDER BY g.bucket, u.name, g.prefix"
+    ))
+    .bind(user)
+    .bind(bucket)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The grants of user `user_id` on `bucket` that have not expired.
+pub async fn of_user_on(pool: &SqlitePool, user: &str, bucket: &str) -> Result<Vec<Grant>> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_GRANT} WHERE u.name = ? AND g.bucket = ?
+           AND (g.expires_at IS NULL OR g.expires_at > ?)"
+    ))
+    .bind(user)
+    .bind(bucket)
+    .bind(now_unix())
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Whether `user` may do what needs `need` on `key` (or a listing of the prefix `key`) in
+/// `bucket` at this moment.
+pub async fn allows(
+    pool: &SqlitePool,
+    user: &str,
+    bucket: &str,
+    key: &str,
+    need: Need,
+) -> Result<bool> {
+    let now = now_unix();
+    Ok(of_user_on(pool, user, bucket)
+        .await?
+        .iter()
+        .any(|g| g.permission.allows(need) && g.covers(key, now)))
+}
+
+/// Adds a grant inside an existing transaction (used when a bucket's creator becomes owner).
+pub(crate) async fn add_owner_in(
+    conn: &mut sqlx::SqliteConnection,
+    user_id: i64,
+    bucket: &str,
+) -> Result<()> {
+    let inserted = sqlx::query(
+        "INSERT INTO grants (user_id, bucket, permission, prefix, created_at)
+         VALUES (?, ?, 'owner', '', ?)",
+    )
+    .bind(user_id)
+    .bind(bucket)
+    .bind(now_unix())
+    .execute(conn)
+    .await;
+    match inserted {
+        Err(err) if is_unique_violation(&err) => Ok(()),
+        other => other.map(|_| ()).map_err(Error::from),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permissions_allow_what_their_names_say() {
+        let table = [
+            (Permission::Read, [true, false, false]),
+            (Permission::Write, [false, true, false]),
+            (Permission::ReadWrite, [true, true, false]),
+            (Permission::Owner, [true, true, true]),
+        ];
+        for (permission, expected) in table {
+            let got = [Need::Read, Need::Write, Need::Owner].map(|need| permission.allows(need));
+            assert_eq!(got, expected, "{permission}");
+        }
+    }
+
+    #[test]
+    fn every_operation_maps_to_one_need_and_unknown_ones_are_closed() {
+        assert_eq!(needed_for("GetObject"), Some(Need::Read));
+        assert_eq!(needed_for("ListObjectsV2"), Some(Need::Read));
+        assert_eq!(needed_for("PutObject"), Some(Need::Write));
+        assert_eq!(needed_for("DeleteObjects"), Some(Need::Write));
+        assert_eq!(needed_for("DeleteBucket"), Some(Need::Owner));
+        assert_eq!(needed_for("PutBucketPolicy"), Some(Need::Owner));
+        assert_eq!(needed_for("ListBuckets"), None);
+        for text in ["read", "write", "read-write", "owner"] {
+            assert_eq!(
+                text.parse::<Permission>()
+                    .map(|p| p.to_string())
+                    .ok()
+                    .as_deref(),
+                Some(text)
+            );
+        }
+        assert!("admin".parse::<Permission>().is_err());
+    }
+
+    #[test]
+    fn grants_cover_their_prefix_until_they_expire() {
+        let grant = Grant {
+            user: "alice".into(),
+            bucket: "team".into(),
+            permission: Permission::Read,
+            prefix: "reports/".into(),
+            expires_at: Some(100),
+            created_at: 0,
+        };
+        assert!(grant.covers("reports/q1.pdf", 99));
+        assert!(!grant.covers("reports/q1.pdf", 100));
+        assert!(!grant.covers("secrets/x", 50));
+        assert!(!grant.covers("reports", 50));
+    }
+}
