@@ -72,6 +72,19 @@ pub struct ServeArgs {
     )]
     pub console_addr: SocketAddr,
 
+    /// Address the S3 endpoint listens on.
+    #[arg(long, env = "BUCKETSHARE_S3_ADDR", default_value = "127.0.0.1:9000")]
+    pub s3_addr: SocketAddr,
+
+    /// Base domain for virtual-host-style S3 requests (`BUCKET.DOMAIN`); path-style requests
+    /// always work.
+    #[arg(long, env = "BUCKETSHARE_S3_DOMAIN")]
+    pub s3_domain: Option<String>,
+
+    /// Refuse SigV2 requests and pre-signed URLs (aws cli v1's `presign` default); SigV4 only.
+    #[arg(long, env = "BUCKETSHARE_DISABLE_SIGV2")]
+    pub disable_sigv2: bool,
+
     /// Directory with the built console assets (`pkg/`, as cargo-leptos writes them).
     #[arg(long, env = "BUCKETSHARE_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
@@ -124,6 +137,9 @@ impl Default for ServeArgs {
         // test holds the two together). For tests and embedding.
         ServeArgs {
             console_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            s3_addr: SocketAddr::from(([127, 0, 0, 1], 9000)),
+            s3_domain: None,
+            disable_sigv2: false,
             site_root: PathBuf::from("target/site"),
             admin_password: None,
             secure_cookies: false,

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod s3;
 pub mod serve;
 pub mod store;
 pub mod web;

@@ -17,7 +17,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::config::{Redacted, ServeArgs};
-use crate::{db, web};
+use crate::{db, s3, web};
 use domain::secrets::{MasterKey, MasterKeySource};
 
 /// The session table, created by the session store itself.
@@ -31,7 +31,7 @@ pub async fn run(
     let pool = open_data_dir(data_dir).await?;
     // Loaded (and on first start created) now, so that a wrong key stops the start, not the
     // first request.
-    let (_master, source) = MasterKey::load_or_create(data_dir, master_key.map(|k| k.0.as_str()))?;
+    let (master, source) = MasterKey::load_or_create(data_dir, master_key.map(|k| k.0.as_str()))?;
     if source == MasterKeySource::NewFile {
         tracing::info!(
             file = %data_dir.join(MasterKey::FILE).display(),
@@ -52,23 +52,57 @@ pub async fn run(
             ..AuthSettings::default()
         }),
     };
-    let router = web::app(state, session_layer(store, &args)?);
+    let console = web::app(state, session_layer(store, &args)?);
 
-    let listener = tokio::net::TcpListener::bind(args.console_addr)
+    let objects_dir = crate::store::objects_dir(data_dir);
+    let swept = s3::sweep_orphans(&pool, &objects_dir)
+        .await
+        .context("cannot clean up interrupted uploads")?;
+    if swept > 0 {
+        tracing::info!(
+            files = swept,
+            "removed what interrupted uploads left behind"
+        );
+    }
+    let s3_settings = s3::S3Settings {
+        domain: args.s3_domain.clone(),
+        sigv2: !args.disable_sigv2,
+    };
+    let s3_router = s3::router(pool.clone(), Arc::new(master), objects_dir, &s3_settings)?;
+
+    let console_listener = tokio::net::TcpListener::bind(args.console_addr)
         .await
         .with_context(|| format!("cannot listen on {} (--console-addr)", args.console_addr))?;
+    let s3_listener = tokio::net::TcpListener::bind(args.s3_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (--s3-addr)", args.s3_addr))?;
     tracing::info!(
-        console = %format!("http://{}", listener.local_addr()?),
+        console = %format!("http://{}", console_listener.local_addr()?),
+        s3 = %format!("http://{}", s3_listener.local_addr()?),
         data_dir = %data_dir.display(),
         "bucketshare is serving"
     );
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|&s| s).await;
+        }
+    };
+    let console_server = axum::serve(
+        console_listener,
+        console.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("the console server failed")?;
+    .with_graceful_shutdown(until_stopped());
+    let s3_server = s3::serve(s3_listener, s3_router, until_stopped());
+    let (console_result, s3_result) = tokio::join!(console_server, s3_server);
+    console_result.context("the console server failed")?;
+    s3_result.context("the S3 endpoint failed")?;
 
     sweeper.abort();
     pool.close().await;

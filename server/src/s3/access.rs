@@ -1,0 +1,198 @@
+//! Who may do what: access keys come from SQLite (secrets unsealed with the master key), and
+//! each request is checked against the caller's grants, by the table in `domain::grants`.
+//! Nothing is cached, so revoking a key, disabling a user or removing a grant takes effect on
+//! the next request.
+
+use std::sync::Arc;
+
+use domain::grants::{self, Need};
+use domain::keys;
+use domain::secrets::{AccessKeyId, MasterKey};
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::auth::{S3Auth, SecretKey};
+use s3s::dto::{CopyObjectInput, CopySource, DeleteObjectsInput};
+use s3s::path::S3Path;
+use s3s::{S3Request, S3Result, s3_error};
+use sqlx::SqlitePool;
+
+/// The IAM user behind a request, found by the access check and read by the store.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: String,
+}
+
+pub struct KeyAuth {
+    pub pool: SqlitePool,
+    pub master: Arc<MasterKey>,
+}
+
+fn internal(err: impl std::fmt::Display) -> s3s::S3Error {
+    tracing::error!(error = %err, "S3 access check failed");
+    s3_error!(InternalError)
+}
+
+#[async_trait::async_trait]
+impl S3Auth for KeyAuth {
+    /// The secret of an active key of an active user; `InvalidAccessKeyId` for anything else.
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        let invalid = || {
+            s3_error!(
+                InvalidAccessKeyId,
+                "The AWS access key Id you provided does not exist in our records."
+            )
+        };
+        let Ok(id) = access_key.parse::<AccessKeyId>() else {
+            return Err(invalid());
+        };
+        match keys::credentials(&self.pool, &self.master, &id).await {
+            Ok(Some(creds)) if creds.usable(domain::now_unix()) => {
+                Ok(SecretKey::from(creds.secret.expose()))
+            }
+            Ok(_) => Err(invalid()),
+            Err(err) => Err(internal(err)),
+        }
+    }
+}
+
+pub struct GrantAccess {
+    pub pool: SqlitePool,
+}
+
+impl GrantAccess {
+    async fn allows(&self, caller: &Caller, bucket: &str, key: &str, need: Need) -> S3Result<()> {
+        match grants::allows(&self.pool, &caller.user, bucket, key, need).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(s3_error!(AccessDenied, "Access Denied")),
+            Err(err) => Err(internal(err)),
+        }
+    }
+}
+
+fn caller<T>(req: &S3Request<T>) -> S3Result<Caller> {
+    req.extensions
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
+}
+
+/// The `prefix` query parameter of a listing (what a prefix-scoped grant must cover).
+fn listing_prefix(uri: &http::Uri) -> String {
+    uri.query()
+        .and_then(|q| url_pairs(q).find(|(k, _)| k == "prefix").map(|(_, v)| v))
+        .unwrap_or_default()
+}
+
+fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    query.split('&').filter_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        Some((percent_decode(k)?, percent_decode(v)?))
+    })
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = text.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[async_trait::async_trait]
+impl S3Access for GrantAccess {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let Some(credentials) = cx.credentials() else {
+            return Err(s3_error!(AccessDenied, "Access Denied"));
+        };
+        let id: AccessKeyId = credentials
+            .access_key
+            .parse()
+            .map_err(|_| s3_error!(InvalidAccessKeyId))?;
+        let user = match keys::get(&self.pool, &id).await {
+            Ok(key) => key.user,
+            Err(domain::Error::NotFound { .. }) => return Err(s3_error!(InvalidAccessKeyId)),
+            Err(err) => return Err(internal(err)),
+        };
+        let caller = Caller { user };
+        let operation = cx.s3_op().name().to_owned();
+        match (grants::needed_for(&operation), cx.s3_path()) {
+            (None, _) if operation == "CreateBucket" => {
+                let user = domain::users::get(&self.pool, &caller.user)
+                    .await
+                    .map_err(internal)?;
+                if !user.can_create_buckets {
+                    return Err(s3_error!(AccessDenied, "This user may not create buckets"));
+                }
+            }
+            (None, _) => {}
+            (Some(need), S3Path::Bucket { bucket }) => {
+                // Listings are checked against their prefix; DeleteObjects per key (below).
+                if operation != "DeleteObjects" {
+                    let prefix = listing_prefix(cx.uri());
+                    self.allows(&caller, bucket, &prefix, need).await?;
+                }
+            }
+            (Some(need), S3Path::Object { bucket, key }) => {
+                self.allows(&caller, bucket, key, need).await?;
+            }
+            (Some(_), S3Path::Root) => return Err(s3_error!(AccessDenied, "Access Denied")),
+        }
+        cx.extensions_mut().insert(caller);
+        Ok(())
+    }
+
+    /// Copying also reads the source: the caller needs read on it.
+    async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {
+        let caller = caller(req)?;
+        match &req.input.copy_source {
+            CopySource::Bucket { bucket, key, .. } => {
+                self.allows(&caller, bucket, key, Need::Read).await
+            }
+            _ => Err(s3_error!(
+                NotImplemented,
+                "Only bucket/key copy sources are supported"
+            )),
+        }
+    }
+
+    /// Every key of a multi-delete must be writable by the caller.
+    async fn delete_objects(&self, req: &mut S3Request<DeleteObjectsInput>) -> S3Result<()> {
+        let caller = caller(req)?;
+        let bucket = req.input.bucket.clone();
+        for object in &req.input.delete.objects {
+            self.allows(&caller, &bucket, &object.key, Need::Write)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_prefixes_are_read_from_the_query() {
+        let uri: http::Uri = "/team?list-type=2&prefix=reports%2F2026+q1&delimiter=%2F"
+            .parse()
+            .unwrap_or_default();
+        assert_eq!(listing_prefix(&uri), "reports/2026 q1");
+        let bare: http::Uri = "/team".parse().unwrap_or_default();
+        assert_eq!(listing_prefix(&bare), "");
+    }
+}

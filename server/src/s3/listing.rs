@@ -1,0 +1,221 @@
+//! Listings: buckets, and objects page by page straight from the SQLite index (keyset
+//! pagination in S3's byte order), folding keys into common prefixes under a delimiter.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as TOKEN;
+use s3s::dto::*;
+use s3s::{S3Result, s3_error};
+
+use super::objects::timestamp;
+use super::store::{EmbeddedStore, db_error};
+
+/// S3's page size limit.
+const MAX_KEYS: i32 = 1000;
+/// Rows fetched per query while filling a page.
+const BATCH: i64 = 1000;
+
+pub(super) async fn list_buckets(store: &EmbeddedStore, user: &str) -> S3Result<ListBucketsOutput> {
+    let buckets = domain::buckets::visible_to(&store.pool, user)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|b| Bucket {
+            name: Some(b.name),
+            creation_date: Some(timestamp(b.created_at)),
+            ..Default::default()
+        })
+        .collect();
+    Ok(ListBucketsOutput {
+        buckets: Some(buckets),
+        owner: Some(Owner {
+            display_name: Some(user.to_owned()),
+            id: Some(user.to_owned()),
+        }),
+        ..Default::default()
+    })
+}
+
+/// One page of a listing.
+struct Page {
+    objects: Vec<Object>,
+    prefixes: Vec<String>,
+    /// Where the next page starts (exclusive), if there is one.
+    next: Option<String>,
+}
+
+/// Lists keys of `bucket` under `prefix` after `after`, folding at `delimiter`.
+async fn page(
+    store: &EmbeddedStore,
+    bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+    after: &str,
+    max_keys: i32,
+) -> S3Result<Page> {
+    store.require_bucket(bucket).await?;
+    let max = usize::try_from(max_keys.clamp(0, MAX_KEYS)).unwrap_or(0);
+    let mut page = Page {
+        objects: Vec::new(),
+        prefixes: Vec::new(),
+        next: None,
+    };
+    // The cursor is exclusive; start at the prefix when that is further on.
+    let mut cursor = after.to_owned();
+    let mut inclusive_prefix = prefix > after;
+    if inclusive_prefix {
+        cursor = prefix.to_owned();
+    }
+    let mut last_listed = String::new();
+    loop {
+        let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(if inclusive_prefix {
+            "SELECT key, size, etag, last_modified FROM objects
+             WHERE bucket = ? AND key >= ? ORDER BY key LIMIT ?"
+        } else {
+            "SELECT key, size, etag, last_modified FROM objects
+             WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?"
+        })
+        .bind(bucket)
+        .bind(&cursor)
+        .bind(BATCH)
+        .fetch_all(&store.pool)
+        .await
+        .map_err(db_error)?;
+        inclusive_prefix = false;
+        let exhausted = (rows.len() as i64) < BATCH;
+        for (key, size, etag, last_modified) in rows {
+            cursor.clone_from(&key);
+            if !key.starts_with(prefix) {
+                return Ok(page);
+            }
+            let folded = delimiter.filter(|d| !d.is_empty()).and_then(|d| {
+                key[prefix.len()..]
+                    .find(d)
+                    .map(|at| key[..prefix.len() + at + d.len()].to_owned())
+            });
+            if let Some(common) = &folded
+                && page.prefixes.last() == Some(common)
+            {
+                continue;
+            }
+            if page.objects.len() + page.prefixes.len() == max {
+                page.next = Some(last_listed);
+                return Ok(page);
+            }
+            match folded {
+                Some(common) => {
+                    last_listed.clone_from(&common);
+                    page.prefixes.push(common);
+                }
+                None => {
+                    last_listed.clone_from(&key);
+                    page.objects.push(Object {
+                        key: Some(key),
+                        size: Some(size),
+                        e_tag: Some(ETag::Strong(etag)),
+                        last_modified: Some(timestamp(last_modified)),
+                        storage_class: Some(ObjectStorageClass::from_static(
+                            ObjectStorageClass::STANDARD,
+                        )),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        if exhausted {
+            return Ok(page);
+        }
+    }
+}
+
+/// The position after a common prefix: every key starting with it sorts before this.
+fn past(common_or_key: &str, is_prefix: bool) -> String {
+    if is_prefix {
+        format!("{common_or_key}\u{10FFFF}")
+    } else {
+        common_or_key.to_owned()
+    }
+}
+
+fn common_prefixes(prefixes: Vec<String>) -> Option<Vec<CommonPrefix>> {
+    Some(
+        prefixes
+            .into_iter()
+            .map(|p| CommonPrefix { prefix: Some(p) })
+            .collect(),
+    )
+}
+
+pub(super) async fn list_objects_v2(
+    store: &EmbeddedStore,
+    input: ListObjectsV2Input,
+) -> S3Result<ListObjectsV2Output> {
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let max_keys = input.max_keys.unwrap_or(MAX_KEYS);
+    if max_keys < 0 {
+        return Err(s3_error!(InvalidArgument, "max-keys must not be negative"));
+    }
+    let after = match &input.continuation_token {
+        Some(token) => TOKEN
+            .decode(token)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| {
+                s3_error!(
+                    InvalidArgument,
+                    "The continuation token provided is incorrect"
+                )
+            })?,
+        None => input.start_after.clone().unwrap_or_default(),
+    };
+    let delimiter = input.delimiter.as_deref();
+    let page = page(store, &input.bucket, &prefix, delimiter, &after, max_keys).await?;
+    let next_token = page.next.as_ref().map(|last| {
+        let is_prefix = page.prefixes.last() == Some(last);
+        TOKEN.encode(past(last, is_prefix))
+    });
+    let key_count = i32::try_from(page.objects.len() + page.prefixes.len()).unwrap_or(i32::MAX);
+    Ok(ListObjectsV2Output {
+        name: Some(input.bucket),
+        prefix: Some(prefix),
+        delimiter: input.delimiter,
+        max_keys: Some(max_keys),
+        key_count: Some(key_count),
+        is_truncated: Some(next_token.is_some()),
+        continuation_token: input.continuation_token,
+        next_continuation_token: next_token,
+        start_after: input.start_after,
+        contents: Some(page.objects),
+        common_prefixes: common_prefixes(page.prefixes),
+        encoding_type: input.encoding_type,
+        ..Default::default()
+    })
+}
+
+pub(super) async fn list_objects_v1(
+    store: &EmbeddedStore,
+    input: ListObjectsInput,
+) -> S3Result<ListObjectsOutput> {
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let max_keys = input.max_keys.unwrap_or(MAX_KEYS);
+    if max_keys < 0 {
+        return Err(s3_error!(InvalidArgument, "max-keys must not be negative"));
+    }
+    let marker = input.marker.clone().unwrap_or_default();
+    let delimiter = input.delimiter.as_deref();
+    let page = page(store, &input.bucket, &prefix, delimiter, &marker, max_keys).await?;
+    let truncated = page.next.is_some();
+    Ok(ListObjectsOutput {
+        name: Some(input.bucket),
+        prefix: Some(prefix),
+        marker: input.marker,
+        delimiter: input.delimiter.clone(),
+        max_keys: Some(max_keys),
+        is_truncated: Some(truncated),
+        // S3 sends NextMarker only with a delimiter; clients use the last key otherwise.
+        next_marker: page.next.filter(|_| input.delimiter.is_some()),
+        contents: Some(page.objects),
+        common_prefixes: common_prefixes(page.prefixes),
+        encoding_type: input.encoding_type,
+        ..Default::default()
+    })
+}

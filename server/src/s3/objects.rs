@@ -1,0 +1,445 @@
+//! Object operations of the embedded store. Bytes are streamed to a temp file, hashed on the
+//! way, fsynced and renamed into place; only then is the object's row committed, replacing any
+//! previous version, whose file is removed after the commit. A crash at any point leaves either
+//! the old object or the new one visible, never a partial one; files without a row are swept at
+//! the next start ([`sweep_orphans`]).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use md5::{Digest, Md5};
+use rand::Rng;
+use s3s::dto::*;
+use s3s::{S3Result, s3_error};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio_util::io::ReaderStream;
+
+use super::store::{EmbeddedStore, db_error, io_error};
+use crate::store::{blob_path, remove_blobs};
+
+/// S3's limit on key length, in bytes.
+const MAX_KEY_LEN: usize = 1024;
+
+/// One object's row.
+#[derive(sqlx::FromRow)]
+pub(super) struct ObjectRow {
+    pub blob: String,
+    pub size: i64,
+    pub etag: String,
+    pub content_type: Option<String>,
+    pub metadata: String,
+    pub last_modified: i64,
+}
+
+pub(super) fn timestamp(unix: i64) -> Timestamp {
+    Timestamp::from(UNIX_EPOCH + Duration::from_secs(u64::try_from(unix).unwrap_or(0)))
+}
+
+/// Keys are never used as paths, so none can escape the store; still, S3 refuses keys that
+/// are empty or too long, and NUL has no business in one.
+fn check_key(key: &str) -> S3Result<()> {
+    if key.is_empty() {
+        return Err(s3_error!(
+            InvalidArgument,
+            "The object key must not be empty"
+        ));
+    }
+    if key.len() > MAX_KEY_LEN {
+        return Err(s3_error!(KeyTooLongError));
+    }
+    if key.contains('\0') {
+        return Err(s3_error!(
+            InvalidArgument,
+            "The object key must not contain NUL"
+        ));
+    }
+    Ok(())
+}
+
+async fn row(store: &EmbeddedStore, bucket: &str, key: &str) -> S3Result<ObjectRow> {
+    let found: Option<ObjectRow> = sqlx::query_as(
+        "SELECT blob, size, etag, content_type, metadata, last_modified FROM objects
+         WHERE bucket = ? AND key = ?",
+    )
+    .bind(bucket)
+    .bind(key)
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(db_error)?;
+    match found {
+        Some(row) => Ok(row),
+        None => {
+            store.require_bucket(bucket).await?;
+            Err(s3_error!(NoSuchKey, "The specified key does not exist."))
+        }
+    }
+}
+
+/// A blob being written: a temp file that becomes a blob only in [`TempBlob::persist`].
+struct TempBlob {
+    path: PathBuf,
+    file: Option<tokio::fs::File>,
+}
+
+impl Drop for TempBlob {
+    fn drop(&mut self) {
+        // Not persisted: the temp file goes (best effort; the start-up sweep catches the rest).
+        if self.file.is_some() || self.path.exists() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn new_blob_name() -> String {
+    let bytes: [u8; 16] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+/// Streams `body` into a new blob file, durably. Returns the blob's name, size and MD5.
+async fn write_blob<S, E>(objects_dir: &Path, mut body: S) -> S3Result<(String, u64, [u8; 16])>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let tmp_dir = objects_dir.join("tmp");
+    tokio::fs::create_dir_all(&tmp_dir)
+        .await
+        .map_err(io_error)?;
+    let name = new_blob_name();
+    let path = tmp_dir.join(&name);
+    let file = tokio::fs::File::create(&path).await.map_err(io_error)?;
+    let mut temp = TempBlob {
+        path,
+        file: Some(file),
+    };
+    let mut md5 = Md5::new();
+    let mut size: u64 = 0;
+    let Some(file) = temp.file.as_mut() else {
+        return Err(s3_error!(InternalError));
+    };
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            tracing::info!(error = %e, "upload body ended early");
+            s3_error!(
+                IncompleteBody,
+                "The request body ended before its declared end"
+            )
+        })?;
+        md5.update(&chunk);
+        size += chunk.len() as u64;
+        file.write_all(&chunk).await.map_err(io_error)?;
+    }
+    file.flush().await.map_err(io_error)?;
+    file.sync_all().await.map_err(io_error)?;
+    temp.file = None;
+
+    let dest = blob_path(objects_dir, &name);
+    let shard = dest.parent().map(Path::to_path_buf).unwrap_or_default();
+    tokio::fs::create_dir_all(&shard).await.map_err(io_error)?;
+    tokio::fs::rename(&temp.path, &dest)
+        .await
+        .map_err(io_error)?;
+    // The rename itself must survive a crash before the row refers to the blob.
+    tokio::task::spawn_blocking(move || std::fs::File::open(&shard)?.sync_all())
+        .await
+        .map_err(io_error)?
+        .map_err(io_error)?;
+    Ok((name, size, md5.finalize().into()))
+}
+
+/// What a new object's row holds besides its bytes.
+struct NewObject<'a> {
+    bucket: &'a str,
+    key: &'a str,
+    blob: String,
+    size: u64,
+    etag: String,
+    content_type: Option<String>,
+    metadata: Option<Metadata>,
+}
+
+/// Makes the object visible, replacing (and then removing) any previous version.
+async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Result<()> {
+    let metadata = serde_json::to_string(&object.metadata.unwrap_or_default()).map_err(io_error)?;
+    let mut tx = store.pool.begin().await.map_err(db_error)?;
+    let old: Option<String> =
+        sqlx::query_scalar("SELECT blob FROM objects WHERE bucket = ? AND key = ?")
+            .bind(object.bucket)
+            .bind(object.key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+    let written = sqlx::query(
+        "INSERT OR REPLACE INTO objects
+             (bucket, key, blob, size, etag, content_type, metadata, last_modified)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(object.bucket)
+    .bind(object.key)
+    .bind(&object.blob)
+    .bind(i64::try_from(object.size).map_err(io_error)?)
+    .bind(&object.etag)
+    .bind(&object.content_type)
+    .bind(metadata)
+    .bind(domain::now_unix())
+    .execute(&mut *tx)
+    .await;
+    if let Err(err) = written {
+        remove_blobs(&store.objects_dir, vec![object.blob]).await;
+        // The bucket went away meanwhile (foreign key), or the database failed.
+        return Err(
+            match err.as_database_error().and_then(|e| e.code()).as_deref() {
+                Some("787") => s3_error!(NoSuchBucket),
+                _ => db_error(err),
+            },
+        );
+    }
+    tx.commit().await.map_err(db_error)?;
+    remove_blobs(&store.objects_dir, old.into_iter().collect()).await;
+    Ok(())
+}
+
+pub(super) async fn put(store: &EmbeddedStore, input: PutObjectInput) -> S3Result<PutObjectOutput> {
+    let PutObjectInput {
+        body,
+        bucket,
+        key,
+        metadata,
+        content_md5,
+        content_type,
+        content_length,
+        ..
+    } = input;
+    check_key(&key)?;
+    store.require_bucket(&bucket).await?;
+    let expected_md5 = content_md5
+        .map(|text| {
+            BASE64
+                .decode(text.trim())
+                .ok()
+                .filter(|d| d.len() == 16)
+                .ok_or_else(|| {
+                    s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid.")
+                })
+        })
+        .transpose()?;
+    let body = body.ok_or_else(|| s3_error!(IncompleteBody))?;
+    let (blob, size, md5) = write_blob(&store.objects_dir, body).await?;
+    let refuse = |error| async {
+        remove_blobs(&store.objects_dir, vec![blob.clone()]).await;
+        Err(error)
+    };
+    if content_length.is_some_and(|declared| u64::try_from(declared).ok() != Some(size)) {
+        return refuse(s3_error!(
+            IncompleteBody,
+            "The body does not match Content-Length"
+        ))
+        .await;
+    }
+    if expected_md5.is_some_and(|expected| expected != md5) {
+        return refuse(s3_error!(
+            BadDigest,
+            "The Content-MD5 you specified did not match what we received."
+        ))
+        .await;
+    }
+    let etag = hex::encode(md5);
+    commit(
+        store,
+        NewObject {
+            bucket: &bucket,
+            key: &key,
+            blob,
+            size,
+            etag: etag.clone(),
+            content_type,
+            metadata,
+        },
+    )
+    .await?;
+    Ok(PutObjectOutput {
+        e_tag: Some(ETag::Strong(etag)),
+        ..Default::default()
+    })
+}
+
+fn user_metadata(row: &ObjectRow) -> Option<Metadata> {
+    serde_json::from_str::<Metadata>(&row.metadata)
+        .ok()
+        .filter(|m| !m.is_empty())
+}
+
+pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Result<GetObjectOutput> {
+    let row = row(store, &input.bucket, &input.key).await?;
+    let size = u64::try_from(row.size).map_err(io_error)?;
+    let mut file = tokio::fs::File::open(blob_path(&store.objects_dir, &row.blob))
+        .await
+        .map_err(io_error)?;
+    let (range, content_range) = match &input.range {
+        None => (0..size, None),
+        Some(range) => {
+            let r = range.check(size)?;
+            let shown = format!("bytes {}-{}/{size}", r.start, r.end.saturating_sub(1));
+            (r, Some(shown))
+        }
+    };
+    file.seek(std::io::SeekFrom::Start(range.start))
+        .await
+        .map_err(io_error)?;
+    let length = range.end - range.start;
+    let body = ReaderStream::with_capacity(tokio::io::AsyncReadExt::take(file, length), 64 * 1024);
+    Ok(GetObjectOutput {
+        body: Some(StreamingBlob::wrap(body)),
+        content_length: Some(i64::try_from(length).map_err(io_error)?),
+        content_range,
+        accept_ranges: Some("bytes".to_owned()),
+        e_tag: Some(ETag::Strong(row.etag.clone())),
+        last_modified: Some(timestamp(row.last_modified)),
+        content_type: row.content_type.clone(),
+        metadata: user_metadata(&row),
+        ..Default::default()
+    })
+}
+
+pub(super) async fn head(
+    store: &EmbeddedStore,
+    input: HeadObjectInput,
+) -> S3Result<HeadObjectOutput> {
+    let row = row(store, &input.bucket, &input.key).await?;
+    Ok(HeadObjectOutput {
+        content_length: Some(row.size),
+        accept_ranges: Some("bytes".to_owned()),
+        e_tag: Some(ETag::Strong(row.etag.clone())),
+        last_modified: Some(timestamp(row.last_modified)),
+        content_type: row.content_type.clone(),
+        metadata: user_metadata(&row),
+        ..Default::default()
+    })
+}
+
+/// Deletes an object; deleting one that is not there succeeds, as in S3.
+pub(super) async fn delete(store: &EmbeddedStore, bucket: &str, key: &str) -> S3Result<()> {
+    store.require_bucket(bucket).await?;
+    let blob: Option<String> =
+        sqlx::query_scalar("DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING blob")
+            .bind(bucket)
+            .bind(key)
+            .fetch_optional(&store.pool)
+            .await
+            .map_err(db_error)?;
+    remove_blobs(&store.objects_dir, blob.into_iter().collect()).await;
+    Ok(())
+}
+
+pub(super) async fn delete_many(
+    store: &EmbeddedStore,
+    input: DeleteObjectsInput,
+) -> S3Result<DeleteObjectsOutput> {
+    let quiet = input.delete.quiet.unwrap_or(false);
+    let mut deleted = Vec::new();
+    for object in input.delete.objects {
+        delete(store, &input.bucket, &object.key).await?;
+        if !quiet {
+            deleted.push(DeletedObject {
+                key: Some(object.key),
+                ..Default::default()
+            });
+        }
+    }
+    Ok(DeleteObjectsOutput {
+        deleted: Some(deleted),
+        ..Default::default()
+    })
+}
+
+pub(super) async fn copy(
+    store: &EmbeddedStore,
+    input: CopyObjectInput,
+) -> S3Result<CopyObjectOutput> {
+    let CopySource::Bucket {
+        bucket: src_bucket,
+        key: src_key,
+        ..
+    } = &input.copy_source
+    else {
+        return Err(s3_error!(NotImplemented, "Access points are not supported"));
+    };
+    check_key(&input.key)?;
+    store.require_bucket(&input.bucket).await?;
+    let source = row(store, src_bucket, src_key).await?;
+    let replace = input
+        .metadata_directive
+        .as_ref()
+        .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+    let (content_type, metadata) = if replace {
+        (input.content_type.clone(), input.metadata.clone())
+    } else {
+        (source.content_type.clone(), user_metadata(&source))
+    };
+    let file = tokio::fs::File::open(blob_path(&store.objects_dir, &source.blob))
+        .await
+        .map_err(io_error)?;
+    let (blob, size, md5) = write_blob(
+        &store.objects_dir,
+        ReaderStream::with_capacity(file, 64 * 1024),
+    )
+    .await?;
+    let etag = hex::encode(md5);
+    commit(
+        store,
+        NewObject {
+            bucket: &input.bucket,
+            key: &input.key,
+            blob,
+            size,
+            etag: etag.clone(),
+            content_type,
+            metadata,
+        },
+    )
+    .await?;
+    Ok(CopyObjectOutput {
+        copy_object_result: Some(CopyObjectResult {
+            e_tag: Some(ETag::Strong(etag)),
+            last_modified: Some(Timestamp::from(SystemTime::now())),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+/// Removes what interrupted writes left: everything in `tmp/`, and blob files that no row
+/// refers to. Run at start, before the endpoint takes requests.
+pub async fn sweep_orphans(pool: &sqlx::SqlitePool, objects_dir: &Path) -> anyhow::Result<usize> {
+    let mut removed = 0;
+    let tmp = objects_dir.join("tmp");
+    if let Ok(mut entries) = tokio::fs::read_dir(&tmp).await {
+        while let Some(entry) = entries.next_entry().await? {
+            tokio::fs::remove_file(entry.path()).await?;
+            removed += 1;
+        }
+    }
+    let blobs_dir = objects_dir.join("blobs");
+    let Ok(mut shards) = tokio::fs::read_dir(&blobs_dir).await else {
+        return Ok(removed);
+    };
+    while let Some(shard) = shards.next_entry().await? {
+        let mut files = tokio::fs::read_dir(shard.path()).await?;
+        while let Some(file) = files.next_entry().await? {
+            let name = file.file_name().to_string_lossy().into_owned();
+            let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM objects WHERE blob = ?")
+                .bind(&name)
+                .fetch_optional(pool)
+                .await?;
+            if known.is_none() {
+                tokio::fs::remove_file(file.path()).await?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}

@@ -1,0 +1,198 @@
+//! The embedded store behind the S3 trait. Bucket and object operations live in their own
+//! files; this one only routes s3s's calls to them.
+
+use std::path::PathBuf;
+
+use s3s::dto::*;
+use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
+use sqlx::SqlitePool;
+
+use super::access::Caller;
+use super::{listing, objects};
+
+/// Objects in files under `objects_dir`, indexed in SQLite.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    pub(super) pool: SqlitePool,
+    pub(super) objects_dir: PathBuf,
+}
+
+impl EmbeddedStore {
+    pub fn new(pool: SqlitePool, objects_dir: PathBuf) -> Self {
+        EmbeddedStore { pool, objects_dir }
+    }
+
+    /// Fails with `NoSuchBucket` unless `bucket` exists.
+    pub(super) async fn require_bucket(&self, bucket: &str) -> S3Result<()> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = ?")
+            .bind(bucket)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(s3_error!(
+                NoSuchBucket,
+                "The specified bucket does not exist"
+            )),
+        }
+    }
+}
+
+/// A database failure, logged, as S3's `InternalError`.
+pub(super) fn db_error(err: impl std::fmt::Display) -> s3s::S3Error {
+    tracing::error!(error = %err, "S3 store: database error");
+    s3_error!(InternalError)
+}
+
+/// A filesystem failure, logged, as S3's `InternalError`.
+pub(super) fn io_error(err: impl std::fmt::Display) -> s3s::S3Error {
+    tracing::error!(error = %err, "S3 store: file error");
+    s3_error!(InternalError)
+}
+
+fn caller<T>(req: &S3Request<T>) -> S3Result<String> {
+    req.extensions
+        .get::<Caller>()
+        .map(|c| c.user.clone())
+        .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
+}
+
+#[async_trait::async_trait]
+impl S3 for EmbeddedStore {
+    async fn list_buckets(
+        &self,
+        req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
+        let user = caller(&req)?;
+        listing::list_buckets(self, &user)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
+        let user = caller(&req)?;
+        let bucket = req.input.bucket;
+        match domain::buckets::create(&self.pool, &bucket, Some(&user)).await {
+            Ok(_) => Ok(S3Response::new(CreateBucketOutput {
+                location: Some(format!("/{bucket}")),
+                ..Default::default()
+            })),
+            Err(domain::Error::AlreadyExists { .. }) => {
+                // S3 answers the owner differently from everyone else.
+                let owns = domain::grants::allows(
+                    &self.pool,
+                    &user,
+                    &bucket,
+                    "",
+                    domain::grants::Need::Owner,
+                )
+                .await
+                .map_err(db_error)?;
+                Err(if owns {
+                    s3_error!(BucketAlreadyOwnedByYou)
+                } else {
+                    s3_error!(BucketAlreadyExists)
+                })
+            }
+            Err(domain::Error::Invalid { message, .. }) => {
+                Err(s3_error!(InvalidBucketName, "{message}"))
+            }
+            Err(err) => Err(db_error(err)),
+        }
+    }
+
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
+        Ok(S3Response::new(HeadBucketOutput::default()))
+    }
+
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        self.require_bucket(&req.input.bucket).await?;
+        Ok(S3Response::new(GetBucketLocationOutput::default()))
+    }
+
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
+        match domain::buckets::delete(&self.pool, &req.input.bucket, false).await {
+            Ok(_) => Ok(S3Response::new(DeleteBucketOutput::default())),
+            Err(domain::Error::NotFound { .. }) => Err(s3_error!(NoSuchBucket)),
+            Err(domain::Error::Invalid { .. }) => Err(s3_error!(BucketNotEmpty)),
+            Err(err) => Err(db_error(err)),
+        }
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        listing::list_objects_v2(self, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
+        listing::list_objects_v1(self, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        objects::put(self, req.input).await.map(S3Response::new)
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        objects::get(self, req.input).await.map(S3Response::new)
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        objects::head(self, req.input).await.map(S3Response::new)
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        objects::delete(self, &req.input.bucket, &req.input.key).await?;
+        Ok(S3Response::new(DeleteObjectOutput::default()))
+    }
+
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        objects::delete_many(self, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        objects::copy(self, req.input).await.map(S3Response::new)
+    }
+}
