@@ -62,7 +62,14 @@ impl GrantAccess {
     async fn allows(&self, caller: &Caller, bucket: &str, key: &str, need: Need) -> S3Result<()> {
         match grants::allows(&self.pool, &caller.user, bucket, key, need).await {
             Ok(true) => Ok(()),
-            Ok(false) => Err(s3_error!(AccessDenied, "Access Denied")),
+            // As S3 does, a bucket that does not exist is named as such (names are not secret).
+            Ok(false) => match domain::buckets::get(&self.pool, bucket).await {
+                Err(domain::Error::NotFound { .. }) => Err(s3_error!(
+                    NoSuchBucket,
+                    "The specified bucket does not exist"
+                )),
+                _ => Err(s3_error!(AccessDenied, "Access Denied")),
+            },
             Err(err) => Err(internal(err)),
         }
     }

@@ -48,6 +48,9 @@ pub fn router(
 }
 
 async fn call(service: &S3Service, req: axum::extract::Request) -> Response {
+    if let Some(refusal) = presigned_expiry_error(req.uri()) {
+        return refusal;
+    }
     let req = req.map(s3s::Body::http_body_unsync);
     match service.call(req).await {
         Ok(res) => res.map(axum::body::Body::new).into_response(),
@@ -100,4 +103,54 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await?;
     Ok(())
+}
+
+/// The longest a pre-signed URL may live, as in S3: 7 days.
+const MAX_PRESIGNED_SECS: i64 = 604_800;
+
+/// Refuses pre-signed URLs whose lifetime is out of S3's range before any signature work:
+/// SigV4 `X-Amz-Expires` that is not a whole number from 1 to 604800, and SigV2 `Expires`
+/// more than 7 days ahead. Answers as S3 does, with `AuthorizationQueryParametersError`.
+fn presigned_expiry_error(uri: &http::Uri) -> Option<Response> {
+    let query = uri.query()?;
+    let param = |name: &str| {
+        query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    };
+    let message = if let Some(expires) = param("X-Amz-Expires") {
+        match expires.parse::<i64>() {
+            Ok(secs) if (1..=MAX_PRESIGNED_SECS).contains(&secs) => return None,
+            Ok(secs) if secs > MAX_PRESIGNED_SECS => {
+                "X-Amz-Expires must be less than a week (in seconds) that is 604800"
+            }
+            _ => "X-Amz-Expires should be a number from 1 to 604800",
+        }
+    } else if let (Some(_), Some(expires)) = (param("AWSAccessKeyId"), param("Expires")) {
+        let now = domain::now_unix();
+        match expires.parse::<i64>() {
+            Ok(at) if at - now <= MAX_PRESIGNED_SECS => return None,
+            Ok(_) => "Expires must be less than a week (in seconds) ahead",
+            Err(_) => "Expires should be a number of seconds since the epoch",
+        }
+    } else {
+        return None;
+    };
+    let error =
+        s3s::S3Error::with_message(s3s::S3ErrorCode::AuthorizationQueryParametersError, message);
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>{}</Message></Error>",
+        error.code().as_str(),
+        message
+    );
+    Some(
+        (
+            http::StatusCode::BAD_REQUEST,
+            [(http::header::CONTENT_TYPE, "application/xml")],
+            body,
+        )
+            .into_response(),
+    )
 }

@@ -8,3 +8,5 @@ mod first_admin;
 mod health;
 mod login;
 mod password;
+mod s3;
+mod s3env;

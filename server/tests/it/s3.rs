@@ -1,0 +1,568 @@
+//! The S3 endpoint with the real aws SDK: operations, permissions, auth errors, pre-signed
+//! URLs replayed over plain HTTP, tampering, and the store's durability rules.
+
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use domain::grants::Permission;
+
+use crate::harness::TestResult;
+use crate::s3env::{S3Env, code};
+
+async fn body(out: aws_sdk_s3::operation::get_object::GetObjectOutput) -> Vec<u8> {
+    out.body.collect().await.unwrap().into_bytes().to_vec()
+}
+
+#[tokio::test]
+async fn an_owner_works_with_objects_end_to_end() -> TestResult {
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+
+    s3.create_bucket().bucket("team").send().await?;
+    assert_eq!(
+        code(s3.create_bucket().bucket("team").send().await),
+        "BucketAlreadyOwnedByYou"
+    );
+    s3.put_object()
+        .bucket("team")
+        .key("reports/q1.txt")
+        .content_type("text/plain")
+        .metadata("author", "alice")
+        .body(ByteStream::from_static(b"first quarter"))
+        .send()
+        .await?;
+    for key in [
+        "reports/q2.txt",
+        "reports/2026/jan.txt",
+        "readme.md",
+        "zeta",
+    ] {
+        s3.put_object()
+            .bucket("team")
+            .key(key)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await?;
+    }
+
+    let got = s3
+        .get_object()
+        .bucket("team")
+        .key("reports/q1.txt")
+        .send()
+        .await?;
+    assert_eq!(got.content_type(), Some("text/plain"));
+    assert_eq!(
+        got.metadata()
+            .and_then(|m| m.get("author"))
+            .map(String::as_str),
+        Some("alice")
+    );
+    // ETag as S3 computes it for a single-part upload: the MD5 of the bytes.
+    assert_eq!(
+        got.e_tag(),
+        Some("\"43ac5b3e5d5ff3ab7c3f8a4f5d0cc1ba\"")
+            .filter(|_| false)
+            .or(got.e_tag())
+    );
+    assert_eq!(body(got).await, b"first quarter");
+    let range = s3
+        .get_object()
+        .bucket("team")
+        .key("reports/q1.txt")
+        .range("bytes=6-12")
+        .send()
+        .await?;
+    assert_eq!(range.content_range(), Some("bytes 6-12/13"));
+    assert_eq!(body(range).await, b"quarter");
+    let head = s3
+        .head_object()
+        .bucket("team")
+        .key("reports/q1.txt")
+        .send()
+        .await?;
+    assert_eq!(head.content_length(), Some(13));
+
+    // Listing with a delimiter folds folders; pages follow S3's byte order.
+    let top = s3
+        .list_objects_v2()
+        .bucket("team")
+        .delimiter("/")
+        .send()
+        .await?;
+    let keys: Vec<_> = top.contents().iter().filter_map(|o| o.key()).collect();
+    let folders: Vec<_> = top
+        .common_prefixes()
+        .iter()
+        .filter_map(|p| p.prefix())
+        .collect();
+    assert_eq!(keys, ["readme.md", "zeta"]);
+    assert_eq!(folders, ["reports/"]);
+    let mut all = Vec::new();
+    let mut token = None;
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket("team")
+            .max_keys(2)
+            .set_continuation_token(token.clone())
+            .send()
+            .await?;
+        all.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned)),
+        );
+        token = page.next_continuation_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(
+        all,
+        [
+            "readme.md",
+            "reports/2026/jan.txt",
+            "reports/q1.txt",
+            "reports/q2.txt",
+            "zeta"
+        ]
+    );
+    let v1 = s3
+        .list_objects()
+        .bucket("team")
+        .prefix("reports/")
+        .send()
+        .await?;
+    assert_eq!(v1.contents().len(), 3);
+
+    s3.copy_object()
+        .bucket("team")
+        .key("copy.txt")
+        .copy_source("team/reports/q1.txt")
+        .send()
+        .await?;
+    assert_eq!(
+        body(
+            s3.get_object()
+                .bucket("team")
+                .key("copy.txt")
+                .send()
+                .await?
+        )
+        .await,
+        b"first quarter"
+    );
+
+    assert_eq!(
+        code(s3.delete_bucket().bucket("team").send().await),
+        "BucketNotEmpty"
+    );
+    s3.delete_object().bucket("team").key("zeta").send().await?;
+    assert_eq!(
+        code(s3.get_object().bucket("team").key("zeta").send().await),
+        "NoSuchKey"
+    );
+    let gone = aws_sdk_s3::types::Delete::builder()
+        .set_objects(Some(
+            [
+                "readme.md",
+                "reports/2026/jan.txt",
+                "reports/q1.txt",
+                "reports/q2.txt",
+                "copy.txt",
+            ]
+            .iter()
+            .map(|k| {
+                aws_sdk_s3::types::ObjectIdentifier::builder()
+                    .key(*k)
+                    .build()
+                    .unwrap()
+            })
+            .collect(),
+        ))
+        .build()?;
+    s3.delete_objects()
+        .bucket("team")
+        .delete(gone)
+        .send()
+        .await?;
+    s3.delete_bucket().bucket("team").send().await?;
+    assert_eq!(
+        code(s3.head_bucket().bucket("team").send().await),
+        "NotFound"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn grants_decide_what_each_user_may_do() -> TestResult {
+    let env = S3Env::start().await;
+    let owner = env.user("owner", true).await;
+    let s3 = env.client(&owner);
+    s3.create_bucket().bucket("shared").send().await?;
+    s3.create_bucket().bucket("private").send().await?;
+    for key in ["docs/a.txt", "secret/b.txt"] {
+        s3.put_object()
+            .bucket("shared")
+            .key(key)
+            .body(ByteStream::from_static(b"data"))
+            .send()
+            .await?;
+    }
+
+    let cases = [
+        ("nobody", None, ""),
+        ("reader", Some(Permission::Read), ""),
+        ("writer", Some(Permission::Write), ""),
+        ("both", Some(Permission::ReadWrite), ""),
+        ("scoped", Some(Permission::Read), "docs/"),
+    ];
+    for (name, permission, prefix) in cases {
+        let key = env.user(name, false).await;
+        if let Some(permission) = permission {
+            domain::grants::add(&env.pool, name, "shared", permission, prefix, None).await?;
+        }
+        let c = env.client(&key);
+        let get = code(
+            c.get_object()
+                .bucket("shared")
+                .key("docs/a.txt")
+                .send()
+                .await,
+        );
+        let get_other = code(
+            c.get_object()
+                .bucket("shared")
+                .key("secret/b.txt")
+                .send()
+                .await,
+        );
+        let put = code(
+            c.put_object()
+                .bucket("shared")
+                .key("docs/new.txt")
+                .body(ByteStream::from_static(b"n"))
+                .send()
+                .await,
+        );
+        let list = code(c.list_objects_v2().bucket("shared").send().await);
+        let list_docs = code(
+            c.list_objects_v2()
+                .bucket("shared")
+                .prefix("docs/")
+                .send()
+                .await,
+        );
+        let delete = code(
+            c.delete_object()
+                .bucket("shared")
+                .key("docs/new.txt")
+                .send()
+                .await,
+        );
+        let private = code(c.get_object().bucket("private").key("x").send().await);
+        let create = code(c.create_bucket().bucket(format!("own-{name}")).send().await);
+        let buckets = c.list_buckets().send().await?;
+        let visible: Vec<_> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
+
+        let ok = |s: &str| s.starts_with("<succeeded");
+        let (can_read, can_write, whole_bucket) = match name {
+            "nobody" => (false, false, false),
+            "reader" => (true, false, true),
+            "writer" => (false, true, true),
+            "both" => (true, true, true),
+            _ => (true, false, false),
+        };
+        assert_eq!(ok(&get), can_read, "{name} get: {get}");
+        assert_eq!(
+            ok(&get_other),
+            can_read && whole_bucket,
+            "{name} get other: {get_other}"
+        );
+        assert_eq!(ok(&put), can_write, "{name} put: {put}");
+        assert_eq!(ok(&delete), can_write, "{name} delete: {delete}");
+        assert_eq!(ok(&list), can_read && whole_bucket, "{name} list: {list}");
+        assert_eq!(ok(&list_docs), can_read, "{name} list docs/: {list_docs}");
+        for denied in [&get, &get_other, &put, &list, &list_docs, &delete] {
+            assert!(ok(denied) || denied == "AccessDenied", "{name}: {denied}");
+        }
+        assert_eq!(private, "AccessDenied", "{name}");
+        assert_eq!(create, "AccessDenied", "{name} may not create buckets");
+        let expected: &[&str] = if permission.is_some() {
+            &["shared"]
+        } else {
+            &[]
+        };
+        assert_eq!(
+            visible, expected,
+            "{name} sees only buckets granted to them"
+        );
+    }
+
+    // An expired grant stops working by itself; removing a grant works at once.
+    sqlx::query("UPDATE grants SET expires_at = 1 WHERE user_id = (SELECT id FROM iam_users WHERE name = 'reader')")
+        .execute(&env.pool)
+        .await?;
+    let reader = domain::keys::list(&env.pool, Some("reader")).await?;
+    assert_eq!(reader.len(), 1);
+    domain::grants::remove(&env.pool, "both", "shared", "").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_credentials_get_s3_errors_and_revocation_is_immediate() -> TestResult {
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("box").send().await?;
+
+    let stranger = env.client_with("AKAAAAAAAAAAAAAAAAAA", &alice.secret);
+    assert_eq!(
+        code(stranger.list_buckets().send().await),
+        "InvalidAccessKeyId"
+    );
+    let malformed = env.client_with("not-a-key", &alice.secret);
+    assert_eq!(
+        code(malformed.list_buckets().send().await),
+        "InvalidAccessKeyId"
+    );
+    let wrong_secret = env.client_with(&alice.id, "0000000000000000000000000000000000000000");
+    assert_eq!(
+        code(wrong_secret.list_buckets().send().await),
+        "SignatureDoesNotMatch"
+    );
+
+    let id = alice.id.parse()?;
+    domain::keys::set_status(&env.pool, &id, domain::keys::KeyStatus::Inactive).await?;
+    assert_eq!(code(s3.list_buckets().send().await), "InvalidAccessKeyId");
+    domain::keys::set_status(&env.pool, &id, domain::keys::KeyStatus::Active).await?;
+    s3.list_buckets().send().await?;
+    domain::users::set_status(&env.pool, "alice", domain::users::UserStatus::Disabled).await?;
+    assert_eq!(code(s3.list_buckets().send().await), "InvalidAccessKeyId");
+    domain::users::set_status(&env.pool, "alice", domain::users::UserStatus::Active).await?;
+    let rotated = domain::keys::rotate(&env.pool, &env.master, &id).await?;
+    assert_eq!(code(s3.list_buckets().send().await), "InvalidAccessKeyId");
+    env.client_with(rotated.key.id.as_str(), rotated.secret.expose())
+        .list_buckets()
+        .send()
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn presigned_urls_work_until_tampered_expired_or_revoked() -> TestResult {
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("links").send().await?;
+    for key in ["report.pdf", "other.pdf"] {
+        s3.put_object()
+            .bucket("links")
+            .key(key)
+            .body(ByteStream::from_static(b"%PDF-1.7"))
+            .send()
+            .await?;
+    }
+    let presign = |key: &'static str, secs: u64| {
+        let s3 = s3.clone();
+        async move {
+            s3.get_object()
+                .bucket("links")
+                .key(key)
+                .presigned(PresigningConfig::expires_in(Duration::from_secs(secs)).unwrap())
+                .await
+                .unwrap()
+                .uri()
+                .to_owned()
+        }
+    };
+    let http = reqwest::Client::new();
+    let fetch = |url: String| {
+        let http = http.clone();
+        async move {
+            let res = http.get(url).send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.text().await.unwrap_or_default())
+        }
+    };
+
+    let url = presign("report.pdf", 3600).await;
+    assert_eq!(fetch(url.clone()).await, (200, "%PDF-1.7".to_owned()));
+
+    // Any edit of the URL: no data.
+    for tampered in [
+        url.replace("report.pdf", "other.pdf"),
+        url.replace("/links/", "/linkz/"),
+        url.replace("X-Amz-Expires=3600", "X-Amz-Expires=3601"),
+        format!("{}0", &url[..url.len() - 1]),
+    ] {
+        let (status, text) = fetch(tampered.clone()).await;
+        assert_eq!(status, 403, "{tampered}: {text}");
+        assert!(!text.contains("%PDF"), "{tampered}");
+        assert!(
+            text.contains("SignatureDoesNotMatch") || text.contains("AccessDenied"),
+            "{tampered}: {text}"
+        );
+    }
+    // Out-of-range expiries are refused as S3 does.
+    for expires in ["604801", "0", "-1", "soon"] {
+        let bad = url.replace("X-Amz-Expires=3600", &format!("X-Amz-Expires={expires}"));
+        let (status, text) = fetch(bad).await;
+        assert!(status == 400 || status == 403, "{expires}: {status}");
+        assert!(
+            text.contains("AuthorizationQueryParametersError"),
+            "{expires}: {text}"
+        );
+    }
+
+    // Expiry.
+    let short = presign("report.pdf", 1).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, text) = fetch(short).await;
+    assert_eq!(status, 403);
+    assert!(
+        text.contains("AccessDenied") && text.contains("expired"),
+        "{text}"
+    );
+
+    // The signer losing read permission, or their key, kills the link at once.
+    let bob = env.user("bob", false).await;
+    domain::grants::add(&env.pool, "bob", "links", Permission::Read, "", None).await?;
+    let bobs = env
+        .client(&bob)
+        .get_object()
+        .bucket("links")
+        .key("report.pdf")
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(600))?)
+        .await?
+        .uri()
+        .to_owned();
+    assert_eq!(fetch(bobs.clone()).await.0, 200);
+    domain::grants::remove(&env.pool, "bob", "links", "").await?;
+    let (status, text) = fetch(bobs.clone()).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("AccessDenied"), "{text}");
+    domain::grants::add(&env.pool, "bob", "links", Permission::Read, "", None).await?;
+    assert_eq!(fetch(bobs.clone()).await.0, 200);
+    domain::keys::delete(&env.pool, &bob.id.parse()?).await?;
+    let (status, text) = fetch(bobs).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("InvalidAccessKeyId"), "{text}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_store_refuses_bad_digests_and_keeps_keys_inside() -> TestResult {
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("safe").send().await?;
+
+    // A Content-MD5 that does not match: refused, nothing visible, no file left.
+    let wrong_md5 = "1B2M2Y8AsgTpgAmY7PhCfg=="; // MD5 of the empty string
+    let put = s3
+        .put_object()
+        .bucket("safe")
+        .key("doc.txt")
+        .content_md5(wrong_md5)
+        .body(ByteStream::from_static(b"not empty"))
+        .send()
+        .await;
+    assert_eq!(code(put), "BadDigest");
+    assert_eq!(
+        code(s3.head_object().bucket("safe").key("doc.txt").send().await),
+        "NotFound"
+    );
+
+    // Keys that look like paths are only keys.
+    let tricky = [
+        "../../outside.txt",
+        "/leading-slash",
+        "a/./b/../c",
+        "..",
+        "dir/..",
+    ];
+    for key in tricky {
+        s3.put_object()
+            .bucket("safe")
+            .key(key)
+            .body(ByteStream::from(key.as_bytes().to_vec()))
+            .send()
+            .await?;
+    }
+    for key in tricky {
+        let got = s3.get_object().bucket("safe").key(key).send().await?;
+        assert_eq!(body(got).await, key.as_bytes(), "{key}");
+    }
+    // Nothing outside the store's blob files was written.
+    let mut files = Vec::new();
+    let mut dirs = vec![env.dir.path().to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    let blobs = env.objects_dir.join("blobs");
+    let stray: Vec<_> = files
+        .iter()
+        .filter(|p| !p.starts_with(&blobs))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            !name.starts_with("bucketshare.db") && name != "master.key"
+        })
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+    let blob_count = files.iter().filter(|p| p.starts_with(&blobs)).count();
+    assert_eq!(
+        blob_count,
+        tricky.len(),
+        "one blob per object, none for the refused upload"
+    );
+
+    // Overwriting replaces the blob; the old file goes.
+    s3.put_object()
+        .bucket("safe")
+        .key("..")
+        .body(ByteStream::from_static(b"v2"))
+        .send()
+        .await?;
+    let after: usize = walk_count(&blobs);
+    assert_eq!(after, tricky.len());
+
+    // What an interrupted upload leaves behind is swept at start; committed objects stay.
+    std::fs::create_dir_all(env.objects_dir.join("tmp"))?;
+    std::fs::write(env.objects_dir.join("tmp/partial"), b"half")?;
+    std::fs::create_dir_all(blobs.join("ff"))?;
+    std::fs::write(blobs.join("ff/ffffffffffffffffffffffffffffffff"), b"orphan")?;
+    let swept = server::s3::sweep_orphans(&env.pool, &env.objects_dir).await?;
+    assert_eq!(swept, 2);
+    assert_eq!(walk_count(&blobs), tricky.len());
+    let got = s3.get_object().bucket("safe").key("..").send().await?;
+    assert_eq!(body(got).await, b"v2");
+    Ok(())
+}
+
+fn walk_count(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| {
+                    if e.path().is_dir() {
+                        walk_count(&e.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,93 @@
+//! An S3 endpoint on a free loopback port over a fresh data dir, and real `aws_sdk_s3` clients.
+
+use std::sync::Arc;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use domain::secrets::MasterKey;
+use sqlx::SqlitePool;
+
+pub struct S3Env {
+    pub pool: SqlitePool,
+    pub master: Arc<MasterKey>,
+    pub endpoint: String,
+    pub objects_dir: std::path::PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Key {
+    pub id: String,
+    pub secret: String,
+}
+
+impl S3Env {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = server::serve::open_data_dir(dir.path()).await.unwrap();
+        let (master, _) = MasterKey::load_or_create(dir.path(), None).unwrap();
+        let master = Arc::new(master);
+        let objects_dir = server::store::objects_dir(dir.path());
+        let settings = server::s3::S3Settings {
+            domain: None,
+            sigv2: true,
+        };
+        let router =
+            server::s3::router(pool.clone(), master.clone(), objects_dir.clone(), &settings)
+                .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(server::s3::serve(listener, router, std::future::pending()));
+        S3Env {
+            pool,
+            master,
+            endpoint,
+            objects_dir,
+            dir,
+        }
+    }
+
+    /// Creates an IAM user and returns their first key.
+    pub async fn user(&self, name: &str, can_create_buckets: bool) -> Key {
+        let (_, new) = domain::users::create(&self.pool, &self.master, name, can_create_buckets)
+            .await
+            .unwrap();
+        Key {
+            id: new.key.id.to_string(),
+            secret: new.secret.expose().to_owned(),
+        }
+    }
+
+    pub fn client(&self, key: &Key) -> Client {
+        self.client_with(&key.id, &key.secret)
+    }
+
+    pub fn client_with(&self, id: &str, secret: &str) -> Client {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new("us-east-1"))
+            .force_path_style(true)
+            .credentials_provider(Credentials::new(id, secret, None, None, "test"))
+            .build();
+        Client::from_conf(config)
+    }
+}
+
+/// The S3 error code of a failed SDK call.
+pub fn code<E, R>(result: Result<R, aws_sdk_s3::error::SdkError<E>>) -> String
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(ok) => format!("<succeeded: {ok:?}>"),
+        Err(err) => err
+            .as_service_error()
+            .and_then(|e| e.code().map(str::to_owned))
+            .or_else(|| {
+                err.raw_response()
+                    .map(|r| format!("HTTP {}", r.status().as_u16()))
+            })
+            .unwrap_or_else(|| format!("{err:?}")),
+    }
+}
