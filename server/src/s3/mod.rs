@@ -3,6 +3,7 @@
 
 mod access;
 mod listing;
+mod multipart;
 mod objects;
 mod store;
 

@@ -41,7 +41,7 @@ pub(super) fn timestamp(unix: i64) -> Timestamp {
 
 /// Keys are never used as paths, so none can escape the store; still, S3 refuses keys that
 /// are empty or too long, and NUL has no business in one.
-fn check_key(key: &str) -> S3Result<()> {
+pub(super) fn check_key(key: &str) -> S3Result<()> {
     if key.is_empty() {
         return Err(s3_error!(
             InvalidArgument,
@@ -100,7 +100,10 @@ fn new_blob_name() -> String {
 }
 
 /// Streams `body` into a new blob file, durably. Returns the blob's name, size and MD5.
-async fn write_blob<S, E>(objects_dir: &Path, mut body: S) -> S3Result<(String, u64, [u8; 16])>
+pub(super) async fn write_blob<S, E>(
+    objects_dir: &Path,
+    mut body: S,
+) -> S3Result<(String, u64, [u8; 16])>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
@@ -152,18 +155,18 @@ where
 }
 
 /// What a new object's row holds besides its bytes.
-struct NewObject<'a> {
-    bucket: &'a str,
-    key: &'a str,
-    blob: String,
-    size: u64,
-    etag: String,
-    content_type: Option<String>,
-    metadata: Option<Metadata>,
+pub(super) struct NewObject<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub blob: String,
+    pub size: u64,
+    pub etag: String,
+    pub content_type: Option<String>,
+    pub metadata: Option<Metadata>,
 }
 
 /// Makes the object visible, replacing (and then removing) any previous version.
-async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Result<()> {
+pub(super) async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Result<()> {
     let metadata = serde_json::to_string(&object.metadata.unwrap_or_default()).map_err(io_error)?;
     let mut tx = store.pool.begin().await.map_err(db_error)?;
     let old: Option<String> =
@@ -216,36 +219,11 @@ pub(super) async fn put(store: &EmbeddedStore, input: PutObjectInput) -> S3Resul
     } = input;
     check_key(&key)?;
     store.require_bucket(&bucket).await?;
-    let expected_md5 = content_md5
-        .map(|text| {
-            BASE64
-                .decode(text.trim())
-                .ok()
-                .filter(|d| d.len() == 16)
-                .ok_or_else(|| {
-                    s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid.")
-                })
-        })
-        .transpose()?;
     let body = body.ok_or_else(|| s3_error!(IncompleteBody))?;
     let (blob, size, md5) = write_blob(&store.objects_dir, body).await?;
-    let refuse = |error| async {
-        remove_blobs(&store.objects_dir, vec![blob.clone()]).await;
-        Err(error)
-    };
-    if content_length.is_some_and(|declared| u64::try_from(declared).ok() != Some(size)) {
-        return refuse(s3_error!(
-            IncompleteBody,
-            "The body does not match Content-Length"
-        ))
-        .await;
-    }
-    if expected_md5.is_some_and(|expected| expected != md5) {
-        return refuse(s3_error!(
-            BadDigest,
-            "The Content-MD5 you specified did not match what we received."
-        ))
-        .await;
+    if let Err(err) = md5_matches(content_md5.as_deref(), content_length, size, &md5) {
+        remove_blobs(&store.objects_dir, vec![blob]).await;
+        return Err(err);
     }
     let etag = hex::encode(md5);
     commit(
@@ -265,6 +243,36 @@ pub(super) async fn put(store: &EmbeddedStore, input: PutObjectInput) -> S3Resul
         e_tag: Some(ETag::Strong(etag)),
         ..Default::default()
     })
+}
+
+/// Checks what was received against the request's `Content-Length` and `Content-MD5`.
+pub(super) fn md5_matches(
+    content_md5: Option<&str>,
+    content_length: Option<i64>,
+    size: u64,
+    md5: &[u8; 16],
+) -> S3Result<()> {
+    if content_length.is_some_and(|declared| u64::try_from(declared).ok() != Some(size)) {
+        return Err(s3_error!(
+            IncompleteBody,
+            "The body does not match Content-Length"
+        ));
+    }
+    let Some(text) = content_md5 else {
+        return Ok(());
+    };
+    let expected = BASE64
+        .decode(text.trim())
+        .ok()
+        .filter(|d| d.len() == 16)
+        .ok_or_else(|| s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid."))?;
+    if expected != md5 {
+        return Err(s3_error!(
+            BadDigest,
+            "The Content-MD5 you specified did not match what we received."
+        ));
+    }
+    Ok(())
 }
 
 fn user_metadata(row: &ObjectRow) -> Option<Metadata> {
@@ -412,8 +420,8 @@ pub(super) async fn copy(
     })
 }
 
-/// Removes what interrupted writes left: everything in `tmp/`, and blob files that no row
-/// refers to. Run at start, before the endpoint takes requests.
+/// Removes what interrupted writes left: everything in `tmp/`, and blob files that no object
+/// or multipart part refers to. Run at start, before the endpoint takes requests.
 pub async fn sweep_orphans(pool: &sqlx::SqlitePool, objects_dir: &Path) -> anyhow::Result<usize> {
     let mut removed = 0;
     let tmp = objects_dir.join("tmp");
@@ -431,10 +439,13 @@ pub async fn sweep_orphans(pool: &sqlx::SqlitePool, objects_dir: &Path) -> anyho
         let mut files = tokio::fs::read_dir(shard.path()).await?;
         while let Some(file) = files.next_entry().await? {
             let name = file.file_name().to_string_lossy().into_owned();
-            let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM objects WHERE blob = ?")
-                .bind(&name)
-                .fetch_optional(pool)
-                .await?;
+            let known: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM objects WHERE blob = ?1
+                 UNION ALL SELECT 1 FROM multipart_parts WHERE blob = ?1",
+            )
+            .bind(&name)
+            .fetch_optional(pool)
+            .await?;
             if known.is_none() {
                 tokio::fs::remove_file(file.path()).await?;
                 removed += 1;

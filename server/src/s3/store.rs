@@ -8,7 +8,7 @@ use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use sqlx::SqlitePool;
 
 use super::access::Caller;
-use super::{listing, objects};
+use super::{listing, multipart, objects};
 
 /// Objects in files under `objects_dir`, indexed in SQLite.
 #[derive(Clone)]
@@ -194,5 +194,59 @@ impl S3 for EmbeddedStore {
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
         objects::copy(self, req.input).await.map(S3Response::new)
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let user = caller(&req)?;
+        multipart::create(self, &user, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        multipart::upload_part(self, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        multipart::complete(self, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        multipart::abort(self, req.input).await?;
+        Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+    }
+
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        multipart::list_parts(self, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        multipart::list_uploads(self, req.input)
+            .await
+            .map(S3Response::new)
     }
 }

@@ -566,3 +566,142 @@ fn walk_count(dir: &std::path::Path) -> usize {
         })
         .unwrap_or(0)
 }
+
+#[tokio::test]
+async fn multipart_uploads_check_their_parts() -> TestResult {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("big").send().await?;
+
+    let first: Vec<u8> = (0..5 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let second = b"the tail".to_vec();
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("big")
+        .key("blob.bin")
+        .send()
+        .await?;
+    let id = upload.upload_id().unwrap_or_default().to_owned();
+    let mut etags = Vec::new();
+    for (number, bytes) in [(1, first.clone()), (2, second.clone())] {
+        let out = s3
+            .upload_part()
+            .bucket("big")
+            .key("blob.bin")
+            .upload_id(&id)
+            .part_number(number)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await?;
+        etags.push(out.e_tag().unwrap_or_default().to_owned());
+    }
+    let parts = s3
+        .list_parts()
+        .bucket("big")
+        .key("blob.bin")
+        .upload_id(&id)
+        .send()
+        .await?;
+    assert_eq!(parts.parts().len(), 2);
+    let uploads = s3.list_multipart_uploads().bucket("big").send().await?;
+    assert_eq!(uploads.uploads().len(), 1);
+
+    let part = |n: i32, etag: &str| CompletedPart::builder().part_number(n).e_tag(etag).build();
+    let complete = |parts: Vec<CompletedPart>| {
+        s3.complete_multipart_upload()
+            .bucket("big")
+            .key("blob.bin")
+            .upload_id(&id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+    };
+    assert_eq!(
+        code(complete(vec![part(1, &etags[0]), part(2, "\"0000\"")]).await),
+        "InvalidPart"
+    );
+    assert_eq!(
+        code(complete(vec![part(2, &etags[1]), part(1, &etags[0])]).await),
+        "InvalidPartOrder"
+    );
+    assert_eq!(
+        code(complete(vec![part(1, &etags[0]), part(3, &etags[1])]).await),
+        "InvalidPart"
+    );
+    let done = complete(vec![part(1, &etags[0]), part(2, &etags[1])]).await?;
+    assert!(
+        done.e_tag().is_some_and(|e| e.ends_with("-2\"")),
+        "{:?}",
+        done.e_tag()
+    );
+
+    let got = body(s3.get_object().bucket("big").key("blob.bin").send().await?).await;
+    assert_eq!(got.len(), first.len() + second.len());
+    assert!(got.starts_with(&first) && got.ends_with(&second));
+    // The upload is gone with its parts.
+    assert_eq!(
+        code(
+            s3.list_parts()
+                .bucket("big")
+                .key("blob.bin")
+                .upload_id(&id)
+                .send()
+                .await
+        ),
+        "NoSuchUpload"
+    );
+
+    // A too-small first part, and an abort.
+    let small = s3
+        .create_multipart_upload()
+        .bucket("big")
+        .key("small")
+        .send()
+        .await?;
+    let small_id = small.upload_id().unwrap_or_default().to_owned();
+    let mut small_etags = Vec::new();
+    for n in [1, 2] {
+        let out = s3
+            .upload_part()
+            .bucket("big")
+            .key("small")
+            .upload_id(&small_id)
+            .part_number(n)
+            .body(ByteStream::from_static(b"tiny"))
+            .send()
+            .await?;
+        small_etags.push(out.e_tag().unwrap_or_default().to_owned());
+    }
+    let too_small = s3
+        .complete_multipart_upload()
+        .bucket("big")
+        .key("small")
+        .upload_id(&small_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(part(1, &small_etags[0]))
+                .parts(part(2, &small_etags[1]))
+                .build(),
+        )
+        .send()
+        .await;
+    assert_eq!(code(too_small), "EntityTooSmall");
+    s3.abort_multipart_upload()
+        .bucket("big")
+        .key("small")
+        .upload_id(&small_id)
+        .send()
+        .await?;
+    assert_eq!(
+        code(s3.head_object().bucket("big").key("small").send().await),
+        "NotFound"
+    );
+    // Only the completed object's blob is left on disk.
+    assert_eq!(walk_count(&env.objects_dir.join("blobs")), 1);
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! Multipart uploads of the embedded store: parts are blobs of their own until completion,
+//! which checks every part's ETag and order, concatenates them into one new blob, and commits
+//! the object with S3's multipart ETag (MD5 of the parts' MD5s, then `-N`).
+
+use futures_util::StreamExt;
+use md5::{Digest, Md5};
+use rand::Rng;
+use s3s::dto::*;
+use s3s::{S3Result, s3_error};
+use tokio_util::io::ReaderStream;
+
+use super::objects::{NewObject, check_key, commit, md5_matches, timestamp, write_blob};
+use super::store::{EmbeddedStore, db_error, io_error};
+use crate::store::{blob_path, remove_blobs};
+
+/// S3's smallest part, except for the last one.
+const MIN_PART_SIZE: i64 = 5 * 1024 * 1024;
+
+#[derive(sqlx::FromRow)]
+struct Upload {
+    bucket: String,
+    key: String,
+    content_type: Option<String>,
+    metadata: String,
+}
+
+async fn upload(store: &EmbeddedStore, id: &str, bucket: &str, key: &str) -> S3Result<Upload> {
+    let found: Option<Upload> = sqlx::query_as(
+        "SELECT bucket, key, content_type, metadata FROM multipart_uploads WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(db_error)?;
+    match found {
+        Some(upload) if upload.bucket == bucket && upload.key == key => Ok(upload),
+        _ => Err(s3_error!(
+            NoSuchUpload,
+            "The specified upload does not exist."
+        )),
+    }
+}
+
+pub(super) async fn create(
+    store: &EmbeddedStore,
+    initiator: &str,
+    input: CreateMultipartUploadInput,
+) -> S3Result<CreateMultipartUploadOutput> {
+    check_key(&input.key)?;
+    store.require_bucket(&input.bucket).await?;
+    let id = hex::encode(rand::rng().random::<[u8; 24]>());
+    let metadata = serde_json::to_string(&input.metadata.unwrap_or_default()).map_err(io_error)?;
+    sqlx::query(
+        "INSERT INTO multipart_uploads (id, bucket, key, content_type, metadata, initiator, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(&input.bucket)
+    .bind(&input.key)
+    .bind(&input.content_type)
+    .bind(metadata)
+    .bind(initiator)
+    .bind(domain::now_unix())
+    .execute(&store.pool)
+    .await
+    .map_err(db_error)?;
+    Ok(CreateMultipartUploadOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        upload_id: Some(id),
+        ..Default::default()
+    })
+}
+
+pub(super) async fn upload_part(
+    store: &EmbeddedStore,
+    input: UploadPartInput,
+) -> S3Result<UploadPartOutput> {
+    upload(store, &input.upload_id, &input.bucket, &input.key).await?;
+    if !(1..=10_000).contains(&input.part_number) {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        ));
+    }
+    let body = input.body.ok_or_else(|| s3_error!(IncompleteBody))?;
+    let (blob, size, md5) = write_blob(&store.objects_dir, body).await?;
+    if let Err(err) = md5_matches(
+        input.content_md5.as_deref(),
+        input.content_length,
+        size,
+        &md5,
+    ) {
+        remove_blobs(&store.objects_dir, vec![blob]).await;
+        return Err(err);
+    }
+    let etag = hex::encode(md5);
+    let mut tx = store.pool.begin().await.map_err(db_error)?;
+    let old: Option<String> = sqlx::query_scalar(
+        "SELECT blob FROM multipart_parts WHERE upload_id = ? AND part_number = ?",
+    )
+    .bind(&input.upload_id)
+    .bind(input.part_number)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    let written = sqlx::query(
+        "INSERT OR REPLACE INTO multipart_parts (upload_id, part_number, blob, size, etag, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&input.upload_id)
+    .bind(input.part_number)
+    .bind(&blob)
+    .bind(i64::try_from(size).map_err(io_error)?)
+    .bind(&etag)
+    .bind(domain::now_unix())
+    .execute(&mut *tx)
+    .await;
+    if let Err(err) = written {
+        remove_blobs(&store.objects_dir, vec![blob]).await;
+        // The upload was completed or aborted meanwhile (foreign key).
+        return Err(
+            match err.as_database_error().and_then(|e| e.code()).as_deref() {
+                Some("787") => s3_error!(NoSuchUpload),
+                _ => db_error(err),
+            },
+        );
+    }
+    tx.commit().await.map_err(db_error)?;
+    remove_blobs(&store.objects_dir, old.into_iter().collect()).await;
+    Ok(UploadPartOutput {
+        e_tag: Some(ETag::Strong(etag)),
+        ..Default::default()
+    })
+}
+
+pub(super) async fn complete(
+    store: &EmbeddedStore,
+    input: CompleteMultipartUploadInput,
+) -> S3Result<CompleteMultipartUploadOutput> {
+    let upload = upload(store, &input.upload_id, &input.bucket, &input.key).await?;
+    let requested = input
+        .multipart_upload
+        .and_then(|m| m.parts)
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| s3_error!(MalformedXML, "The upload must list at least one part"))?;
+    let stored: Vec<(i32, String, i64, String)> = sqlx::query_as(
+        "SELECT part_number, blob, size, etag FROM multipart_parts WHERE upload_id = ?
+         ORDER BY part_number",
+    )
+    .bind(&input.upload_id)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db_error)?;
+
+    // Every listed part must exist with the ETag the client got, in ascending order, and all
+    // but the last must be at least 5 MiB.
+    let numbers: Vec<i32> = requested
+        .iter()
+        .map(|part| part.part_number.ok_or_else(|| s3_error!(InvalidPart)))
+        .collect::<S3Result<_>>()?;
+    if numbers.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(s3_error!(
+            InvalidPartOrder,
+            "The list of parts was not in ascending order."
+        ));
+    }
+    let mut chosen = Vec::with_capacity(requested.len());
+    for (i, (part, &number)) in requested.iter().zip(&numbers).enumerate() {
+        let Some((_, blob, size, etag)) = stored.iter().find(|(n, ..)| *n == number) else {
+            return Err(s3_error!(InvalidPart, "Part {number} was not uploaded."));
+        };
+        let given = part.e_tag.as_ref().map(|e| e.value().trim_matches('"'));
+        if given != Some(etag.as_str()) {
+            return Err(s3_error!(
+                InvalidPart,
+                "The ETag of part {number} does not match."
+            ));
+        }
+        if i + 1 < requested.len() && *size < MIN_PART_SIZE {
+            return Err(s3_error!(
+                EntityTooSmall,
+                "Part {number} is smaller than 5 MiB."
+            ));
+        }
+        chosen.push((blob.clone(), etag.clone()));
+    }
+
+    // One stream over the parts' files, in order, into the object's blob.
+    let dir = store.objects_dir.clone();
+    let paths: Vec<_> = chosen
+        .iter()
+        .map(|(blob, _)| blob_path(&dir, blob))
+        .collect();
+    let body = futures_util::stream::iter(paths)
+        .then(|path| async move {
+            tokio::fs::File::open(path)
+                .await
+                .map(|file| ReaderStream::with_capacity(file, 64 * 1024))
+        })
+        .map(|opened| match opened {
+            Ok(stream) => stream.boxed(),
+            Err(err) => futures_util::stream::once(async move { Err(err) }).boxed(),
+        })
+        .flatten();
+    let (blob, size, _) = write_blob(&store.objects_dir, Box::pin(body)).await?;
+
+    let mut digests = Md5::new();
+    for (_, etag) in &chosen {
+        digests.update(hex::decode(etag).map_err(io_error)?);
+    }
+    let etag = format!("{}-{}", hex::encode(digests.finalize()), chosen.len());
+    let metadata = serde_json::from_str::<Metadata>(&upload.metadata)
+        .ok()
+        .filter(|m| !m.is_empty());
+    commit(
+        store,
+        NewObject {
+            bucket: &input.bucket,
+            key: &input.key,
+            blob,
+            size,
+            etag: etag.clone(),
+            content_type: upload.content_type,
+            metadata,
+        },
+    )
+    .await?;
+    let part_blobs = drop_upload(store, &input.upload_id).await?;
+    remove_blobs(&store.objects_dir, part_blobs).await;
+    Ok(CompleteMultipartUploadOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        e_tag: Some(ETag::Strong(etag)),
+        ..Default::default()
+    })
+}
+
+/// Deletes an upload's rows; returns its parts' blobs for removal.
+async fn drop_upload(store: &EmbeddedStore, id: &str) -> S3Result<Vec<String>> {
+    let mut tx = store.pool.begin().await.map_err(db_error)?;
+    let blobs: Vec<String> =
+        sqlx::query_scalar("SELECT blob FROM multipart_parts WHERE upload_id = ?")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?;
+    sqlx::query("DELETE FROM multipart_uploads WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(blobs)
+}
+
+pub(super) async fn abort(store: &EmbeddedStore, input: AbortMultipartUploadInput) -> S3Result<()> {
+    upload(store, &input.upload_id, &input.bucket, &input.key).await?;
+    let blobs = drop_upload(store, &input.upload_id).await?;
+    remove_blobs(&store.objects_dir, blobs).await;
+    Ok(())
+}
+
+pub(super) async fn list_parts(
+    store: &EmbeddedStore,
+    input: ListPartsInput,
+) -> S3Result<ListPartsOutput> {
+    upload(store, &input.upload_id, &input.bucket, &input.key).await?;
+    let max = input.max_parts.unwrap_or(1000).clamp(0, 1000);
+    let after = input.part_number_marker.unwrap_or(0);
+    let rows: Vec<(i32, i64, String, i64)> = sqlx::query_as(
+        "SELECT part_number, size, etag, created_at FROM multipart_parts
+         WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?",
+    )
+    .bind(&input.upload_id)
+    .bind(after)
+    .bind(i64::from(max) + 1)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db_error)?;
+    let truncated = rows.len() > usize::try_from(max).unwrap_or(0);
+    let parts: Vec<Part> = rows
+        .into_iter()
+        .take(usize::try_from(max).unwrap_or(0))
+        .map(|(number, size, etag, at)| Part {
+            part_number: Some(number),
+            size: Some(size),
+            e_tag: Some(ETag::Strong(etag)),
+            last_modified: Some(timestamp(at)),
+            ..Default::default()
+        })
+        .collect();
+    let next = parts
+        .last()
+        .and_then(|p| p.part_number)
+        .filter(|_| truncated);
+    Ok(ListPartsOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        upload_id: Some(input.upload_id),
+        max_parts: Some(max),
+        is_truncated: Some(truncated),
+        next_part_number_marker: next,
+        part_number_marker: input.part_number_marker,
+        parts: Some(parts),
+        ..Default::default()
+    })
+}
+
+pub(super) async fn list_uploads(
+    store: &EmbeddedStore,
+    input: ListMultipartUploadsInput,
+) -> S3Result<ListMultipartUploadsOutput> {
+    store.require_bucket(&input.bucket).await?;
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT key, id, created_at FROM multipart_uploads
+         WHERE bucket = ? AND substr(key, 1, length(?)) = ? ORDER BY key, id LIMIT 1000",
+    )
+    .bind(&input.bucket)
+    .bind(&prefix)
+    .bind(&prefix)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db_error)?;
+    let uploads = rows
+        .into_iter()
+        .map(|(key, id, at)| MultipartUpload {
+            key: Some(key),
+            upload_id: Some(id),
+            initiated: Some(timestamp(at)),
+            ..Default::default()
+        })
+        .collect();
+    Ok(ListMultipartUploadsOutput {
+        bucket: Some(input.bucket),
+        prefix: input.prefix,
+        max_uploads: Some(1000),
+        is_truncated: Some(false),
+        uploads: Some(uploads),
+        ..Default::default()
+    })
+}
