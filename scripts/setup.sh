@@ -57,6 +57,15 @@ if [ "$want_tests" = yes ]; then
     step "Chromium (Debian) for browser tests"
     apt_install chromium
   fi
+  if ! command -v rclone >/dev/null; then
+    step "rclone (Debian) for black-box S3 tests"
+    apt_install rclone
+  fi
+  if [ ! -x "$TOOLS_DIR/venv/bin/aws" ] || ! "$TOOLS_DIR/venv/bin/python" -c 'import boto3' 2>/dev/null; then
+    step "aws cli v1 and boto3 (PyPI) for black-box S3 tests"
+    python3 -m venv "$TOOLS_DIR/venv"
+    "$TOOLS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check "awscli==$AWSCLI_VERSION" "boto3==$BOTO3_VERSION"
+  fi
   if [ ! -d end2end/node_modules/@playwright/test ] \
     || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
     step "Browser-test packages (npm ci; no browser download)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test: formatting, clippy, unit and in-process integration tests, then browser tests
-# in Debian's Chromium against the real built site. Installs what is missing first.
+# Every test: formatting, clippy, unit and in-process integration tests, browser tests in
+# Debian's Chromium against the real built site, and black-box tests of the binary with real
+# S3 clients. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
@@ -27,4 +28,7 @@ cargo leptos build
 step "browser tests"
 e2e_passed=$(scripts/e2e.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee /dev/stderr | sed -n 's/^e2e: \([0-9]*\) passed$/\1/p')
 
-printf '\nall: %d passed, 0 failed\n' "$((rust_passed + e2e_passed))"
+step "black-box tests: aws cli, boto3, rclone, curl, crash"
+bb_passed=$(scripts/blackbox.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee /dev/stderr | sed -n 's/^blackbox: \([0-9]*\) passed$/\1/p')
+
+printf '\nall: %d passed, 0 failed\n' "$((rust_passed + e2e_passed + bb_passed))"

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Black-box tests of the built binary with real clients: the admin CLI, aws cli v1, boto3,
+# rclone and curl against the S3 endpoint, then a crash test (kill -9 during concurrent
+# uploads). Usage: scripts/blackbox.sh PATH/TO/bucketshare
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+bin="$1"
+work=$(mktemp -d)
+data="$work/data"
+passed=0
+pid=""
+stop() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; [ -n "$pid" ] && wait "$pid" 2>/dev/null; pid=""; return 0; }
+trap 'stop; rm -rf "$work"' EXIT
+ok() { passed=$((passed + 1)); echo "ok    $*"; }
+fail() { echo "FAIL  $*" >&2; echo "--- server log:" >&2; tail -n 30 "$work/server.log" >&2 || true; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
+console_port=$(free_port); s3_port=$(free_port)
+endpoint="http://127.0.0.1:$s3_port"
+start() {
+  BUCKETSHARE_ADMIN_PASSWORD=blackbox-password-1 "$bin" --data-dir "$data" serve \
+    --console-addr "127.0.0.1:$console_port" --s3-addr "127.0.0.1:$s3_port" \
+    --site-root "$PWD/target/site" >>"$work/server.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    curl -fsS "$endpoint/healthz" >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || fail "server exited at start"
+    sleep 0.1
+  done
+  fail "server not ready"
+}
+cli() { "$bin" --data-dir "$data" "$@"; }
+
+# --- the admin CLI prepares users, keys and grants -------------------------------------------
+alice=$(cli user create alice --can-create-buckets --json)
+bob=$(cli user create bob --json)
+start
+AK=$(echo "$alice" | json_field access_key_id); SK=$(echo "$alice" | json_field secret_access_key)
+BK=$(echo "$bob" | json_field access_key_id); BS=$(echo "$bob" | json_field secret_access_key)
+aws_as() { # aws_as KEY SECRET args…
+  local k=$1 s=$2; shift 2
+  AWS_ACCESS_KEY_ID=$k AWS_SECRET_ACCESS_KEY=$s AWS_DEFAULT_REGION=us-east-1 \
+    AWS_CONFIG_FILE="$work/aws-config" "$TOOLS_DIR/venv/bin/aws" --endpoint-url "$endpoint" "$@"
+}
+: >"$work/aws-config"
+aws() { aws_as "$AK" "$SK" "$@"; }
+
+# --- aws cli v1 ------------------------------------------------------------------------------
+{ aws s3 mb s3://team >/dev/null; } || fail "aws s3 mb"
+ok "aws s3 mb"
+echo "quarterly numbers" >"$work/report.txt"
+{ aws s3 cp "$work/report.txt" s3://team/report.txt >/dev/null; } || fail "aws s3 cp (small)"
+ok "aws s3 cp (small)"
+head -c $((20 * 1024 * 1024)) /dev/urandom >"$work/big.bin"
+{ aws s3 cp "$work/big.bin" s3://team/big.bin >/dev/null; } || fail "aws s3 cp 20 MiB (multipart)"
+ok "aws s3 cp 20 MiB (multipart)"
+aws s3 cp s3://team/big.bin "$work/big.back" >/dev/null
+cmp -s "$work/big.bin" "$work/big.back" || fail "big.bin differs"
+ok "aws s3 cp back: identical bytes"
+etag=$(aws s3api head-object --bucket team --key big.bin --query ETag --output text)
+[[ "$etag" == *-3\" ]] || fail "ETag $etag"
+ok "multipart ETag has 3 parts ($etag)"
+mkdir -p "$work/site/css"; echo a >"$work/site/index.html"; echo b >"$work/site/css/main.css"
+{ aws s3 sync "$work/site" s3://team/site >/dev/null; } || fail "aws s3 sync"
+ok "aws s3 sync"
+listing=$(aws s3 ls --recursive s3://team)
+for key in report.txt big.bin site/index.html site/css/main.css; do
+  grep -q " $key\$" <<<"$listing" || fail "ls lacks $key"
+done
+ok "aws s3 ls --recursive"
+
+url=$(aws s3 presign s3://team/report.txt --expires-in 300)
+[[ "$url" == *Signature=* && "$url" == *AWSAccessKeyId=* ]] || fail "expected a SigV2 URL: $url"
+{ [ "$(curl -fsS "$url")" = "quarterly numbers" ]; } || fail "aws s3 presign (SigV2) + curl"
+ok "aws s3 presign (SigV2) + curl"
+printf '[default]\ns3 =\n    signature_version = s3v4\n' >"$work/aws-config"
+url4=$(aws s3 presign s3://team/report.txt --expires-in 300)
+[[ "$url4" == *X-Amz-Signature=* ]] || fail "expected a SigV4 URL: $url4"
+{ [ "$(curl -fsS "$url4")" = "quarterly numbers" ]; } || fail "aws s3 presign (SigV4) + curl"
+ok "aws s3 presign (SigV4) + curl"
+tampered=${url4/report.txt/big.bin}
+code=$(curl -s -o "$work/out" -w '%{http_code}' "$tampered")
+[ "$code" = 403 ] && grep -q SignatureDoesNotMatch "$work/out" || fail "tampered: $code"
+ok "tampered link: 403 SignatureDoesNotMatch"
+too_long=$(aws s3 presign s3://team/report.txt --expires-in 604801 2>/dev/null || true)
+if [ -n "$too_long" ]; then
+  code=$(curl -s -o "$work/out" -w '%{http_code}' "$too_long")
+  grep -q AuthorizationQueryParametersError "$work/out" || fail "over 7 days: $code"
+  ok "X-Amz-Expires over 7 days: $code AuthorizationQueryParametersError"
+fi
+: >"$work/aws-config"
+
+# --- grants, seen from another user ----------------------------------------------------------
+aws_as "$BK" "$BS" s3 ls s3://team >/dev/null 2>&1 && fail "bob listed without a grant"
+ok "no grant: bob is refused"
+cli grant add bob team read >/dev/null
+{ aws_as "$BK" "$BS" s3 cp s3://team/report.txt - >/dev/null; } || fail "read grant: bob downloads"
+ok "read grant: bob downloads"
+echo x >"$work/x"
+aws_as "$BK" "$BS" s3 cp "$work/x" s3://team/x 2>"$work/err" && fail "bob uploaded with read only"
+{ grep -q AccessDenied "$work/err"; } || fail "read grant: bob's upload is AccessDenied"
+ok "read grant: bob's upload is AccessDenied"
+bob_link=$(aws_as "$BK" "$BS" s3 presign s3://team/report.txt)
+[ "$(curl -fsS "$bob_link")" = "quarterly numbers" ] || fail "bob's link"
+cli key disable "$BK" >/dev/null
+code=$(curl -s -o "$work/out" -w '%{http_code}' "$bob_link")
+[ "$code" = 403 ] || fail "link after disable: $code"
+ok "disabling the signing key kills its link at once (403)"
+
+# --- boto3 -----------------------------------------------------------------------------------
+"$TOOLS_DIR/venv/bin/python" blackbox/boto3_check.py "$endpoint" "$AK" "$SK" team "$work" >"$work/boto3.out" \
+  || { cat "$work/boto3.out"; fail "boto3"; }
+grep '^ok' "$work/boto3.out"
+passed=$((passed + $(grep -c '^ok' "$work/boto3.out")))
+
+# --- rclone ----------------------------------------------------------------------------------
+# rclone refuses a custom CA bundle on plain http, and some machines set AWS_CA_BUNDLE.
+unset AWS_CA_BUNDLE
+export RCLONE_CONFIG_BS_TYPE=s3 RCLONE_CONFIG_BS_PROVIDER=Other RCLONE_CONFIG_BS_ENDPOINT="$endpoint" \
+  RCLONE_CONFIG_BS_ACCESS_KEY_ID="$AK" RCLONE_CONFIG_BS_SECRET_ACCESS_KEY="$SK" \
+  RCLONE_CONFIG_BS_FORCE_PATH_STYLE=true RCLONE_CONFIG_BS_REGION=us-east-1
+{ rclone --config /dev/null copy "$work/site" bs:team/rclone >/dev/null 2>&1; } || fail "rclone copy"
+ok "rclone copy"
+{ [ "$(rclone --config /dev/null cat bs:team/rclone/css/main.css 2>/dev/null)" = b ]; } || fail "rclone cat"
+ok "rclone cat"
+{ rclone --config /dev/null check "$work/site" bs:team/rclone >/dev/null 2>&1; } || fail "rclone check (sizes and MD5s agree)"
+ok "rclone check (sizes and MD5s agree)"
+{ aws s3 rm --recursive s3://team/site >/dev/null; } || fail "aws s3 rm --recursive"
+ok "aws s3 rm --recursive"
+
+# --- crash: kill -9 during concurrent uploads ------------------------------------------------
+for i in $(seq 1 6); do head -c $((3 * 1024 * 1024 + i)) /dev/urandom >"$work/up$i.bin"; done
+for i in $(seq 1 6); do
+  (aws s3 cp "$work/up$i.bin" "s3://team/crash/up$i.bin" >/dev/null 2>&1 && touch "$work/acked$i") &
+done
+# Kill once the first upload is acknowledged, with the others still in flight.
+for _ in $(seq 1 300); do ls "$work"/acked* >/dev/null 2>&1 && break; sleep 0.05; done
+kill -9 "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+wait || true
+start
+acked=0
+for i in $(seq 1 6); do
+  if aws s3 cp "s3://team/crash/up$i.bin" "$work/got$i.bin" >/dev/null 2>&1; then
+    cmp -s "$work/up$i.bin" "$work/got$i.bin" || fail "crash: up$i.bin is visible but corrupt"
+  elif [ -e "$work/acked$i" ]; then
+    fail "crash: acknowledged up$i.bin was lost"
+  fi
+  [ -e "$work/acked$i" ] && acked=$((acked + 1))
+done
+[ "$acked" -ge 1 ] || fail "crash: no upload was acknowledged before the kill"
+ok "after kill -9: every visible object intact, all $acked acknowledged uploads present"
+integrity=$("$TOOLS_DIR/venv/bin/python" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA integrity_check").fetchone()[0])' "$data/bucketshare.db")
+[ "$integrity" = ok ] || fail "integrity_check: $integrity"
+ok "PRAGMA integrity_check: ok"
+[ -z "$(ls -A "$data/objects/tmp" 2>/dev/null)" ] || fail "tmp not swept"
+ok "no partial upload left in objects/tmp"
+
+stop
+echo "blackbox: $passed passed"
