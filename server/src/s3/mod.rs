@@ -2,6 +2,7 @@
 //! do what ([`access`]) and serves buckets and objects from the embedded store ([`store`]).
 
 mod access;
+mod denied;
 mod listing;
 mod multipart;
 mod objects;
@@ -38,10 +39,15 @@ pub fn router(
     objects_dir: PathBuf,
     settings: &S3Settings,
 ) -> anyhow::Result<Router> {
-    let service = service(pool, master, objects_dir, settings)?;
+    let service = service(pool.clone(), master, objects_dir, settings)?;
     let s3 = tower::service_fn(move |req: axum::extract::Request| {
         let service = service.clone();
-        async move { Ok::<Response, Infallible>(call(&service, req).await) }
+        let pool = pool.clone();
+        async move {
+            let seen = denied::Seen::of(&req);
+            let res = call(&service, req).await;
+            Ok::<Response, Infallible>(denied::record(&pool, seen, res).await)
+        }
     });
     Ok(Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok\n" }))

@@ -302,6 +302,14 @@ async fn grants_decide_what_each_user_may_do() -> TestResult {
         );
     }
 
+    let recorded: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM denied_requests
+         WHERE user_name = 'nobody' AND bucket = 'shared' AND error_code = 'AccessDenied'",
+    )
+    .fetch_one(&env.pool)
+    .await?;
+    assert!(recorded >= 5, "nobody's refusals are recorded: {recorded}");
+
     // An expired grant stops working by itself; removing a grant works at once.
     sqlx::query("UPDATE grants SET expires_at = 1 WHERE user_id = (SELECT id FROM iam_users WHERE name = 'reader')")
         .execute(&env.pool)
