@@ -281,8 +281,61 @@ fn user_metadata(row: &ObjectRow) -> Option<Metadata> {
         .filter(|m| !m.is_empty())
 }
 
+/// The conditional headers of a GET or HEAD, checked as S3 (and RFC 9110) does: `If-Match` and
+/// `If-Unmodified-Since` fail with 412, `If-None-Match` and `If-Modified-Since` with 304.
+struct Conditions<'a> {
+    if_match: Option<&'a ETagCondition>,
+    if_none_match: Option<&'a ETagCondition>,
+    if_modified_since: Option<&'a Timestamp>,
+    if_unmodified_since: Option<&'a Timestamp>,
+}
+
+impl Conditions<'_> {
+    fn check(&self, row: &ObjectRow) -> S3Result<()> {
+        let matches = |condition: &ETagCondition| match condition {
+            ETagCondition::Any => true,
+            ETagCondition::ETag(etag) => etag.value().trim_matches('"') == row.etag,
+        };
+        let secs = |t: &Timestamp| time::OffsetDateTime::from(t.clone()).unix_timestamp();
+        if let Some(condition) = self.if_match {
+            if !matches(condition) {
+                return Err(s3_error!(
+                    PreconditionFailed,
+                    "At least one of the pre-conditions you specified did not hold"
+                ));
+            }
+        } else if self
+            .if_unmodified_since
+            .is_some_and(|t| row.last_modified > secs(t))
+        {
+            return Err(s3_error!(
+                PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold"
+            ));
+        }
+        if let Some(condition) = self.if_none_match {
+            if matches(condition) {
+                return Err(s3_error!(NotModified));
+            }
+        } else if self
+            .if_modified_since
+            .is_some_and(|t| row.last_modified <= secs(t))
+        {
+            return Err(s3_error!(NotModified));
+        }
+        Ok(())
+    }
+}
+
 pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Result<GetObjectOutput> {
     let row = row(store, &input.bucket, &input.key).await?;
+    Conditions {
+        if_match: input.if_match.as_ref(),
+        if_none_match: input.if_none_match.as_ref(),
+        if_modified_since: input.if_modified_since.as_ref(),
+        if_unmodified_since: input.if_unmodified_since.as_ref(),
+    }
+    .check(&row)?;
     let size = u64::try_from(row.size).map_err(io_error)?;
     let mut file = tokio::fs::File::open(blob_path(&store.objects_dir, &row.blob))
         .await
