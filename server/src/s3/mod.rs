@@ -2,6 +2,7 @@
 //! do what ([`access`]) and serves buckets and objects from the embedded store ([`store`]).
 
 mod access;
+mod checksum;
 mod denied;
 mod listing;
 mod multipart;

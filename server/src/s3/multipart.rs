@@ -6,10 +6,11 @@ use futures_util::StreamExt;
 use md5::{Digest, Md5};
 use rand::Rng;
 use s3s::dto::*;
-use s3s::{S3Result, s3_error};
+use s3s::{S3Result, TrailingHeaders, s3_error};
 use tokio_util::io::ReaderStream;
 
-use super::objects::{NewObject, check_key, commit, md5_matches, timestamp, write_blob};
+use super::checksum::Declared;
+use super::objects::{Checks, NewObject, check_key, commit, receive, timestamp, write_blob};
 use super::store::{EmbeddedStore, db_error, io_error};
 use crate::store::{blob_path, remove_blobs};
 
@@ -75,6 +76,7 @@ pub(super) async fn create(
 pub(super) async fn upload_part(
     store: &EmbeddedStore,
     input: UploadPartInput,
+    trailers: Option<&TrailingHeaders>,
 ) -> S3Result<UploadPartOutput> {
     upload(store, &input.upload_id, &input.bucket, &input.key).await?;
     if !(1..=10_000).contains(&input.part_number) {
@@ -83,17 +85,22 @@ pub(super) async fn upload_part(
             "Part number must be an integer between 1 and 10000, inclusive"
         ));
     }
+    let declared = Declared {
+        crc32: input.checksum_crc32.clone(),
+        crc32c: input.checksum_crc32c.clone(),
+        sha1: input.checksum_sha1.clone(),
+        sha256: input.checksum_sha256.clone(),
+        crc64nvme: input.checksum_crc64nvme.clone(),
+        algorithm: input.checksum_algorithm.clone(),
+    };
     let body = input.body.ok_or_else(|| s3_error!(IncompleteBody))?;
-    let (blob, size, md5) = write_blob(&store.objects_dir, body).await?;
-    if let Err(err) = md5_matches(
-        input.content_md5.as_deref(),
-        input.content_length,
-        size,
-        &md5,
-    ) {
-        remove_blobs(&store.objects_dir, vec![blob]).await;
-        return Err(err);
-    }
+    let checks = Checks {
+        content_md5: input.content_md5.as_deref(),
+        content_length: input.content_length,
+        declared,
+        trailers,
+    };
+    let (blob, size, md5) = receive(store, body, checks).await?;
     let etag = hex::encode(md5);
     let mut tx = store.pool.begin().await.map_err(db_error)?;
     let old: Option<String> = sqlx::query_scalar(

@@ -14,10 +14,11 @@ use futures_util::{Stream, StreamExt};
 use md5::{Digest, Md5};
 use rand::Rng;
 use s3s::dto::*;
-use s3s::{S3Result, s3_error};
+use s3s::{S3Result, TrailingHeaders, s3_error};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
+use super::checksum::Declared;
 use super::store::{EmbeddedStore, db_error, io_error};
 use crate::store::{blob_path, remove_blobs};
 
@@ -206,7 +207,19 @@ pub(super) async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Re
     Ok(())
 }
 
-pub(super) async fn put(store: &EmbeddedStore, input: PutObjectInput) -> S3Result<PutObjectOutput> {
+pub(super) async fn put(
+    store: &EmbeddedStore,
+    input: PutObjectInput,
+    trailers: Option<&TrailingHeaders>,
+) -> S3Result<PutObjectOutput> {
+    let declared = Declared {
+        crc32: input.checksum_crc32.clone(),
+        crc32c: input.checksum_crc32c.clone(),
+        sha1: input.checksum_sha1.clone(),
+        sha256: input.checksum_sha256.clone(),
+        crc64nvme: input.checksum_crc64nvme.clone(),
+        algorithm: input.checksum_algorithm.clone(),
+    };
     let PutObjectInput {
         body,
         bucket,
@@ -220,11 +233,13 @@ pub(super) async fn put(store: &EmbeddedStore, input: PutObjectInput) -> S3Resul
     check_key(&key)?;
     store.require_bucket(&bucket).await?;
     let body = body.ok_or_else(|| s3_error!(IncompleteBody))?;
-    let (blob, size, md5) = write_blob(&store.objects_dir, body).await?;
-    if let Err(err) = md5_matches(content_md5.as_deref(), content_length, size, &md5) {
-        remove_blobs(&store.objects_dir, vec![blob]).await;
-        return Err(err);
-    }
+    let checks = Checks {
+        content_md5: content_md5.as_deref(),
+        content_length,
+        declared,
+        trailers,
+    };
+    let (blob, size, md5) = receive(store, body, checks).await?;
     let etag = hex::encode(md5);
     commit(
         store,
@@ -245,8 +260,37 @@ pub(super) async fn put(store: &EmbeddedStore, input: PutObjectInput) -> S3Resul
     })
 }
 
+/// What an upload's body must satisfy once received.
+pub(super) struct Checks<'a> {
+    pub content_md5: Option<&'a str>,
+    pub content_length: Option<i64>,
+    pub declared: Declared,
+    pub trailers: Option<&'a TrailingHeaders>,
+}
+
+/// Streams an upload's body into a new blob and checks it against the request's
+/// `Content-Length`, `Content-MD5` and `x-amz-checksum-*`; a body that fails a check is removed
+/// before anything refers to it.
+pub(super) async fn receive(
+    store: &EmbeddedStore,
+    body: StreamingBlob,
+    mut checks: Checks<'_>,
+) -> S3Result<(String, u64, [u8; 16])> {
+    let mut hasher = checks.declared.hasher()?;
+    let body = futures_util::TryStreamExt::inspect_ok(body, |bytes| hasher.update(bytes));
+    let (blob, size, md5) = write_blob(&store.objects_dir, body).await?;
+    checks.declared.add_trailers(checks.trailers);
+    let verdict = md5_matches(checks.content_md5, checks.content_length, size, &md5)
+        .and_then(|()| checks.declared.verify(&hasher.finalize()));
+    if let Err(err) = verdict {
+        remove_blobs(&store.objects_dir, vec![blob]).await;
+        return Err(err);
+    }
+    Ok((blob, size, md5))
+}
+
 /// Checks what was received against the request's `Content-Length` and `Content-MD5`.
-pub(super) fn md5_matches(
+fn md5_matches(
     content_md5: Option<&str>,
     content_length: Option<i64>,
     size: u64,

@@ -155,7 +155,9 @@ impl S3 for EmbeddedStore {
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
-        objects::put(self, req.input).await.map(S3Response::new)
+        objects::put(self, req.input, req.trailing_headers.as_ref())
+            .await
+            .map(S3Response::new)
     }
 
     async fn get_object(
@@ -210,7 +212,7 @@ impl S3 for EmbeddedStore {
         &self,
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
-        multipart::upload_part(self, req.input)
+        multipart::upload_part(self, req.input, req.trailing_headers.as_ref())
             .await
             .map(S3Response::new)
     }

@@ -713,3 +713,60 @@ async fn multipart_uploads_check_their_parts() -> TestResult {
     assert_eq!(walk_count(&env.objects_dir.join("blobs")), 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn declared_checksums_are_verified_before_objects_appear() -> TestResult {
+    use aws_sdk_s3::types::ChecksumAlgorithm;
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("sums").send().await?;
+
+    // The SDK computes and sends each algorithm (as a header or an aws-chunked trailer).
+    for algorithm in [
+        ChecksumAlgorithm::Crc32,
+        ChecksumAlgorithm::Crc32C,
+        ChecksumAlgorithm::Sha1,
+        ChecksumAlgorithm::Sha256,
+        ChecksumAlgorithm::Crc64Nvme,
+    ] {
+        let key = format!("ok-{}", algorithm.as_str());
+        s3.put_object()
+            .bucket("sums")
+            .key(&key)
+            .checksum_algorithm(algorithm.clone())
+            .body(ByteStream::from_static(b"checked bytes"))
+            .send()
+            .await?;
+        let got = s3.get_object().bucket("sums").key(&key).send().await?;
+        assert_eq!(body(got).await, b"checked bytes", "{algorithm:?}");
+    }
+
+    // A declared checksum that does not match: refused, and nothing appears.
+    let wrong = s3
+        .put_object()
+        .bucket("sums")
+        .key("bad-crc32")
+        .checksum_crc32("AAAAAA==")
+        .body(ByteStream::from_static(b"checked bytes"))
+        .send()
+        .await;
+    assert_eq!(code(wrong), "BadDigest");
+    let wrong = s3
+        .put_object()
+        .bucket("sums")
+        .key("bad-sha256")
+        .checksum_sha256("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+        .body(ByteStream::from_static(b"checked bytes"))
+        .send()
+        .await;
+    assert_eq!(code(wrong), "BadDigest");
+    for key in ["bad-crc32", "bad-sha256"] {
+        assert_eq!(
+            code(s3.head_object().bucket("sums").key(key).send().await),
+            "NotFound"
+        );
+    }
+    assert_eq!(walk_count(&env.objects_dir.join("blobs")), 5);
+    Ok(())
+}
