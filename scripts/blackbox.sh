@@ -157,5 +157,16 @@ ok "PRAGMA integrity_check: ok"
 [ -z "$(ls -A "$data/objects/tmp" 2>/dev/null)" ] || fail "tmp not swept"
 ok "no partial upload left in objects/tmp"
 
+# --- the SigV2 switch -------------------------------------------------------------------------
+v2=$(aws s3 presign s3://team/report.txt --expires-in 300)
+[ "$(curl -fsS "$v2")" = "quarterly numbers" ] || fail "SigV2 link before the switch"
+stop
+BUCKETSHARE_DISABLE_SIGV2=true start
+code=$(curl -s -o "$work/out" -w '%{http_code}' "$v2")
+[ "$code" -ge 400 ] && ! grep -q "quarterly" "$work/out" || fail "SigV2 link with --disable-sigv2: $code"
+printf '[default]\ns3 =\n    signature_version = s3v4\n' >"$work/aws-config"
+[ "$(curl -fsS "$(aws s3 presign s3://team/report.txt)")" = "quarterly numbers" ] || fail "SigV4 with SigV2 off"
+ok "--disable-sigv2 refuses SigV2 links ($code $(grep -o '<Code>[A-Za-z]*' "$work/out" | cut -c7-)), SigV4 still works"
+
 stop
 echo "blackbox: $passed passed"
