@@ -99,7 +99,7 @@ cli grant add bob team read >/dev/null
 { aws_as "$BK" "$BS" s3 cp s3://team/report.txt - >/dev/null; } || fail "read grant: bob downloads"
 ok "read grant: bob downloads"
 echo x >"$work/x"
-aws_as "$BK" "$BS" s3 cp "$work/x" s3://team/x 2>"$work/err" && fail "bob uploaded with read only"
+aws_as "$BK" "$BS" s3 cp --only-show-errors "$work/x" s3://team/x >/dev/null 2>"$work/err" && fail "bob uploaded with read only"
 { grep -q AccessDenied "$work/err"; } || fail "read grant: bob's upload is AccessDenied"
 ok "read grant: bob's upload is AccessDenied"
 bob_link=$(aws_as "$BK" "$BS" s3 presign s3://team/report.txt)
