@@ -15,6 +15,8 @@ use s3s::path::S3Path;
 use s3s::{S3Request, S3Result, s3_error};
 use sqlx::SqlitePool;
 
+use super::percent_decode;
+
 /// The IAM user behind a request, found by the access check and read by the store.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -94,30 +96,6 @@ fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         Some((percent_decode(k)?, percent_decode(v)?))
     })
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = text.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[async_trait::async_trait]

@@ -8,6 +8,8 @@ use axum::extract::ConnectInfo;
 use axum::response::Response;
 use sqlx::SqlitePool;
 
+use super::percent_decode;
+
 /// What is known of a request before it is served.
 pub struct Seen {
     method: String,
@@ -72,31 +74,12 @@ fn access_key_of(authorization: Option<&str>, query: &str) -> Option<String> {
 fn bucket_and_key(path: &str) -> (Option<String>, Option<String>) {
     let trimmed = path.trim_start_matches('/');
     let (bucket, key) = trimmed.split_once('/').unwrap_or((trimmed, ""));
-    let decode = |s: &str| (!s.is_empty()).then(|| percent_decode(s));
+    // In a path `+` is a plus sign, not an encoded space.
+    let decode = |s: &str| {
+        (!s.is_empty())
+            .then(|| percent_decode(&s.replace('+', "%2B")).unwrap_or_else(|| s.to_owned()))
+    };
     (decode(bucket), decode(key))
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = (bytes[i] == b'%')
-            .then(|| text.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match hex {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A name for what was asked, from the method and the path's shape (the refused request
@@ -228,6 +211,7 @@ mod tests {
             (Some("team".into()), Some("reports/q1 final.pdf".into()))
         );
         assert_eq!(bucket_and_key("/team"), (Some("team".into()), None));
+        assert_eq!(bucket_and_key("/b/c++.txt").1.as_deref(), Some("c++.txt"));
         assert_eq!(bucket_and_key("/"), (None, None));
         assert_eq!(operation("GET", Some("b"), Some("k")), "GetObject");
         assert_eq!(operation("GET", None, None), "ListBuckets");

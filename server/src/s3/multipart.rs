@@ -11,7 +11,7 @@ use tokio_util::io::ReaderStream;
 
 use super::checksum::Declared;
 use super::objects::{Checks, NewObject, check_key, commit, receive, timestamp, write_blob};
-use super::store::{EmbeddedStore, db_error, io_error};
+use super::store::{EmbeddedStore, db_error, insert_error, io_error};
 use crate::store::{blob_path, remove_blobs};
 
 /// S3's smallest part, except for the last one.
@@ -125,13 +125,8 @@ pub(super) async fn upload_part(
     .await;
     if let Err(err) = written {
         remove_blobs(&store.objects_dir, vec![blob]).await;
-        // The upload was completed or aborted meanwhile (foreign key).
-        return Err(
-            match err.as_database_error().and_then(|e| e.code()).as_deref() {
-                Some("787") => s3_error!(NoSuchUpload),
-                _ => db_error(err),
-            },
-        );
+        // The upload was completed or aborted meanwhile.
+        return Err(insert_error(err, s3_error!(NoSuchUpload)));
     }
     tx.commit().await.map_err(db_error)?;
     remove_blobs(&store.objects_dir, old.into_iter().collect()).await;

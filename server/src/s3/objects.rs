@@ -19,7 +19,7 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
 use super::checksum::Declared;
-use super::store::{EmbeddedStore, db_error, io_error};
+use super::store::{EmbeddedStore, db_error, insert_error, io_error};
 use crate::store::{blob_path, remove_blobs};
 
 /// S3's limit on key length, in bytes.
@@ -194,13 +194,7 @@ pub(super) async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Re
     .await;
     if let Err(err) = written {
         remove_blobs(&store.objects_dir, vec![object.blob]).await;
-        // The bucket went away meanwhile (foreign key), or the database failed.
-        return Err(
-            match err.as_database_error().and_then(|e| e.code()).as_deref() {
-                Some("787") => s3_error!(NoSuchBucket),
-                _ => db_error(err),
-            },
-        );
+        return Err(insert_error(err, s3_error!(NoSuchBucket)));
     }
     tx.commit().await.map_err(db_error)?;
     remove_blobs(&store.objects_dir, old.into_iter().collect()).await;

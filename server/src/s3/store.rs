@@ -45,6 +45,16 @@ pub(super) fn db_error(err: impl std::fmt::Display) -> s3s::S3Error {
     s3_error!(InternalError)
 }
 
+/// A failed insert: `gone` if the row it belongs to (bucket, upload) was deleted meanwhile (a
+/// foreign key violation), else a database error.
+pub(super) fn insert_error(err: sqlx::Error, gone: s3s::S3Error) -> s3s::S3Error {
+    const SQLITE_CONSTRAINT_FOREIGNKEY: &str = "787";
+    match err.as_database_error().and_then(|e| e.code()).as_deref() {
+        Some(SQLITE_CONSTRAINT_FOREIGNKEY) => gone,
+        _ => db_error(err),
+    }
+}
+
 /// A filesystem failure, logged, as S3's `InternalError`.
 pub(super) fn io_error(err: impl std::fmt::Display) -> s3s::S3Error {
     tracing::error!(error = %err, "S3 store: file error");
