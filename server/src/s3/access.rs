@@ -3,7 +3,8 @@
 //! Nothing is cached, so revoking a key, disabling a user or removing a grant takes effect on
 //! the next request.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use domain::grants::{self, Need};
 use domain::keys;
@@ -26,6 +27,47 @@ pub struct Caller {
 pub struct KeyAuth {
     pub pool: SqlitePool,
     pub master: Arc<MasterKey>,
+    /// When each key's `last_used_at` was last written, so that a busy key costs one write a
+    /// minute, not one per request.
+    pub last_recorded: Arc<Mutex<HashMap<String, i64>>>,
+}
+
+/// How stale a key's `last_used_at` may get.
+const LAST_USED_RESOLUTION_SECS: i64 = 60;
+
+impl KeyAuth {
+    pub fn new(pool: SqlitePool, master: Arc<MasterKey>) -> Self {
+        KeyAuth {
+            pool,
+            master,
+            last_recorded: Arc::default(),
+        }
+    }
+
+    /// Records that `id` signed a request now, at most once a minute, off the request path.
+    fn note_use(&self, id: &AccessKeyId, now: i64) {
+        {
+            let Ok(mut recorded) = self.last_recorded.lock() else {
+                return;
+            };
+            match recorded.get(id.as_str()) {
+                Some(&at) if now - at < LAST_USED_RESOLUTION_SECS => return,
+                _ => recorded.insert(id.to_string(), now),
+            };
+        }
+        let pool = self.pool.clone();
+        let id = id.to_string();
+        tokio::spawn(async move {
+            let written = sqlx::query("UPDATE access_keys SET last_used_at = ? WHERE id = ?")
+                .bind(now)
+                .bind(&id)
+                .execute(&pool)
+                .await;
+            if let Err(err) = written {
+                tracing::warn!(error = %err, key = %id, "could not record a key's last use");
+            }
+        });
+    }
 }
 
 fn internal(err: impl std::fmt::Display) -> s3s::S3Error {
@@ -46,8 +88,10 @@ impl S3Auth for KeyAuth {
         let Ok(id) = access_key.parse::<AccessKeyId>() else {
             return Err(invalid());
         };
+        let now = domain::now_unix();
         match keys::credentials(&self.pool, &self.master, &id).await {
-            Ok(Some(creds)) if creds.usable(domain::now_unix()) => {
+            Ok(Some(creds)) if creds.usable(now) => {
+                self.note_use(&id, now);
                 Ok(SecretKey::from(creds.secret.expose()))
             }
             Ok(_) => Err(invalid()),

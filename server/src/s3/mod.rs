@@ -77,10 +77,7 @@ fn service(
 ) -> anyhow::Result<S3Service> {
     let store = EmbeddedStore::new(pool.clone(), objects_dir);
     let mut builder = S3ServiceBuilder::new(store);
-    builder.set_auth(access::KeyAuth {
-        pool: pool.clone(),
-        master,
-    });
+    builder.set_auth(access::KeyAuth::new(pool.clone(), master));
     builder.set_access(access::GrantAccess { pool });
     if let Some(domain) = &settings.domain {
         builder.set_host(

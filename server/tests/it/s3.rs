@@ -337,6 +337,19 @@ async fn bad_credentials_get_s3_errors_and_revocation_is_immediate() -> TestResu
         code(malformed.list_buckets().send().await),
         "InvalidAccessKeyId"
     );
+    // A request signed with a key marks it used (written off the request path).
+    let mut last_used = None;
+    for _ in 0..50 {
+        last_used = domain::keys::get(&env.pool, &alice.id.parse()?)
+            .await?
+            .last_used_at;
+        if last_used.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(last_used.is_some_and(|at| at > domain::now_unix() - 60));
+
     let wrong_secret = env.client_with(&alice.id, "0000000000000000000000000000000000000000");
     assert_eq!(
         code(wrong_secret.list_buckets().send().await),
