@@ -220,12 +220,14 @@ async fn grants_decide_what_each_user_may_do() -> TestResult {
         ("both", Some(Permission::ReadWrite), ""),
         ("scoped", Some(Permission::Read), "docs/"),
     ];
+    let mut clients = std::collections::HashMap::new();
     for (name, permission, prefix) in cases {
         let key = env.user(name, false).await;
         if let Some(permission) = permission {
             domain::grants::add(&env.pool, name, "shared", permission, prefix, None).await?;
         }
         let c = env.client(&key);
+        clients.insert(name, c.clone());
         let get = code(
             c.get_object()
                 .bucket("shared")
@@ -311,12 +313,18 @@ async fn grants_decide_what_each_user_may_do() -> TestResult {
     assert!(recorded >= 5, "nobody's refusals are recorded: {recorded}");
 
     // An expired grant stops working by itself; removing a grant works at once.
-    sqlx::query("UPDATE grants SET expires_at = 1 WHERE user_id = (SELECT id FROM iam_users WHERE name = 'reader')")
-        .execute(&env.pool)
-        .await?;
-    let reader = domain::keys::list(&env.pool, Some("reader")).await?;
-    assert_eq!(reader.len(), 1);
+    let get = |c: &aws_sdk_s3::Client| c.get_object().bucket("shared").key("docs/a.txt").send();
+    assert!(get(&clients["reader"]).await.is_ok());
+    sqlx::query(
+        "UPDATE grants SET expires_at = 1
+         WHERE user_id = (SELECT id FROM iam_users WHERE name = 'reader')",
+    )
+    .execute(&env.pool)
+    .await?;
+    assert_eq!(code(get(&clients["reader"]).await), "AccessDenied");
+    assert!(get(&clients["both"]).await.is_ok());
     domain::grants::remove(&env.pool, "both", "shared", "").await?;
+    assert_eq!(code(get(&clients["both"]).await), "AccessDenied");
     Ok(())
 }
 
@@ -497,6 +505,18 @@ async fn the_store_refuses_bad_digests_and_keeps_keys_inside() -> TestResult {
         code(s3.head_object().bucket("safe").key("doc.txt").send().await),
         "NotFound"
     );
+
+    // Keys S3 refuses.
+    let long = "k".repeat(1025);
+    let put = |key: &str| {
+        s3.put_object()
+            .bucket("safe")
+            .key(key)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+    };
+    assert_eq!(code(put(&long).await), "KeyTooLongError");
+    assert_eq!(code(put("nul\0byte").await), "InvalidArgument");
 
     // Keys that look like paths are only keys.
     let tricky = [
