@@ -11,7 +11,7 @@ use domain::keys;
 use domain::secrets::{AccessKeyId, MasterKey};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
-use s3s::dto::{CopyObjectInput, CopySource, DeleteObjectsInput};
+use s3s::dto::{CopyObjectInput, CopySource, DeleteObjectsInput, UploadPartCopyInput};
 use s3s::path::S3Path;
 use s3s::{S3Request, S3Result, s3_error};
 use sqlx::SqlitePool;
@@ -121,6 +121,20 @@ impl GrantAccess {
     }
 }
 
+impl GrantAccess {
+    async fn may_read_source(&self, caller: &Caller, source: &CopySource) -> S3Result<()> {
+        match source {
+            CopySource::Bucket { bucket, key, .. } => {
+                self.allows(caller, bucket, key, Need::Read).await
+            }
+            _ => Err(s3_error!(
+                NotImplemented,
+                "Only bucket/key copy sources are supported"
+            )),
+        }
+    }
+}
+
 fn caller<T>(req: &S3Request<T>) -> S3Result<Caller> {
     req.extensions
         .get::<Caller>()
@@ -188,15 +202,12 @@ impl S3Access for GrantAccess {
     /// Copying also reads the source: the caller needs read on it.
     async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {
         let caller = caller(req)?;
-        match &req.input.copy_source {
-            CopySource::Bucket { bucket, key, .. } => {
-                self.allows(&caller, bucket, key, Need::Read).await
-            }
-            _ => Err(s3_error!(
-                NotImplemented,
-                "Only bucket/key copy sources are supported"
-            )),
-        }
+        self.may_read_source(&caller, &req.input.copy_source).await
+    }
+
+    async fn upload_part_copy(&self, req: &mut S3Request<UploadPartCopyInput>) -> S3Result<()> {
+        let caller = caller(req)?;
+        self.may_read_source(&caller, &req.input.copy_source).await
     }
 
     /// Every key of a multi-delete must be writable by the caller.

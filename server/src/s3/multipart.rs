@@ -10,7 +10,9 @@ use s3s::{S3Result, TrailingHeaders, s3_error};
 use tokio_util::io::ReaderStream;
 
 use super::checksum::Declared;
-use super::objects::{Checks, NewObject, check_key, commit, receive, timestamp, write_blob};
+use super::objects::{
+    Checks, NewObject, check_key, commit, receive, row as source_row, timestamp, write_blob,
+};
 use super::store::{EmbeddedStore, db_error, insert_error, io_error};
 use crate::store::{blob_path, remove_blobs};
 
@@ -79,12 +81,7 @@ pub(super) async fn upload_part(
     trailers: Option<&TrailingHeaders>,
 ) -> S3Result<UploadPartOutput> {
     upload(store, &input.upload_id, &input.bucket, &input.key).await?;
-    if !(1..=10_000).contains(&input.part_number) {
-        return Err(s3_error!(
-            InvalidArgument,
-            "Part number must be an integer between 1 and 10000, inclusive"
-        ));
-    }
+    check_part_number(input.part_number)?;
     let declared = Declared {
         crc32: input.checksum_crc32.clone(),
         crc32c: input.checksum_crc32c.clone(),
@@ -102,12 +99,36 @@ pub(super) async fn upload_part(
     };
     let (blob, size, md5) = receive(store, body, checks).await?;
     let etag = hex::encode(md5);
+    save_part(
+        store,
+        &input.upload_id,
+        input.part_number,
+        blob,
+        size,
+        &etag,
+    )
+    .await?;
+    Ok(UploadPartOutput {
+        e_tag: Some(ETag::Strong(etag)),
+        ..Default::default()
+    })
+}
+
+/// Records a part's blob, replacing (and then removing) an earlier upload of the same part.
+async fn save_part(
+    store: &EmbeddedStore,
+    upload_id: &str,
+    part_number: i32,
+    blob: String,
+    size: u64,
+    etag: &str,
+) -> S3Result<()> {
     let mut tx = store.pool.begin().await.map_err(db_error)?;
     let old: Option<String> = sqlx::query_scalar(
         "SELECT blob FROM multipart_parts WHERE upload_id = ? AND part_number = ?",
     )
-    .bind(&input.upload_id)
-    .bind(input.part_number)
+    .bind(upload_id)
+    .bind(part_number)
     .fetch_optional(&mut *tx)
     .await
     .map_err(db_error)?;
@@ -115,11 +136,11 @@ pub(super) async fn upload_part(
         "INSERT OR REPLACE INTO multipart_parts (upload_id, part_number, blob, size, etag, created_at)
          VALUES (?, ?, ?, ?, ?, ?)",
     )
-    .bind(&input.upload_id)
-    .bind(input.part_number)
+    .bind(upload_id)
+    .bind(part_number)
     .bind(&blob)
     .bind(i64::try_from(size).map_err(io_error)?)
-    .bind(&etag)
+    .bind(etag)
     .bind(domain::now_unix())
     .execute(&mut *tx)
     .await;
@@ -130,10 +151,97 @@ pub(super) async fn upload_part(
     }
     tx.commit().await.map_err(db_error)?;
     remove_blobs(&store.objects_dir, old.into_iter().collect()).await;
-    Ok(UploadPartOutput {
-        e_tag: Some(ETag::Strong(etag)),
+    Ok(())
+}
+
+/// A part copied from (a byte range of) an existing object.
+pub(super) async fn upload_part_copy(
+    store: &EmbeddedStore,
+    input: UploadPartCopyInput,
+) -> S3Result<UploadPartCopyOutput> {
+    upload(store, &input.upload_id, &input.bucket, &input.key).await?;
+    check_part_number(input.part_number)?;
+    let CopySource::Bucket {
+        bucket: src_bucket,
+        key: src_key,
+        ..
+    } = &input.copy_source
+    else {
+        return Err(s3_error!(
+            NotImplemented,
+            "Only bucket/key copy sources are supported"
+        ));
+    };
+    let source = source_row(store, src_bucket, src_key).await?;
+    let size = u64::try_from(source.size).map_err(io_error)?;
+    let range = match input.copy_source_range.as_deref() {
+        None => 0..size,
+        Some(text) => parse_copy_range(text, size)?,
+    };
+    let mut file = tokio::fs::File::open(blob_path(&store.objects_dir, &source.blob))
+        .await
+        .map_err(io_error)?;
+    tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(range.start))
+        .await
+        .map_err(io_error)?;
+    let part = tokio::io::AsyncReadExt::take(file, range.end - range.start);
+    let (blob, size, md5) = write_blob(
+        &store.objects_dir,
+        ReaderStream::with_capacity(part, 64 * 1024),
+    )
+    .await?;
+    let etag = hex::encode(md5);
+    save_part(
+        store,
+        &input.upload_id,
+        input.part_number,
+        blob,
+        size,
+        &etag,
+    )
+    .await?;
+    Ok(UploadPartCopyOutput {
+        copy_part_result: Some(CopyPartResult {
+            e_tag: Some(ETag::Strong(etag)),
+            last_modified: Some(timestamp(domain::now_unix())),
+            ..Default::default()
+        }),
         ..Default::default()
     })
+}
+
+/// `bytes=FIRST-LAST` (inclusive), within an object of `size` bytes.
+fn parse_copy_range(text: &str, size: u64) -> S3Result<std::ops::Range<u64>> {
+    let invalid = || {
+        s3_error!(
+            InvalidArgument,
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+        )
+    };
+    let (first, last) = text
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .ok_or_else(invalid)?;
+    let first: u64 = first.parse().map_err(|_| invalid())?;
+    let last: u64 = last.parse().map_err(|_| invalid())?;
+    if first > last || last >= size {
+        return Err(s3_error!(
+            InvalidRange,
+            "The requested range is not satisfiable"
+        ));
+    }
+    Ok(first..last + 1)
+}
+
+fn check_part_number(number: i32) -> S3Result<()> {
+    if (1..=10_000).contains(&number) {
+        Ok(())
+    } else {
+        Err(s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        ))
+    }
 }
 
 pub(super) async fn complete(

@@ -61,7 +61,7 @@ pub(super) fn check_key(key: &str) -> S3Result<()> {
     Ok(())
 }
 
-async fn row(store: &EmbeddedStore, bucket: &str, key: &str) -> S3Result<ObjectRow> {
+pub(super) async fn row(store: &EmbeddedStore, bucket: &str, key: &str) -> S3Result<ObjectRow> {
     let found: Option<ObjectRow> = sqlx::query_as(
         "SELECT blob, size, etag, content_type, metadata, last_modified FROM objects
          WHERE bucket = ? AND key = ?",

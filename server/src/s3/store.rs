@@ -261,4 +261,13 @@ impl S3 for EmbeddedStore {
             .await
             .map(S3Response::new)
     }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        multipart::upload_part_copy(self, req.input)
+            .await
+            .map(S3Response::new)
+    }
 }

@@ -697,6 +697,70 @@ async fn multipart_uploads_check_their_parts() -> TestResult {
         "NoSuchUpload"
     );
 
+    // Parts copied from byte ranges of an existing object.
+    let copy = s3
+        .create_multipart_upload()
+        .bucket("big")
+        .key("copied.bin")
+        .send()
+        .await?;
+    let copy_id = copy.upload_id().unwrap_or_default().to_owned();
+    let split = first.len();
+    let total = first.len() + second.len();
+    let mut copied_etags = Vec::new();
+    for (n, range) in [
+        (1, format!("bytes=0-{}", split - 1)),
+        (2, format!("bytes={split}-{}", total - 1)),
+    ] {
+        let out = s3
+            .upload_part_copy()
+            .bucket("big")
+            .key("copied.bin")
+            .upload_id(&copy_id)
+            .part_number(n)
+            .copy_source("big/blob.bin")
+            .copy_source_range(range)
+            .send()
+            .await?;
+        let etag = out
+            .copy_part_result()
+            .and_then(|r| r.e_tag())
+            .unwrap_or_default();
+        copied_etags.push(etag.to_owned());
+    }
+    let out_of_range = s3
+        .upload_part_copy()
+        .bucket("big")
+        .key("copied.bin")
+        .upload_id(&copy_id)
+        .part_number(3)
+        .copy_source("big/blob.bin")
+        .copy_source_range(format!("bytes=0-{total}"))
+        .send()
+        .await;
+    assert_eq!(code(out_of_range), "InvalidRange");
+    s3.complete_multipart_upload()
+        .bucket("big")
+        .key("copied.bin")
+        .upload_id(&copy_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(part(1, &copied_etags[0]))
+                .parts(part(2, &copied_etags[1]))
+                .build(),
+        )
+        .send()
+        .await?;
+    let copied = body(
+        s3.get_object()
+            .bucket("big")
+            .key("copied.bin")
+            .send()
+            .await?,
+    )
+    .await;
+    assert!(copied == got, "the copied object equals its source");
+
     // A too-small first part, and an abort.
     let small = s3
         .create_multipart_upload()
@@ -742,8 +806,8 @@ async fn multipart_uploads_check_their_parts() -> TestResult {
         code(s3.head_object().bucket("big").key("small").send().await),
         "NotFound"
     );
-    // Only the completed object's blob is left on disk.
-    assert_eq!(walk_count(&env.objects_dir.join("blobs")), 1);
+    // Only the completed objects' blobs are left on disk.
+    assert_eq!(walk_count(&env.objects_dir.join("blobs")), 2);
     Ok(())
 }
 
