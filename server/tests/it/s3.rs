@@ -867,3 +867,58 @@ async fn declared_checksums_are_verified_before_objects_appear() -> TestResult {
     assert_eq!(walk_count(&env.objects_dir.join("blobs")), 5);
     Ok(())
 }
+
+#[tokio::test]
+async fn virtual_host_style_requests_reach_the_bucket_in_the_host_name() -> TestResult {
+    let env = S3Env::start_with(Some("s3.test")).await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("team").send().await?;
+    s3.put_object()
+        .bucket("team")
+        .key("a.txt")
+        .body(ByteStream::from_static(b"vhost"))
+        .send()
+        .await?;
+
+    let addr: std::net::SocketAddr = env.endpoint.trim_start_matches("http://").parse()?;
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(format!("http://s3.test:{}", addr.port()))
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .force_path_style(false)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            &alice.id,
+            &alice.secret,
+            None,
+            None,
+            "test",
+        ))
+        .build();
+    let vhost = aws_sdk_s3::Client::from_conf(config);
+    let url = vhost
+        .get_object()
+        .bucket("team")
+        .key("a.txt")
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(300))?)
+        .await?
+        .uri()
+        .to_owned();
+    assert!(
+        url.starts_with(&format!("http://team.s3.test:{}/a.txt?", addr.port())),
+        "{url}"
+    );
+    let http = reqwest::Client::builder()
+        .resolve("team.s3.test", addr)
+        .build()?;
+    let res = http.get(&url).send().await?;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.text().await?, "vhost");
+    // Another bucket's name in the host: the signature no longer matches.
+    let other = url.replace("team.s3.test", "else.s3.test");
+    let http = reqwest::Client::builder()
+        .resolve("else.s3.test", addr)
+        .build()?;
+    assert_eq!(http.get(&other).send().await?.status().as_u16(), 403);
+    Ok(())
+}

@@ -22,13 +22,18 @@ pub struct Key {
 
 impl S3Env {
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// An endpoint that also answers virtual-host-style requests for `BUCKET.{domain}`.
+    pub async fn start_with(domain: Option<&str>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let pool = server::serve::open_data_dir(dir.path()).await.unwrap();
         let (master, _) = MasterKey::load_or_create(dir.path(), None).unwrap();
         let master = Arc::new(master);
         let objects_dir = server::store::objects_dir(dir.path());
         let settings = server::s3::S3Settings {
-            domain: None,
+            domain: domain.map(str::to_owned),
             sigv2: true,
         };
         let router =
