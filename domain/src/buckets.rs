@@ -53,16 +53,7 @@ pub async fn create(pool: &SqlitePool, name: &str, owner: Option<&str>) -> Resul
     check_name(name)?;
     let mut tx = pool.begin().await?;
     let owner_id: Option<i64> = match owner {
-        Some(owner) => Some(
-            sqlx::query_scalar("SELECT id FROM iam_users WHERE name = ?")
-                .bind(owner)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| Error::NotFound {
-                    what: "user",
-                    name: owner.to_owned(),
-                })?,
-        ),
+        Some(owner) => Some(crate::users::id_of(&mut tx, owner).await?),
         None => None,
     };
     let inserted =

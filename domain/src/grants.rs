@@ -129,14 +129,7 @@ pub async fn add(
     if expires_at.is_some_and(|at| at <= now) {
         return Err(Error::invalid("expiry", "must be in the future"));
     }
-    let user_id: i64 = sqlx::query_scalar("SELECT id FROM iam_users WHERE name = ?")
-        .bind(user)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            what: "user",
-            name: user.to_owned(),
-        })?;
+    let user_id = crate::users::id_of(&mut *pool.acquire().await?, user).await?;
     crate::buckets::get(pool, bucket).await?;
     sqlx::query(
         "INSERT INTO grants (user_id, bucket, permission, prefix, expires_at, created_at)

@@ -96,14 +96,7 @@ pub(crate) async fn create_in(
     if expires_at.is_some_and(|at| at <= now) {
         return Err(Error::invalid("expiry", "must be in the future"));
     }
-    let user_id: i64 = sqlx::query_scalar("SELECT id FROM iam_users WHERE name = ?")
-        .bind(user)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            what: "user",
-            name: user.to_owned(),
-        })?;
+    let user_id = crate::users::id_of(&mut *conn, user).await?;
     let id = AccessKeyId::generate();
     let secret = SecretKey::generate();
     sqlx::query(

@@ -108,6 +108,20 @@ pub(crate) async fn get_in(conn: &mut SqliteConnection, name: &str) -> Result<Us
         })
 }
 
+/// The row id of the user `name`.
+///
+/// This fails if: there is no such user.
+pub(crate) async fn id_of(conn: &mut SqliteConnection, name: &str) -> Result<i64> {
+    sqlx::query_scalar("SELECT id FROM iam_users WHERE name = ?")
+        .bind(name)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "user",
+            name: name.to_owned(),
+        })
+}
+
 /// Enables or disables `name`. A disabled user's keys stop working at once.
 pub async fn set_status(pool: &SqlitePool, name: &str, status: UserStatus) -> Result<User> {
     let done = sqlx::query("UPDATE iam_users SET status = ? WHERE name = ?")
