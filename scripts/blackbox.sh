@@ -168,5 +168,15 @@ printf '[default]\ns3 =\n    signature_version = s3v4\n' >"$work/aws-config"
 [ "$(curl -fsS "$(aws s3 presign s3://team/report.txt)")" = "quarterly numbers" ] || fail "SigV4 with SigV2 off"
 ok "--disable-sigv2 refuses SigV2 links ($code $(grep -o '<Code>[A-Za-z]*' "$work/out" | cut -c7-)), SigV4 still works"
 
+# --- deleting a bucket with its objects, from the CLI while the server runs ----------------
+cli bucket delete team >/dev/null 2>"$work/err" && fail "deleted a non-empty bucket"
+grep -q "use --force" "$work/err" || fail "unclear refusal: $(cat "$work/err")"
+ok "bucket delete refuses a non-empty bucket"
+cli bucket delete team --force >/dev/null || fail "bucket delete --force"
+aws s3 ls s3://team >/dev/null 2>"$work/err" && fail "the deleted bucket still lists"
+grep -q NoSuchBucket "$work/err" || fail "expected NoSuchBucket: $(cat "$work/err")"
+[ -z "$(find "$data/objects/blobs" -type f)" ] || fail "blobs left after bucket delete --force"
+ok "bucket delete --force removes the bucket and every blob, with the server running"
+
 stop
 echo "blackbox: $passed passed"

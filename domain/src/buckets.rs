@@ -112,8 +112,8 @@ pub async fn get(pool: &SqlitePool, name: &str) -> Result<Bucket> {
         })
 }
 
-/// Deletes the bucket `name`, its grants, and, with `force`, its objects. Returns the blob
-/// names of the deleted objects, for the store to remove from disk.
+/// Deletes the bucket `name`, its grants, its unfinished multipart uploads, and, with `force`,
+/// its objects. Returns the blob names of what was deleted, for the store to remove from disk.
 ///
 /// This fails if: the bucket does not exist, or it holds objects and `force` is off.
 pub async fn delete(pool: &SqlitePool, name: &str, force: bool) -> Result<Vec<String>> {
@@ -141,6 +141,18 @@ pub async fn delete(pool: &SqlitePool, name: &str, force: bool) -> Result<Vec<St
             ),
         ));
     }
+    // Unfinished multipart uploads are not objects; they go with the bucket.
+    let parts: Vec<String> = sqlx::query_scalar(
+        "SELECT p.blob FROM multipart_parts p JOIN multipart_uploads u ON u.id = p.upload_id
+         WHERE u.bucket = ?",
+    )
+    .bind(name)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM multipart_uploads WHERE bucket = ?")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("DELETE FROM objects WHERE bucket = ?")
         .bind(name)
         .execute(&mut *tx)
@@ -150,7 +162,7 @@ pub async fn delete(pool: &SqlitePool, name: &str, force: bool) -> Result<Vec<St
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(blobs)
+    Ok(blobs.into_iter().chain(parts).collect())
 }
 
 #[cfg(test)]

@@ -136,7 +136,10 @@ impl S3 for EmbeddedStore {
         req: S3Request<DeleteBucketInput>,
     ) -> S3Result<S3Response<DeleteBucketOutput>> {
         match domain::buckets::delete(&self.pool, &req.input.bucket, false).await {
-            Ok(_) => Ok(S3Response::new(DeleteBucketOutput::default())),
+            Ok(blobs) => {
+                crate::store::remove_blobs(&self.objects_dir, blobs).await;
+                Ok(S3Response::new(DeleteBucketOutput::default()))
+            }
             Err(domain::Error::NotFound { .. }) => Err(s3_error!(NoSuchBucket)),
             Err(domain::Error::Invalid { .. }) => Err(s3_error!(BucketNotEmpty)),
             Err(err) => Err(db_error(err)),
