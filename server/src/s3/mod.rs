@@ -185,3 +185,36 @@ fn percent_decode(text: &str) -> Option<String> {
     }
     String::from_utf8(out).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(uri: &str) -> bool {
+        uri.parse::<http::Uri>()
+            .map(|uri| presigned_expiry_error(&uri).is_some())
+            .unwrap_or(false)
+    }
+
+    #[test]
+    fn presigned_lifetimes_beyond_s3_limits_are_refused() {
+        let v4 = "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=";
+        for ok in ["1", "3600", "604800"] {
+            assert!(!refused(&format!("{v4}{ok}")), "{ok}");
+        }
+        for bad in ["0", "-1", "604801", "soon", ""] {
+            assert!(refused(&format!("{v4}{bad}")), "{bad}");
+        }
+        let now = domain::now_unix();
+        let v2 = |at: i64| format!("/b/k?AWSAccessKeyId=AKX&Signature=s&Expires={at}");
+        assert!(!refused(&v2(now + 3600)));
+        assert!(!refused(&v2(now + 604_800)));
+        assert!(refused(&v2(now + 604_800 + 60)));
+        assert!(refused(
+            "/b/k?AWSAccessKeyId=AKX&Signature=s&Expires=tomorrow"
+        ));
+        // Not pre-signed: nothing to check.
+        assert!(!refused("/b/k?list-type=2"));
+        assert!(!refused("/b/k"));
+    }
+}
