@@ -186,25 +186,34 @@ pub async fn rotate(pool: &SqlitePool, master: &MasterKey, id: &AccessKeyId) -> 
 }
 
 /// The key `id` with its secret unsealed, for checking a signature; `None` if no such key.
-/// Callers must still check [`Credentials::usable`].
+/// Callers must still check [`Credentials::usable`]. One query: this runs for every signed
+/// S3 request.
 pub async fn credentials(
     pool: &SqlitePool,
     master: &MasterKey,
     id: &AccessKeyId,
 ) -> Result<Option<Credentials>> {
-    let row: Option<(Vec<u8>, UserStatus)> = sqlx::query_as(
-        "SELECT k.secret_sealed, u.status FROM access_keys k JOIN iam_users u ON u.id = k.user_id
-         WHERE k.id = ?",
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        key: AccessKey,
+        secret_sealed: Vec<u8>,
+        user_status: UserStatus,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT k.id, u.name AS user, k.status, k.created_at, k.last_used_at, k.expires_at,
+                k.secret_sealed, u.status AS user_status
+         FROM access_keys k JOIN iam_users u ON u.id = k.user_id WHERE k.id = ?",
     )
     .bind(id.as_str())
     .fetch_optional(pool)
     .await?;
-    let Some((sealed, user_status)) = row else {
-        return Ok(None);
-    };
-    Ok(Some(Credentials {
-        key: get(pool, id).await?,
-        user_status,
-        secret: master.open(id, &sealed)?,
-    }))
+    row.map(|row| {
+        Ok(Credentials {
+            secret: master.open(id, &row.secret_sealed)?,
+            key: row.key,
+            user_status: row.user_status,
+        })
+    })
+    .transpose()
 }
