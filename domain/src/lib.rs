@@ -8,6 +8,7 @@
 pub mod buckets;
 pub mod grants;
 pub mod keys;
+pub mod links;
 pub mod secrets;
 pub mod users;
 

@@ -42,8 +42,26 @@ pub struct Cli {
     )]
     pub master_key: Option<Redacted>,
 
+    /// The S3 endpoint's address as link recipients reach it (scheme, host, port; behind a
+    /// reverse proxy, the proxy's). Share links are signed for this URL.
+    #[arg(long, env = "BUCKETSHARE_PUBLIC_S3_URL", default_value = "http://127.0.0.1:9000", global = true, value_parser = parse_public_url)]
+    pub public_s3_url: String,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// An http(s) URL without query or fragment, kept without its trailing slash.
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let uri: http::Uri = text
+        .parse()
+        .map_err(|e| format!("`{text}` is not a URL ({e})"))?;
+    match (uri.scheme_str(), uri.host(), uri.query()) {
+        (Some("http" | "https"), Some(_), None) => Ok(text.trim_end_matches('/').to_owned()),
+        _ => Err(format!(
+            "`{text}` must be an http:// or https:// URL with a host and no query"
+        )),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -20,7 +20,13 @@ async fn main() -> ExitCode {
             server::serve::run(&cli.data_dir, cli.master_key.as_ref(), args).await
         }
         Some(Command::Admin(command)) => {
-            server::cli::run(&cli.data_dir, cli.master_key.as_ref(), command).await
+            server::cli::run(
+                &cli.data_dir,
+                cli.master_key.as_ref(),
+                &cli.public_s3_url,
+                command,
+            )
+            .await
         }
     };
     match result {

@@ -1,4 +1,4 @@
-//! The admin CLI: `bucketshare user|key|bucket|grant …`, in the style of `garage key`
+//! The admin CLI: `bucketshare user|key|bucket|grant|link …`, in the style of `garage key`
 //! and `mc admin`. Works on the data dir directly, whether or not a server runs on it (SQLite
 //! in WAL mode lets both write). Every command is one transaction: it is done whole or not at
 //! all. Errors go to stderr with exit status 1; `--json` prints machine-readable output.
@@ -6,6 +6,7 @@
 mod buckets;
 mod grants;
 mod keys;
+mod links;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use sqlx::SqlitePool;
 pub use buckets::BucketCommand;
 pub use grants::GrantCommand;
 pub use keys::KeyCommand;
+pub use links::LinkCommand;
 pub use users::UserCommand;
 
 use crate::config::Redacted;
@@ -37,6 +39,9 @@ pub enum AdminCommand {
     /// Manage who may do what in which bucket.
     #[command(subcommand)]
     Grant(GrantCommand),
+    /// Issue, list and revoke share links.
+    #[command(subcommand)]
+    Link(LinkCommand),
 }
 
 /// What a command needs: the database and the master key of the data dir.
@@ -44,11 +49,14 @@ pub struct Context {
     pub pool: SqlitePool,
     pub master: MasterKey,
     pub objects_dir: PathBuf,
+    /// Where share links point.
+    pub public_s3_url: String,
 }
 
 pub async fn run(
     data_dir: &Path,
     master_key: Option<&Redacted>,
+    public_s3_url: &str,
     command: AdminCommand,
 ) -> anyhow::Result<()> {
     let pool = crate::serve::open_data_dir(data_dir).await?;
@@ -57,12 +65,14 @@ pub async fn run(
         pool,
         master,
         objects_dir: crate::store::objects_dir(data_dir),
+        public_s3_url: public_s3_url.to_owned(),
     };
     let result = match command {
         AdminCommand::User(command) => users::run(&cx, command).await,
         AdminCommand::Key(command) => keys::run(&cx, command).await,
         AdminCommand::Bucket(command) => buckets::run(&cx, command).await,
         AdminCommand::Grant(command) => grants::run(&cx, command).await,
+        AdminCommand::Link(command) => links::run(&cx, command).await,
     };
     cx.pool.close().await;
     result

@@ -46,7 +46,7 @@ pub fn router(
         let pool = pool.clone();
         async move {
             let seen = denied::Seen::of(&req);
-            let res = call(&service, req).await;
+            let res = call(&service, &pool, req).await;
             Ok::<Response, Infallible>(denied::record(&pool, seen, res).await)
         }
     });
@@ -55,9 +55,30 @@ pub fn router(
         .fallback_service(s3))
 }
 
-async fn call(service: &S3Service, req: axum::extract::Request) -> Response {
+async fn call(service: &S3Service, pool: &SqlitePool, req: axum::extract::Request) -> Response {
     if let Some(refusal) = presigned_expiry_error(req.uri()) {
         return refusal;
+    }
+    if let Some(signature) = presigned_signature(req.uri()) {
+        match domain::links::on_use(pool, &signature).await {
+            Ok(domain::links::Use::Revoked(id)) => {
+                tracing::info!(link = %id, "refused a revoked share link");
+                return s3_error_response(
+                    http::StatusCode::FORBIDDEN,
+                    "AccessDenied",
+                    "This link has been revoked",
+                );
+            }
+            Ok(_) => {}
+            Err(err) => {
+                tracing::error!(error = %err, "cannot look up a share link");
+                return s3_error_response(
+                    http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    "We encountered an internal error. Please try again.",
+                );
+            }
+        }
     }
     let req = req.map(s3s::Body::http_body_unsync);
     match service.call(req).await {
@@ -143,21 +164,34 @@ fn presigned_expiry_error(uri: &http::Uri) -> Option<Response> {
     } else {
         return None;
     };
-    let error =
-        s3s::S3Error::with_message(s3s::S3ErrorCode::AuthorizationQueryParametersError, message);
+    Some(s3_error_response(
+        http::StatusCode::BAD_REQUEST,
+        "AuthorizationQueryParametersError",
+        message,
+    ))
+}
+
+/// The signature of a pre-signed request (SigV4 `X-Amz-Signature`, SigV2 `Signature`),
+/// percent-decoded, so that an URL re-encoded by hand is still the same link: what identifies a
+/// share link.
+pub fn presigned_signature(uri: &http::Uri) -> Option<String> {
+    uri.query()?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == "X-Amz-Signature" || k == "Signature").then(|| percent_decode(v))?
+    })
+}
+
+/// An S3 error document.
+fn s3_error_response(status: http::StatusCode, code: &str, message: &str) -> Response {
     let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>{}</Message></Error>",
-        error.code().as_str(),
-        message
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
     );
-    Some(
-        (
-            http::StatusCode::BAD_REQUEST,
-            [(http::header::CONTENT_TYPE, "application/xml")],
-            body,
-        )
-            .into_response(),
+    (
+        status,
+        [(http::header::CONTENT_TYPE, "application/xml")],
+        body,
     )
+        .into_response()
 }
 
 /// Decodes `%XX` escapes (and `+` as space, as in query strings); `None` if the result is not
@@ -213,6 +247,19 @@ mod tests {
         assert!(refused(
             "/b/k?AWSAccessKeyId=AKX&Signature=s&Expires=tomorrow"
         ));
+        // Link identity survives re-encoding of the signature.
+        let plain: http::Uri = "/b/k?X-Amz-Signature=ab12&X-Amz-Expires=60"
+            .parse()
+            .unwrap_or_default();
+        let encoded: http::Uri = "/b/k?X-Amz-Signature=%61b12&X-Amz-Expires=60"
+            .parse()
+            .unwrap_or_default();
+        assert_eq!(presigned_signature(&plain).as_deref(), Some("ab12"));
+        assert_eq!(presigned_signature(&encoded), presigned_signature(&plain));
+        let v2: http::Uri = "/b/k?AWSAccessKeyId=AKX&Signature=a%2Bb%2F%3D&Expires=1"
+            .parse()
+            .unwrap_or_default();
+        assert_eq!(presigned_signature(&v2).as_deref(), Some("a+b/="));
         // Not pre-signed: nothing to check.
         assert!(!refused("/b/k?list-type=2"));
         assert!(!refused("/b/k"));
