@@ -146,8 +146,8 @@ pub enum Use {
     Revoked(String),
 }
 
-/// Looks a pre-signed request up by its signature and, for a live link, counts the access.
-pub async fn on_use(pool: &SqlitePool, signature: &str) -> Result<Use> {
+/// Looks a pre-signed request up by its signature.
+pub async fn lookup(pool: &SqlitePool, signature: &str) -> Result<Use> {
     let found: Option<(String, Option<i64>)> =
         sqlx::query_as("SELECT id, revoked_at FROM share_links WHERE signature = ?")
             .bind(signature)
@@ -156,16 +156,18 @@ pub async fn on_use(pool: &SqlitePool, signature: &str) -> Result<Use> {
     Ok(match found {
         None => Use::Unregistered,
         Some((id, Some(_))) => Use::Revoked(id),
-        Some((id, None)) => {
-            sqlx::query(
-                "UPDATE share_links SET access_count = access_count + 1, last_access_at = ?
-                 WHERE id = ?",
-            )
-            .bind(now_unix())
-            .bind(&id)
-            .execute(pool)
-            .await?;
-            Use::Link(id)
-        }
+        Some((id, None)) => Use::Link(id),
     })
+}
+
+/// Counts one served access of the link `id`.
+pub async fn count_access(pool: &SqlitePool, id: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE share_links SET access_count = access_count + 1, last_access_at = ? WHERE id = ?",
+    )
+    .bind(now_unix())
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
 }

@@ -59,8 +59,9 @@ async fn call(service: &S3Service, pool: &SqlitePool, req: axum::extract::Reques
     if let Some(refusal) = presigned_expiry_error(req.uri()) {
         return refusal;
     }
-    if let Some(signature) = presigned_signature(req.uri()) {
-        match domain::links::on_use(pool, &signature).await {
+    let link = match presigned_signature(req.uri()) {
+        None => None,
+        Some(signature) => match domain::links::lookup(pool, &signature).await {
             Ok(domain::links::Use::Revoked(id)) => {
                 tracing::info!(link = %id, "refused a revoked share link");
                 return s3_error_response(
@@ -69,7 +70,8 @@ async fn call(service: &S3Service, pool: &SqlitePool, req: axum::extract::Reques
                     "This link has been revoked",
                 );
             }
-            Ok(_) => {}
+            Ok(domain::links::Use::Link(id)) => Some(id),
+            Ok(domain::links::Use::Unregistered) => None,
             Err(err) => {
                 tracing::error!(error = %err, "cannot look up a share link");
                 return s3_error_response(
@@ -78,16 +80,23 @@ async fn call(service: &S3Service, pool: &SqlitePool, req: axum::extract::Reques
                     "We encountered an internal error. Please try again.",
                 );
             }
-        }
-    }
+        },
+    };
     let req = req.map(s3s::Body::http_body_unsync);
-    match service.call(req).await {
+    let res = match service.call(req).await {
         Ok(res) => res.map(axum::body::Body::new).into_response(),
         Err(err) => {
             tracing::error!(error = ?err, "S3 request failed");
-            http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            return http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
+    };
+    // Only accesses that were served count.
+    if let Some(id) = link.filter(|_| res.status().is_success())
+        && let Err(err) = domain::links::count_access(pool, &id).await
+    {
+        tracing::warn!(error = %err, link = %id, "cannot count a share link access");
     }
+    res
 }
 
 fn service(
