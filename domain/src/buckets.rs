@@ -106,10 +106,7 @@ pub async fn get(pool: &SqlitePool, name: &str) -> Result<Bucket> {
         .bind(name)
         .fetch_optional(pool)
         .await?
-        .ok_or_else(|| Error::NotFound {
-            what: "bucket",
-            name: name.to_owned(),
-        })
+        .ok_or_else(|| Error::not_found("bucket", name))
 }
 
 /// Deletes the bucket `name`, its grants, its unfinished multipart uploads, and, with `force`,
@@ -123,10 +120,7 @@ pub async fn delete(pool: &SqlitePool, name: &str, force: bool) -> Result<Vec<St
         .fetch_optional(&mut *tx)
         .await?;
     if exists.is_none() {
-        return Err(Error::NotFound {
-            what: "bucket",
-            name: name.to_owned(),
-        });
+        return Err(Error::not_found("bucket", name));
     }
     let blobs: Vec<String> = sqlx::query_scalar("SELECT blob FROM objects WHERE bucket = ?")
         .bind(name)

@@ -65,10 +65,7 @@ const SELECT_KEY: &str = "SELECT k.id, u.name AS user, k.status, k.created_at, k
     FROM access_keys k JOIN iam_users u ON u.id = k.user_id";
 
 fn not_found(id: &str) -> Error {
-    Error::NotFound {
-        what: "access key",
-        name: id.to_owned(),
-    }
+    Error::not_found("access key", id)
 }
 
 /// Creates a new active key for `user`, expiring at `expires_at` (Unix seconds) if given.

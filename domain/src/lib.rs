@@ -39,6 +39,13 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    pub(crate) fn not_found(what: &'static str, name: &str) -> Self {
+        Error::NotFound {
+            what,
+            name: name.to_owned(),
+        }
+    }
+
     pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Error::Invalid {
             field,

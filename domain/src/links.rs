@@ -96,10 +96,7 @@ pub async fn get(pool: &SqlitePool, id: &str) -> Result<Link> {
         .bind(id)
         .fetch_optional(pool)
         .await?
-        .ok_or_else(|| Error::NotFound {
-            what: "link",
-            name: id.to_owned(),
-        })
+        .ok_or_else(|| Error::not_found("link", id))
 }
 
 /// Links, newest first: active ones only unless `all`, filtered by bucket and/or user.

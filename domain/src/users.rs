@@ -102,10 +102,7 @@ pub(crate) async fn get_in(conn: &mut SqliteConnection, name: &str) -> Result<Us
         .bind(name)
         .fetch_optional(conn)
         .await?
-        .ok_or_else(|| Error::NotFound {
-            what: "user",
-            name: name.to_owned(),
-        })
+        .ok_or_else(|| Error::not_found("user", name))
 }
 
 /// The row id of the user `name`.
@@ -116,10 +113,7 @@ pub(crate) async fn id_of(conn: &mut SqliteConnection, name: &str) -> Result<i64
         .bind(name)
         .fetch_optional(conn)
         .await?
-        .ok_or_else(|| Error::NotFound {
-            what: "user",
-            name: name.to_owned(),
-        })
+        .ok_or_else(|| Error::not_found("user", name))
 }
 
 /// Enables or disables `name`. A disabled user's keys stop working at once.
@@ -130,10 +124,7 @@ pub async fn set_status(pool: &SqlitePool, name: &str, status: UserStatus) -> Re
         .execute(pool)
         .await?;
     if done.rows_affected() == 0 {
-        return Err(Error::NotFound {
-            what: "user",
-            name: name.to_owned(),
-        });
+        return Err(Error::not_found("user", name));
     }
     get(pool, name).await
 }
@@ -145,10 +136,7 @@ pub async fn delete(pool: &SqlitePool, name: &str) -> Result<()> {
         .execute(pool)
         .await?;
     if done.rows_affected() == 0 {
-        return Err(Error::NotFound {
-            what: "user",
-            name: name.to_owned(),
-        });
+        return Err(Error::not_found("user", name));
     }
     Ok(())
 }

@@ -62,6 +62,18 @@ pub enum Method {
     Put,
 }
 
+/// The columns of `link list` and `link show`.
+const HEADER: &[&str] = &[
+    "ID",
+    "OBJECT",
+    "METHOD",
+    "AS",
+    "EXPIRES",
+    "STATE",
+    "ACCESSES",
+    "LAST ACCESS",
+];
+
 #[derive(Serialize)]
 struct Created<'a> {
     id: &'a str,
@@ -150,19 +162,7 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
             if json {
                 print_json(&found)?;
             } else {
-                print_table(
-                    &[
-                        "ID",
-                        "OBJECT",
-                        "METHOD",
-                        "AS",
-                        "EXPIRES",
-                        "STATE",
-                        "ACCESSES",
-                        "LAST ACCESS",
-                    ],
-                    &found.iter().map(row).collect::<Vec<_>>(),
-                );
+                print_table(HEADER, &found.iter().map(row).collect::<Vec<_>>());
             }
         }
         LinkCommand::Show { id, json } => {
@@ -170,19 +170,7 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
             if json {
                 print_json(&link)?;
             } else {
-                print_table(
-                    &[
-                        "ID",
-                        "OBJECT",
-                        "METHOD",
-                        "AS",
-                        "EXPIRES",
-                        "STATE",
-                        "ACCESSES",
-                        "LAST ACCESS",
-                    ],
-                    &[row(&link)],
-                );
+                print_table(HEADER, &[row(&link)]);
             }
         }
         LinkCommand::Revoke { id } => {

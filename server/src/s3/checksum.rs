@@ -18,6 +18,22 @@ pub(super) struct Declared {
     pub algorithm: Option<ChecksumAlgorithm>,
 }
 
+/// The checksums declared by an upload's input (`PutObjectInput`, `UploadPartInput`: the same
+/// fields on two types).
+macro_rules! declared_by {
+    ($input:expr) => {
+        $crate::s3::checksum::Declared {
+            crc32: $input.checksum_crc32.clone(),
+            crc32c: $input.checksum_crc32c.clone(),
+            sha1: $input.checksum_sha1.clone(),
+            sha256: $input.checksum_sha256.clone(),
+            crc64nvme: $input.checksum_crc64nvme.clone(),
+            algorithm: $input.checksum_algorithm.clone(),
+        }
+    };
+}
+pub(super) use declared_by;
+
 impl Declared {
     /// A hasher for every declared checksum.
     pub fn hasher(&self) -> S3Result<ChecksumHasher> {

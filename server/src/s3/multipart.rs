@@ -9,7 +9,7 @@ use s3s::dto::*;
 use s3s::{S3Result, TrailingHeaders, s3_error};
 use tokio_util::io::ReaderStream;
 
-use super::checksum::Declared;
+use super::checksum::declared_by;
 use super::objects::{
     Checks, NewObject, check_key, commit, receive, row as source_row, timestamp, write_blob,
 };
@@ -82,14 +82,7 @@ pub(super) async fn upload_part(
 ) -> S3Result<UploadPartOutput> {
     upload(store, &input.upload_id, &input.bucket, &input.key).await?;
     check_part_number(input.part_number)?;
-    let declared = Declared {
-        crc32: input.checksum_crc32.clone(),
-        crc32c: input.checksum_crc32c.clone(),
-        sha1: input.checksum_sha1.clone(),
-        sha256: input.checksum_sha256.clone(),
-        crc64nvme: input.checksum_crc64nvme.clone(),
-        algorithm: input.checksum_algorithm.clone(),
-    };
+    let declared = declared_by!(input);
     let body = input.body.ok_or_else(|| s3_error!(IncompleteBody))?;
     let checks = Checks {
         content_md5: input.content_md5.as_deref(),

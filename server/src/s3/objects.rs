@@ -18,7 +18,7 @@ use s3s::{S3Result, TrailingHeaders, s3_error};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
-use super::checksum::Declared;
+use super::checksum::{Declared, declared_by};
 use super::store::{EmbeddedStore, db_error, insert_error, io_error};
 use crate::store::{blob_path, remove_blobs};
 
@@ -206,14 +206,7 @@ pub(super) async fn put(
     input: PutObjectInput,
     trailers: Option<&TrailingHeaders>,
 ) -> S3Result<PutObjectOutput> {
-    let declared = Declared {
-        crc32: input.checksum_crc32.clone(),
-        crc32c: input.checksum_crc32c.clone(),
-        sha1: input.checksum_sha1.clone(),
-        sha256: input.checksum_sha256.clone(),
-        crc64nvme: input.checksum_crc64nvme.clone(),
-        algorithm: input.checksum_algorithm.clone(),
-    };
+    let declared = declared_by!(input);
     let PutObjectInput {
         body,
         bucket,
