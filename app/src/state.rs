@@ -29,6 +29,8 @@ pub struct AuthSettings {
     pub max_failures_per_ip: u32,
     /// The sliding window over which failures are counted.
     pub failure_window: Duration,
+    /// Trusted proxies, and whether addresses are stored truncated in the audit.
+    pub network: domain::audit::Network,
 }
 
 impl Default for AuthSettings {
@@ -38,6 +40,7 @@ impl Default for AuthSettings {
             max_failures_per_account: 5,
             max_failures_per_ip: 20,
             failure_window: Duration::from_secs(15 * 60),
+            network: domain::audit::Network::default(),
         }
     }
 }

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
-use crate::{Error, Result, is_unique_violation, now_unix};
+use crate::audit::{self, Action, Origin};
+use crate::{Error, Result, is_unique_violation, now_unix, write_tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Bucket {
@@ -49,9 +50,14 @@ pub fn check_name(name: &str) -> Result<()> {
 /// Creates the bucket `name`, owned by `owner` (who gets the `owner` grant) if given.
 ///
 /// This fails if: the name is invalid or taken, or the owner does not exist.
-pub async fn create(pool: &SqlitePool, name: &str, owner: Option<&str>) -> Result<Bucket> {
+pub async fn create(
+    pool: &SqlitePool,
+    name: &str,
+    owner: Option<&str>,
+    by: &Origin,
+) -> Result<Bucket> {
     check_name(name)?;
-    let mut tx = pool.begin().await?;
+    let mut tx = write_tx(pool).await?;
     let owner_id: Option<i64> = match owner {
         Some(owner) => Some(crate::users::id_of(&mut tx, owner).await?),
         None => None,
@@ -75,6 +81,15 @@ pub async fn create(pool: &SqlitePool, name: &str, owner: Option<&str>) -> Resul
     if let Some(owner_id) = owner_id {
         crate::grants::add_owner_in(&mut tx, owner_id, name).await?;
     }
+    let detail = serde_json::json!({ "owner": owner });
+    audit::record_action(
+        &mut tx,
+        by,
+        Action::new("bucket.create", name)
+            .on(name, None)
+            .detail(detail),
+    )
+    .await?;
     tx.commit().await?;
     get(pool, name).await
 }
@@ -113,8 +128,13 @@ pub async fn get(pool: &SqlitePool, name: &str) -> Result<Bucket> {
 /// its objects. Returns the blob names of what was deleted, for the store to remove from disk.
 ///
 /// This fails if: the bucket does not exist, or it holds objects and `force` is off.
-pub async fn delete(pool: &SqlitePool, name: &str, force: bool) -> Result<Vec<String>> {
-    let mut tx = pool.begin().await?;
+pub async fn delete(
+    pool: &SqlitePool,
+    name: &str,
+    force: bool,
+    by: &Origin,
+) -> Result<Vec<String>> {
+    let mut tx = write_tx(pool).await?;
     let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = ?")
         .bind(name)
         .fetch_optional(&mut *tx)
@@ -151,10 +171,27 @@ pub async fn delete(pool: &SqlitePool, name: &str, force: bool) -> Result<Vec<St
         .bind(name)
         .execute(&mut *tx)
         .await?;
+    let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM share_links WHERE bucket = ?")
+        .bind(name)
+        .fetch_one(&mut *tx)
+        .await?;
     sqlx::query("DELETE FROM buckets WHERE name = ?")
         .bind(name)
         .execute(&mut *tx)
         .await?;
+    let detail = serde_json::json!({
+        "force": force,
+        "objects_deleted": blobs.len(),
+        "links_deleted": links,
+    });
+    audit::record_action(
+        &mut tx,
+        by,
+        Action::new("bucket.delete", name)
+            .on(name, None)
+            .detail(detail),
+    )
+    .await?;
     tx.commit().await?;
     Ok(blobs.into_iter().chain(parts).collect())
 }

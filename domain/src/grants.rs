@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
-use crate::{Error, Result, is_unique_violation, now_unix};
+use crate::audit::{self, Action, Origin};
+use crate::{Error, Result, is_unique_violation, now_unix, write_tx};
 
 /// What a grant lets its user do in a bucket (or under a prefix of it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
@@ -124,13 +125,29 @@ pub async fn add(
     permission: Permission,
     prefix: &str,
     expires_at: Option<i64>,
+    by: &Origin,
 ) -> Result<Grant> {
     let now = now_unix();
     if expires_at.is_some_and(|at| at <= now) {
         return Err(Error::invalid("expiry", "must be in the future"));
     }
-    let user_id = crate::users::id_of(&mut *pool.acquire().await?, user).await?;
-    crate::buckets::get(pool, bucket).await?;
+    let mut tx = write_tx(pool).await?;
+    let user_id = crate::users::id_of(&mut tx, user).await?;
+    let bucket_exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = ?")
+        .bind(bucket)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if bucket_exists.is_none() {
+        return Err(Error::not_found("bucket", bucket));
+    }
+    let before: Option<(Permission, Option<i64>)> = sqlx::query_as(
+        "SELECT permission, expires_at FROM grants WHERE user_id = ? AND bucket = ? AND prefix = ?",
+    )
+    .bind(user_id)
+    .bind(bucket)
+    .bind(prefix)
+    .fetch_optional(&mut *tx)
+    .await?;
     sqlx::query(
         "INSERT INTO grants (user_id, bucket, permission, prefix, expires_at, created_at)
          VALUES (?, ?, ?, ?, ?, ?)
@@ -144,8 +161,23 @@ pub async fn add(
     .bind(prefix)
     .bind(expires_at)
     .bind(now)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    let detail = serde_json::json!({
+        "user": user,
+        "prefix": prefix,
+        "before": before.map(|(p, e)| serde_json::json!({ "permission": p, "expires_at": e })),
+        "after": { "permission": permission, "expires_at": expires_at },
+    });
+    audit::record_action(
+        &mut tx,
+        by,
+        Action::new("grant.add", user)
+            .on(bucket, None)
+            .detail(detail),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(Grant {
         user: user.to_owned(),
         bucket: bucket.to_owned(),
@@ -157,17 +189,40 @@ pub async fn add(
 }
 
 /// Removes `user`'s grant on `bucket` under `prefix`.
-pub async fn remove(pool: &SqlitePool, user: &str, bucket: &str, prefix: &str) -> Result<()> {
-    let done = sqlx::query(
+pub async fn remove(
+    pool: &SqlitePool,
+    user: &str,
+    bucket: &str,
+    prefix: &str,
+    by: &Origin,
+) -> Result<()> {
+    let mut tx = write_tx(pool).await?;
+    let removed: Option<(Permission, Option<i64>)> = sqlx::query_as(
         "DELETE FROM grants WHERE bucket = ? AND prefix = ?
-           AND user_id = (SELECT id FROM iam_users WHERE name = ?)",
+           AND user_id = (SELECT id FROM iam_users WHERE name = ?)
+         RETURNING permission, expires_at",
     )
     .bind(bucket)
     .bind(prefix)
     .bind(user)
-    .execute(pool)
+    .fetch_optional(&mut *tx)
     .await?;
-    if done.rows_affected() == 0 {
+    if let Some((permission, expires_at)) = removed {
+        let detail = serde_json::json!({
+            "user": user,
+            "prefix": prefix,
+            "before": { "permission": permission, "expires_at": expires_at },
+        });
+        audit::record_action(
+            &mut tx,
+            by,
+            Action::new("grant.remove", user)
+                .on(bucket, None)
+                .detail(detail),
+        )
+        .await?;
+        tx.commit().await?;
+    } else {
         let what = if prefix.is_empty() {
             format!("{user} on {bucket}")
         } else {

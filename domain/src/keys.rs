@@ -4,9 +4,10 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{SqliteConnection, SqlitePool};
 
+use crate::audit::{self, Action, Origin};
 use crate::secrets::{AccessKeyId, MasterKey, SecretKey};
 use crate::users::UserStatus;
-use crate::{Error, Result, now_unix};
+use crate::{Error, Result, now_unix, write_tx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
@@ -76,9 +77,17 @@ pub async fn create(
     master: &MasterKey,
     user: &str,
     expires_at: Option<i64>,
+    by: &Origin,
 ) -> Result<NewKey> {
-    let mut tx = pool.begin().await?;
+    let mut tx = write_tx(pool).await?;
     let key = create_in(&mut tx, master, user, expires_at).await?;
+    let detail = serde_json::json!({ "user": user, "expires_at": expires_at });
+    audit::record_action(
+        &mut tx,
+        by,
+        Action::new("key.create", key.key.id.as_str()).detail(detail),
+    )
+    .await?;
     tx.commit().await?;
     Ok(key)
 }
@@ -143,34 +152,55 @@ pub async fn set_status(
     pool: &SqlitePool,
     id: &AccessKeyId,
     status: KeyStatus,
+    by: &Origin,
 ) -> Result<AccessKey> {
-    let done = sqlx::query("UPDATE access_keys SET status = ? WHERE id = ?")
+    let mut tx = write_tx(pool).await?;
+    let before = get_in(&mut tx, id).await?;
+    sqlx::query("UPDATE access_keys SET status = ? WHERE id = ?")
         .bind(status)
         .bind(id.as_str())
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    if done.rows_affected() == 0 {
-        return Err(not_found(id.as_str()));
-    }
-    get(pool, id).await
+    let action = match status {
+        KeyStatus::Active => "key.enable",
+        KeyStatus::Inactive => "key.disable",
+    };
+    let detail =
+        serde_json::json!({ "user": before.user, "before": before.status, "after": status });
+    audit::record_action(&mut tx, by, Action::new(action, id.as_str()).detail(detail)).await?;
+    let key = get_in(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(key)
 }
 
 /// Deletes `id`.
-pub async fn delete(pool: &SqlitePool, id: &AccessKeyId) -> Result<()> {
-    let done = sqlx::query("DELETE FROM access_keys WHERE id = ?")
+pub async fn delete(pool: &SqlitePool, id: &AccessKeyId, by: &Origin) -> Result<()> {
+    let mut tx = write_tx(pool).await?;
+    let before = get_in(&mut tx, id).await?;
+    sqlx::query("DELETE FROM access_keys WHERE id = ?")
         .bind(id.as_str())
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    if done.rows_affected() == 0 {
-        return Err(not_found(id.as_str()));
-    }
+    let detail = serde_json::json!({ "user": before.user });
+    audit::record_action(
+        &mut tx,
+        by,
+        Action::new("key.delete", id.as_str()).detail(detail),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
 /// Replaces `id` with a new key of the same user and expiry; the old key is deactivated in the
 /// same transaction (delete it once nothing uses it).
-pub async fn rotate(pool: &SqlitePool, master: &MasterKey, id: &AccessKeyId) -> Result<NewKey> {
-    let mut tx = pool.begin().await?;
+pub async fn rotate(
+    pool: &SqlitePool,
+    master: &MasterKey,
+    id: &AccessKeyId,
+    by: &Origin,
+) -> Result<NewKey> {
+    let mut tx = write_tx(pool).await?;
     let old = get_in(&mut tx, id).await?;
     let expires_at = old.expires_at.filter(|&at| at > now_unix());
     let new = create_in(&mut tx, master, &old.user, expires_at).await?;
@@ -178,6 +208,13 @@ pub async fn rotate(pool: &SqlitePool, master: &MasterKey, id: &AccessKeyId) -> 
         .bind(id.as_str())
         .execute(&mut *tx)
         .await?;
+    let detail = serde_json::json!({ "user": old.user, "new_access_key_id": new.key.id.as_str() });
+    audit::record_action(
+        &mut tx,
+        by,
+        Action::new("key.rotate", id.as_str()).detail(detail),
+    )
+    .await?;
     tx.commit().await?;
     Ok(new)
 }

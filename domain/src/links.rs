@@ -6,7 +6,8 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
-use crate::{Error, Result, now_unix};
+use crate::audit::{self, Action, Origin};
+use crate::{Error, Result, now_unix, write_tx};
 
 /// Longest a link may live: 7 days, as S3 allows for pre-signed URLs.
 pub const MAX_LIFETIME_SECS: i64 = 604_800;
@@ -26,20 +27,63 @@ pub struct Link {
     pub revoked_by: Option<String>,
     pub label: Option<String>,
     pub access_count: i64,
+    pub bytes_served: i64,
     pub last_access_at: Option<i64>,
+    /// `active`, or why the link no longer works: `revoked`, `expired`, `user deleted`,
+    /// `user disabled`, `key deleted`, `key disabled`, `key expired`, `no permission`.
+    pub state: String,
 }
 
 impl Link {
-    /// Neither revoked nor expired at `now`.
-    pub fn is_active(&self, now: i64) -> bool {
-        self.revoked_at.is_none() && self.expires_at > now
+    /// Whether the link works now.
+    pub fn is_active(&self) -> bool {
+        self.state == "active"
     }
 }
 
-const SELECT_LINK: &str = "SELECT l.id, l.bucket, l.object_key AS key, l.method, u.name AS user,
-        l.access_key_id, l.created_by, l.created_at, l.expires_at, l.revoked_at, l.revoked_by,
-        l.label, l.access_count, l.last_access_at
-    FROM share_links l LEFT JOIN iam_users u ON u.id = l.user_id";
+/// SQL: whether a grant of the link `l`'s signer still lets the link do what it does (read for
+/// GET, write for PUT) on its object at `?1` (now), leaving out grants matching `extra`.
+fn covered(extra: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM grants g WHERE g.user_id = l.user_id AND g.bucket = l.bucket
+            AND substr(l.object_key, 1, length(g.prefix)) = g.prefix
+            AND (g.expires_at IS NULL OR g.expires_at > ?1)
+            AND ((l.method = 'GET' AND g.permission IN ('read', 'read-write', 'owner'))
+              OR (l.method = 'PUT' AND g.permission IN ('write', 'read-write', 'owner')))
+            {extra})"
+    )
+}
+
+/// SQL: the state of the link `l` (joined with its signer `u` and key `k`) at `?1`.
+fn state() -> String {
+    format!(
+        "CASE
+            WHEN l.revoked_at IS NOT NULL THEN 'revoked'
+            WHEN l.expires_at <= ?1 THEN 'expired'
+            WHEN u.id IS NULL THEN 'user deleted'
+            WHEN u.status <> 'active' THEN 'user disabled'
+            WHEN k.id IS NULL THEN 'key deleted'
+            WHEN k.status <> 'active' THEN 'key disabled'
+            WHEN k.expires_at IS NOT NULL AND k.expires_at <= ?1 THEN 'key expired'
+            WHEN NOT {} THEN 'no permission'
+            ELSE 'active'
+        END",
+        covered("")
+    )
+}
+
+/// SQL: links with their state; `?1` is the time the state is computed for.
+fn select_links() -> String {
+    format!(
+        "SELECT * FROM (SELECT l.id, l.bucket, l.object_key AS key, l.method, u.name AS user,
+            l.access_key_id, l.created_by, l.created_at, l.expires_at, l.revoked_at,
+            l.revoked_by, l.label, l.access_count, l.bytes_served, l.last_access_at,
+            {} AS state
+        FROM share_links l LEFT JOIN iam_users u ON u.id = l.user_id
+            LEFT JOIN access_keys k ON k.id = l.access_key_id) AS links",
+        state()
+    )
+}
 
 /// A new link's id: `L` and 15 random base32 characters.
 pub fn new_id() -> String {
@@ -66,9 +110,9 @@ pub struct NewLink<'a> {
 }
 
 /// Records an issued link.
-pub async fn record(pool: &SqlitePool, link: NewLink<'_>) -> Result<Link> {
-    let mut conn = pool.acquire().await?;
-    let user_id = crate::users::id_of(&mut conn, link.user).await?;
+pub async fn record(pool: &SqlitePool, link: NewLink<'_>, by: &Origin) -> Result<Link> {
+    let mut tx = write_tx(pool).await?;
+    let user_id = crate::users::id_of(&mut tx, link.user).await?;
     sqlx::query(
         "INSERT INTO share_links (id, bucket, object_key, method, user_id, access_key_id,
              created_by, created_at, expires_at, label, signature)
@@ -85,51 +129,191 @@ pub async fn record(pool: &SqlitePool, link: NewLink<'_>) -> Result<Link> {
     .bind(link.expires_at)
     .bind(link.label)
     .bind(link.signature)
-    .execute(&mut *conn)
+    .execute(&mut *tx)
     .await?;
+    let detail = serde_json::json!({
+        "method": link.method,
+        "as": link.user,
+        "access_key_id": link.access_key_id,
+        "expires_at": link.expires_at,
+        "label": link.label,
+    });
+    audit::record_action(
+        &mut tx,
+        by,
+        Action::new("link.create", link.id)
+            .on(link.bucket, Some(link.key))
+            .detail(detail),
+    )
+    .await?;
+    tx.commit().await?;
     get(pool, link.id).await
 }
 
 /// The link `id`.
 pub async fn get(pool: &SqlitePool, id: &str) -> Result<Link> {
-    sqlx::query_as(&format!("{SELECT_LINK} WHERE l.id = ?"))
+    sqlx::query_as(&format!("{} WHERE id = ?2", select_links()))
+        .bind(now_unix())
         .bind(id)
         .fetch_optional(pool)
         .await?
         .ok_or_else(|| Error::not_found("link", id))
 }
 
-/// Links, newest first: active ones only unless `all`, filtered by bucket and/or user.
-pub async fn list(
-    pool: &SqlitePool,
-    all: bool,
-    bucket: Option<&str>,
-    user: Option<&str>,
-) -> Result<Vec<Link>> {
+/// Which links [`list`] shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListFilter {
+    /// Also those that no longer work.
+    pub all: bool,
+    pub bucket: Option<String>,
+    pub user: Option<String>,
+    pub key: Option<String>,
+}
+
+/// Links, newest first: those that work, unless `all`.
+pub async fn list(pool: &SqlitePool, filter: &ListFilter) -> Result<Vec<Link>> {
     Ok(sqlx::query_as(&format!(
-        "{SELECT_LINK} WHERE (?1 OR (l.revoked_at IS NULL AND l.expires_at > ?2))
-           AND (?3 IS NULL OR l.bucket = ?3) AND (?4 IS NULL OR u.name = ?4)
-         ORDER BY l.created_at DESC, l.id"
+        "{} WHERE (?2 OR state = 'active') AND (?3 IS NULL OR bucket = ?3)
+           AND (?4 IS NULL OR user = ?4) AND (?5 IS NULL OR key = ?5)
+         ORDER BY created_at DESC, id",
+        select_links()
     ))
-    .bind(all)
     .bind(now_unix())
-    .bind(bucket)
-    .bind(user)
+    .bind(filter.all)
+    .bind(&filter.bucket)
+    .bind(&filter.user)
+    .bind(&filter.key)
     .fetch_all(pool)
     .await?)
 }
 
 /// Revokes the link `id`; revoking a revoked link changes nothing.
-pub async fn revoke(pool: &SqlitePool, id: &str, by: &str) -> Result<Link> {
-    sqlx::query(
-        "UPDATE share_links SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL",
-    )
-    .bind(now_unix())
-    .bind(by)
-    .bind(id)
-    .execute(pool)
-    .await?;
+pub async fn revoke(pool: &SqlitePool, id: &str, by: &Origin) -> Result<Link> {
+    let link = get(pool, id).await?;
+    if link.revoked_at.is_none() {
+        revoke_many(pool, &Scope::Link(id.to_owned()), by).await?;
+    }
     get(pool, id).await
+}
+
+/// A set of links to revoke at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Link(String),
+    Object { bucket: String, key: String },
+    User(String),
+    Bucket(String),
+}
+
+/// Revokes every link of `scope` that is not revoked or expired, in one transaction, each
+/// with its own audit event. Returns their ids.
+///
+/// This fails if: the user or bucket named by the scope does not exist.
+pub async fn revoke_many(pool: &SqlitePool, scope: &Scope, by: &Origin) -> Result<Vec<String>> {
+    let mut tx = write_tx(pool).await?;
+    let now = now_unix();
+    let (clause, a, b) = match scope {
+        Scope::Link(id) => ("id = ?4", Some(id.as_str()), None),
+        Scope::Object { bucket, key } => (
+            "bucket = ?4 AND object_key = ?5",
+            Some(bucket.as_str()),
+            Some(key.as_str()),
+        ),
+        Scope::User(user) => {
+            crate::users::id_of(&mut tx, user).await?;
+            (
+                "user_id = (SELECT id FROM iam_users WHERE name = ?4)",
+                Some(user.as_str()),
+                None,
+            )
+        }
+        Scope::Bucket(bucket) => {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = ?")
+                .bind(bucket)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_none() {
+                return Err(Error::not_found("bucket", bucket));
+            }
+            ("bucket = ?4", Some(bucket.as_str()), None)
+        }
+    };
+    let revoked: Vec<(String, String, String)> = sqlx::query_as(&format!(
+        "UPDATE share_links SET revoked_at = ?1, revoked_by = ?2
+         WHERE revoked_at IS NULL AND expires_at > ?3 AND {clause}
+         RETURNING id, bucket, object_key"
+    ))
+    .bind(now)
+    .bind(&by.name)
+    .bind(now)
+    .bind(a)
+    .bind(b)
+    .fetch_all(&mut *tx)
+    .await?;
+    let scope_text = match scope {
+        Scope::Link(_) => "link".to_owned(),
+        Scope::Object { bucket, key } => format!("object s3://{bucket}/{key}"),
+        Scope::User(user) => format!("user {user}"),
+        Scope::Bucket(bucket) => format!("bucket {bucket}"),
+    };
+    for (id, bucket, key) in &revoked {
+        audit::record_action(
+            &mut tx,
+            by,
+            Action::new("link.revoke", id)
+                .on(bucket, Some(key))
+                .detail(serde_json::json!({ "scope": scope_text })),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(revoked.into_iter().map(|(id, _, _)| id).collect())
+}
+
+/// What a change would do to links that work now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change<'a> {
+    /// Disabling, deleting or rotating an access key.
+    Key(&'a str),
+    /// Disabling or deleting a user.
+    User(&'a str),
+    /// Removing a user's grant on a bucket and prefix.
+    Grant {
+        user: &'a str,
+        bucket: &'a str,
+        prefix: &'a str,
+    },
+}
+
+/// How many links that work now would stop working after `change`.
+pub async fn killed_by(pool: &SqlitePool, change: &Change<'_>) -> Result<i64> {
+    let (clause, a, b, c) = match change {
+        Change::Key(id) => ("access_key_id = ?2", *id, "", ""),
+        Change::User(user) => ("user = ?2", *user, "", ""),
+        // Links this grant covers that no other grant of the user covers.
+        Change::Grant {
+            user,
+            bucket,
+            prefix,
+        } => (
+            "user = ?2 AND bucket = ?3 AND id IN (SELECT l.id FROM share_links l
+                 WHERE l.bucket = ?3 AND NOT EXISTS_OTHER)",
+            *user,
+            *bucket,
+            *prefix,
+        ),
+    };
+    let clause = clause.replace("EXISTS_OTHER", &covered("AND g.prefix <> ?4"));
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM ({}) WHERE state = 'active' AND {clause}",
+        select_links()
+    ))
+    .bind(now_unix())
+    .bind(a)
+    .bind(b)
+    .bind(c)
+    .fetch_one(pool)
+    .await?)
 }
 
 /// What a pre-signed request's signature says about it.
@@ -137,34 +321,24 @@ pub async fn revoke(pool: &SqlitePool, id: &str, by: &str) -> Result<Link> {
 pub enum Use {
     /// Not a registered link (made outside bucketshare): the usual rules apply.
     Unregistered,
-    /// A registered link, still valid as far as bucketshare is concerned.
-    Link(String),
+    /// A registered link, not revoked; its signer's key and grants are checked as usual.
+    Link { id: String, user: Option<String> },
     /// A registered link that was revoked.
-    Revoked(String),
+    Revoked { id: String, user: Option<String> },
 }
 
 /// Looks a pre-signed request up by its signature.
 pub async fn lookup(pool: &SqlitePool, signature: &str) -> Result<Use> {
-    let found: Option<(String, Option<i64>)> =
-        sqlx::query_as("SELECT id, revoked_at FROM share_links WHERE signature = ?")
-            .bind(signature)
-            .fetch_optional(pool)
-            .await?;
+    let found: Option<(String, Option<i64>, Option<String>)> = sqlx::query_as(
+        "SELECT l.id, l.revoked_at, u.name FROM share_links l
+         LEFT JOIN iam_users u ON u.id = l.user_id WHERE l.signature = ?",
+    )
+    .bind(signature)
+    .fetch_optional(pool)
+    .await?;
     Ok(match found {
         None => Use::Unregistered,
-        Some((id, Some(_))) => Use::Revoked(id),
-        Some((id, None)) => Use::Link(id),
+        Some((id, Some(_), user)) => Use::Revoked { id, user },
+        Some((id, None, user)) => Use::Link { id, user },
     })
-}
-
-/// Counts one served access of the link `id`.
-pub async fn count_access(pool: &SqlitePool, id: &str) -> Result<()> {
-    sqlx::query(
-        "UPDATE share_links SET access_count = access_count + 1, last_access_at = ? WHERE id = ?",
-    )
-    .bind(now_unix())
-    .bind(id)
-    .execute(pool)
-    .await?;
-    Ok(())
 }

@@ -3,9 +3,10 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{SqliteConnection, SqlitePool};
 
+use crate::audit::{self, Action, Origin};
 use crate::keys::{self, NewKey};
 use crate::secrets::MasterKey;
-use crate::{Error, Result, is_unique_violation, now_unix};
+use crate::{Error, Result, is_unique_violation, now_unix, write_tx};
 
 /// Whether a user may use their keys at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
@@ -58,9 +59,10 @@ pub async fn create(
     master: &MasterKey,
     name: &str,
     can_create_buckets: bool,
+    by: &Origin,
 ) -> Result<(User, NewKey)> {
     check_name(name)?;
-    let mut tx = pool.begin().await?;
+    let mut tx = write_tx(pool).await?;
     let inserted = sqlx::query(
         "INSERT INTO iam_users (name, status, can_create_buckets, created_at)
          VALUES (?, 'active', ?, ?)",
@@ -81,6 +83,11 @@ pub async fn create(
     };
     let key = keys::create_in(&mut tx, master, name, None).await?;
     let user = get_in(&mut tx, name).await?;
+    let detail = serde_json::json!({
+        "can_create_buckets": can_create_buckets,
+        "access_key_id": key.key.id.as_str(),
+    });
+    audit::record_action(&mut tx, by, Action::new("user.create", name).detail(detail)).await?;
     tx.commit().await?;
     Ok((user, key))
 }
@@ -117,27 +124,42 @@ pub(crate) async fn id_of(conn: &mut SqliteConnection, name: &str) -> Result<i64
 }
 
 /// Enables or disables `name`. A disabled user's keys stop working at once.
-pub async fn set_status(pool: &SqlitePool, name: &str, status: UserStatus) -> Result<User> {
-    let done = sqlx::query("UPDATE iam_users SET status = ? WHERE name = ?")
+pub async fn set_status(
+    pool: &SqlitePool,
+    name: &str,
+    status: UserStatus,
+    by: &Origin,
+) -> Result<User> {
+    let mut tx = write_tx(pool).await?;
+    let before = get_in(&mut tx, name).await?;
+    sqlx::query("UPDATE iam_users SET status = ? WHERE name = ?")
         .bind(status)
         .bind(name)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    if done.rows_affected() == 0 {
-        return Err(Error::not_found("user", name));
-    }
-    get(pool, name).await
+    let action = match status {
+        UserStatus::Active => "user.enable",
+        UserStatus::Disabled => "user.disable",
+    };
+    let detail = serde_json::json!({ "before": before.status, "after": status });
+    audit::record_action(&mut tx, by, Action::new(action, name).detail(detail)).await?;
+    let user = get_in(&mut tx, name).await?;
+    tx.commit().await?;
+    Ok(user)
 }
 
 /// Deletes `name` and, with it, their access keys.
-pub async fn delete(pool: &SqlitePool, name: &str) -> Result<()> {
+pub async fn delete(pool: &SqlitePool, name: &str, by: &Origin) -> Result<()> {
+    let mut tx = write_tx(pool).await?;
     let done = sqlx::query("DELETE FROM iam_users WHERE name = ?")
         .bind(name)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
     if done.rows_affected() == 0 {
         return Err(Error::not_found("user", name));
     }
+    audit::record_action(&mut tx, by, Action::new("user.delete", name)).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -134,6 +134,24 @@ pub struct ServeArgs {
     /// The sliding window over which failed sign-ins are counted.
     #[arg(long, env = "BUCKETSHARE_LOGIN_FAILURE_WINDOW", default_value = "15m", value_parser = parse_duration)]
     pub login_failure_window: Duration,
+
+    /// Reverse proxies (addresses or CIDR networks, comma-separated) whose `X-Forwarded-For`
+    /// gives the client address. Requests from anyone else are recorded under their own address.
+    #[arg(long, env = "BUCKETSHARE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Record S3 requests made through share links and pre-signed URLs, and refused ones, in
+    /// the audit trail (`false` keeps only admin actions; link access counts are kept anyway).
+    #[arg(long, env = "BUCKETSHARE_AUDIT_REQUESTS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub audit_requests: bool,
+
+    /// Delete audit events older than this (e.g. `90d`, `1y`).
+    #[arg(long, env = "BUCKETSHARE_AUDIT_RETENTION", default_value = "365d", value_parser = parse_duration)]
+    pub audit_retention: Duration,
+
+    /// Store client addresses in the audit trail truncated (IPv4 to /24, IPv6 to /48).
+    #[arg(long, env = "BUCKETSHARE_AUDIT_TRUNCATE_IPS")]
+    pub audit_truncate_ips: bool,
 }
 
 impl ServeArgs {
@@ -165,6 +183,10 @@ impl Default for ServeArgs {
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 20,
             login_failure_window: Duration::from_secs(15 * 60),
+            trusted_proxies: Vec::new(),
+            audit_requests: true,
+            audit_retention: Duration::from_secs(365 * 86_400),
+            audit_truncate_ips: false,
         }
     }
 }
@@ -184,6 +206,14 @@ impl std::str::FromStr for Redacted {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(Redacted(s.to_owned()))
     }
+}
+
+/// A network (`10.0.0.0/8`) or one address (`10.0.0.1`).
+fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{text}` is not an IP address or a CIDR network like 10.0.0.0/8"))
 }
 
 /// A duration such as `90s`, `15m`, `1h 30m` or `7d`; at least one second.
@@ -248,6 +278,25 @@ mod tests {
         assert!(
             Cli::try_parse_from(["bucketshare", "serve", "--login-max-failures-per-ip", "0"])
                 .is_err()
+        );
+        let proxies = Cli::try_parse_from([
+            "bucketshare",
+            "serve",
+            "--trusted-proxies",
+            "10.0.0.0/8, 192.0.2.7",
+        ]);
+        assert!(
+            matches!(&proxies, Ok(Cli { command: Some(Command::Serve(a)), .. }) if a.trusted_proxies.len() == 2),
+            "{proxies:?}"
+        );
+        let err = Cli::try_parse_from(["bucketshare", "serve", "--trusted-proxies", "10.0.0.0/33"])
+            .map(|_| ())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("CIDR"), "{err}");
+        assert!(
+            Cli::try_parse_from(["bucketshare", "serve", "--audit-requests", "maybe"]).is_err()
         );
     }
 }

@@ -18,6 +18,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::config::{Redacted, ServeArgs};
 use crate::{db, s3, web};
+use domain::audit::Network;
 use domain::secrets::{MasterKey, MasterKeySource};
 
 /// The session table, created by the session store itself.
@@ -42,6 +43,10 @@ pub async fn run(
     let store = session_store(&pool).await?;
     let sweeper = tokio::spawn(sweep_expired_sessions(pool.clone()));
 
+    let network = Network {
+        trusted_proxies: args.trusted_proxies.clone(),
+        truncate_ips: args.audit_truncate_ips,
+    };
     let state = AppState {
         leptos_options: leptos_options(&args),
         pool: pool.clone(),
@@ -49,6 +54,7 @@ pub async fn run(
             max_failures_per_account: args.login_max_failures_per_account,
             max_failures_per_ip: args.login_max_failures_per_ip,
             failure_window: args.login_failure_window,
+            network: network.clone(),
             ..AuthSettings::default()
         }),
     };
@@ -68,7 +74,15 @@ pub async fn run(
         domain: args.s3_domain.clone(),
         sigv2: !args.disable_sigv2,
     };
-    let s3_router = s3::router(pool.clone(), Arc::new(master), objects_dir, &s3_settings)?;
+    let (audit_log, audit_writer) = s3::AuditLog::start(pool.clone(), network, args.audit_requests);
+    let retention = tokio::spawn(sweep_old_audit_events(pool.clone(), args.audit_retention));
+    let s3_router = s3::router(
+        pool.clone(),
+        Arc::new(master),
+        objects_dir,
+        &s3_settings,
+        audit_log,
+    )?;
 
     let console_listener = tokio::net::TcpListener::bind(args.console_addr)
         .await
@@ -105,6 +119,11 @@ pub async fn run(
     s3_result.context("the S3 endpoint failed")?;
 
     sweeper.abort();
+    retention.abort();
+    // Every sender went with the S3 router: the writer stores what is queued, then ends.
+    if let Err(err) = audit_writer.await {
+        tracing::error!(error = %err, "the audit writer failed");
+    }
     pool.close().await;
     tracing::info!("bucketshare stopped");
     Ok(())
@@ -196,6 +215,21 @@ async fn sweep_expired_sessions(pool: SqlitePool) {
         let sql = format!("DELETE FROM {SESSION_TABLE} WHERE expiry_date < unixepoch()");
         if let Err(err) = sqlx::query(&sql).execute(&pool).await {
             tracing::warn!(error = %err, "could not delete expired sessions");
+        }
+    }
+}
+
+/// Deletes audit events older than `retention`, at start and then every hour.
+async fn sweep_old_audit_events(pool: SqlitePool, retention: Duration) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    let keep = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    loop {
+        every.tick().await;
+        let before = domain::audit::now_millis().saturating_sub(keep);
+        match domain::audit::sweep(&pool, before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "deleted audit events past retention"),
+            Err(err) => tracing::warn!(error = %err, "could not delete old audit events"),
         }
     }
 }

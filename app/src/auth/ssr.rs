@@ -8,6 +8,7 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use axum::extract::ConnectInfo;
+use domain::audit::{Action, Origin};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use sqlx::SqlitePool;
@@ -182,20 +183,53 @@ pub async fn session() -> Result<Session, AppError> {
         .map_err(|e| internal("no session layer", e))
 }
 
-/// The address the request came from ("unknown" when the server runs without peer info).
+/// The address the request came from: the peer's, or from `X-Forwarded-For` when the peer is
+/// a trusted proxy. `None` when the server runs without peer info.
+async fn client_addr() -> Option<IpAddr> {
+    let ConnectInfo(addr) = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()?;
+    let headers: http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let state = app_state().ok()?;
+    Some(state.auth.network.client_ip(addr.ip(), forwarded))
+}
+
+/// The client address as throttling counts it ("unknown" without peer info).
 async fn client_ip() -> String {
-    match leptos_axum::extract::<ConnectInfo<SocketAddr>>().await {
-        Ok(ConnectInfo(addr)) => canonical_ip(addr.ip()).to_string(),
-        Err(_) => "unknown".to_owned(),
+    client_addr()
+        .await
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+}
+
+/// `name` acting from this request, as recorded in the audit trail.
+pub async fn admin_origin(name: &str) -> Origin {
+    let headers: http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+    let header = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let network = app_state()
+        .map(|s| s.auth.network.clone())
+        .unwrap_or_default();
+    Origin {
+        client_ip: client_addr().await.map(|ip| network.record(ip)),
+        user_agent: header("user-agent"),
+        request_id: header("x-request-id"),
+        ..Origin::admin(name)
     }
 }
 
-/// An IPv4 address seen through an IPv6 socket is the same client as the plain IPv4 one.
-fn canonical_ip(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
-        v4 => v4,
-    }
+/// Records a console action that changes nothing else (sign-in, sign-out).
+async fn audit_alone(pool: &SqlitePool, by: &Origin, action: Action<'_>) -> Result<(), AppError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    domain::audit::record_action(&mut tx, by, action)
+        .await
+        .map_err(|e| internal("cannot write the audit trail", e))?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The session's anti-forgery token, created on first use.
@@ -305,6 +339,13 @@ pub async fn login(csrf: &str, username: &str, password: String) -> Result<Admin
     let Some((admin, epoch)) = admin.filter(|_| ok) else {
         throttle.record_failure(username, &ip).await?;
         tracing::warn!(%username, %ip, "failed admin sign-in");
+        let origin = admin_origin(username).await;
+        audit_alone(
+            &state.pool,
+            &origin,
+            Action::new("admin.login", username).denied(),
+        )
+        .await?;
         tokio::time::sleep(state.auth.failed_login_delay).await;
         return Err(AppError::InvalidCredentials);
     };
@@ -316,6 +357,13 @@ pub async fn login(csrf: &str, username: &str, password: String) -> Result<Admin
     session.insert(AUTH_EPOCH, epoch).await?;
     session.insert(CSRF, random_string(43)).await?;
     tracing::info!(admin = %admin.name, %ip, "admin signed in");
+    let origin = admin_origin(&admin.name).await;
+    audit_alone(
+        &state.pool,
+        &origin,
+        Action::new("admin.login", &admin.name),
+    )
+    .await?;
     Ok(admin)
 }
 
@@ -323,6 +371,13 @@ pub async fn login(csrf: &str, username: &str, password: String) -> Result<Admin
 pub async fn logout(admin: &Admin) -> Result<(), AppError> {
     session().await?.flush().await?;
     tracing::info!(admin = %admin.name, "admin signed out");
+    let origin = admin_origin(&admin.name).await;
+    audit_alone(
+        &app_state()?.pool,
+        &origin,
+        Action::new("admin.logout", &admin.name),
+    )
+    .await?;
     Ok(())
 }
 
@@ -370,6 +425,8 @@ pub async fn change_password(
     }
     let hash = hash_password(new).await?;
     // The epoch must move even when two changes fall in the same second.
+    let origin = admin_origin(&admin.name).await;
+    let mut tx = state.pool.begin_with("BEGIN IMMEDIATE").await?;
     let epoch: i64 = sqlx::query_scalar(
         "UPDATE admins SET password_hash = ?,
              password_changed_at = MAX(?, password_changed_at + 1)
@@ -378,8 +435,12 @@ pub async fn change_password(
     .bind(hash)
     .bind(now_unix())
     .bind(admin.id)
-    .fetch_one(&state.pool)
+    .fetch_one(&mut *tx)
     .await?;
+    domain::audit::record_action(&mut tx, &origin, Action::new("admin.password", &admin.name))
+        .await
+        .map_err(|e| internal("cannot write the audit trail", e))?;
+    tx.commit().await?;
     let session = session().await?;
     session.cycle_id().await?;
     session.insert(AUTH_EPOCH, epoch).await?;
@@ -472,14 +533,6 @@ mod tests {
         assert!(check_new_password("correct horse battery").is_ok());
         // Counted in characters, not bytes.
         assert!(check_new_password("ééééééééééé").is_err());
-    }
-
-    #[test]
-    fn mapped_ipv4_is_plain_ipv4() {
-        let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap_or(IpAddr::from([0; 16]));
-        assert_eq!(canonical_ip(mapped).to_string(), "10.1.2.3");
-        let v6: IpAddr = "2001:db8::1".parse().unwrap_or(IpAddr::from([0; 4]));
-        assert_eq!(canonical_ip(v6), v6);
     }
 
     #[tokio::test]

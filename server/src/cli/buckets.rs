@@ -30,7 +30,7 @@ pub enum BucketCommand {
 pub async fn run(cx: &Context, command: BucketCommand) -> anyhow::Result<()> {
     match command {
         BucketCommand::Create { name, owner } => {
-            let bucket = buckets::create(&cx.pool, &name, owner.as_deref()).await?;
+            let bucket = buckets::create(&cx.pool, &name, owner.as_deref(), &cx.by).await?;
             match bucket.owner {
                 Some(owner) => println!("Created bucket {} owned by {owner}.", bucket.name),
                 None => println!("Created bucket {}.", bucket.name),
@@ -48,7 +48,7 @@ pub async fn run(cx: &Context, command: BucketCommand) -> anyhow::Result<()> {
             }
         }
         BucketCommand::Delete { name, force } => {
-            let blobs = buckets::delete(&cx.pool, &name, force).await?;
+            let blobs = buckets::delete(&cx.pool, &name, force, &cx.by).await?;
             let objects = blobs.len();
             crate::store::remove_blobs(&cx.objects_dir, blobs).await;
             if objects > 0 {

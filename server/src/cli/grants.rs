@@ -6,7 +6,9 @@ use clap::Subcommand;
 use domain::grants::{self, Grant, Permission};
 use domain::now_unix;
 
-use super::{Context, print_json, print_table, show_time};
+use domain::links::Change;
+
+use super::{Context, confirm_links_killed, print_json, print_table, show_time};
 use crate::config::parse_duration;
 
 #[derive(Debug, Subcommand)]
@@ -31,6 +33,9 @@ pub enum GrantCommand {
         bucket: String,
         #[arg(long, default_value = "")]
         prefix: String,
+        /// Do not ask before stopping live share links.
+        #[arg(long, short)]
+        yes: bool,
     },
     /// List grants.
     List {
@@ -56,8 +61,10 @@ pub async fn run(cx: &Context, command: GrantCommand) -> anyhow::Result<()> {
                 .map(|d| i64::try_from(d.as_secs()).map(|s| now_unix().saturating_add(s)))
                 .transpose()
                 .map_err(|_| anyhow::anyhow!("--expires is too far in the future"))?;
-            let grant =
-                grants::add(&cx.pool, &user, &bucket, permission, &prefix, expires_at).await?;
+            let grant = grants::add(
+                &cx.pool, &user, &bucket, permission, &prefix, expires_at, &cx.by,
+            )
+            .await?;
             println!(
                 "Granted {} on {}{} to {}{}.",
                 grant.permission,
@@ -74,8 +81,15 @@ pub async fn run(cx: &Context, command: GrantCommand) -> anyhow::Result<()> {
             user,
             bucket,
             prefix,
+            yes,
         } => {
-            grants::remove(&cx.pool, &user, &bucket, &prefix).await?;
+            let change = Change::Grant {
+                user: &user,
+                bucket: &bucket,
+                prefix: &prefix,
+            };
+            confirm_links_killed(cx, change, yes).await?;
+            grants::remove(&cx.pool, &user, &bucket, &prefix, &cx.by).await?;
             println!("Removed {user}'s grant on {bucket}{}.", scope(&prefix));
         }
         GrantCommand::List { user, bucket, json } => {

@@ -8,7 +8,9 @@ use domain::now_unix;
 use domain::secrets::AccessKeyId;
 use serde::Serialize;
 
-use super::{Context, print_json, print_table, show_time};
+use domain::links::Change;
+
+use super::{Context, confirm_links_killed, print_json, print_table, show_time};
 use crate::config::parse_duration;
 
 #[derive(Debug, Subcommand)]
@@ -28,17 +30,30 @@ pub enum KeyCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Deactivate a key: requests signed with it fail at once.
-    Disable { id: AccessKeyId },
+    /// Deactivate a key: requests and share links signed with it fail at once.
+    Disable {
+        id: AccessKeyId,
+        /// Do not ask before stopping live share links.
+        #[arg(long, short)]
+        yes: bool,
+    },
     /// Reactivate a key.
     Enable { id: AccessKeyId },
-    /// Delete a key.
-    Delete { id: AccessKeyId },
-    /// Create a new key for the same user and deactivate this one.
+    /// Delete a key (and so the share links signed with it).
+    Delete {
+        id: AccessKeyId,
+        /// Do not ask before stopping live share links.
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Create a new key for the same user and deactivate this one (and its share links).
     Rotate {
         id: AccessKeyId,
         #[arg(long)]
         json: bool,
+        /// Do not ask before stopping live share links.
+        #[arg(long, short)]
+        yes: bool,
     },
 }
 
@@ -61,7 +76,7 @@ pub async fn run(cx: &Context, command: KeyCommand) -> anyhow::Result<()> {
                 .map(|d| i64::try_from(d.as_secs()).map(|s| now_unix().saturating_add(s)))
                 .transpose()
                 .map_err(|_| anyhow::anyhow!("--expires is too far in the future"))?;
-            let new = keys::create(&cx.pool, &cx.master, &user, expires_at).await?;
+            let new = keys::create(&cx.pool, &cx.master, &user, expires_at, &cx.by).await?;
             show_new(&new, json, "Created")?;
         }
         KeyCommand::List { user, json } => {
@@ -82,20 +97,26 @@ pub async fn run(cx: &Context, command: KeyCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        KeyCommand::Disable { id } => {
-            keys::set_status(&cx.pool, &id, KeyStatus::Inactive).await?;
+        KeyCommand::Disable { id, yes } => {
+            keys::get(&cx.pool, &id).await?;
+            confirm_links_killed(cx, Change::Key(id.as_str()), yes).await?;
+            keys::set_status(&cx.pool, &id, KeyStatus::Inactive, &cx.by).await?;
             println!("Disabled access key {id}.");
         }
         KeyCommand::Enable { id } => {
-            keys::set_status(&cx.pool, &id, KeyStatus::Active).await?;
+            keys::set_status(&cx.pool, &id, KeyStatus::Active, &cx.by).await?;
             println!("Enabled access key {id}.");
         }
-        KeyCommand::Delete { id } => {
-            keys::delete(&cx.pool, &id).await?;
+        KeyCommand::Delete { id, yes } => {
+            keys::get(&cx.pool, &id).await?;
+            confirm_links_killed(cx, Change::Key(id.as_str()), yes).await?;
+            keys::delete(&cx.pool, &id, &cx.by).await?;
             println!("Deleted access key {id}.");
         }
-        KeyCommand::Rotate { id, json } => {
-            let new = keys::rotate(&cx.pool, &cx.master, &id).await?;
+        KeyCommand::Rotate { id, json, yes } => {
+            keys::get(&cx.pool, &id).await?;
+            confirm_links_killed(cx, Change::Key(id.as_str()), yes).await?;
+            let new = keys::rotate(&cx.pool, &cx.master, &id, &cx.by).await?;
             show_new(&new, json, "Rotated: disabled the old key and created")?;
         }
     }

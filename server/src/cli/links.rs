@@ -7,7 +7,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use clap::{Subcommand, ValueEnum};
 use domain::grants::{self, Need};
 use domain::keys::{self, KeyStatus};
-use domain::links::{self, Link, MAX_LIFETIME_SECS, NewLink};
+use domain::links::{self, Link, MAX_LIFETIME_SECS, NewLink, Scope};
 use domain::now_unix;
 use serde::Serialize;
 
@@ -51,8 +51,21 @@ pub enum LinkCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Revoke one link: it stops working at once.
-    Revoke { id: String },
+    /// Revoke one link, or every live link of an object, a user or a bucket: they stop working
+    /// at once.
+    #[command(group = clap::ArgGroup::new("which").required(true).args(["id", "object", "user", "bucket"]))]
+    Revoke {
+        id: Option<String>,
+        /// Every link to this object (s3://BUCKET/KEY).
+        #[arg(long)]
+        object: Option<String>,
+        /// Every link signed as this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// Every link into this bucket.
+        #[arg(long)]
+        bucket: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,7 +84,9 @@ const HEADER: &[&str] = &[
     "EXPIRES",
     "STATE",
     "ACCESSES",
+    "BYTES",
     "LAST ACCESS",
+    "LABEL",
 ];
 
 #[derive(Serialize)]
@@ -130,11 +145,12 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
                     method: if method == Method::Get { "GET" } else { "PUT" },
                     user: &user,
                     access_key_id: active.id.as_str(),
-                    created_by: "cli",
+                    created_by: &cx.by.name,
                     expires_at: now + secs,
                     label: label.as_deref(),
                     signature: &signature,
                 },
+                &cx.by,
             )
             .await?;
             if json {
@@ -158,7 +174,13 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
             user,
             json,
         } => {
-            let found = links::list(&cx.pool, all, bucket.as_deref(), user.as_deref()).await?;
+            let filter = links::ListFilter {
+                all,
+                bucket,
+                user,
+                key: None,
+            };
+            let found = links::list(&cx.pool, &filter).await?;
             if json {
                 print_json(&found)?;
             } else {
@@ -173,9 +195,34 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
                 print_table(HEADER, &[row(&link)]);
             }
         }
-        LinkCommand::Revoke { id } => {
-            links::revoke(&cx.pool, &id, "cli").await?;
-            println!("Revoked link {id}.");
+        LinkCommand::Revoke { id: Some(id), .. } => {
+            let link = links::revoke(&cx.pool, &id, &cx.by).await?;
+            println!("Revoked link {id} (s3://{}/{}).", link.bucket, link.key);
+        }
+        LinkCommand::Revoke {
+            object,
+            user,
+            bucket,
+            ..
+        } => {
+            let scope = match (object, user, bucket) {
+                (Some(object), _, _) => {
+                    let (bucket, key) = parse_object(&object)?;
+                    Scope::Object {
+                        bucket: bucket.to_owned(),
+                        key: key.to_owned(),
+                    }
+                }
+                (_, Some(user), _) => Scope::User(user),
+                (_, _, Some(bucket)) => Scope::Bucket(bucket),
+                _ => anyhow::bail!("say which links: ID, --object, --user or --bucket"),
+            };
+            let revoked = links::revoke_many(&cx.pool, &scope, &cx.by).await?;
+            let plural = if revoked.len() == 1 { "" } else { "s" };
+            println!("Revoked {} link{plural}.", revoked.len());
+            for id in revoked {
+                println!("{id}");
+            }
         }
     }
     Ok(())
@@ -219,6 +266,7 @@ async fn presign(
                 .get_object()
                 .bucket(bucket)
                 .key(key)
+                .response_content_disposition(attachment(key))
                 .presigned(presigning)
                 .await?
         }
@@ -234,23 +282,68 @@ async fn presign(
     Ok(request.uri().to_owned())
 }
 
+/// `Content-Disposition` for a download that keeps the object's file name (the last part of
+/// its key): a plain ASCII `filename` for old clients and the exact UTF-8 one (RFC 6266).
+pub fn attachment(key: &str) -> String {
+    let name = key
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("download");
+    let ascii: String = name
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' => c,
+            _ => '_',
+        })
+        .collect();
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' | b'~' => {
+                encoded.push(char::from(byte));
+            }
+            _ => encoded.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 fn row(link: &Link) -> Vec<String> {
-    let now = now_unix();
-    let state = if link.revoked_at.is_some() {
-        "revoked"
-    } else if link.is_active(now) {
-        "active"
-    } else {
-        "expired"
-    };
     vec![
         link.id.clone(),
         format!("s3://{}/{}", link.bucket, link.key),
         link.method.clone(),
         link.user.clone().unwrap_or_else(|| "-".to_owned()),
         show_time(Some(link.expires_at)),
-        state.to_owned(),
+        link.state.clone(),
         link.access_count.to_string(),
+        link.bytes_served.to_string(),
         show_time(link.last_access_at),
+        link.label.clone().unwrap_or_default(),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn downloads_keep_their_file_name() {
+        assert_eq!(
+            attachment("reports/q1.pdf"),
+            "attachment; filename=\"q1.pdf\"; filename*=UTF-8''q1.pdf"
+        );
+        assert_eq!(
+            attachment("a/ré sumé \"v2\".txt"),
+            "attachment; filename=\"r_ sum_ _v2_.txt\"; filename*=UTF-8''r%C3%A9%20sum%C3%A9%20%22v2%22.txt"
+        );
+        assert_eq!(
+            attachment("dir/"),
+            "attachment; filename=\"download\"; filename*=UTF-8''download"
+        );
+        assert!(parse_object("s3://b/k/x").is_ok());
+        assert!(parse_object("s3://b/").is_err());
+        assert!(parse_object("b/k").is_err());
+    }
 }

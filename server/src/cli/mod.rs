@@ -1,8 +1,9 @@
-//! The admin CLI: `bucketshare user|key|bucket|grant|link …`, in the style of `garage key`
+//! The admin CLI: `bucketshare user|key|bucket|grant|link|audit …`, in the style of `garage key`
 //! and `mc admin`. Works on the data dir directly, whether or not a server runs on it (SQLite
 //! in WAL mode lets both write). Every command is one transaction: it is done whole or not at
 //! all. Errors go to stderr with exit status 1; `--json` prints machine-readable output.
 
+mod audit;
 mod buckets;
 mod grants;
 mod keys;
@@ -12,10 +13,13 @@ mod users;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
+use domain::audit::Origin;
+use domain::links::{self as share_links, Change};
 use domain::secrets::MasterKey;
 use serde::Serialize;
 use sqlx::SqlitePool;
 
+pub use audit::AuditArgs;
 pub use buckets::BucketCommand;
 pub use grants::GrantCommand;
 pub use keys::KeyCommand;
@@ -42,6 +46,8 @@ pub enum AdminCommand {
     /// Issue, list and revoke share links.
     #[command(subcommand)]
     Link(LinkCommand),
+    /// Read the audit trail: link accesses, pre-signed and refused S3 requests, admin actions.
+    Audit(AuditArgs),
 }
 
 /// What a command needs: the database and the master key of the data dir.
@@ -51,6 +57,8 @@ pub struct Context {
     pub objects_dir: PathBuf,
     /// Where share links point.
     pub public_s3_url: String,
+    /// Who the changes are recorded under in the audit trail.
+    pub by: Origin,
 }
 
 pub async fn run(
@@ -66,6 +74,7 @@ pub async fn run(
         master,
         objects_dir: crate::store::objects_dir(data_dir),
         public_s3_url: public_s3_url.to_owned(),
+        by: Origin::cli(),
     };
     let result = match command {
         AdminCommand::User(command) => users::run(&cx, command).await,
@@ -73,9 +82,36 @@ pub async fn run(
         AdminCommand::Bucket(command) => buckets::run(&cx, command).await,
         AdminCommand::Grant(command) => grants::run(&cx, command).await,
         AdminCommand::Link(command) => links::run(&cx, command).await,
+        AdminCommand::Audit(args) => audit::run(&cx, args).await,
     };
     cx.pool.close().await;
     result
+}
+
+/// Says on stderr how many share links that work now `change` will stop, and, on a terminal
+/// and without `yes`, asks before going on.
+///
+/// This fails if: the admin answers anything but yes.
+async fn confirm_links_killed(cx: &Context, change: Change<'_>, yes: bool) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let killed = share_links::killed_by(&cx.pool, &change).await?;
+    if killed == 0 {
+        return Ok(());
+    }
+    let plural = if killed == 1 { "" } else { "s" };
+    eprintln!("This stops {killed} live share link{plural}.");
+    if yes || !std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    eprint!("Go on? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        anyhow::bail!("nothing changed")
+    }
 }
 
 /// Prints `value` as one line of JSON.

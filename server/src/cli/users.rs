@@ -4,7 +4,9 @@ use clap::Subcommand;
 use domain::users::{self, User, UserStatus};
 use serde::Serialize;
 
-use super::{Context, print_json, print_table, show_time};
+use domain::links::Change;
+
+use super::{Context, confirm_links_killed, print_json, print_table, show_time};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -24,12 +26,22 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Disable a user: their keys stop working at once.
-    Disable { name: String },
+    /// Disable a user: their keys and share links stop working at once.
+    Disable {
+        name: String,
+        /// Do not ask before stopping live share links.
+        #[arg(long, short)]
+        yes: bool,
+    },
     /// Enable a disabled user.
     Enable { name: String },
-    /// Delete a user and their access keys.
-    Delete { name: String },
+    /// Delete a user, their access keys, and so their share links.
+    Delete {
+        name: String,
+        /// Do not ask before stopping live share links.
+        #[arg(long, short)]
+        yes: bool,
+    },
 }
 
 /// What `user create --json` prints.
@@ -48,7 +60,7 @@ pub async fn run(cx: &Context, command: UserCommand) -> anyhow::Result<()> {
             json,
         } => {
             let (user, new) =
-                users::create(&cx.pool, &cx.master, &name, can_create_buckets).await?;
+                users::create(&cx.pool, &cx.master, &name, can_create_buckets, &cx.by).await?;
             if json {
                 print_json(&Created {
                     name: &user.name,
@@ -73,16 +85,20 @@ pub async fn run(cx: &Context, command: UserCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        UserCommand::Disable { name } => {
-            users::set_status(&cx.pool, &name, UserStatus::Disabled).await?;
+        UserCommand::Disable { name, yes } => {
+            users::get(&cx.pool, &name).await?;
+            confirm_links_killed(cx, Change::User(&name), yes).await?;
+            users::set_status(&cx.pool, &name, UserStatus::Disabled, &cx.by).await?;
             println!("Disabled user {name}.");
         }
         UserCommand::Enable { name } => {
-            users::set_status(&cx.pool, &name, UserStatus::Active).await?;
+            users::set_status(&cx.pool, &name, UserStatus::Active, &cx.by).await?;
             println!("Enabled user {name}.");
         }
-        UserCommand::Delete { name } => {
-            users::delete(&cx.pool, &name).await?;
+        UserCommand::Delete { name, yes } => {
+            users::get(&cx.pool, &name).await?;
+            confirm_links_killed(cx, Change::User(&name), yes).await?;
+            users::delete(&cx.pool, &name, &cx.by).await?;
             println!("Deleted user {name} and their access keys.");
         }
     }

@@ -22,6 +22,7 @@ use super::percent_decode;
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user: String,
+    pub access_key_id: String,
 }
 
 pub struct KeyAuth {
@@ -171,7 +172,10 @@ impl S3Access for GrantAccess {
             Err(domain::Error::NotFound { .. }) => return Err(s3_error!(InvalidAccessKeyId)),
             Err(err) => return Err(internal(err)),
         };
-        let caller = Caller { user };
+        let caller = Caller {
+            user,
+            access_key_id: id.as_str().to_owned(),
+        };
         let operation = cx.s3_op().name().to_owned();
         match (grants::needed_for(&operation), cx.s3_path()) {
             (None, _) if operation == "CreateBucket" => {

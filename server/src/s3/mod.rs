@@ -2,13 +2,14 @@
 //! do what ([`access`]) and serves buckets and objects from the embedded store ([`store`]).
 
 mod access;
+mod audit;
 mod checksum;
-mod denied;
 mod listing;
 mod multipart;
 mod objects;
 mod store;
 
+pub use audit::AuditLog;
 pub use objects::sweep_orphans;
 
 use std::convert::Infallible;
@@ -33,21 +34,24 @@ pub struct S3Settings {
     pub sigv2: bool,
 }
 
-/// The S3 endpoint as a router, with `/healthz` beside it.
+/// The S3 endpoint as a router, with `/healthz` beside it. Requests are audited through `log`.
 pub fn router(
     pool: SqlitePool,
     master: Arc<MasterKey>,
     objects_dir: PathBuf,
     settings: &S3Settings,
+    log: AuditLog,
 ) -> anyhow::Result<Router> {
     let service = service(pool.clone(), master, objects_dir, settings)?;
     let s3 = tower::service_fn(move |req: axum::extract::Request| {
         let service = service.clone();
         let pool = pool.clone();
+        let log = log.clone();
         async move {
-            let seen = denied::Seen::of(&req);
-            let res = call(&service, &pool, req).await;
-            Ok::<Response, Infallible>(denied::record(&pool, seen, res).await)
+            let mut seen = audit::Seen::of(&req, &log);
+            seen.hold_place(&log).await;
+            let res = call(&service, &pool, &mut seen, req).await;
+            Ok::<Response, Infallible>(seen.finish(&log, res).await)
         }
     });
     Ok(Router::new()
@@ -55,23 +59,27 @@ pub fn router(
         .fallback_service(s3))
 }
 
-async fn call(service: &S3Service, pool: &SqlitePool, req: axum::extract::Request) -> Response {
+async fn call(
+    service: &S3Service,
+    pool: &SqlitePool,
+    seen: &mut audit::Seen,
+    req: axum::extract::Request,
+) -> Response {
     if let Some(refusal) = presigned_expiry_error(req.uri()) {
         return refusal;
     }
-    let link = match presigned_signature(req.uri()) {
-        None => None,
-        Some(signature) => match domain::links::lookup(pool, &signature).await {
-            Ok(domain::links::Use::Revoked(id)) => {
-                tracing::info!(link = %id, "refused a revoked share link");
+    if let Some(signature) = &seen.signature {
+        match domain::links::lookup(pool, signature).await {
+            Ok(domain::links::Use::Revoked { id, user }) => {
+                seen.through_link(&id, user);
                 return s3_error_response(
                     http::StatusCode::FORBIDDEN,
                     "AccessDenied",
                     "This link has been revoked",
                 );
             }
-            Ok(domain::links::Use::Link(id)) => Some(id),
-            Ok(domain::links::Use::Unregistered) => None,
+            Ok(domain::links::Use::Link { id, user }) => seen.through_link(&id, user),
+            Ok(domain::links::Use::Unregistered) => {}
             Err(err) => {
                 tracing::error!(error = %err, "cannot look up a share link");
                 return s3_error_response(
@@ -80,23 +88,16 @@ async fn call(service: &S3Service, pool: &SqlitePool, req: axum::extract::Reques
                     "We encountered an internal error. Please try again.",
                 );
             }
-        },
-    };
+        }
+    }
     let req = req.map(s3s::Body::http_body_unsync);
-    let res = match service.call(req).await {
+    match service.call(req).await {
         Ok(res) => res.map(axum::body::Body::new).into_response(),
         Err(err) => {
             tracing::error!(error = ?err, "S3 request failed");
-            return http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
-    };
-    // Only accesses that were served count.
-    if let Some(id) = link.filter(|_| res.status().is_success())
-        && let Err(err) = domain::links::count_access(pool, &id).await
-    {
-        tracing::warn!(error = %err, link = %id, "cannot count a share link access");
     }
-    res
 }
 
 fn service(

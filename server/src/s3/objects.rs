@@ -391,7 +391,18 @@ pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Resul
         accept_ranges: Some("bytes".to_owned()),
         e_tag: Some(ETag::Strong(row.etag.clone())),
         last_modified: Some(timestamp(row.last_modified)),
-        content_type: row.content_type.clone(),
+        // S3's `response-*` overrides of a signed GET (share links set the file name so).
+        content_type: input.response_content_type.or(row.content_type.clone()),
+        content_disposition: input.response_content_disposition,
+        cache_control: input.response_cache_control,
+        content_encoding: input.response_content_encoding,
+        content_language: input.response_content_language,
+        expires: input.response_expires.and_then(|at| {
+            let mut text = Vec::new();
+            at.format(s3s::dto::TimestampFormat::HttpDate, &mut text)
+                .ok()?;
+            String::from_utf8(text).ok()
+        }),
         metadata: user_metadata(&row),
         ..Default::default()
     })

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use domain::audit::Origin;
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use sqlx::SqlitePool;
@@ -62,9 +63,14 @@ pub(super) fn io_error(err: impl std::fmt::Display) -> s3s::S3Error {
 }
 
 fn caller<T>(req: &S3Request<T>) -> S3Result<String> {
+    caller_origin(req).map(|origin| origin.name)
+}
+
+/// The IAM user behind a request, as the author of the changes it makes.
+fn caller_origin<T>(req: &S3Request<T>) -> S3Result<Origin> {
     req.extensions
         .get::<Caller>()
-        .map(|c| c.user.clone())
+        .map(|c| Origin::user(&c.user, &c.access_key_id))
         .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
 }
 
@@ -84,9 +90,10 @@ impl S3 for EmbeddedStore {
         &self,
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
-        let user = caller(&req)?;
+        let origin = caller_origin(&req)?;
+        let user = origin.name.clone();
         let bucket = req.input.bucket;
-        match domain::buckets::create(&self.pool, &bucket, Some(&user)).await {
+        match domain::buckets::create(&self.pool, &bucket, Some(&user), &origin).await {
             Ok(_) => Ok(S3Response::new(CreateBucketOutput {
                 location: Some(format!("/{bucket}")),
                 ..Default::default()
@@ -135,7 +142,8 @@ impl S3 for EmbeddedStore {
         &self,
         req: S3Request<DeleteBucketInput>,
     ) -> S3Result<S3Response<DeleteBucketOutput>> {
-        match domain::buckets::delete(&self.pool, &req.input.bucket, false).await {
+        let origin = caller_origin(&req)?;
+        match domain::buckets::delete(&self.pool, &req.input.bucket, false, &origin).await {
             Ok(blobs) => {
                 crate::store::remove_blobs(&self.objects_dir, blobs).await;
                 Ok(S3Response::new(DeleteBucketOutput::default()))

@@ -8,7 +8,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use domain::grants::Permission;
 
 use crate::harness::TestResult;
-use crate::s3env::{S3Env, code};
+use crate::s3env::{S3Env, admin, code, eventually};
 
 async fn body(out: aws_sdk_s3::operation::get_object::GetObjectOutput) -> Vec<u8> {
     out.body.collect().await.unwrap().into_bytes().to_vec()
@@ -224,7 +224,16 @@ async fn grants_decide_what_each_user_may_do() -> TestResult {
     for (name, permission, prefix) in cases {
         let key = env.user(name, false).await;
         if let Some(permission) = permission {
-            domain::grants::add(&env.pool, name, "shared", permission, prefix, None).await?;
+            domain::grants::add(
+                &env.pool,
+                name,
+                "shared",
+                permission,
+                prefix,
+                None,
+                &admin(),
+            )
+            .await?;
         }
         let c = env.client(&key);
         clients.insert(name, c.clone());
@@ -304,13 +313,20 @@ async fn grants_decide_what_each_user_may_do() -> TestResult {
         );
     }
 
-    let recorded: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM denied_requests
-         WHERE user_name = 'nobody' AND bucket = 'shared' AND error_code = 'AccessDenied'",
-    )
-    .fetch_one(&env.pool)
-    .await?;
-    assert!(recorded >= 5, "nobody's refusals are recorded: {recorded}");
+    let recorded = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM audit_events WHERE actor = 'nobody' AND bucket = 'shared'
+               AND error_code = 'AccessDenied' AND outcome = 'denied' AND actor_kind = 'user'",
+        )
+        .fetch_one(&env.pool)
+        .await
+        .unwrap_or(0)
+    };
+    assert!(
+        eventually(|| async { recorded().await >= 5 }).await,
+        "nobody's refusals are recorded: {}",
+        recorded().await
+    );
 
     // An expired grant stops working by itself; removing a grant works at once.
     let get = |c: &aws_sdk_s3::Client| c.get_object().bucket("shared").key("docs/a.txt").send();
@@ -323,7 +339,7 @@ async fn grants_decide_what_each_user_may_do() -> TestResult {
     .await?;
     assert_eq!(code(get(&clients["reader"]).await), "AccessDenied");
     assert!(get(&clients["both"]).await.is_ok());
-    domain::grants::remove(&env.pool, "both", "shared", "").await?;
+    domain::grants::remove(&env.pool, "both", "shared", "", &admin()).await?;
     assert_eq!(code(get(&clients["both"]).await), "AccessDenied");
     Ok(())
 }
@@ -365,14 +381,26 @@ async fn bad_credentials_get_s3_errors_and_revocation_is_immediate() -> TestResu
     );
 
     let id = alice.id.parse()?;
-    domain::keys::set_status(&env.pool, &id, domain::keys::KeyStatus::Inactive).await?;
+    domain::keys::set_status(&env.pool, &id, domain::keys::KeyStatus::Inactive, &admin()).await?;
     assert_eq!(code(s3.list_buckets().send().await), "InvalidAccessKeyId");
-    domain::keys::set_status(&env.pool, &id, domain::keys::KeyStatus::Active).await?;
+    domain::keys::set_status(&env.pool, &id, domain::keys::KeyStatus::Active, &admin()).await?;
     s3.list_buckets().send().await?;
-    domain::users::set_status(&env.pool, "alice", domain::users::UserStatus::Disabled).await?;
+    domain::users::set_status(
+        &env.pool,
+        "alice",
+        domain::users::UserStatus::Disabled,
+        &admin(),
+    )
+    .await?;
     assert_eq!(code(s3.list_buckets().send().await), "InvalidAccessKeyId");
-    domain::users::set_status(&env.pool, "alice", domain::users::UserStatus::Active).await?;
-    let rotated = domain::keys::rotate(&env.pool, &env.master, &id).await?;
+    domain::users::set_status(
+        &env.pool,
+        "alice",
+        domain::users::UserStatus::Active,
+        &admin(),
+    )
+    .await?;
+    let rotated = domain::keys::rotate(&env.pool, &env.master, &id, &admin()).await?;
     assert_eq!(code(s3.list_buckets().send().await), "InvalidAccessKeyId");
     env.client_with(rotated.key.id.as_str(), rotated.secret.expose())
         .list_buckets()
@@ -464,7 +492,16 @@ async fn presigned_urls_work_until_tampered_expired_or_revoked() -> TestResult {
 
     // The signer losing read permission, or their key, kills the link at once.
     let bob = env.user("bob", false).await;
-    domain::grants::add(&env.pool, "bob", "links", Permission::Read, "", None).await?;
+    domain::grants::add(
+        &env.pool,
+        "bob",
+        "links",
+        Permission::Read,
+        "",
+        None,
+        &admin(),
+    )
+    .await?;
     let bobs = env
         .client(&bob)
         .get_object()
@@ -475,13 +512,22 @@ async fn presigned_urls_work_until_tampered_expired_or_revoked() -> TestResult {
         .uri()
         .to_owned();
     assert_eq!(fetch(bobs.clone()).await.0, 200);
-    domain::grants::remove(&env.pool, "bob", "links", "").await?;
+    domain::grants::remove(&env.pool, "bob", "links", "", &admin()).await?;
     let (status, text) = fetch(bobs.clone()).await;
     assert_eq!(status, 403, "{text}");
     assert!(text.contains("AccessDenied"), "{text}");
-    domain::grants::add(&env.pool, "bob", "links", Permission::Read, "", None).await?;
+    domain::grants::add(
+        &env.pool,
+        "bob",
+        "links",
+        Permission::Read,
+        "",
+        None,
+        &admin(),
+    )
+    .await?;
     assert_eq!(fetch(bobs.clone()).await.0, 200);
-    domain::keys::delete(&env.pool, &bob.id.parse()?).await?;
+    domain::keys::delete(&env.pool, &bob.id.parse()?, &admin()).await?;
     let (status, text) = fetch(bobs).await;
     assert_eq!(status, 403, "{text}");
     assert!(text.contains("InvalidAccessKeyId"), "{text}");

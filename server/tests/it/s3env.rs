@@ -15,6 +15,26 @@ pub struct S3Env {
     pub dir: tempfile::TempDir,
 }
 
+/// The admin that tests act as.
+pub fn admin() -> domain::audit::Origin {
+    domain::audit::Origin::admin("test-admin")
+}
+
+/// Polls `check` until it holds, for up to 5 s (audit events are written asynchronously).
+pub async fn eventually<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
 pub struct Key {
     pub id: String,
     pub secret: String,
@@ -36,9 +56,16 @@ impl S3Env {
             domain: domain.map(str::to_owned),
             sigv2: true,
         };
-        let router =
-            server::s3::router(pool.clone(), master.clone(), objects_dir.clone(), &settings)
-                .unwrap();
+        let (log, _writer) =
+            server::s3::AuditLog::start(pool.clone(), domain::audit::Network::default(), true);
+        let router = server::s3::router(
+            pool.clone(),
+            master.clone(),
+            objects_dir.clone(),
+            &settings,
+            log,
+        )
+        .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(server::s3::serve(listener, router, std::future::pending()));
@@ -53,9 +80,10 @@ impl S3Env {
 
     /// Creates an IAM user and returns their first key.
     pub async fn user(&self, name: &str, can_create_buckets: bool) -> Key {
-        let (_, new) = domain::users::create(&self.pool, &self.master, name, can_create_buckets)
-            .await
-            .unwrap();
+        let (_, new) =
+            domain::users::create(&self.pool, &self.master, name, can_create_buckets, &admin())
+                .await
+                .unwrap();
         Key {
             id: new.key.id.to_string(),
             secret: new.secret.expose().to_owned(),

@@ -1,0 +1,471 @@
+//! The audit trail: who did what to which bucket, object, link or account, with what outcome.
+//!
+//! Admin actions are written by the mutation itself, in its own transaction (every mutating
+//! function of this crate takes an [`Origin`]): an action that committed is always in the
+//! trail. S3 request events are written in batches by the server's audit writer through
+//! [`write_requests`], which also keeps the share links' counters.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use sqlx::{SqliteConnection, SqlitePool};
+
+use crate::Result;
+
+/// Milliseconds since the Unix epoch, the time unit of audit events.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Who an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum ActorKind {
+    /// A console admin, or the admin CLI.
+    Admin,
+    /// An IAM user's signed request.
+    User,
+    /// A request through a registered share link.
+    Link,
+    /// A request through a pre-signed URL made outside bucketshare.
+    Presigned,
+    /// A request with no signature.
+    Anonymous,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum Outcome {
+    Allowed,
+    Denied,
+    /// Allowed, but it could not be carried out (a server error, a missing object…).
+    Failed,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::Failed => "failed",
+        })
+    }
+}
+
+impl std::str::FromStr for Outcome {
+    type Err = crate::Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "allowed" => Ok(Outcome::Allowed),
+            "denied" => Ok(Outcome::Denied),
+            "failed" => Ok(Outcome::Failed),
+            _ => Err(crate::Error::invalid(
+                "outcome",
+                format!("`{text}` is not one of allowed, denied, failed"),
+            )),
+        }
+    }
+}
+
+/// Who makes an admin change, and from where: every mutation of this crate takes one and
+/// records itself under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub kind: ActorKind,
+    pub name: String,
+    pub access_key_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl Origin {
+    /// A console admin.
+    pub fn admin(name: &str) -> Self {
+        Origin {
+            kind: ActorKind::Admin,
+            name: name.to_owned(),
+            access_key_id: None,
+            client_ip: None,
+            user_agent: None,
+            request_id: None,
+        }
+    }
+
+    /// The admin CLI, run by the operating-system user in `$USER`.
+    pub fn cli() -> Self {
+        match std::env::var("USER") {
+            Ok(who) if !who.is_empty() => Origin::admin(&format!("cli:{who}")),
+            _ => Origin::admin("cli"),
+        }
+    }
+
+    /// An IAM user acting over S3 with one of their keys (creating or deleting a bucket).
+    pub fn user(name: &str, access_key_id: &str) -> Self {
+        Origin {
+            kind: ActorKind::User,
+            access_key_id: Some(access_key_id.to_owned()),
+            ..Origin::admin(name)
+        }
+    }
+}
+
+/// What an admin action did, for [`record_action`].
+pub struct Action<'a> {
+    /// `user.create`, `key.rotate`, `link.revoke`…
+    pub action: &'a str,
+    pub target: &'a str,
+    pub bucket: Option<&'a str>,
+    pub key: Option<&'a str>,
+    /// Before/after and other particulars, as JSON.
+    pub detail: Option<serde_json::Value>,
+    pub outcome: Outcome,
+}
+
+impl<'a> Action<'a> {
+    pub fn new(action: &'a str, target: &'a str) -> Self {
+        Action {
+            action,
+            target,
+            bucket: None,
+            key: None,
+            detail: None,
+            outcome: Outcome::Allowed,
+        }
+    }
+
+    /// The action was refused (a failed sign-in).
+    pub fn denied(mut self) -> Self {
+        self.outcome = Outcome::Denied;
+        self
+    }
+
+    pub fn on(mut self, bucket: &'a str, key: Option<&'a str>) -> Self {
+        self.bucket = Some(bucket);
+        self.key = key;
+        self
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+/// Records an admin action in the caller's transaction.
+pub async fn record_action(
+    conn: &mut SqliteConnection,
+    by: &Origin,
+    action: Action<'_>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (at, actor_kind, actor, access_key_id, action, target, bucket,
+             object_key, outcome, status, client_ip, user_agent, request_id, detail)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+    )
+    .bind(now_millis())
+    .bind(by.kind)
+    .bind(&by.name)
+    .bind(&by.access_key_id)
+    .bind(action.action)
+    .bind(action.target)
+    .bind(action.bucket)
+    .bind(action.key)
+    .bind(action.outcome)
+    .bind(&by.client_ip)
+    .bind(&by.user_agent)
+    .bind(&by.request_id)
+    .bind(action.detail.map(|d| d.to_string()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One S3 request, as the endpoint saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RequestEvent {
+    pub at: i64,
+    pub kind: Option<ActorKind>,
+    /// The IAM user, when known at request time (links know their signer); otherwise looked up
+    /// from the access key when written.
+    pub user: Option<String>,
+    pub access_key_id: Option<String>,
+    pub link_id: Option<String>,
+    pub operation: String,
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+    pub outcome: Option<Outcome>,
+    pub status: u16,
+    pub error_code: Option<String>,
+    pub bytes_sent: u64,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// Writes a batch of request events in one transaction: the events themselves when `store` is
+/// set (the audit can be switched off for S3 requests), and in any case the access counters of
+/// the share links they went through.
+pub async fn write_requests(pool: &SqlitePool, events: &[RequestEvent], store: bool) -> Result<()> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    for event in events {
+        if store {
+            sqlx::query(
+                "INSERT INTO audit_events (at, actor_kind, actor, access_key_id, link_id, action,
+                     bucket, object_key, outcome, status, error_code, bytes_sent, client_ip,
+                     user_agent, request_id)
+                 VALUES (?1, ?2, COALESCE(?3, (SELECT u.name FROM access_keys k
+                         JOIN iam_users u ON u.id = k.user_id WHERE k.id = ?4)),
+                     ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )
+            .bind(event.at)
+            .bind(event.kind.unwrap_or(ActorKind::Anonymous))
+            .bind(&event.user)
+            .bind(&event.access_key_id)
+            .bind(&event.link_id)
+            .bind(&event.operation)
+            .bind(&event.bucket)
+            .bind(&event.key)
+            .bind(event.outcome.unwrap_or(Outcome::Denied))
+            .bind(i64::from(event.status))
+            .bind(&event.error_code)
+            .bind(i64::try_from(event.bytes_sent).unwrap_or(i64::MAX))
+            .bind(&event.client_ip)
+            .bind(&event.user_agent)
+            .bind(&event.request_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(link) = &event.link_id
+            && event.outcome == Some(Outcome::Allowed)
+        {
+            sqlx::query(
+                "UPDATE share_links SET access_count = access_count + 1,
+                     bytes_served = bytes_served + ?, last_access_at = MAX(COALESCE(last_access_at, 0), ?)
+                 WHERE id = ?",
+            )
+            .bind(i64::try_from(event.bytes_sent).unwrap_or(i64::MAX))
+            .bind(event.at / 1000)
+            .bind(link)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One audit event, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Event {
+    pub id: i64,
+    /// Unix milliseconds.
+    pub at: i64,
+    pub actor_kind: ActorKind,
+    pub actor: Option<String>,
+    pub access_key_id: Option<String>,
+    pub link_id: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub bucket: Option<String>,
+    pub object_key: Option<String>,
+    pub outcome: Outcome,
+    pub status: Option<i64>,
+    pub error_code: Option<String>,
+    pub bytes_sent: i64,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// Which events to show. Every field narrows the result; times are Unix milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filter {
+    pub link: Option<String>,
+    /// Admin name or IAM user name.
+    pub actor: Option<String>,
+    pub access_key_id: Option<String>,
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<Outcome>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+/// Events matching `filter`, newest first, at most `limit`, older than the event `before`
+/// when given (keyset pagination: pass the last id of a page to get the next one).
+pub async fn query(
+    pool: &SqlitePool,
+    filter: &Filter,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Vec<Event>> {
+    Ok(sqlx::query_as(
+        "SELECT id, at, actor_kind, actor, access_key_id, link_id, action, target, bucket,
+                object_key, outcome, status, error_code, bytes_sent, client_ip, user_agent,
+                request_id, detail
+         FROM audit_events
+         WHERE (?1 IS NULL OR id < ?1)
+           AND (?2 IS NULL OR link_id = ?2)
+           AND (?3 IS NULL OR actor = ?3)
+           AND (?4 IS NULL OR access_key_id = ?4)
+           AND (?5 IS NULL OR bucket = ?5)
+           AND (?6 IS NULL OR object_key = ?6)
+           AND (?7 IS NULL OR action = ?7)
+           AND (?8 IS NULL OR outcome = ?8)
+           AND (?9 IS NULL OR at >= ?9)
+           AND (?10 IS NULL OR at < ?10)
+         ORDER BY id DESC LIMIT ?11",
+    )
+    .bind(before)
+    .bind(&filter.link)
+    .bind(&filter.actor)
+    .bind(&filter.access_key_id)
+    .bind(&filter.bucket)
+    .bind(&filter.key)
+    .bind(&filter.action)
+    .bind(filter.outcome)
+    .bind(filter.since)
+    .bind(filter.until)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Deletes events older than `before` (Unix milliseconds), a few thousand at a time so that
+/// writers are never held up long; returns how many went.
+pub async fn sweep(pool: &SqlitePool, before: i64) -> Result<u64> {
+    let mut total = 0;
+    loop {
+        let done = sqlx::query(
+            "DELETE FROM audit_events WHERE id IN
+                 (SELECT id FROM audit_events WHERE at < ? ORDER BY at LIMIT 5000)",
+        )
+        .bind(before)
+        .execute(pool)
+        .await?;
+        total += done.rows_affected();
+        if done.rows_affected() < 5000 {
+            return Ok(total);
+        }
+    }
+}
+
+/// Where requests come from: which peers are trusted proxies, and whether client addresses
+/// are stored whole or truncated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Network {
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Store IPv4 addresses as /24 and IPv6 as /48.
+    pub truncate_ips: bool,
+}
+
+impl Network {
+    /// The client's address as it will be recorded: the peer's, or, when the peer is a trusted
+    /// proxy, the nearest address in `X-Forwarded-For` that is not one.
+    pub fn client_ip(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        let peer = canonical(peer);
+        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
+        let mut client = peer;
+        if trusted(&peer)
+            && let Some(header) = forwarded_for
+        {
+            for hop in header.rsplit(',') {
+                match hop.trim().parse::<IpAddr>() {
+                    Ok(ip) => {
+                        client = canonical(ip);
+                        if !trusted(&client) {
+                            break;
+                        }
+                    }
+                    // A hop that is not an address ends what can be believed.
+                    Err(_) => break,
+                }
+            }
+        }
+        client
+    }
+
+    /// `ip` as stored: truncated when so configured.
+    pub fn record(&self, ip: IpAddr) -> String {
+        if !self.truncate_ips {
+            return ip.to_string();
+        }
+        match ip {
+            IpAddr::V4(v4) => {
+                let [a, b, c, _] = v4.octets();
+                std::net::Ipv4Addr::new(a, b, c, 0).to_string()
+            }
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0).to_string()
+            }
+        }
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) as the IPv4 address they are.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse()
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let net = Network {
+            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap_or_default()],
+            truncate_ips: false,
+        };
+        // An untrusted peer cannot claim another address.
+        assert_eq!(
+            net.client_ip(ip("203.0.113.9"), Some("198.51.100.1")),
+            ip("203.0.113.9")
+        );
+        // A trusted proxy's header is read from the right, past other trusted hops.
+        assert_eq!(
+            net.client_ip(ip("10.0.0.2"), Some("6.6.6.6, 198.51.100.1, 10.0.0.7")),
+            ip("198.51.100.1")
+        );
+        assert_eq!(net.client_ip(ip("10.0.0.2"), None), ip("10.0.0.2"));
+        assert_eq!(
+            net.client_ip(ip("10.0.0.2"), Some("junk, 10.0.0.3")),
+            ip("10.0.0.3")
+        );
+        assert_eq!(
+            net.client_ip(ip("::ffff:203.0.113.9"), None),
+            ip("203.0.113.9")
+        );
+    }
+
+    #[test]
+    fn truncation_keeps_only_the_network() {
+        let whole = Network::default();
+        let cut = Network {
+            truncate_ips: true,
+            ..Network::default()
+        };
+        assert_eq!(whole.record(ip("203.0.113.9")), "203.0.113.9");
+        assert_eq!(cut.record(ip("203.0.113.9")), "203.0.113.0");
+        assert_eq!(cut.record(ip("2001:db8:1:2:3:4:5:6")), "2001:db8:1::");
+    }
+}
