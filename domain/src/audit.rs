@@ -123,6 +123,8 @@ pub struct Action<'a> {
     pub target: &'a str,
     pub bucket: Option<&'a str>,
     pub key: Option<&'a str>,
+    /// The share link acted on, so that its history shows with its accesses.
+    pub link: Option<&'a str>,
     /// Before/after and other particulars, as JSON.
     pub detail: Option<serde_json::Value>,
     pub outcome: Outcome,
@@ -135,6 +137,7 @@ impl<'a> Action<'a> {
             target,
             bucket: None,
             key: None,
+            link: None,
             detail: None,
             outcome: Outcome::Allowed,
         }
@@ -152,6 +155,11 @@ impl<'a> Action<'a> {
         self
     }
 
+    pub fn link(mut self, id: &'a str) -> Self {
+        self.link = Some(id);
+        self
+    }
+
     pub fn detail(mut self, detail: serde_json::Value) -> Self {
         self.detail = Some(detail);
         self
@@ -165,14 +173,15 @@ pub async fn record_action(
     action: Action<'_>,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO audit_events (at, actor_kind, actor, access_key_id, action, target, bucket,
-             object_key, outcome, status, client_ip, user_agent, request_id, detail)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+        "INSERT INTO audit_events (at, actor_kind, actor, access_key_id, link_id, action, target,
+             bucket, object_key, outcome, status, client_ip, user_agent, request_id, detail)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
     )
     .bind(now_millis())
     .bind(by.kind)
     .bind(&by.name)
     .bind(&by.access_key_id)
+    .bind(action.link)
     .bind(action.action)
     .bind(action.target)
     .bind(action.bucket)

@@ -142,6 +142,7 @@ pub async fn record(pool: &SqlitePool, link: NewLink<'_>, by: &Origin) -> Result
         &mut tx,
         by,
         Action::new("link.create", link.id)
+            .link(link.id)
             .on(link.bucket, Some(link.key))
             .detail(detail),
     )
@@ -261,6 +262,7 @@ pub async fn revoke_many(pool: &SqlitePool, scope: &Scope, by: &Origin) -> Resul
             &mut tx,
             by,
             Action::new("link.revoke", id)
+                .link(id)
                 .on(bucket, Some(key))
                 .detail(serde_json::json!({ "scope": scope_text })),
         )

@@ -156,7 +156,9 @@ fn presigned_expiry_error(uri: &http::Uri) -> Option<Response> {
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.to_owned())
     };
-    let message = if let Some(expires) = param("X-Amz-Expires") {
+    let message = if param("X-Amz-Algorithm").is_some_and(|a| a != "AWS4-HMAC-SHA256") {
+        "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\""
+    } else if let Some(expires) = param("X-Amz-Expires") {
         match expires.parse::<i64>() {
             Ok(secs) if (1..=MAX_PRESIGNED_SECS).contains(&secs) => return None,
             Ok(secs) if secs > MAX_PRESIGNED_SECS => {

@@ -6,6 +6,7 @@ mod harness;
 mod cli;
 mod first_admin;
 mod health;
+mod links;
 mod login;
 mod password;
 mod s3;

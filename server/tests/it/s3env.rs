@@ -47,6 +47,11 @@ impl S3Env {
 
     /// An endpoint that also answers virtual-host-style requests for `BUCKET.{domain}`.
     pub async fn start_with(domain: Option<&str>) -> Self {
+        Self::start_full(domain, domain::audit::Network::default()).await
+    }
+
+    /// An endpoint with virtual hosts under `domain` and trusted proxies as `network` says.
+    pub async fn start_full(domain: Option<&str>, network: domain::audit::Network) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let pool = server::serve::open_data_dir(dir.path()).await.unwrap();
         let (master, _) = MasterKey::load_or_create(dir.path(), None).unwrap();
@@ -56,8 +61,7 @@ impl S3Env {
             domain: domain.map(str::to_owned),
             sigv2: true,
         };
-        let (log, _writer) =
-            server::s3::AuditLog::start(pool.clone(), domain::audit::Network::default(), true);
+        let (log, _writer) = server::s3::AuditLog::start(pool.clone(), network, true);
         let router = server::s3::router(
             pool.clone(),
             master.clone(),

@@ -1,0 +1,663 @@
+//! Share links end to end: issued and revoked with the real CLI binary, used over HTTP against
+//! an S3 endpoint on the same data dir, killed by key, user and grant changes, and found in
+//! the audit trail with the right fields.
+
+use std::process::{Command, Output};
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use domain::grants::Permission;
+use serde_json::Value;
+
+use crate::harness::TestResult;
+use crate::s3env::{S3Env, admin, eventually};
+
+/// The CLI on the endpoint's data dir, with links signed for the endpoint.
+///
+/// Tests that run it use the multi-threaded runtime: the CLI blocks the thread it waits on,
+/// and the in-process endpoint's audit writer must go on committing meanwhile.
+fn cli(env: &S3Env, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bucketshare"))
+        .arg("--data-dir")
+        .arg(env.dir.path())
+        .arg("--public-s3-url")
+        .arg(&env.endpoint)
+        .args(args)
+        .env_remove("BUCKETSHARE_MASTER_KEY")
+        .env("USER", "ops")
+        .output()
+        .unwrap()
+}
+
+fn ok(env: &S3Env, args: &[&str]) -> String {
+    let out = cli(env, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json(env: &S3Env, args: &[&str]) -> Value {
+    serde_json::from_str(&ok(env, args)).unwrap()
+}
+
+/// Issues a link and returns (id, url).
+fn link(env: &S3Env, object: &str, user: &str, extra: &[&str]) -> (String, String) {
+    let mut args = vec!["link", "create", object, "--as", user, "--json"];
+    args.extend_from_slice(extra);
+    let created = json(env, &args);
+    (
+        created["id"].as_str().unwrap().to_owned(),
+        created["url"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let res = reqwest::get(url).await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    (status, headers, res.bytes().await.unwrap().to_vec())
+}
+
+async fn events(env: &S3Env, sql_where: &str) -> i64 {
+    sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM audit_events WHERE {sql_where}"
+    ))
+    .fetch_one(&env.pool)
+    .await
+    .unwrap()
+}
+
+/// An object of `len` bytes that no error document could contain.
+fn payload(len: usize) -> Vec<u8> {
+    (0..len).map(|i| b'A' + (i % 23) as u8).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_is_served_counted_revoked_and_audited() -> TestResult {
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("team").send().await?;
+    let body = payload(10_000);
+    s3.put_object()
+        .bucket("team")
+        .key("reports/q1 final.pdf")
+        .content_type("application/pdf")
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await?;
+
+    let (id, url) = link(
+        &env,
+        "s3://team/reports/q1 final.pdf",
+        "alice",
+        &["--expires", "1h", "--label", "for bob"],
+    );
+    let (status, headers, bytes) = get(&url).await;
+    assert_eq!(status, 200);
+    assert_eq!(bytes, body);
+    assert_eq!(headers["content-type"], "application/pdf");
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"q1 final.pdf\"; filename*=UTF-8''q1%20final.pdf"
+    );
+
+    // Counted, with the bytes it served, off the request path.
+    assert!(
+        eventually(|| async {
+            let shown = json(&env, &["link", "show", &id, "--json"]);
+            shown["access_count"] == 1 && shown["bytes_served"] == 10_000
+        })
+        .await
+    );
+    let listed = json(&env, &["link", "list", "--json"]);
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["state"], "active");
+    assert_eq!(listed[0]["label"], "for bob");
+
+    // The access is in the audit with who, what, how much and from where.
+    let trail = json(&env, &["audit", "--link", &id, "--json"]);
+    let served = &trail[0];
+    assert_eq!(served["actor_kind"], "link");
+    assert_eq!(served["actor"], "alice");
+    assert_eq!(served["access_key_id"], alice.id.as_str());
+    assert_eq!(served["action"], "GetObject");
+    assert_eq!(served["bucket"], "team");
+    assert_eq!(served["object_key"], "reports/q1 final.pdf");
+    assert_eq!(served["outcome"], "allowed");
+    assert_eq!(served["status"], 200);
+    assert_eq!(served["bytes_sent"], 10_000);
+    assert_eq!(served["client_ip"], "127.0.0.1");
+
+    // Every edit of the URL: 403 and none of the object's bytes.
+    let url_parsed = reqwest::Url::parse(&url)?;
+    let mut tampered = Vec::new();
+    for (name, _) in url_parsed.query_pairs() {
+        let mut edited = url_parsed.clone();
+        let pairs: Vec<(String, String)> = url_parsed
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == name {
+                    // Flip one character, keeping the value's shape.
+                    let mut v = v.into_owned();
+                    let last = v.pop().unwrap_or('0');
+                    v.push(if last == '1' { '2' } else { '1' });
+                    v
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        edited.query_pairs_mut().clear().extend_pairs(pairs);
+        tampered.push((format!("query {name}"), edited.to_string()));
+    }
+    tampered.push((
+        "path".into(),
+        url.replace("q1%20final.pdf", "q2%20final.pdf"),
+    ));
+    tampered.push(("bucket".into(), url.replace("/team/", "/temp/")));
+    tampered.push(("extra parameter".into(), format!("{url}&x-id=PutObject")));
+    let http = reqwest::Client::new();
+    for (what, bad) in &tampered {
+        let res = http.get(bad).send().await?;
+        let status = res.status().as_u16();
+        let text = res.bytes().await?;
+        assert!(status == 403 || status == 400, "{what}: {status}");
+        assert!(
+            !text.windows(64).any(|w| w == &body[..64]),
+            "{what}: object bytes in the refusal"
+        );
+    }
+    // The host is signed too, and so is the method.
+    let host = http
+        .get(&url)
+        .header("host", "elsewhere.example")
+        .send()
+        .await?;
+    assert_eq!(host.status().as_u16(), 403, "host");
+    for method in [reqwest::Method::PUT, reqwest::Method::DELETE] {
+        let res = http.request(method.clone(), &url).body("x").send().await?;
+        assert_eq!(res.status().as_u16(), 403, "{method}");
+    }
+    assert_eq!(
+        s3.head_object()
+            .bucket("team")
+            .key("reports/q1 final.pdf")
+            .send()
+            .await?
+            .content_length(),
+        Some(10_000),
+        "the object survived the tampering"
+    );
+
+    // Revoked: refused at once, and the refusal is audited against the link.
+    let out = ok(&env, &["link", "revoke", &id]);
+    assert!(out.contains(&id), "{out}");
+    let (status, _, bytes) = get(&url).await;
+    assert_eq!(status, 403);
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.contains("AccessDenied") && text.contains("revoked"),
+        "{text}"
+    );
+    assert!(
+        eventually(|| async {
+            events(
+                &env,
+                &format!(
+                    "link_id = '{id}' AND outcome = 'denied' AND status = 403 \
+                     AND error_code = 'AccessDenied'"
+                ),
+            )
+            .await
+                == 1
+        })
+        .await
+    );
+    let shown = json(&env, &["link", "show", &id, "--json"]);
+    assert_eq!(shown["state"], "revoked");
+    assert_eq!(shown["revoked_by"], "cli:ops");
+    assert_eq!(shown["access_count"], 1, "refusals are not accesses");
+
+    // The admin actions are there, by whom, with the link as target.
+    let actions = json(&env, &["audit", "--user", "cli:ops", "--json"]);
+    let names: Vec<&str> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["link.revoke", "link.create"]);
+    assert_eq!(actions[0]["target"], id.as_str());
+    assert_eq!(actions[0]["actor_kind"], "admin");
+
+    // CSV export: a header and one line per event.
+    // The link's history: created, served, refused (tampered, revoked), revoked.
+    let trail = json(&env, &["audit", "--link", &id, "--json", "--limit", "0"]);
+    let trail = trail.as_array().unwrap();
+    assert_eq!(trail.last().unwrap()["action"], "link.create");
+    assert!(trail.iter().any(|e| e["action"] == "link.revoke"));
+    let csv = ok(&env, &["audit", "--link", &id, "--csv", "--limit", "0"]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("id,time,actor_kind,actor,"), "{csv}");
+    assert_eq!(lines.len(), 1 + trail.len(), "{csv}");
+    // Pages: two at a time, following the cursor, give the same events.
+    let first = ok(&env, &["audit", "--link", &id, "--limit", "2"]);
+    assert_eq!(first.lines().count(), 1 + 2, "{first}");
+    let page = json(&env, &["audit", "--link", &id, "--limit", "2", "--json"]);
+    let cursor = page[1]["id"].as_i64().unwrap().to_string();
+    let next = json(
+        &env,
+        &[
+            "audit", "--link", &id, "--limit", "2", "--json", "--before", &cursor,
+        ],
+    );
+    assert_eq!(next[0], trail[2]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_die_with_their_key_user_or_grant_and_the_cli_says_how_many() -> TestResult {
+    let env = S3Env::start().await;
+    let owner = env.user("owner", true).await;
+    let s3 = env.client(&owner);
+    s3.create_bucket().bucket("docs").send().await?;
+    for key in ["a.txt", "b.txt", "private/c.txt"] {
+        s3.put_object()
+            .bucket("docs")
+            .key(key)
+            .body(ByteStream::from_static(b"hello"))
+            .send()
+            .await?;
+    }
+    let bob = env.user("bob", false).await;
+    domain::grants::add(
+        &env.pool,
+        "bob",
+        "docs",
+        Permission::Read,
+        "",
+        None,
+        &admin(),
+    )
+    .await?;
+    domain::grants::add(
+        &env.pool,
+        "bob",
+        "docs",
+        Permission::Read,
+        "private/",
+        None,
+        &admin(),
+    )
+    .await?;
+    let (_, a) = link(&env, "s3://docs/a.txt", "bob", &[]);
+    let (_, b) = link(&env, "s3://docs/b.txt", "bob", &[]);
+    let (_, c) = link(&env, "s3://docs/private/c.txt", "bob", &[]);
+    for url in [&a, &b, &c] {
+        assert_eq!(get(url).await.0, 200);
+    }
+
+    // A grant removal says what it kills: private/c.txt is still covered by the whole-bucket
+    // grant, so removing the private/ one kills nothing.
+    let out = cli(
+        &env,
+        &["grant", "remove", "bob", "docs", "--prefix", "private/"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(get(&c).await.0, 200);
+    let out = cli(&env, &["grant", "remove", "bob", "docs"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "This stops 3 live share links."
+    );
+    for url in [&a, &b, &c] {
+        let (status, _, bytes) = get(url).await;
+        assert_eq!(status, 403);
+        assert!(String::from_utf8_lossy(&bytes).contains("AccessDenied"));
+    }
+    assert_eq!(
+        json(&env, &["link", "list", "--json"]),
+        serde_json::json!([])
+    );
+    let all = json(&env, &["link", "list", "--all", "--json"]);
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["state"] == "no permission"),
+        "{all}"
+    );
+
+    // The key: disabling it kills its links; the CLI says so first.
+    domain::grants::add(
+        &env.pool,
+        "bob",
+        "docs",
+        Permission::Read,
+        "",
+        None,
+        &admin(),
+    )
+    .await?;
+    assert_eq!(get(&a).await.0, 200);
+    let out = cli(&env, &["key", "disable", &bob.id]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "This stops 3 live share links."
+    );
+    assert_eq!(get(&a).await.0, 403);
+    let all = json(&env, &["link", "list", "--all", "--user", "bob", "--json"]);
+    assert_eq!(all[0]["state"], "key disabled");
+    ok(&env, &["key", "enable", &bob.id]);
+    assert_eq!(get(&a).await.0, 200);
+
+    // The user: disabling kills, deleting kills for good.
+    let out = cli(&env, &["user", "disable", "bob"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "This stops 3 live share links."
+    );
+    assert_eq!(get(&b).await.0, 403);
+    ok(&env, &["user", "enable", "bob"]);
+    assert_eq!(get(&b).await.0, 200);
+
+    // Bulk revocation: one object, then a user's, then a bucket's.
+    let (_, a2) = link(&env, "s3://docs/a.txt", "owner", &[]);
+    let out = ok(&env, &["link", "revoke", "--object", "s3://docs/a.txt"]);
+    assert!(out.starts_with("Revoked 2 links."), "{out}");
+    assert_eq!(get(&a).await.0, 403);
+    assert_eq!(get(&a2).await.0, 403);
+    assert_eq!(get(&b).await.0, 200);
+    let out = ok(&env, &["link", "revoke", "--user", "bob"]);
+    assert!(out.starts_with("Revoked 2 links."), "{out}");
+    assert_eq!(get(&b).await.0, 403);
+    let (_, d) = link(&env, "s3://docs/b.txt", "owner", &[]);
+    let out = ok(&env, &["link", "revoke", "--bucket", "docs"]);
+    assert!(out.starts_with("Revoked 1 link."), "{out}");
+    assert_eq!(get(&d).await.0, 403);
+    let out = cli(&env, &["link", "revoke", "--bucket", "nope"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`nope` does not exist"));
+    let out = cli(&env, &["link", "revoke"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "one of ID/--object/--user/--bucket"
+    );
+
+    // Deleting the user: nothing of theirs works, and the audit holds each change.
+    let (_, e) = link(&env, "s3://docs/b.txt", "bob", &[]);
+    ok(&env, &["user", "delete", "bob", "--yes"]);
+    assert_eq!(get(&e).await.0, 403);
+    for action in [
+        "grant.remove",
+        "key.disable",
+        "key.enable",
+        "user.disable",
+        "user.delete",
+    ] {
+        assert!(
+            events(&env, &format!("action = '{action}' AND actor = 'cli:ops'")).await >= 1,
+            "{action}"
+        );
+    }
+    let disabled: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_events WHERE action = 'key.disable' ORDER BY id DESC",
+    )
+    .fetch_one(&env.pool)
+    .await?;
+    let detail: Value = serde_json::from_str(&disabled)?;
+    assert_eq!(detail["before"], "active");
+    assert_eq!(detail["after"], "inactive");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_links_and_unregistered_presigned_urls() -> TestResult {
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("inbox").send().await?;
+
+    // Upload-only: PUT works, GET with the same URL does not.
+    let (id, url) = link(
+        &env,
+        "s3://inbox/drop/report.csv",
+        "alice",
+        &["--method", "PUT"],
+    );
+    let http = reqwest::Client::new();
+    let put = http.put(&url).body("a,b\n1,2\n").send().await?;
+    assert_eq!(put.status().as_u16(), 200);
+    let got = s3
+        .get_object()
+        .bucket("inbox")
+        .key("drop/report.csv")
+        .send()
+        .await?;
+    assert_eq!(
+        got.body.collect().await?.into_bytes().as_ref(),
+        b"a,b\n1,2\n"
+    );
+    assert_eq!(http.get(&url).send().await?.status().as_u16(), 403);
+    assert!(
+        eventually(|| async {
+            events(
+                &env,
+                &format!("link_id = '{id}' AND action = 'PutObject' AND outcome = 'allowed'"),
+            )
+            .await
+                == 1
+        })
+        .await
+    );
+
+    // A link can only be issued as someone allowed to do what it does.
+    let reader = env.user("reader", false).await;
+    domain::grants::add(
+        &env.pool,
+        "reader",
+        "inbox",
+        Permission::Read,
+        "",
+        None,
+        &admin(),
+    )
+    .await?;
+    let out = cli(
+        &env,
+        &[
+            "link",
+            "create",
+            "s3://inbox/x",
+            "--as",
+            "reader",
+            "--method",
+            "PUT",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("may not write"));
+    let out = cli(
+        &env,
+        &[
+            "link",
+            "create",
+            "s3://inbox/x",
+            "--as",
+            "alice",
+            "--expires",
+            "8d",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at most 7d"));
+
+    // A URL pre-signed with the user's own key (not through bucketshare) obeys the same rules
+    // and is audited as unregistered pre-signed access.
+    let own = env
+        .client(&reader)
+        .get_object()
+        .bucket("inbox")
+        .key("drop/report.csv")
+        .presigned(PresigningConfig::expires_in(
+            std::time::Duration::from_secs(60),
+        )?)
+        .await?
+        .uri()
+        .to_owned();
+    assert_eq!(get(&own).await.0, 200);
+    domain::grants::remove(&env.pool, "reader", "inbox", "", &admin()).await?;
+    assert_eq!(get(&own).await.0, 403);
+    assert!(
+        eventually(|| async {
+            events(
+                &env,
+                &format!(
+                    "actor_kind = 'presigned' AND actor = 'reader' AND access_key_id = '{}' \
+                     AND link_id IS NULL AND outcome IN ('allowed', 'denied')",
+                    reader.id
+                ),
+            )
+            .await
+                == 2
+        })
+        .await
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_link_requests_loses_no_event() -> TestResult {
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("flood").send().await?;
+    s3.put_object()
+        .bucket("flood")
+        .key("small.txt")
+        .body(ByteStream::from_static(b"0123456789"))
+        .send()
+        .await?;
+    let (id, url) = link(&env, "s3://flood/small.txt", "alice", &[]);
+    const REQUESTS: usize = 3_000;
+    let http = reqwest::Client::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..48 {
+        let (http, url) = (http.clone(), url.clone());
+        tasks.spawn(async move {
+            let mut ok = 0;
+            for _ in (worker..REQUESTS).step_by(48) {
+                let res = http.get(&url).send().await.unwrap();
+                if res.status() == 200 && res.bytes().await.unwrap().len() == 10 {
+                    ok += 1;
+                }
+            }
+            ok
+        });
+    }
+    let mut served = 0;
+    while let Some(done) = tasks.join_next().await {
+        served += done?;
+    }
+    assert_eq!(served, REQUESTS);
+    let counted = || async {
+        let shown = json(&env, &["link", "show", &id, "--json"]);
+        (
+            events(
+                &env,
+                &format!("link_id = '{id}' AND action = 'GetObject' AND outcome = 'allowed'"),
+            )
+            .await,
+            shown["access_count"].as_i64().unwrap_or(0),
+            shown["bytes_served"].as_i64().unwrap_or(0),
+        )
+    };
+    assert!(
+        eventually(|| async { counted().await.0 == REQUESTS as i64 }).await,
+        "{:?}",
+        counted().await
+    );
+    assert_eq!(
+        counted().await,
+        (REQUESTS as i64, REQUESTS as i64, 10 * REQUESTS as i64)
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_is_append_only_and_admin_actions_are_atomic() -> TestResult {
+    let env = S3Env::start().await;
+    env.user("carol", false).await;
+    // Rows cannot be changed.
+    let changed = sqlx::query("UPDATE audit_events SET actor = 'someone else'")
+        .execute(&env.pool)
+        .await;
+    assert!(
+        changed.is_err_and(|e| e.to_string().contains("append-only")),
+        "audit rows were changed"
+    );
+    // An action whose audit record cannot be written does not happen.
+    sqlx::query(
+        "CREATE TRIGGER refuse_disable BEFORE INSERT ON audit_events
+         WHEN NEW.action = 'user.disable' BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END",
+    )
+    .execute(&env.pool)
+    .await?;
+    let out = cli(&env, &["user", "disable", "carol"]);
+    assert!(!out.status.success());
+    let user = domain::users::get(&env.pool, "carol").await?;
+    assert_eq!(user.status, domain::users::UserStatus::Active);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_addresses_come_from_trusted_proxies_only_and_can_be_truncated() -> TestResult {
+    let network = domain::audit::Network {
+        trusted_proxies: vec!["127.0.0.1/32".parse()?],
+        truncate_ips: true,
+    };
+    let env = S3Env::start_full(None, network).await;
+    let alice = env.user("alice", true).await;
+    env.client(&alice)
+        .create_bucket()
+        .bucket("ips")
+        .send()
+        .await?;
+    let http = reqwest::Client::new();
+    // Refused, anonymous, through a proxy that says who the client was.
+    let res = http
+        .get(format!("{}/ips/x", env.endpoint))
+        .header("x-forwarded-for", "198.51.100.77, 127.0.0.1")
+        .send()
+        .await?;
+    assert_eq!(res.status().as_u16(), 403);
+    assert!(
+        eventually(|| async {
+            events(
+                &env,
+                "actor_kind = 'anonymous' AND bucket = 'ips' AND client_ip = '198.51.100.0'",
+            )
+            .await
+                == 1
+        })
+        .await
+    );
+    Ok(())
+}
