@@ -16,6 +16,9 @@ ok() { passed=$((passed + 1)); echo "ok    $*"; }
 fail() { echo "FAIL  $*" >&2; echo "--- server log:" >&2; tail -n 30 "$work/server.log" >&2 || true; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+# eventually CMD…: retries CMD for up to 5 s (link counters and request audit are written in
+# batches, just after the response).
+eventually() { for _ in $(seq 1 50); do "$@" && return 0; sleep 0.1; done; "$@"; }
 
 console_port=$(free_port); s3_port=$(free_port)
 endpoint="http://127.0.0.1:$s3_port"
@@ -90,6 +93,13 @@ if [ -n "$too_long" ]; then
   grep -q AuthorizationQueryParametersError "$work/out" || fail "over 7 days: $code"
   ok "X-Amz-Expires over 7 days: $code AuthorizationQueryParametersError"
 fi
+short=$(aws s3 presign s3://team/report.txt --expires-in 2)
+[ "$(curl -fsS "$short")" = "quarterly numbers" ] || fail "short-lived presigned URL before expiry"
+sleep 3
+code=$(curl -s -o "$work/out" -w '%{http_code}' "$short")
+[ "$code" = 403 ] && grep -q "Request has expired" "$work/out" && ! grep -q quarterly "$work/out" \
+  || fail "expired presigned URL: $code $(cat "$work/out")"
+ok "aws s3 presign --expires-in 2: works, then 403 AccessDenied \"Request has expired\""
 : >"$work/aws-config"
 
 # --- grants, seen from another user ----------------------------------------------------------
@@ -113,9 +123,12 @@ ok "disabling the signing key kills its link at once (403)"
 link=$(cli link create s3://team/report.txt --as alice --expires 15m --label "for the auditor" --json)
 link_id=$(echo "$link" | json_field id); link_url=$(echo "$link" | json_field url)
 for _ in 1 2; do [ "$(curl -fsS "$link_url")" = "quarterly numbers" ] || fail "share link download"; done
-count=$(cli link show "$link_id" --json | json_field access_count)
-[ "$count" = 2 ] || fail "access count $count"
-ok "link create: the URL downloads with curl, and each use is counted ($count)"
+counted() { [ "$(cli link show "$link_id" --json | json_field access_count)" = 2 ]; }
+eventually counted || fail "access count $(cli link show "$link_id" --json)"
+ok "link create: the URL downloads with curl, and each use is counted (2)"
+disposition=$(curl -fsS -o /dev/null -D - "$link_url" | tr -d '\r' | grep -i '^content-disposition:')
+[[ "$disposition" == *'filename="report.txt"'* ]] || fail "Content-Disposition: $disposition"
+ok "a download link keeps the file name ($disposition)"
 cli link list --json | grep -q "$link_id" || fail "link list lacks the link"
 cli link revoke "$link_id" >/dev/null
 code=$(curl -s -o "$work/out" -w '%{http_code}' "$link_url")
@@ -124,6 +137,42 @@ reencoded=$(python3 -c 'import sys,re; u=sys.argv[1]; print(re.sub(r"(X-Amz-Sign
 code=$(curl -s -o "$work/out" -w '%{http_code}' "$reencoded")
 [ "$code" = 403 ] || fail "revoked link with a re-encoded signature: $code"
 ok "link revoke: 403 AccessDenied at once, re-encoded signature too"
+audited() {
+  cli audit --link "$link_id" --json >"$work/audit.json"
+  python3 - "$work/audit.json" <<'PY'
+import json, sys
+events = json.load(open(sys.argv[1]))
+served = [e for e in events if e["action"] == "GetObject" and e["outcome"] == "allowed"]
+denied = [e for e in events if e["outcome"] == "denied" and e["status"] == 403]
+actions = {e["action"] for e in events}
+assert len(served) >= 3 and len(denied) == 2, events
+assert {"link.create", "link.revoke"} <= actions, actions
+e = served[0]
+assert e["actor_kind"] == "link" and e["actor"] == "alice" and e["client_ip"] == "127.0.0.1", e
+assert e["bytes_sent"] == len("quarterly numbers\n") and e["user_agent"].startswith("curl/"), e
+PY
+}
+eventually audited || fail "audit of the link: $(cat "$work/audit.json")"
+ok "audit --link: created, 3 downloads (who, bytes, IP, user agent), 2 refusals, revoked"
+cli audit --link "$link_id" --csv --limit 0 >"$work/audit.csv"
+[ "$(head -n 1 "$work/audit.csv" | cut -d, -f1-4)" = "id,time,actor_kind,actor" ] || fail "CSV header"
+[ "$(wc -l <"$work/audit.csv")" = $(( $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$work/audit.json") + 1 )) ] \
+  || fail "CSV rows"
+ok "audit --csv exports the same events"
+# Links die with their signer's user and grant.
+cli grant add bob team read >/dev/null
+cli key enable "$BK" >/dev/null
+blink=$(cli link create s3://team/report.txt --as bob --json | json_field url)
+[ "$(curl -fsS "$blink")" = "quarterly numbers" ] || fail "bob's CLI link"
+cli user disable bob 2>"$work/err" >/dev/null
+grep -q "This stops 1 live share link." "$work/err" || fail "user disable did not say: $(cat "$work/err")"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$blink")" = 403 ] || fail "link of a disabled user"
+cli user enable bob >/dev/null
+[ "$(curl -fsS "$blink")" = "quarterly numbers" ] || fail "bob's link after enable"
+cli grant remove bob team 2>"$work/err" >/dev/null
+grep -q "This stops 1 live share link." "$work/err" || fail "grant remove did not say: $(cat "$work/err")"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$blink")" = 403 ] || fail "link after grant removal"
+ok "a CLI link dies when its user is disabled and when the grant goes; the CLI says so first"
 cli link list --json | grep -q "$link_id" && fail "revoked link still listed as active"
 cli link list --all --json | grep -q "$link_id" || fail "revoked link missing from --all"
 put_url=$(cli link create s3://team/dropbox/upload.txt --as alice --method PUT --expires 5m --json | json_field url)

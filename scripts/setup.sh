@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what building and testing bucketshare needs, skipping what is already there:
 # the pinned Rust toolchain (rust-toolchain.toml), cargo-leptos, the wasm-bindgen CLI, wasm-opt
-# (npm binaryen), and with --tests also Chromium and the browser-test packages.
+# (npm binaryen); with --tests also Chromium, rclone, aws cli, boto3 and the browser-test
+# packages; with --bench wrk, nginx and boto3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 
 want_tests=no
+want_bench=no
 [ "${1:-}" = "--tests" ] && want_tests=yes
+[ "${1:-}" = "--bench" ] && want_bench=yes
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -52,6 +55,23 @@ if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ] \
   npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION"
 fi
 
+if [ "$want_tests" = yes ] || [ "$want_bench" = yes ]; then
+  if [ ! -x "$TOOLS_DIR/venv/bin/aws" ] || ! "$TOOLS_DIR/venv/bin/python" -c 'import boto3' 2>/dev/null; then
+    step "aws cli v1 and boto3 (PyPI) for black-box S3 tests and benchmarks"
+    python3 -m venv "$TOOLS_DIR/venv"
+    "$TOOLS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check "awscli==$AWSCLI_VERSION" "boto3==$BOTO3_VERSION"
+  fi
+fi
+
+if [ "$want_bench" = yes ]; then
+  for tool in wrk nginx; do
+    if ! command -v "$tool" >/dev/null && [ ! -x "/usr/sbin/$tool" ]; then
+      step "$tool (Debian) for benchmarks"
+      apt_install "$tool"
+    fi
+  done
+fi
+
 if [ "$want_tests" = yes ]; then
   if ! command -v chromium >/dev/null; then
     step "Chromium (Debian) for browser tests"
@@ -60,11 +80,6 @@ if [ "$want_tests" = yes ]; then
   if ! command -v rclone >/dev/null; then
     step "rclone (Debian) for black-box S3 tests"
     apt_install rclone
-  fi
-  if [ ! -x "$TOOLS_DIR/venv/bin/aws" ] || ! "$TOOLS_DIR/venv/bin/python" -c 'import boto3' 2>/dev/null; then
-    step "aws cli v1 and boto3 (PyPI) for black-box S3 tests"
-    python3 -m venv "$TOOLS_DIR/venv"
-    "$TOOLS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check "awscli==$AWSCLI_VERSION" "boto3==$BOTO3_VERSION"
   fi
   if [ ! -d end2end/node_modules/@playwright/test ] \
     || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then

@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmarks of bucketshare and nginx on this machine, in one run.
+
+Started by scripts/bench.sh, which installs wrk, nginx and boto3 and builds bucketshare in
+release mode. Every server listens on 127.0.0.1 only; load comes from wrk in its own process,
+bounded in time. Results go to bench/results/<time>.json and .md; the table is printed.
+
+Cases (numbered as in the benchmark issue; those not measured here say so in the table):
+  1. pre-signed GET of a 4 KiB object, 64 connections
+  2. pre-signed GET of a 64 MiB object, 4 connections
+  3. SigV4 header-signed GET of a 4 KiB object (an IAM user's request)
+  6. share-link GET of a 4 KiB object, request audit on vs off
+  7. RSS while streaming a 1 GiB object
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+import boto3
+import botocore.auth
+import botocore.awsrequest
+import botocore.config
+import botocore.credentials
+
+KIB = 1024
+MIB = 1024 * KIB
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, proc, what):
+    for _ in range(200):
+        if proc.poll() is not None:
+            sys.exit(f"{what} exited at start (status {proc.returncode})")
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"{what} did not answer at {url}")
+
+
+class RssSampler:
+    """Samples a process's resident set size every 20 ms; `peak` is the largest seen (bytes)."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.peak = 0
+        self.first = self.read()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def read(self):
+        try:
+            with open(f"/proc/{self.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) * KIB
+        except OSError:
+            pass
+        return 0
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.read())
+            time.sleep(0.02)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def parse_duration(text):
+    """wrk's latency text (`1.23ms`, `850.00us`, `1.02s`) in milliseconds."""
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if not m:
+        return None
+    value, unit = float(m.group(1)), m.group(2)
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_size(text):
+    m = re.fullmatch(r"([\d.]+)([KMGT]?B)", text)
+    if not m:
+        return None
+    return float(m.group(1)) * {"B": 1, "KB": KIB, "MB": MIB, "GB": 1024 * MIB, "TB": 1024**4}[m.group(2)]
+
+
+def wrk(url, connections, seconds, pid, headers=()):
+    """Runs wrk against `url`; returns req/s, MB/s, p50/p99 ms and the server's peak RSS."""
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "30s"]
+    for h in headers:
+        cmd += ["-H", h]
+    cmd.append(url)
+    with RssSampler(pid) as rss:
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        sys.exit(f"wrk saw {errors.group(1)} error responses from {url}:\n{out}")
+    socket_errors = re.search(r"Socket errors: .*", out)
+    result = {
+        "req_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "mb_per_s": parse_size(re.search(r"Transfer/sec:\s+(\S+)", out).group(1)) / MIB,
+        "p50_ms": parse_duration(re.search(r"\s50%\s+(\S+)", out).group(1)),
+        "p99_ms": parse_duration(re.search(r"\s99%\s+(\S+)", out).group(1)),
+        "peak_rss_mib": rss.peak / MIB,
+    }
+    if socket_errors:
+        result["socket_errors"] = socket_errors.group(0)
+    return result
+
+
+class Bucketshare:
+    def __init__(self, binary, work):
+        self.binary = binary
+        self.data = os.path.join(work, "bucketshare-data")
+        self.log = open(os.path.join(work, "bucketshare.log"), "a")
+        self.s3_port = free_port()
+        self.console_port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.s3_port}"
+        self.proc = None
+
+    def cli(self, *args):
+        out = subprocess.run(
+            [self.binary, "--data-dir", self.data, "--public-s3-url", self.endpoint, *args],
+            capture_output=True, text=True,
+        )
+        if out.returncode != 0:
+            sys.exit(f"bucketshare {' '.join(args)}: {out.stderr}")
+        return out.stdout
+
+    def start(self, audit_requests=True):
+        env = dict(os.environ, BUCKETSHARE_ADMIN_PASSWORD="benchmark-password-1", BUCKETSHARE_LOG="warn")
+        self.proc = subprocess.Popen(
+            [self.binary, "--data-dir", self.data, "serve",
+             "--s3-addr", f"127.0.0.1:{self.s3_port}",
+             "--console-addr", f"127.0.0.1:{self.console_port}",
+             "--audit-requests", "true" if audit_requests else "false"],
+            stdout=self.log, stderr=self.log, env=env,
+        )
+        wait_http(f"{self.endpoint}/healthz", self.proc, "bucketshare")
+
+    def stop(self):
+        if self.proc:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=60)
+            self.proc = None
+
+
+class Nginx:
+    def __init__(self, work, root):
+        self.port = free_port()
+        self.dir = os.path.join(work, "nginx")
+        os.makedirs(self.dir, exist_ok=True)
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"""
+daemon off;
+worker_processes 2;
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    client_body_temp_path {self.dir}/body;
+    proxy_temp_path {self.dir}/proxy;
+    fastcgi_temp_path {self.dir}/fastcgi;
+    uwsgi_temp_path {self.dir}/uwsgi;
+    scgi_temp_path {self.dir}/scgi;
+    server {{
+        listen 127.0.0.1:{self.port};
+        root {root};
+    }}
+}}
+""")
+        self.proc = subprocess.Popen(["nginx", "-c", conf, "-p", self.dir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.base = f"http://127.0.0.1:{self.port}"
+        wait_http(f"{self.base}/", self.proc, "nginx")
+
+    def worker_pids(self):
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
+        return [int(p) for p in out.split()] or [self.proc.pid]
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGQUIT)
+        self.proc.wait(timeout=30)
+
+
+def sigv4_headers(endpoint, key, secret, path):
+    """Authorization headers for one GET, valid for S3's 15-minute clock skew: every request
+    wrk sends carries the same signature, as a client re-sending one signed request would."""
+    creds = botocore.credentials.Credentials(key, secret)
+    request = botocore.awsrequest.AWSRequest(method="GET", url=f"{endpoint}{path}")
+    request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
+    botocore.auth.S3SigV4Auth(creds, "s3", "us-east-1").add_auth(request)
+    return [f"{k}: {v}" for k, v in request.headers.items()]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("binary")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--out", default="bench/results")
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="bucketshare-bench-")
+    files = os.path.join(work, "files")
+    os.makedirs(files)
+    sizes = {"small.bin": 4 * KIB, "medium.bin": 64 * MIB, "huge.bin": 1024 * MIB}
+    for name, size in sizes.items():
+        with open(os.path.join(files, name), "wb") as f:
+            for _ in range(0, size, 4 * MIB):
+                f.write(os.urandom(min(4 * MIB, size)))
+            f.truncate(size)
+
+    bs = Bucketshare(args.binary, work)
+    user = json.loads(bs.cli("user", "create", "bench", "--can-create-buckets", "--json"))
+    bs.start()
+    s3 = boto3.client(
+        "s3", endpoint_url=bs.endpoint, region_name="us-east-1",
+        aws_access_key_id=user["access_key_id"], aws_secret_access_key=user["secret_access_key"],
+        config=botocore.config.Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+    s3.create_bucket(Bucket="bench")
+    for name in sizes:
+        s3.upload_file(os.path.join(files, name), "bench", name)
+    presign = lambda key: s3.generate_presigned_url(
+        "get_object", Params={"Bucket": "bench", "Key": key}, ExpiresIn=3600)
+    link = json.loads(bs.cli("link", "create", "s3://bench/small.bin", "--as", "bench", "--json"))["url"]
+    nginx = Nginx(work, files)
+    secs = args.seconds
+    rows = []
+
+    def measure(case, server, url, conns, pid, headers=()):
+        print(f"  case {case}: {server} …", flush=True)
+        r = wrk(url, conns, secs, pid, headers)
+        r.update(case=case, server=server, connections=conns)
+        rows.append(r)
+        return r
+
+    print("Measuring (each", secs, "s):", flush=True)
+    nginx_pid = nginx.worker_pids()[0]
+    c1 = measure("1 presigned GET 4 KiB", "bucketshare", presign("small.bin"), 64, bs.proc.pid)
+    n1 = measure("1 presigned GET 4 KiB", "nginx", f"{nginx.base}/small.bin", 64, nginx_pid)
+    c2 = measure("2 presigned GET 64 MiB", "bucketshare", presign("medium.bin"), 4, bs.proc.pid)
+    n2 = measure("2 presigned GET 64 MiB", "nginx", f"{nginx.base}/medium.bin", 4, nginx_pid)
+    headers = sigv4_headers(bs.endpoint, user["access_key_id"], user["secret_access_key"], "/bench/small.bin")
+    c3 = measure("3 SigV4 header GET 4 KiB", "bucketshare", f"{bs.endpoint}/bench/small.bin", 64,
+                 bs.proc.pid, headers)
+
+    # Case 6: the same link, audit on and off, alternated to spread the noise.
+    audit = {True: [], False: []}
+    for on in (True, False, True, False):
+        bs.stop()
+        bs.start(audit_requests=on)
+        label = "bucketshare audit " + ("on" if on else "off")
+        audit[on].append(measure("6 link GET 4 KiB", label, link, 64, bs.proc.pid))
+    events = int(subprocess.run(
+        [sys.executable, "-c",
+         "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("
+         "\"SELECT COUNT(*) FROM audit_events WHERE action = 'GetObject'\").fetchone()[0])",
+         os.path.join(bs.data, "bucketshare.db")],
+        capture_output=True, text=True, check=True).stdout)
+    mean = lambda rs: sum(r["req_per_s"] for r in rs) / len(rs)
+    audit_ratio = mean(audit[True]) / mean(audit[False])
+
+    # Case 7: one client streams 1 GiB; the server's RSS must stay flat.
+    print("  case 7: bucketshare streaming 1 GiB …", flush=True)
+    with RssSampler(bs.proc.pid) as rss:
+        started = time.monotonic()
+        subprocess.run(["curl", "-fsS", "-o", "/dev/null", presign("huge.bin")], check=True)
+        elapsed = time.monotonic() - started
+    growth = max(0, rss.peak - rss.first) / MIB
+    rows.append({"case": "7 stream 1 GiB", "server": "bucketshare", "connections": 1,
+                 "mb_per_s": 1024 / elapsed, "peak_rss_mib": rss.peak / MIB,
+                 "rss_growth_mib": growth})
+    bs.stop()
+    nginx.stop()
+
+    ratios = {
+        "case 1 vs nginx": c1["req_per_s"] / n1["req_per_s"],
+        "case 2 vs nginx": c2["mb_per_s"] / n2["mb_per_s"],
+        "case 3 vs case 1": c3["req_per_s"] / c1["req_per_s"],
+        "case 6 audit on / off": audit_ratio,
+        "case 7 RSS growth (MiB)": growth,
+    }
+    machine = {
+        "cpus": os.cpu_count(),
+        "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?"),
+        "mem_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1),
+        "kernel": os.uname().release,
+    }
+    result = {"when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "machine": machine, "seconds_per_case": secs, "rows": rows, "ratios": ratios,
+              "audit_events_written": events,
+              "not_measured_here": ["4 multipart PUT 64 MiB", "5 ListObjectsV2 in 1,000,000 objects",
+                                    "peers s3s-fs and Garage"]}
+    table = markdown(result)
+    os.makedirs(args.out, exist_ok=True)
+    stamp = result["when"].replace(":", "").replace("+0000", "Z")
+    with open(os.path.join(args.out, f"{stamp}.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    with open(os.path.join(args.out, f"{stamp}.md"), "w") as f:
+        f.write(table)
+    print()
+    print(table)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def markdown(result):
+    fmt = lambda v, d=1: "-" if v is None else f"{v:,.{d}f}"
+    m = result["machine"]
+    lines = [
+        f"bucketshare benchmark, {result['when']}: {m['cpus']} × {m['cpu']}, {m['mem_gib']} GiB, "
+        f"Linux {m['kernel']}; wrk -t2, {result['seconds_per_case']} s per measurement, loopback.",
+        "",
+        "| case | server | conns | req/s | MB/s | p50 ms | p99 ms | peak RSS MiB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in result["rows"]:
+        lines.append(
+            f"| {r['case']} | {r['server']} | {r['connections']} | {fmt(r.get('req_per_s'), 0)} | "
+            f"{fmt(r.get('mb_per_s'))} | {fmt(r.get('p50_ms'), 2)} | {fmt(r.get('p99_ms'), 2)} | "
+            f"{fmt(r.get('peak_rss_mib'))} |")
+    lines += ["", "| ratio | value |", "|---|---:|"]
+    for k, v in result["ratios"].items():
+        lines.append(f"| {k} | {v:.2f} |")
+    lines += ["", f"Audit events written during case 6: {result['audit_events_written']:,}.",
+              "Not measured by this harness yet: " + "; ".join(result["not_measured_here"]) + ".", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Benchmarks (not tests): bucketshare side by side with nginx on this machine, in one run.
+# Installs wrk, nginx and boto3 if missing, builds bucketshare in release mode, then runs
+# bench/bench.py. Results: bench/results/<time>.{json,md}. Usage: scripts/bench.sh [--seconds N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --bench
+. scripts/env.sh
+
+# The same release build as scripts/serve.sh (cargo-leptos), so the two share the cache.
+cargo leptos build --release
+"$TOOLS_DIR/venv/bin/python" bench/bench.py "$CARGO_TARGET_DIR/release/bucketshare" "$@"
