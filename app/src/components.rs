@@ -82,3 +82,97 @@ pub fn LoadError(error: AppError) -> impl IntoView {
     }
     view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
 }
+
+/// Runs in the browser only, once the page is hydrated: whether interactive extras (copy
+/// buttons, local times) can work.
+pub fn hydrated() -> ReadSignal<bool> {
+    let (ready, set_ready) = signal(false);
+    Effect::new(move |_| set_ready.set(true));
+    ready
+}
+
+/// A button that copies `text` to the clipboard; hidden until the page is hydrated (without
+/// JavaScript the text stays selectable).
+#[component]
+pub fn CopyButton(text: String, label: &'static str) -> impl IntoView {
+    let ready = hydrated();
+    let (copied, set_copied) = signal(false);
+    let copy = move |_| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.navigator().clipboard().write_text(&text);
+            set_copied.set(true);
+        }
+    };
+    view! {
+        <button type="button" class="copy" hidden=move || !ready.get() on:click=copy>
+            {move || if copied.get() { "Copied" } else { label }}
+        </button>
+    }
+}
+
+/// A checkbox a destructive form needs ticked, saying what will happen.
+#[component]
+pub fn ConfirmField(id: String, text: String) -> impl IntoView {
+    let label_for = id.clone();
+    view! {
+        <label class="check confirm" for=label_for>
+            <input type="checkbox" id=id name="confirm" value="yes" required />
+            " " {text}
+        </label>
+    }
+}
+
+/// A Unix time: UTC as rendered by the server, the admin's local time once hydrated.
+#[component]
+pub fn Time(at: i64) -> impl IntoView {
+    let ready = hydrated();
+    let iso = utc(at);
+    let shown = iso.clone();
+    view! {
+        <time datetime=iso.clone() title=format!("{iso} UTC")>
+            {move || if ready.get() { local(at) } else { format!("{shown} UTC") }}
+        </time>
+    }
+}
+
+/// `2026-11-28 08:00:00` (UTC) for a Unix time.
+pub fn utc(at: i64) -> String {
+    let days = at.div_euclid(86_400);
+    let secs = at.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// A Unix time in the browser's time zone and locale.
+fn local(at: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen_value(at));
+    String::from(date.to_locale_string("default", &js_sys::Object::new().into()))
+}
+
+fn wasm_bindgen_value(at: i64) -> js_sys::wasm_bindgen::JsValue {
+    js_sys::wasm_bindgen::JsValue::from_f64(at as f64 * 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unix_times_read_as_utc_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00:00");
+        assert_eq!(super::utc(1_795_853_400), "2026-11-28 08:10:00");
+        assert_eq!(super::utc(951_782_400), "2000-02-29 00:00:00");
+    }
+}

@@ -22,6 +22,9 @@ pub enum AppError {
     /// Too many failed sign-ins for this account or from this address.
     #[error("Too many failed sign-ins. Try again in {retry_after_secs} seconds.")]
     Throttled { retry_after_secs: u64 },
+    /// What the page or action is about does not exist (any more).
+    #[error("{message}")]
+    NotFound { message: String },
     /// A form field holds a value that cannot be accepted.
     #[error("{message}")]
     Invalid { field: String, message: String },
@@ -49,6 +52,7 @@ impl AppError {
             AppError::CsrfRejected => 403,
             AppError::Throttled { .. } => 429,
             AppError::Invalid { .. } => 422,
+            AppError::NotFound { .. } => 404,
             AppError::Internal { .. } => 500,
             AppError::Transport { .. } => 400,
         }
@@ -97,6 +101,27 @@ pub mod ssr {
         let request_id = current_request_id();
         tracing::error!(%request_id, error = %err, "{context}");
         AppError::Internal { request_id }
+    }
+
+    /// A domain failure as the console shows it: refusals of a value belong to the form field
+    /// `field`; a missing user, bucket or link is [`AppError::NotFound`]; the rest is internal.
+    pub fn domain(err: domain::Error, field: &str) -> AppError {
+        match err {
+            domain::Error::Invalid { message, .. } => AppError::invalid(field, message),
+            domain::Error::AlreadyExists { .. } => AppError::invalid(field, err.to_string()),
+            domain::Error::NotFound { .. } => AppError::NotFound {
+                message: capitalized(&err.to_string()),
+            },
+            other => internal("domain error", other),
+        }
+    }
+
+    fn capitalized(text: &str) -> String {
+        let mut chars = text.chars();
+        chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect())
+            .unwrap_or_default()
     }
 
     impl From<sqlx::Error> for AppError {

@@ -8,12 +8,16 @@
 )]
 
 pub mod account;
+pub mod audit;
 pub mod auth;
+pub mod buckets;
 pub mod components;
 pub mod dashboard;
 pub mod error;
+pub mod links;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod users;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -21,8 +25,12 @@ use leptos_router::components::{A, Outlet, ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::account::AccountPage;
+use crate::audit::AuditPage;
 use crate::auth::{LoginPage, LogoutButton, SessionEpoch, SessionResource};
+use crate::buckets::{BucketPage, BucketsPage};
 use crate::dashboard::DashboardPage;
+use crate::links::{LinkPage, LinksPage};
+use crate::users::{UserPage, UsersPage};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -73,6 +81,13 @@ fn ConsoleRoutes() -> impl IntoView {
             <ParentRoute path=path!("/") view=ConsoleLayout ssr=SsrMode::Async>
                 <Route path=path!("") view=DashboardPage ssr=SsrMode::Async />
                 <Route path=path!("account") view=AccountPage ssr=SsrMode::Async />
+                <Route path=path!("users") view=UsersPage ssr=SsrMode::Async />
+                <Route path=path!("users/:name") view=UserPage ssr=SsrMode::Async />
+                <Route path=path!("buckets") view=BucketsPage ssr=SsrMode::Async />
+                <Route path=path!("buckets/:name") view=BucketPage ssr=SsrMode::Async />
+                <Route path=path!("links") view=LinksPage ssr=SsrMode::Async />
+                <Route path=path!("links/:id") view=LinkPage ssr=SsrMode::Async />
+                <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
             </ParentRoute>
         </Routes>
     }
@@ -95,6 +110,10 @@ fn ConsoleLayout() -> impl IntoView {
             <a class="brand" href="/">"bucketshare"</a>
             <nav aria-label="Main">
                 <A href="/" exact=true>"Dashboard"</A>
+                <A href="/users">"Users"</A>
+                <A href="/buckets">"Buckets"</A>
+                <A href="/links">"Links"</A>
+                <A href="/audit">"Audit"</A>
                 <A href="/account">"Account"</A>
             </nav>
             <Transition fallback=|| ()>{admin_name}</Transition>

@@ -15,7 +15,45 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: SqlitePool,
     pub auth: Arc<AuthSettings>,
+    /// Seals and opens access key secrets (share links are signed with them).
+    pub master: Arc<domain::secrets::MasterKey>,
+    /// The S3 address share links are signed for.
+    pub public_s3_url: String,
+    /// The objects, as the console browses and changes them.
+    pub store: Arc<dyn ConsoleStore>,
 }
+
+/// What the console needs of the object store (the server's embedded store implements it).
+#[async_trait::async_trait]
+pub trait ConsoleStore: Send + Sync {
+    /// One page of `bucket` under `prefix`, folded at `/`, starting after `after`.
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<crate::buckets::Listing, String>;
+
+    /// Deletes one object; deleting a missing one succeeds, as in S3.
+    async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), String>;
+
+    /// Removes the files of objects whose rows are gone (a deleted bucket's).
+    async fn remove_blobs(&self, blobs: Vec<String>);
+
+    /// Stores `body` as `bucket`/`key`, replacing what was there; returns its size.
+    async fn upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: Option<String>,
+        body: UploadBody<'_>,
+    ) -> Result<u64, String>;
+}
+
+/// The bytes of an upload, as they arrive.
+pub type UploadBody<'a> =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<bytes::Bytes, String>> + Send + 'a>>;
 
 /// How sign-in is guarded. Defaults are what a production console should use; tests shorten
 /// the delays.

@@ -368,6 +368,107 @@ pub async fn sweep(pool: &SqlitePool, before: i64) -> Result<u64> {
     }
 }
 
+/// The columns of a CSV export, in order.
+pub const CSV_COLUMNS: &[&str] = &[
+    "id",
+    "time",
+    "actor_kind",
+    "actor",
+    "access_key_id",
+    "link_id",
+    "action",
+    "target",
+    "bucket",
+    "object_key",
+    "outcome",
+    "status",
+    "error_code",
+    "bytes_sent",
+    "client_ip",
+    "user_agent",
+    "request_id",
+    "detail",
+];
+
+/// One event as a CSV line (no line end), in [`CSV_COLUMNS`] order; the time is RFC 3339, UTC.
+pub fn csv_line(event: &Event) -> String {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let kind = serde_json::to_value(event.actor_kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let time =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(event.at.max(0).unsigned_abs());
+    let cells = [
+        event.id.to_string(),
+        rfc3339_millis(time),
+        kind,
+        text(&event.actor),
+        text(&event.access_key_id),
+        text(&event.link_id),
+        event.action.clone(),
+        text(&event.target),
+        text(&event.bucket),
+        text(&event.object_key),
+        event.outcome.to_string(),
+        event.status.map(|s| s.to_string()).unwrap_or_default(),
+        text(&event.error_code),
+        event.bytes_sent.to_string(),
+        text(&event.client_ip),
+        text(&event.user_agent),
+        text(&event.request_id),
+        text(&event.detail),
+    ];
+    cells
+        .iter()
+        .map(|c| csv_cell(c))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `2026-11-28T08:00:00.123Z`.
+fn rfc3339_millis(time: std::time::SystemTime) -> String {
+    let since = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        since.subsec_millis()
+    )
+}
+
+/// One CSV cell (RFC 4180 quoting). Cells a spreadsheet would run as a formula (a user agent
+/// is whatever the client sent) get a leading `'`.
+fn csv_cell(text: &str) -> String {
+    let formula =
+        text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err();
+    let text = if formula {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
 /// Where requests come from: which peers are trusted proxies, and whether client addresses
 /// are stored whole or truncated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -464,6 +565,17 @@ mod tests {
             net.client_ip(ip("::ffff:203.0.113.9"), None),
             ip("203.0.113.9")
         );
+    }
+
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("-1"), "-1");
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_795_853_400_123);
+        assert_eq!(rfc3339_millis(at), "2026-11-28T08:10:00.123Z");
     }
 
     #[test]

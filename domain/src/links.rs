@@ -318,6 +318,225 @@ pub async fn killed_by(pool: &SqlitePool, change: &Change<'_>) -> Result<i64> {
     .await?)
 }
 
+/// What to issue: a link to one object, signed as one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    /// `GET` to download, `PUT` for an upload-only link.
+    pub method: Method,
+    /// The IAM user the link is signed as.
+    pub user: &'a str,
+    /// 1 s to 7 days.
+    pub lifetime: std::time::Duration,
+    pub label: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Method {
+    #[serde(rename = "GET")]
+    Get,
+    #[serde(rename = "PUT")]
+    Put,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+        }
+    }
+
+    /// What the signer must be allowed to do for the link to work.
+    pub fn need(self) -> crate::grants::Need {
+        match self {
+            Method::Get => crate::grants::Need::Read,
+            Method::Put => crate::grants::Need::Write,
+        }
+    }
+}
+
+/// An issued link: its record and its URL (shown once; only its signature is stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issued {
+    pub link: Link,
+    pub url: String,
+}
+
+/// Issues a link: checks that the signer may do what the link does, signs with their newest
+/// active key that outlives the link (aws-sdk-s3's presigner, SigV4, for `public_url`), and
+/// records it. Download links carry a `response-content-disposition` keeping the file name.
+///
+/// This fails if: the lifetime is out of range, the user does not exist, may not read (GET)
+/// or write (PUT) the object, is disabled, or has no active key valid that long.
+pub async fn issue(
+    pool: &SqlitePool,
+    master: &crate::secrets::MasterKey,
+    public_url: &str,
+    request: Request<'_>,
+    by: &Origin,
+) -> Result<Issued> {
+    let secs = i64::try_from(request.lifetime.as_secs()).unwrap_or(i64::MAX);
+    if !(1..=MAX_LIFETIME_SECS).contains(&secs) {
+        return Err(Error::invalid(
+            "expiry",
+            "a link lives from 1 second to 7 days (604800 s)",
+        ));
+    }
+    if request.key.is_empty() {
+        return Err(Error::invalid("object", "name an object"));
+    }
+    crate::users::get(pool, request.user).await?;
+    if !crate::grants::allows(
+        pool,
+        request.user,
+        request.bucket,
+        request.key,
+        request.method.need(),
+    )
+    .await?
+    {
+        let verb = if request.method == Method::Get {
+            "read"
+        } else {
+            "write"
+        };
+        return Err(Error::invalid(
+            "user",
+            format!(
+                "user `{}` may not {verb} s3://{}/{}; grant it first",
+                request.user, request.bucket, request.key
+            ),
+        ));
+    }
+    let now = now_unix();
+    let expires_at = now + secs;
+    let key = crate::keys::list(pool, Some(request.user))
+        .await?
+        .into_iter()
+        .rev()
+        .find(|k| k.status == crate::keys::KeyStatus::Active && !k.is_expired(expires_at))
+        .ok_or_else(|| {
+            Error::invalid(
+                "user",
+                format!(
+                    "user `{}` has no active access key valid that long",
+                    request.user
+                ),
+            )
+        })?;
+    let creds = crate::keys::credentials(pool, master, &key.id)
+        .await?
+        .filter(|c| c.usable(now))
+        .ok_or_else(|| Error::invalid("user", format!("user `{}` is disabled", request.user)))?;
+    let url = presign(public_url, &creds, &request)
+        .await
+        .map_err(|e| Error::invalid("link", format!("cannot sign the link: {e}")))?;
+    let signature = signature_of(&url)
+        .ok_or_else(|| Error::invalid("link", "the presigner made a URL without a signature"))?;
+    let id = new_id();
+    let link = record(
+        pool,
+        NewLink {
+            id: &id,
+            bucket: request.bucket,
+            key: request.key,
+            method: request.method.as_str(),
+            user: request.user,
+            access_key_id: key.id.as_str(),
+            created_by: &by.name,
+            expires_at,
+            label: request.label.filter(|l| !l.trim().is_empty()),
+            signature: &signature,
+        },
+        by,
+    )
+    .await?;
+    Ok(Issued { link, url })
+}
+
+/// A SigV4 pre-signed URL for one object on the public S3 address.
+async fn presign(
+    public_url: &str,
+    creds: &crate::keys::Credentials,
+    request: &Request<'_>,
+) -> std::result::Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_s3::presigning::PresigningConfig;
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(public_url)
+        .region(Region::new("us-east-1"))
+        .force_path_style(true)
+        .credentials_provider(Credentials::new(
+            creds.key.id.as_str(),
+            creds.secret.expose(),
+            None,
+            None,
+            "bucketshare",
+        ))
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(config);
+    let presigning = PresigningConfig::expires_in(request.lifetime)?;
+    let signed = match request.method {
+        Method::Get => {
+            client
+                .get_object()
+                .bucket(request.bucket)
+                .key(request.key)
+                .response_content_disposition(attachment(request.key))
+                .presigned(presigning)
+                .await?
+        }
+        Method::Put => {
+            client
+                .put_object()
+                .bucket(request.bucket)
+                .key(request.key)
+                .presigned(presigning)
+                .await?
+        }
+    };
+    Ok(signed.uri().to_owned())
+}
+
+/// The `X-Amz-Signature` of a pre-signed URL (as the endpoint reads it: percent-decoded).
+fn signature_of(url: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == "X-Amz-Signature").then(|| v.to_owned())
+    })
+}
+
+/// `Content-Disposition` for a download that keeps the object's file name (the last part of
+/// its key): a plain ASCII `filename` for old clients and the exact UTF-8 one (RFC 6266).
+pub fn attachment(key: &str) -> String {
+    let name = key
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("download");
+    let ascii: String = name
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' => c,
+            _ => '_',
+        })
+        .collect();
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' | b'~' => {
+                encoded.push(char::from(byte));
+            }
+            _ => encoded.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 /// What a pre-signed request's signature says about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Use {
@@ -343,4 +562,29 @@ pub async fn lookup(pool: &SqlitePool, signature: &str) -> Result<Use> {
         Some((id, Some(_), user)) => Use::Revoked { id, user },
         Some((id, None, user)) => Use::Link { id, user },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn downloads_keep_their_file_name() {
+        assert_eq!(
+            attachment("reports/q1.pdf"),
+            "attachment; filename=\"q1.pdf\"; filename*=UTF-8''q1.pdf"
+        );
+        assert_eq!(
+            attachment("a/ré sumé \"v2\".txt"),
+            "attachment; filename=\"r_ sum_ _v2_.txt\"; filename*=UTF-8''r%C3%A9%20sum%C3%A9%20%22v2%22.txt"
+        );
+        assert_eq!(
+            attachment("dir/"),
+            "attachment; filename=\"download\"; filename*=UTF-8''download"
+        );
+        assert_eq!(
+            signature_of("http://h/b/k?X-Amz-Date=1&X-Amz-Signature=abc&x=y").as_deref(),
+            Some("abc")
+        );
+    }
 }

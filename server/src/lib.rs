@@ -9,4 +9,5 @@ pub mod db;
 pub mod s3;
 pub mod serve;
 pub mod store;
+pub mod transfers;
 pub mod web;

@@ -13,11 +13,25 @@ async fn main() -> ExitCode {
     }
     let result = match cli.command {
         None => match ServeArgs::from_env() {
-            Ok(args) => server::serve::run(&cli.data_dir, cli.master_key.as_ref(), args).await,
+            Ok(args) => {
+                server::serve::run(
+                    &cli.data_dir,
+                    cli.master_key.as_ref(),
+                    &cli.public_s3_url,
+                    args,
+                )
+                .await
+            }
             Err(err) => err.exit(),
         },
         Some(Command::Serve(args)) => {
-            server::serve::run(&cli.data_dir, cli.master_key.as_ref(), args).await
+            server::serve::run(
+                &cli.data_dir,
+                cli.master_key.as_ref(),
+                &cli.public_s3_url,
+                args,
+            )
+            .await
         }
         Some(Command::Admin(command)) => {
             server::cli::run(

@@ -27,6 +27,7 @@ const SESSION_TABLE: &str = "sessions";
 pub async fn run(
     data_dir: &Path,
     master_key: Option<&Redacted>,
+    public_s3_url: &str,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
     let pool = open_data_dir(data_dir).await?;
@@ -47,9 +48,15 @@ pub async fn run(
         trusted_proxies: args.trusted_proxies.clone(),
         truncate_ips: args.audit_truncate_ips,
     };
+    let master = Arc::new(master);
+    let objects_dir = crate::store::objects_dir(data_dir);
+    let objects = Arc::new(s3::EmbeddedStore::new(pool.clone(), objects_dir.clone()));
     let state = AppState {
+        store: objects,
         leptos_options: leptos_options(&args),
         pool: pool.clone(),
+        master: master.clone(),
+        public_s3_url: public_s3_url.to_owned(),
         auth: Arc::new(AuthSettings {
             max_failures_per_account: args.login_max_failures_per_account,
             max_failures_per_ip: args.login_max_failures_per_ip,
@@ -60,7 +67,6 @@ pub async fn run(
     };
     let console = web::app(state, session_layer(store, &args)?);
 
-    let objects_dir = crate::store::objects_dir(data_dir);
     let swept = s3::sweep_orphans(&pool, &objects_dir)
         .await
         .context("cannot clean up interrupted uploads")?;
@@ -76,13 +82,7 @@ pub async fn run(
     };
     let (audit_log, audit_writer) = s3::AuditLog::start(pool.clone(), network, args.audit_requests);
     let retention = tokio::spawn(sweep_old_audit_events(pool.clone(), args.audit_retention));
-    let s3_router = s3::router(
-        pool.clone(),
-        Arc::new(master),
-        objects_dir,
-        &s3_settings,
-        audit_log,
-    )?;
+    let s3_router = s3::router(pool.clone(), master, objects_dir, &s3_settings, audit_log)?;
 
     let console_listener = tokio::net::TcpListener::bind(args.console_addr)
         .await

@@ -7,10 +7,11 @@ use app::error::AppError;
 use app::state::AppState;
 use axum::Router;
 use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -30,6 +31,11 @@ pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLay
     let routes = generate_route_list(app::App);
     let context_state = state.clone();
     let console = Router::new()
+        .route(
+            "/buckets/{bucket}/upload",
+            post(crate::transfers::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/audit/export", get(crate::transfers::export_audit))
         .leptos_routes_with_context(
             &state,
             routes,

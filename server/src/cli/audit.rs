@@ -52,27 +52,6 @@ pub struct AuditArgs {
 /// Rows fetched per query while exporting.
 const PAGE: u32 = 1_000;
 
-const COLUMNS: &[&str] = &[
-    "id",
-    "time",
-    "actor_kind",
-    "actor",
-    "access_key_id",
-    "link_id",
-    "action",
-    "target",
-    "bucket",
-    "object_key",
-    "outcome",
-    "status",
-    "error_code",
-    "bytes_sent",
-    "client_ip",
-    "user_agent",
-    "request_id",
-    "detail",
-];
-
 pub async fn run(cx: &Context, args: AuditArgs) -> anyhow::Result<()> {
     let filter = Filter {
         link: args.link,
@@ -96,7 +75,7 @@ pub async fn run(cx: &Context, args: AuditArgs) -> anyhow::Result<()> {
     if args.json {
         print!("[");
     } else if args.csv {
-        println!("{}", COLUMNS.join(","));
+        println!("{}", audit::CSV_COLUMNS.join(","));
     }
     while left > 0 {
         let page = u32::try_from(left.min(u64::from(PAGE))).unwrap_or(PAGE);
@@ -109,7 +88,7 @@ pub async fn run(cx: &Context, args: AuditArgs) -> anyhow::Result<()> {
                     serde_json::to_string(event)?
                 );
             } else if args.csv {
-                println!("{}", csv_line(event));
+                println!("{}", audit::csv_line(event));
             } else {
                 shown.push(table_row(event));
             }
@@ -196,70 +175,9 @@ fn table_row(event: &Event) -> Vec<String> {
     ]
 }
 
-fn csv_line(event: &Event) -> String {
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let kind = serde_json::to_value(event.actor_kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let cells = [
-        event.id.to_string(),
-        show_millis(event.at),
-        kind,
-        text(&event.actor),
-        text(&event.access_key_id),
-        text(&event.link_id),
-        event.action.clone(),
-        text(&event.target),
-        text(&event.bucket),
-        text(&event.object_key),
-        event.outcome.to_string(),
-        event.status.map(|s| s.to_string()).unwrap_or_default(),
-        text(&event.error_code),
-        event.bytes_sent.to_string(),
-        text(&event.client_ip),
-        text(&event.user_agent),
-        text(&event.request_id),
-        text(&event.detail),
-    ];
-    cells
-        .iter()
-        .map(|c| csv_cell(c))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// One CSV cell (RFC 4180 quoting). Cells a spreadsheet would run as a formula (a user agent
-/// is whatever the client sent) get a leading `'`.
-fn csv_cell(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_number(text) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
-}
-
-fn is_number(text: &str) -> bool {
-    text.parse::<f64>().is_ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_cells_are_quoted_and_defused() {
-        assert_eq!(csv_cell("plain"), "plain");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_cell("-1"), "-1");
-    }
 
     #[test]
     fn times_are_absolute_dates_or_ago() {

@@ -2,13 +2,8 @@
 
 use std::time::Duration;
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_s3::presigning::PresigningConfig;
 use clap::{Subcommand, ValueEnum};
-use domain::grants::{self, Need};
-use domain::keys::{self, KeyStatus};
-use domain::links::{self, Link, MAX_LIFETIME_SECS, NewLink, Scope};
-use domain::now_unix;
+use domain::links::{self, Link, Scope};
 use serde::Serialize;
 
 use super::{Context, print_json, print_table, show_time};
@@ -107,52 +102,33 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
             json,
         } => {
             let (bucket, key) = parse_object(&object)?;
-            let secs = i64::try_from(expires.as_secs()).unwrap_or(i64::MAX);
-            if secs > MAX_LIFETIME_SECS {
-                anyhow::bail!("--expires: a link lives at most 7d (604800 s)");
-            }
-            let need = match method {
-                Method::Get => Need::Read,
-                Method::Put => Need::Write,
-            };
-            if !grants::allows(&cx.pool, &user, bucket, key, need).await? {
-                let verb = if need == Need::Read { "read" } else { "write" };
-                anyhow::bail!("user `{user}` may not {verb} {object}; grant it first");
-            }
-            let now = now_unix();
-            let active = keys::list(&cx.pool, Some(&user))
-                .await?
-                .into_iter()
-                .rev()
-                .find(|k| k.status == KeyStatus::Active && !k.is_expired(now + secs))
-                .ok_or_else(|| {
-                    anyhow::anyhow!("user `{user}` has no active access key valid that long")
-                })?;
-            let creds = keys::credentials(&cx.pool, &cx.master, &active.id)
-                .await?
-                .filter(|c| c.usable(now))
-                .ok_or_else(|| anyhow::anyhow!("user `{user}` is disabled"))?;
-            let url = presign(cx, &creds, bucket, key, method, expires).await?;
-            let signature = crate::s3::presigned_signature(&url.parse()?)
-                .ok_or_else(|| anyhow::anyhow!("the presigner made a URL without a signature"))?;
-            let id = links::new_id();
-            let link = links::record(
+            let issued = links::issue(
                 &cx.pool,
-                NewLink {
-                    id: &id,
+                &cx.master,
+                &cx.public_s3_url,
+                links::Request {
                     bucket,
                     key,
-                    method: if method == Method::Get { "GET" } else { "PUT" },
+                    method: match method {
+                        Method::Get => links::Method::Get,
+                        Method::Put => links::Method::Put,
+                    },
                     user: &user,
-                    access_key_id: active.id.as_str(),
-                    created_by: &cx.by.name,
-                    expires_at: now + secs,
+                    lifetime: expires,
                     label: label.as_deref(),
-                    signature: &signature,
                 },
                 &cx.by,
             )
-            .await?;
+            .await
+            .map_err(|err| match err {
+                domain::Error::Invalid {
+                    field: "expiry", ..
+                } => {
+                    anyhow::anyhow!("--expires: a link lives at most 7d (604800 s)")
+                }
+                other => other.into(),
+            })?;
+            let (link, url) = (issued.link, issued.url);
             if json {
                 print_json(&Created {
                     id: &link.id,
@@ -236,79 +212,6 @@ fn parse_object(text: &str) -> anyhow::Result<(&str, &str)> {
         .ok_or_else(|| anyhow::anyhow!("`{text}` is not of the form s3://BUCKET/KEY"))
 }
 
-/// A SigV4 pre-signed URL for one object on the public S3 address.
-async fn presign(
-    cx: &Context,
-    creds: &keys::Credentials,
-    bucket: &str,
-    key: &str,
-    method: Method,
-    expires: Duration,
-) -> anyhow::Result<String> {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(&cx.public_s3_url)
-        .region(Region::new("us-east-1"))
-        .force_path_style(true)
-        .credentials_provider(Credentials::new(
-            creds.key.id.as_str(),
-            creds.secret.expose(),
-            None,
-            None,
-            "bucketshare",
-        ))
-        .build();
-    let client = aws_sdk_s3::Client::from_conf(config);
-    let presigning = PresigningConfig::expires_in(expires)?;
-    let request = match method {
-        Method::Get => {
-            client
-                .get_object()
-                .bucket(bucket)
-                .key(key)
-                .response_content_disposition(attachment(key))
-                .presigned(presigning)
-                .await?
-        }
-        Method::Put => {
-            client
-                .put_object()
-                .bucket(bucket)
-                .key(key)
-                .presigned(presigning)
-                .await?
-        }
-    };
-    Ok(request.uri().to_owned())
-}
-
-/// `Content-Disposition` for a download that keeps the object's file name (the last part of
-/// its key): a plain ASCII `filename` for old clients and the exact UTF-8 one (RFC 6266).
-pub fn attachment(key: &str) -> String {
-    let name = key
-        .rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty())
-        .unwrap_or("download");
-    let ascii: String = name
-        .chars()
-        .map(|c| match c {
-            ' '..='~' if c != '"' && c != '\\' => c,
-            _ => '_',
-        })
-        .collect();
-    let mut encoded = String::new();
-    for byte in name.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' | b'~' => {
-                encoded.push(char::from(byte));
-            }
-            _ => encoded.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
-}
-
 fn row(link: &Link) -> Vec<String> {
     vec![
         link.id.clone(),
@@ -329,19 +232,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn downloads_keep_their_file_name() {
-        assert_eq!(
-            attachment("reports/q1.pdf"),
-            "attachment; filename=\"q1.pdf\"; filename*=UTF-8''q1.pdf"
-        );
-        assert_eq!(
-            attachment("a/ré sumé \"v2\".txt"),
-            "attachment; filename=\"r_ sum_ _v2_.txt\"; filename*=UTF-8''r%C3%A9%20sum%C3%A9%20%22v2%22.txt"
-        );
-        assert_eq!(
-            attachment("dir/"),
-            "attachment; filename=\"download\"; filename*=UTF-8''download"
-        );
+    fn objects_are_named_as_s3_urls() {
         assert!(parse_object("s3://b/k/x").is_ok());
         assert!(parse_object("s3://b/").is_err());
         assert!(parse_object("b/k").is_err());

@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod checksum;
+mod console;
 mod listing;
 mod multipart;
 mod objects;

@@ -55,6 +55,16 @@ impl TestApp {
                 .build(),
             pool: pool.clone(),
             auth: Arc::new(auth),
+            master: Arc::new(
+                domain::secrets::MasterKey::load_or_create(dir.path(), None)
+                    .unwrap()
+                    .0,
+            ),
+            public_s3_url: "http://127.0.0.1:9000".to_owned(),
+            store: Arc::new(server::s3::EmbeddedStore::new(
+                pool.clone(),
+                server::store::objects_dir(dir.path()),
+            )),
         };
         let sessions = server::serve::session_layer(store, &args).unwrap();
         TestApp {

@@ -1,0 +1,284 @@
+//! The audit trail in the browser: filters, keyset pagination ("Older events"), and CSV/JSON
+//! export of what the filters select.
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+use crate::components::LoadError;
+use crate::error::AppError;
+
+/// One event as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: i64,
+    /// Unix milliseconds.
+    pub at: i64,
+    pub actor_kind: String,
+    pub actor: Option<String>,
+    pub access_key_id: Option<String>,
+    pub link_id: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub bucket: Option<String>,
+    pub object_key: Option<String>,
+    pub outcome: String,
+    pub status: Option<i64>,
+    pub error_code: Option<String>,
+    pub bytes_sent: i64,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The page's filters, as in its URL (and the export's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub actor: String,
+    pub action: String,
+    pub bucket: String,
+    pub outcome: String,
+    /// `YYYY-MM-DD` or RFC 3339, UTC.
+    pub since: String,
+    pub until: String,
+    /// Events older than this id (the next page).
+    pub before: String,
+}
+
+impl AuditQuery {
+    /// The query string for these filters.
+    pub fn to_query_string(&self) -> String {
+        let mut pairs = Vec::new();
+        for (k, v) in [
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("bucket", &self.bucket),
+            ("outcome", &self.outcome),
+            ("since", &self.since),
+            ("until", &self.until),
+        ] {
+            if !v.is_empty() {
+                pairs.push(format!("{k}={}", encode(v)));
+            }
+        }
+        pairs.join("&")
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Events per page.
+pub const PAGE: u32 = 100;
+
+#[server(endpoint = "audit/page")]
+pub async fn audit_page(query: AuditQuery) -> Result<Vec<AuditEvent>, AppError> {
+    let _admin = crate::auth::ssr::require_admin().await?;
+    ssr::page(&crate::state::app_state()?.pool, &query).await
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let url = use_query_map();
+    let query = Memo::new(move |_| {
+        let q = url.read();
+        let get = |k: &str| q.get(k).unwrap_or_default();
+        AuditQuery {
+            actor: get("actor"),
+            action: get("action"),
+            bucket: get("bucket"),
+            outcome: get("outcome"),
+            since: get("since"),
+            until: get("until"),
+            before: get("before"),
+        }
+    });
+    let events = Resource::new(move || query.get(), audit_page);
+    let table = move || {
+        Suspend::new(async move {
+            match events.await {
+                Ok(events) => {
+                    let q = query.get_untracked();
+                    let older = (events.len() == PAGE as usize)
+                        .then(|| events.last().map(|e| e.id))
+                        .flatten()
+                        .map(|last| {
+                            let base = q.to_query_string();
+                            let sep = if base.is_empty() { "" } else { "&" };
+                            format!("/audit?{base}{sep}before={last}")
+                        });
+                    view! {
+                        <EventTable events />
+                        <nav class="pager" aria-label="Pages">
+                            {(!q.before.is_empty())
+                                .then(|| {
+                                    view! {
+                                        <a href=format!(
+                                            "/audit?{}",
+                                            q.to_query_string(),
+                                        )>"Newest events"</a>
+                                    }
+                                })}
+                            {older.map(|href| view! { <a href=href>"Older events"</a> })}
+                        </nav>
+                    }
+                    .into_any()
+                }
+                Err(error) => view! { <LoadError error /> }.into_any(),
+            }
+        })
+    };
+    let value = move |k: &'static str| {
+        move || {
+            let q = query.get();
+            match k {
+                "actor" => q.actor,
+                "action" => q.action,
+                "bucket" => q.bucket,
+                "since" => q.since,
+                _ => q.until,
+            }
+        }
+    };
+    let export = move |format: &'static str| {
+        move || {
+            let base = query.get().to_query_string();
+            let sep = if base.is_empty() { "" } else { "&" };
+            format!("/audit/export?format={format}{sep}{base}")
+        }
+    };
+    view! {
+        <Title text="Audit" />
+        <h1>"Audit"</h1>
+        <form method="get" action="/audit" class="filters" role="search">
+            <div class="field">
+                <label for="a-actor">"Actor"</label>
+                <input id="a-actor" name="actor" value=value("actor") placeholder="admin or user" />
+            </div>
+            <div class="field">
+                <label for="a-action">"Action"</label>
+                <input id="a-action" name="action" value=value("action") placeholder="GetObject, link.revoke…" />
+            </div>
+            <div class="field">
+                <label for="a-bucket">"Bucket"</label>
+                <input id="a-bucket" name="bucket" value=value("bucket") />
+            </div>
+            <div class="field">
+                <label for="a-outcome">"Outcome"</label>
+                <select id="a-outcome" name="outcome">
+                    <option value="" selected=move || query.get().outcome.is_empty()>"Any"</option>
+                    {["allowed", "denied", "failed"]
+                        .into_iter()
+                        .map(|o| {
+                            view! {
+                                <option value=o selected=move || query.get().outcome == o>
+                                    {o}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="a-since">"From (UTC)"</label>
+                <input id="a-since" name="since" value=value("since") placeholder="2026-11-28" />
+            </div>
+            <div class="field">
+                <label for="a-until">"Until (UTC)"</label>
+                <input id="a-until" name="until" value=value("until") placeholder="2026-11-29T12:00:00Z" />
+            </div>
+            <button type="submit">"Filter"</button>
+        </form>
+        <p class="exports">
+            "Export what these filters select: " <a href=export("csv") download="audit.csv">"CSV"</a>
+            " · " <a href=export("json") download="audit.json">"JSON"</a>
+        </p>
+        <Transition fallback=|| view! { <p>"Loading events…"</p> }>{table}</Transition>
+    }
+}
+
+/// Audit events as a table, newest first.
+#[component]
+pub fn EventTable(events: Vec<AuditEvent>) -> impl IntoView {
+    if events.is_empty() {
+        return view! { <p class="empty">"No events."</p> }.into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table class="events">
+                <thead>
+                    <tr>
+                        <th scope="col">"Time (UTC)"</th>
+                        <th scope="col">"Actor"</th>
+                        <th scope="col">"Action"</th>
+                        <th scope="col">"On"</th>
+                        <th scope="col">"Outcome"</th>
+                        <th scope="col">"Bytes"</th>
+                        <th scope="col">"Client"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {events
+                        .into_iter()
+                        .map(|e| {
+                            let on = match (&e.bucket, &e.object_key, &e.target) {
+                                (Some(b), Some(k), _) => format!("{b}/{k}"),
+                                (_, _, Some(t)) => t.clone(),
+                                (Some(b), None, None) => b.clone(),
+                                _ => String::new(),
+                            };
+                            let via = e
+                                .link_id
+                                .as_ref()
+                                .map(|l| format!("link {l}"))
+                                .or_else(|| e.access_key_id.clone())
+                                .unwrap_or_else(|| e.actor_kind.clone());
+                            let outcome_class = format!("badge {}", match e.outcome.as_str() {
+                                "allowed" => "ok",
+                                _ => "off",
+                            });
+                            view! {
+                                <tr>
+                                    <td>
+                                        {crate::components::utc(e.at.div_euclid(1000))}
+                                    </td>
+                                    <td>
+                                        {e.actor.clone().unwrap_or_else(|| "anonymous".into())}
+                                        <br />
+                                        <small>{via}</small>
+                                    </td>
+                                    <td>{e.action.clone()}</td>
+                                    <td>{on}</td>
+                                    <td>
+                                        <span class=outcome_class>{e.outcome.clone()}</span>
+                                        {e.status.map(|s| format!(" {s}"))}
+                                        {e.error_code.clone().map(|c| format!(" {c}"))}
+                                    </td>
+                                    <td>{e.bytes_sent}</td>
+                                    <td>
+                                        {e.client_ip.clone().unwrap_or_default()}
+                                        <br />
+                                        <small>{e.user_agent.clone().unwrap_or_default()}</small>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}

@@ -1,0 +1,640 @@
+//! Buckets: the list, creation and deletion; a bucket's page with its objects (folders,
+//! breadcrumbs, pages, upload, delete, share), who may reach it, and its links.
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::CsrfField;
+use crate::components::{ConfirmField, FieldError, FormError, LoadError, Time, action_error};
+use crate::error::AppError;
+use crate::links::{LinkTable, ShareDialog};
+use crate::users::LinkRow;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketRow {
+    pub name: String,
+    pub owner: Option<String>,
+    pub objects: i64,
+    pub bytes: i64,
+    pub created_at: i64,
+}
+
+/// One page of a bucket's objects under a prefix.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    /// Folders (common prefixes) right under the prefix, each ending with `/`.
+    pub folders: Vec<String>,
+    pub objects: Vec<ObjectRow>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectRow {
+    pub key: String,
+    pub size: i64,
+    pub last_modified: i64,
+    pub content_type: Option<String>,
+}
+
+/// Who may reach a bucket, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessRow {
+    pub user: String,
+    pub permission: String,
+    pub prefix: String,
+    pub expires_at: Option<i64>,
+    pub live_links_killed: i64,
+}
+
+/// Everything on a bucket's page for one tab.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketView {
+    pub bucket: BucketRow,
+    pub listing: Listing,
+    pub access: Vec<AccessRow>,
+    pub links: Vec<LinkRow>,
+    pub users: Vec<String>,
+}
+
+#[server(endpoint = "buckets/list")]
+pub async fn list_buckets() -> Result<Vec<BucketRow>, AppError> {
+    let _admin = crate::auth::ssr::require_admin().await?;
+    ssr::list(&crate::state::app_state()?.pool).await
+}
+
+#[server(endpoint = "buckets/create")]
+pub async fn create_bucket(csrf: String, name: String, owner: String) -> Result<(), AppError> {
+    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    let name = name.trim().to_owned();
+    ssr::create(&admin, &name, owner.trim()).await?;
+    leptos_axum::redirect(&format!("/buckets/{name}"));
+    Ok(())
+}
+
+/// Deletes a bucket: empty only, unless `with_contents` (and `confirm`).
+#[server(endpoint = "buckets/delete")]
+pub async fn delete_bucket(
+    csrf: String,
+    name: String,
+    with_contents: Option<String>,
+    confirm: Option<String>,
+) -> Result<(), AppError> {
+    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    if confirm.is_none() {
+        return Err(AppError::invalid(
+            "confirm",
+            "Tick the confirmation box to go on.",
+        ));
+    }
+    ssr::delete(&admin, &name, with_contents.is_some()).await?;
+    leptos_axum::redirect("/buckets");
+    Ok(())
+}
+
+#[server(endpoint = "buckets/view")]
+pub async fn get_bucket(
+    name: String,
+    prefix: String,
+    after: String,
+) -> Result<BucketView, AppError> {
+    let _admin = crate::auth::ssr::require_admin().await?;
+    ssr::view(&name, &prefix, &after).await
+}
+
+#[server(endpoint = "buckets/delete_object")]
+pub async fn delete_object(csrf: String, bucket: String, key: String) -> Result<(), AppError> {
+    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    ssr::delete_object(&admin, &bucket, &key).await
+}
+
+/// Grants `permission` on the bucket (optionally under `prefix`, until `expires`) to `user`.
+#[server(endpoint = "buckets/grant")]
+pub async fn add_grant(
+    csrf: String,
+    bucket: String,
+    user: String,
+    permission: String,
+    prefix: String,
+    expires: String,
+) -> Result<(), AppError> {
+    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    ssr::add_grant(&admin, &bucket, &user, &permission, &prefix, &expires).await
+}
+
+#[server(endpoint = "buckets/ungrant")]
+pub async fn remove_grant(
+    csrf: String,
+    bucket: String,
+    user: String,
+    prefix: String,
+    confirm: Option<String>,
+) -> Result<(), AppError> {
+    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    if confirm.is_none() {
+        return Err(AppError::invalid(
+            "confirm",
+            "Tick the confirmation box to go on.",
+        ));
+    }
+    ssr::remove_grant(&admin, &bucket, &user, &prefix).await
+}
+
+/// `1.5 MiB` for a byte count.
+pub fn human_size(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[component]
+pub fn BucketsPage() -> impl IntoView {
+    let create = ServerAction::<CreateBucket>::new();
+    let error = action_error(create);
+    let buckets = Resource::new(move || create.version().get(), |_| list_buckets());
+    let table = move || {
+        Suspend::new(async move {
+            match buckets.await {
+                Ok(list) if list.is_empty() => {
+                    view! { <p class="empty">"No buckets yet."</p> }.into_any()
+                }
+                Ok(list) => view! {
+                    <div class="table-wrap">
+                        <table>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Bucket"</th>
+                                    <th scope="col">"Owner"</th>
+                                    <th scope="col">"Objects"</th>
+                                    <th scope="col">"Size"</th>
+                                    <th scope="col">"Created"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {list
+                                    .into_iter()
+                                    .map(|b| {
+                                        view! {
+                                            <tr>
+                                                <td>
+                                                    <a href=format!("/buckets/{}", b.name)>{b.name.clone()}</a>
+                                                </td>
+                                                <td>{b.owner.clone().unwrap_or_else(|| "-".into())}</td>
+                                                <td>{b.objects}</td>
+                                                <td>{human_size(b.bytes)}</td>
+                                                <td>
+                                                    <Time at=b.created_at />
+                                                </td>
+                                            </tr>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+                .into_any(),
+                Err(error) => view! { <LoadError error /> }.into_any(),
+            }
+        })
+    };
+    view! {
+        <Title text="Buckets" />
+        <h1>"Buckets"</h1>
+        <section class="card" aria-labelledby="new-bucket-title">
+            <h2 id="new-bucket-title">"New bucket"</h2>
+            <ActionForm action=create attr:class="inline-form">
+                <CsrfField />
+                <div class="field">
+                    <label for="new-bucket-name">"Bucket name"</label>
+                    <input
+                        id="new-bucket-name"
+                        name="name"
+                        required
+                        minlength="3"
+                        maxlength="63"
+                        autocomplete="off"
+                        spellcheck="false"
+                    />
+                </div>
+                <div class="field">
+                    <label for="new-bucket-owner">"Owner (optional IAM user)"</label>
+                    <input id="new-bucket-owner" name="owner" autocomplete="off" />
+                </div>
+                <button type="submit" class="primary">"Create bucket"</button>
+            </ActionForm>
+            <FieldError error field="name" />
+            <FieldError error field="owner" />
+            <FormError error />
+        </section>
+        <Transition fallback=|| view! { <p>"Loading buckets…"</p> }>{table}</Transition>
+    }
+}
+
+#[component]
+pub fn BucketPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let name = move || params.read().get("name").unwrap_or_default();
+    let q = move |k: &str| query.read().get(k).unwrap_or_default();
+    let tab = move || {
+        let t = q("tab");
+        if t.is_empty() {
+            "objects".to_owned()
+        } else {
+            t
+        }
+    };
+    let delete_object = ServerAction::<DeleteObject>::new();
+    let grant = ServerAction::<AddGrant>::new();
+    let ungrant = ServerAction::<RemoveGrant>::new();
+    let delete_bucket = ServerAction::<DeleteBucket>::new();
+    let view_data = Resource::new(
+        move || {
+            (
+                name(),
+                q("prefix"),
+                q("after"),
+                delete_object.version().get(),
+                grant.version().get(),
+                ungrant.version().get(),
+            )
+        },
+        |(name, prefix, after, ..)| get_bucket(name, prefix, after),
+    );
+    let body = move || {
+        Suspend::new(async move {
+            let data = match view_data.await {
+                Ok(data) => data,
+                Err(error) => return view! { <LoadError error /> }.into_any(),
+            };
+            let prefix = q("prefix");
+            let share = q("share");
+            match tab().as_str() {
+                "access" => view! { <AccessTab data grant ungrant /> }.into_any(),
+                "links" => view! { <LinkTable links=data.links /> }.into_any(),
+                "settings" => {
+                    view! { <BucketSettings bucket=data.bucket delete_bucket /> }.into_any()
+                }
+                _ => view! { <ObjectsTab data prefix share delete_object /> }.into_any(),
+            }
+        })
+    };
+    let tab_link = move |id: &'static str, label: &'static str| {
+        view! {
+            <a
+                href=move || format!("/buckets/{}?tab={id}", name())
+                aria-current=move || (tab() == id).then_some("page")
+            >
+                {label}
+            </a>
+        }
+    };
+    view! {
+        <Title text=move || format!("Bucket {}", name()) />
+        <p class="crumbs">
+            <a href="/buckets">"Buckets"</a>
+            " / "
+            {name}
+        </p>
+        <h1>{name}</h1>
+        <nav class="tabs" aria-label="Bucket">
+            {tab_link("objects", "Objects")}
+            {tab_link("access", "Access")}
+            {tab_link("links", "Links")}
+            {tab_link("settings", "Settings")}
+        </nav>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>{body}</Transition>
+    }
+}
+
+#[component]
+fn ObjectsTab(
+    data: BucketView,
+    prefix: String,
+    share: String,
+    delete_object: ServerAction<DeleteObject>,
+) -> impl IntoView {
+    let bucket = data.bucket.name.clone();
+    let error = action_error(delete_object);
+    let base = format!("/buckets/{bucket}?tab=objects");
+    let href = {
+        let base = base.clone();
+        move |prefix: &str| format!("{base}&prefix={}", encode(prefix))
+    };
+    // Breadcrumbs: the bucket, then each folder of the prefix.
+    let mut crumbs = vec![(bucket.clone(), String::new())];
+    let mut acc = String::new();
+    for part in prefix.split('/').filter(|p| !p.is_empty()) {
+        acc.push_str(part);
+        acc.push('/');
+        crumbs.push((part.to_owned(), acc.clone()));
+    }
+    let listing = data.listing;
+    let empty = listing.folders.is_empty() && listing.objects.is_empty();
+    let next = listing
+        .next
+        .clone()
+        .map(|after| format!("{}&after={}", href(&prefix), encode(&after)));
+    view! {
+        <nav class="crumbs" aria-label="Folder">
+            {crumbs
+                .into_iter()
+                .map(|(label, p)| view! { <a href=href(&p)>{label}</a> " / " })
+                .collect_view()}
+        </nav>
+        <Upload bucket=bucket.clone() prefix=prefix.clone() />
+        {(!share.is_empty())
+            .then(|| view! { <ShareDialog bucket=bucket.clone() key=share.clone() /> })}
+        <FormError error />
+        {if empty {
+            view! { <p class="empty">"Nothing here yet."</p> }.into_any()
+        } else {
+            view! {
+                <div class="table-wrap">
+                    <table>
+                        <thead>
+                            <tr>
+                                <th scope="col">"Name"</th>
+                                <th scope="col">"Size"</th>
+                                <th scope="col">"Type"</th>
+                                <th scope="col">"Modified"</th>
+                                <th scope="col">"Actions"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {listing
+                                .folders
+                                .into_iter()
+                                .map(|folder| {
+                                    let label = folder[prefix.len()..].to_owned();
+                                    view! {
+                                        <tr>
+                                            <td>
+                                                <a href=href(&folder)>"📁 " {label}</a>
+                                            </td>
+                                            <td>"-"</td>
+                                            <td>"folder"</td>
+                                            <td>"-"</td>
+                                            <td></td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                            {listing
+                                .objects
+                                .into_iter()
+                                .map(|o| {
+                                    let bucket = bucket.clone();
+                                    let label = o.key[prefix.len()..].to_owned();
+                                    let share_href = format!(
+                                        "{}&share={}",
+                                        href(&prefix),
+                                        encode(&o.key),
+                                    );
+                                    view! {
+                                        <tr>
+                                            <td>{label.clone()}</td>
+                                            <td>{human_size(o.size)}</td>
+                                            <td>{o.content_type.clone().unwrap_or_else(|| "-".into())}</td>
+                                            <td>
+                                                <Time at=o.last_modified />
+                                            </td>
+                                            <td class="row-actions">
+                                                <a
+                                                    class="button"
+                                                    href=share_href
+                                                    aria-label=format!("Share {label}")
+                                                >
+                                                    "Share"
+                                                </a>
+                                                <ActionForm action=delete_object attr:class="confirm-form">
+                                                    <CsrfField />
+                                                    <input type="hidden" name="bucket" value=bucket.clone() />
+                                                    <input type="hidden" name="key" value=o.key.clone() />
+                                                    <button
+                                                        type="submit"
+                                                        class="danger"
+                                                        aria-label=format!("Delete {label}")
+                                                    >
+                                                        "Delete"
+                                                    </button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }
+                .into_any()
+        }}
+        {next.map(|href| view! { <nav class="pager" aria-label="Pages"><a href=href>"Next page"</a></nav> })}
+    }
+}
+
+/// Upload: a plain multipart form post (works without JavaScript); once hydrated, sent with
+/// XMLHttpRequest so that a progress bar can follow it. Files can be dropped on it.
+#[component]
+fn Upload(bucket: String, prefix: String) -> impl IntoView {
+    let action = format!("/buckets/{bucket}/upload");
+    view! {
+        <section class="card upload" aria-labelledby="upload-title">
+            <h2 id="upload-title">"Upload"</h2>
+            <form
+                method="post"
+                action=action
+                enctype="multipart/form-data"
+                class="inline-form"
+                data-upload="true"
+            >
+                <CsrfField />
+                <input type="hidden" name="prefix" value=prefix.clone() />
+                <div class="field dropzone">
+                    <label for="upload-files">
+                        "Files (to " {if prefix.is_empty() { "the bucket's top".to_owned() } else { prefix.clone() }} ")"
+                    </label>
+                    <input id="upload-files" type="file" name="file" multiple required />
+                </div>
+                <button type="submit" class="primary">"Upload"</button>
+                <progress id="upload-progress" max="100" value="0" hidden aria-label="Upload progress"></progress>
+                <output id="upload-status" role="status"></output>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn AccessTab(
+    data: BucketView,
+    grant: ServerAction<AddGrant>,
+    ungrant: ServerAction<RemoveGrant>,
+) -> impl IntoView {
+    let bucket = data.bucket.name.clone();
+    let (bucket_for_grant, bucket_title) = (bucket.clone(), bucket.clone());
+    let grant_error = action_error(grant);
+    let ungrant_error = action_error(ungrant);
+    view! {
+        <section class="card" aria-labelledby="grant-title">
+            <h2 id="grant-title">"Grant access"</h2>
+            <ActionForm action=grant attr:class="inline-form">
+                <CsrfField />
+                <input type="hidden" name="bucket" value=bucket_for_grant />
+                <div class="field">
+                    <label for="grant-user">"User"</label>
+                    <select id="grant-user" name="user" required>
+                        {data
+                            .users
+                            .iter()
+                            .map(|u| view! { <option value=u.clone()>{u.clone()}</option> })
+                            .collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="grant-permission">"Permission"</label>
+                    <select id="grant-permission" name="permission">
+                        <option value="read">"read (list, download)"</option>
+                        <option value="write">"write (upload, delete)"</option>
+                        <option value="read-write">"read-write"</option>
+                        <option value="owner">"owner"</option>
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="grant-prefix">"Only under prefix (optional)"</label>
+                    <input id="grant-prefix" name="prefix" placeholder="reports/" />
+                </div>
+                <div class="field">
+                    <label for="grant-expires">"Expires after (optional)"</label>
+                    <input id="grant-expires" name="expires" placeholder="7d" />
+                </div>
+                <button type="submit" class="primary">"Grant"</button>
+            </ActionForm>
+            <FieldError error=grant_error field="user" />
+            <FieldError error=grant_error field="expires" />
+            <FormError error=grant_error />
+        </section>
+        <section class="card" aria-labelledby="who-title">
+            <h2 id="who-title">"Who can reach " {bucket_title}</h2>
+            <FormError error=ungrant_error />
+            {if data.access.is_empty() {
+                view! { <p class="empty">"Nobody but admins."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap">
+                        <table>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"User"</th>
+                                    <th scope="col">"Permission"</th>
+                                    <th scope="col">"Prefix"</th>
+                                    <th scope="col">"Expires"</th>
+                                    <th scope="col">"Actions"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {data
+                                    .access
+                                    .into_iter()
+                                    .map(|a| {
+                                        let bucket = bucket.clone();
+                                        let stops = match a.live_links_killed {
+                                            0 => "Stops no live share link.".to_owned(),
+                                            1 => "Stops 1 live share link.".to_owned(),
+                                            n => format!("Stops {n} live share links."),
+                                        };
+                                        view! {
+                                            <tr>
+                                                <td>
+                                                    <a href=format!("/users/{}", a.user)>{a.user.clone()}</a>
+                                                </td>
+                                                <td>{a.permission.clone()}</td>
+                                                <td>{if a.prefix.is_empty() { "(all)".to_owned() } else { a.prefix.clone() }}</td>
+                                                <td>
+                                                    {a
+                                                        .expires_at
+                                                        .map(|at| view! { <Time at /> }.into_any())
+                                                        .unwrap_or_else(|| "never".into_any())}
+                                                </td>
+                                                <td>
+                                                    <ActionForm action=ungrant attr:class="confirm-form">
+                                                        <CsrfField />
+                                                        <input type="hidden" name="bucket" value=bucket.clone() />
+                                                        <input type="hidden" name="user" value=a.user.clone() />
+                                                        <input type="hidden" name="prefix" value=a.prefix.clone() />
+                                                        <ConfirmField
+                                                            id=format!("confirm-ungrant-{}-{}", a.user, a.prefix)
+                                                            text=stops
+                                                        />
+                                                        <button type="submit" class="danger">"Remove"</button>
+                                                    </ActionForm>
+                                                </td>
+                                            </tr>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn BucketSettings(bucket: BucketRow, delete_bucket: ServerAction<DeleteBucket>) -> impl IntoView {
+    let error = action_error(delete_bucket);
+    view! {
+        <section class="card" aria-labelledby="delete-bucket-title">
+            <h2 id="delete-bucket-title">"Delete bucket"</h2>
+            <p>
+                {bucket.name.clone()} " holds " {bucket.objects} " objects ("
+                {human_size(bucket.bytes)} "). Its grants and share links go with it."
+            </p>
+            <ActionForm action=delete_bucket attr:class="confirm-form">
+                <CsrfField />
+                <input type="hidden" name="name" value=bucket.name.clone() />
+                <label class="check">
+                    <input type="checkbox" name="with_contents" value="yes" />
+                    " Delete its objects too"
+                </label>
+                <ConfirmField
+                    id="confirm-delete-bucket".to_owned()
+                    text=format!("Delete bucket {} for good.", bucket.name)
+                />
+                <button type="submit" class="danger">"Delete bucket"</button>
+            </ActionForm>
+            <FormError error />
+            <FieldError error field="name" />
+        </section>
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,199 @@
+//! What the bucket pages read and change: metadata through `domain` (which audits every
+//! change), objects through the server's store ([`crate::state::ConsoleStore`]).
+
+use domain::buckets;
+use domain::links::{self, Change};
+use sqlx::SqlitePool;
+
+use super::{AccessRow, BucketRow, BucketView};
+use crate::auth::ssr::{Admin, admin_origin};
+use crate::error::AppError;
+use crate::error::ssr::{domain as domain_error, internal};
+use crate::state::app_state;
+use crate::users::ssr::link_row;
+
+/// Entries (folders and objects) per page of the object browser.
+const PAGE: usize = 100;
+
+fn row(b: buckets::Bucket) -> BucketRow {
+    BucketRow {
+        name: b.name,
+        owner: b.owner,
+        objects: b.objects,
+        bytes: b.bytes,
+        created_at: b.created_at,
+    }
+}
+
+pub async fn list(pool: &SqlitePool) -> Result<Vec<BucketRow>, AppError> {
+    Ok(buckets::list(pool)
+        .await
+        .map_err(|e| domain_error(e, "name"))?
+        .into_iter()
+        .map(row)
+        .collect())
+}
+
+pub async fn create(admin: &Admin, name: &str, owner: &str) -> Result<(), AppError> {
+    let state = app_state()?;
+    let origin = admin_origin(&admin.name).await;
+    let owner = (!owner.is_empty()).then_some(owner);
+    buckets::create(&state.pool, name, owner, &origin)
+        .await
+        .map_err(|e| match e {
+            domain::Error::NotFound { .. } => AppError::invalid("owner", e.to_string()),
+            other => domain_error(other, "name"),
+        })?;
+    Ok(())
+}
+
+pub async fn delete(admin: &Admin, name: &str, with_contents: bool) -> Result<(), AppError> {
+    let state = app_state()?;
+    let origin = admin_origin(&admin.name).await;
+    let blobs = buckets::delete(&state.pool, name, with_contents, &origin)
+        .await
+        .map_err(|e| match e {
+            domain::Error::Invalid { .. } => AppError::invalid(
+                "name",
+                "This bucket holds objects: tick \"Delete its objects too\" to delete them with it.",
+            ),
+            other => domain_error(other, "name"),
+        })?;
+    state.store.remove_blobs(blobs).await;
+    Ok(())
+}
+
+pub async fn view(name: &str, prefix: &str, after: &str) -> Result<BucketView, AppError> {
+    let state = app_state()?;
+    let pool = &state.pool;
+    let bucket = buckets::get(pool, name)
+        .await
+        .map_err(|e| domain_error(e, "name"))?;
+    let listing = state
+        .store
+        .list(name, prefix, after, PAGE)
+        .await
+        .map_err(|e| internal("cannot list objects", e))?;
+    let mut access = Vec::new();
+    for g in domain::grants::list(pool, None, Some(name))
+        .await
+        .map_err(|e| domain_error(e, "name"))?
+    {
+        let live_links_killed = links::killed_by(
+            pool,
+            &Change::Grant {
+                user: &g.user,
+                bucket: name,
+                prefix: &g.prefix,
+            },
+        )
+        .await
+        .map_err(|e| domain_error(e, "name"))?;
+        access.push(AccessRow {
+            user: g.user,
+            permission: g.permission.to_string(),
+            prefix: g.prefix,
+            expires_at: g.expires_at,
+            live_links_killed,
+        });
+    }
+    let filter = links::ListFilter {
+        all: true,
+        bucket: Some(name.to_owned()),
+        ..links::ListFilter::default()
+    };
+    let bucket_links = links::list(pool, &filter)
+        .await
+        .map_err(|e| domain_error(e, "name"))?;
+    let users = domain::users::list(pool)
+        .await
+        .map_err(|e| domain_error(e, "name"))?
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    Ok(BucketView {
+        bucket: row(bucket),
+        listing,
+        access,
+        links: bucket_links.into_iter().take(500).map(link_row).collect(),
+        users,
+    })
+}
+
+pub async fn delete_object(admin: &Admin, bucket: &str, key: &str) -> Result<(), AppError> {
+    let state = app_state()?;
+    let origin = admin_origin(&admin.name).await;
+    buckets::get(&state.pool, bucket)
+        .await
+        .map_err(|e| domain_error(e, "bucket"))?;
+    state
+        .store
+        .delete_object(bucket, key)
+        .await
+        .map_err(|e| internal("cannot delete an object", e))?;
+    let mut tx = state.pool.begin_with("BEGIN IMMEDIATE").await?;
+    domain::audit::record_action(
+        &mut tx,
+        &origin,
+        domain::audit::Action::new("object.delete", key).on(bucket, Some(key)),
+    )
+    .await
+    .map_err(|e| internal("cannot write the audit trail", e))?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn add_grant(
+    admin: &Admin,
+    bucket: &str,
+    user: &str,
+    permission: &str,
+    prefix: &str,
+    expires: &str,
+) -> Result<(), AppError> {
+    let state = app_state()?;
+    let origin = admin_origin(&admin.name).await;
+    let permission: domain::grants::Permission = permission
+        .parse()
+        .map_err(|_| AppError::invalid("permission", "Choose read, write, read-write or owner."))?;
+    let expires_at = match expires.trim() {
+        "" => None,
+        text => {
+            let d = humantime::parse_duration(text).map_err(|_| {
+                AppError::invalid(
+                    "expires",
+                    "Give a duration like 12h, 7d or 30d, or nothing.",
+                )
+            })?;
+            Some(
+                crate::state::now_unix()
+                    .saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+            )
+        }
+    };
+    domain::grants::add(
+        &state.pool,
+        user,
+        bucket,
+        permission,
+        prefix.trim(),
+        expires_at,
+        &origin,
+    )
+    .await
+    .map_err(|e| domain_error(e, "user"))?;
+    Ok(())
+}
+
+pub async fn remove_grant(
+    admin: &Admin,
+    bucket: &str,
+    user: &str,
+    prefix: &str,
+) -> Result<(), AppError> {
+    let state = app_state()?;
+    let origin = admin_origin(&admin.name).await;
+    domain::grants::remove(&state.pool, user, bucket, prefix, &origin)
+        .await
+        .map_err(|e| domain_error(e, "user"))
+}

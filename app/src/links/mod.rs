@@ -1,0 +1,529 @@
+//! Share links: the list with filters, revocation one by one or in bulk, a link's page with its
+//! access log, and the share dialog that issues them.
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{AuditEvent, EventTable};
+use crate::auth::CsrfField;
+use crate::components::{
+    ConfirmField, CopyButton, FieldError, FormError, LoadError, Time, action_error,
+};
+use crate::error::AppError;
+use crate::users::LinkRow;
+
+/// Filters of the links page, from its URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkQuery {
+    pub bucket: String,
+    pub user: String,
+    /// `active` (default) or `all`.
+    pub status: String,
+    pub search: String,
+}
+
+#[server(endpoint = "links/list")]
+pub async fn list_links(query: LinkQuery) -> Result<Vec<LinkRow>, AppError> {
+    let _admin = crate::auth::ssr::require_admin().await?;
+    ssr::list(&crate::state::app_state()?.pool, &query).await
+}
+
+/// One link with its access log (newest first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkDetail {
+    pub link: LinkRow,
+    pub bytes_served: i64,
+    pub created_by: String,
+    pub revoked_at: Option<i64>,
+    pub revoked_by: Option<String>,
+    pub events: Vec<AuditEvent>,
+}
+
+#[server(endpoint = "links/detail")]
+pub async fn get_link(id: String) -> Result<LinkDetail, AppError> {
+    let _admin = crate::auth::ssr::require_admin().await?;
+    ssr::detail(&crate::state::app_state()?.pool, &id).await
+}
+
+/// Revokes one link (`id`), or every live link of a bucket or user (`scope` = `bucket:NAME` or
+/// `user:NAME`, with `confirm`).
+#[server(endpoint = "links/revoke")]
+pub async fn revoke_links(
+    csrf: String,
+    id: Option<String>,
+    scope: Option<String>,
+    confirm: Option<String>,
+) -> Result<usize, AppError> {
+    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    ssr::revoke(&admin, id.as_deref(), scope.as_deref(), confirm.is_some()).await
+}
+
+/// What the share dialog made: the URL, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedLink {
+    pub id: String,
+    pub url: String,
+    pub expires_at: i64,
+    /// The URL as an SVG QR code.
+    pub qr_svg: String,
+}
+
+/// Issues a share link to `bucket`/`key`, signed as `user`, for `expires` (`15m`, `1h`, `1d`,
+/// `7d`, or a custom duration up to 7 days), `GET` or `PUT`.
+#[server(endpoint = "links/create")]
+pub async fn create_link(
+    csrf: String,
+    bucket: String,
+    key: String,
+    user: String,
+    expires: String,
+    method: String,
+    label: String,
+) -> Result<SharedLink, AppError> {
+    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    ssr::create(&admin, &bucket, &key, &user, &expires, &method, &label).await
+}
+
+/// Users who may sign a link to `bucket`/`key` for `method` (read for GET, write for PUT).
+#[server(endpoint = "links/signers")]
+pub async fn signers(bucket: String, key: String, method: String) -> Result<Vec<String>, AppError> {
+    let _admin = crate::auth::ssr::require_admin().await?;
+    ssr::signers(&crate::state::app_state()?.pool, &bucket, &key, &method).await
+}
+
+fn query_from_url() -> Memo<LinkQuery> {
+    let query = use_query_map();
+    Memo::new(move |_| {
+        let q = query.read();
+        LinkQuery {
+            bucket: q.get("bucket").unwrap_or_default(),
+            user: q.get("user").unwrap_or_default(),
+            status: q.get("status").unwrap_or_else(|| "active".to_owned()),
+            search: q.get("search").unwrap_or_default(),
+        }
+    })
+}
+
+#[component]
+pub fn LinksPage() -> impl IntoView {
+    let query = query_from_url();
+    let revoke = ServerAction::<RevokeLinks>::new();
+    let error = action_error(revoke);
+    let links = Resource::new(
+        move || (query.get(), revoke.version().get()),
+        |(q, _)| list_links(q),
+    );
+    let table = move || {
+        Suspend::new(async move {
+            match links.await {
+                Ok(links) => {
+                    let q = query.get_untracked();
+                    let scope = if !q.bucket.is_empty() {
+                        Some(format!("bucket:{}", q.bucket))
+                    } else if !q.user.is_empty() {
+                        Some(format!("user:{}", q.user))
+                    } else {
+                        None
+                    };
+                    let live = links.iter().filter(|l| l.state == "active").count();
+                    view! {
+                        <LinkTable links revoke=revoke />
+                        {scope
+                            .filter(|_| live > 0)
+                            .map(|scope| {
+                                view! {
+                                    <ActionForm action=revoke attr:class="confirm-form">
+                                        <CsrfField />
+                                        <input type="hidden" name="scope" value=scope />
+                                        <ConfirmField
+                                            id="confirm-bulk".to_owned()
+                                            text=format!(
+                                                "Revoke all {live} live links of this filter.",
+                                            )
+                                        />
+                                        <button type="submit" class="danger">
+                                            "Revoke all"
+                                        </button>
+                                    </ActionForm>
+                                }
+                            })}
+                    }
+                    .into_any()
+                }
+                Err(error) => view! { <LoadError error /> }.into_any(),
+            }
+        })
+    };
+    let field = move |name: &'static str| {
+        move || {
+            let q = query.get();
+            match name {
+                "bucket" => q.bucket,
+                "user" => q.user,
+                _ => q.search,
+            }
+        }
+    };
+    view! {
+        <Title text="Share links" />
+        <h1>"Share links"</h1>
+        <form method="get" action="/links" class="filters" role="search">
+            <div class="field">
+                <label for="f-bucket">"Bucket"</label>
+                <input id="f-bucket" name="bucket" value=field("bucket") />
+            </div>
+            <div class="field">
+                <label for="f-user">"Signed as"</label>
+                <input id="f-user" name="user" value=field("user") />
+            </div>
+            <div class="field">
+                <label for="f-status">"Status"</label>
+                <select id="f-status" name="status">
+                    <option value="active" selected=move || query.get().status != "all">
+                        "Working"
+                    </option>
+                    <option value="all" selected=move || query.get().status == "all">
+                        "All, with history"
+                    </option>
+                </select>
+            </div>
+            <div class="field">
+                <label for="f-search">"Object or label"</label>
+                <input id="f-search" type="search" name="search" value=field("search") />
+            </div>
+            <button type="submit">"Filter"</button>
+        </form>
+        <FormError error />
+        <Transition fallback=|| view! { <p>"Loading links…"</p> }>{table}</Transition>
+    }
+}
+
+/// Links as a table; with `revoke`, each working link has a Revoke button.
+#[component]
+pub fn LinkTable(
+    links: Vec<LinkRow>,
+    #[prop(optional)] revoke: Option<ServerAction<RevokeLinks>>,
+) -> impl IntoView {
+    if links.is_empty() {
+        return view! { <p class="empty">"No share links."</p> }.into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">"Link"</th>
+                        <th scope="col">"Object"</th>
+                        <th scope="col">"Signed as"</th>
+                        <th scope="col">"Created"</th>
+                        <th scope="col">"Expires"</th>
+                        <th scope="col">"State"</th>
+                        <th scope="col">"Accesses"</th>
+                        <th scope="col">"Last access"</th>
+                        {revoke.map(|_| view! { <th scope="col">"Actions"</th> })}
+                    </tr>
+                </thead>
+                <tbody>
+                    {links
+                        .into_iter()
+                        .map(|l| {
+                            let active = l.state == "active";
+                            view! {
+                                <tr>
+                                    <td>
+                                        <a href=format!("/links/{}", l.id)>
+                                            {l.label.clone().unwrap_or_else(|| l.id.clone())}
+                                        </a>
+                                        {(l.method == "PUT")
+                                            .then(|| view! { " " <span class="badge">"upload"</span> })}
+                                    </td>
+                                    <td>
+                                        <a href=format!(
+                                            "/buckets/{}",
+                                            l.bucket,
+                                        )>{l.bucket.clone()}</a>
+                                        "/"
+                                        {l.key.clone()}
+                                    </td>
+                                    <td>{l.user.clone().unwrap_or_else(|| "(deleted)".into())}</td>
+                                    <td>
+                                        <Time at=l.created_at />
+                                    </td>
+                                    <td>
+                                        <Time at=l.expires_at />
+                                        {active.then(|| view! { <Countdown until=l.expires_at /> })}
+                                    </td>
+                                    <td>
+                                        <span class=if active {
+                                            "badge ok"
+                                        } else {
+                                            "badge off"
+                                        }>{l.state.clone()}</span>
+                                    </td>
+                                    <td>{l.access_count}</td>
+                                    <td>
+                                        {l
+                                            .last_access_at
+                                            .map(|at| view! { <Time at /> }.into_any())
+                                            .unwrap_or_else(|| "never".into_any())}
+                                    </td>
+                                    {revoke
+                                        .map(|action| {
+                                            view! {
+                                                <td>
+                                                    {active
+                                                        .then(|| {
+                                                            view! {
+                                                                <ActionForm action>
+                                                                    <CsrfField />
+                                                                    <input type="hidden" name="id" value=l.id.clone() />
+                                                                    <button
+                                                                        type="submit"
+                                                                        class="danger"
+                                                                        aria-label=format!("Revoke link {}", l.id)
+                                                                    >
+                                                                        "Revoke"
+                                                                    </button>
+                                                                </ActionForm>
+                                                            }
+                                                        })}
+                                                </td>
+                                            }
+                                        })}
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// Time left until `until`, ticking once hydrated.
+#[component]
+fn Countdown(until: i64) -> impl IntoView {
+    let ready = crate::components::hydrated();
+    let (now, set_now) = signal(0i64);
+    Effect::new(move |_| {
+        let tick = move || set_now.set((js_sys::Date::now() / 1000.0) as i64);
+        tick();
+        if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_secs(1)) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    move || {
+        ready.get().then(|| {
+            let left = until - now.get();
+            let text = if left <= 0 {
+                "expired".to_owned()
+            } else if left >= 86_400 {
+                format!("{}d {}h left", left / 86_400, left % 86_400 / 3600)
+            } else {
+                format!(
+                    "{:02}:{:02}:{:02} left",
+                    left / 3600,
+                    left % 3600 / 60,
+                    left % 60
+                )
+            };
+            view! { <span class="countdown">" (" {text} ")"</span> }
+        })
+    }
+}
+
+#[component]
+pub fn LinkPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let revoke = ServerAction::<RevokeLinks>::new();
+    let error = action_error(revoke);
+    let detail = Resource::new(
+        move || (id(), revoke.version().get()),
+        |(id, _)| get_link(id),
+    );
+    let body = move || {
+        Suspend::new(async move {
+            let d = match detail.await {
+                Ok(d) => d,
+                Err(error) => return view! { <LoadError error /> }.into_any(),
+            };
+            let active = d.link.state == "active";
+            let l = d.link.clone();
+            view! {
+                <h1>
+                    "Link " {l.label.clone().unwrap_or_else(|| l.id.clone())} " "
+                    <span class=if active { "badge ok" } else { "badge off" }>
+                        {l.state.clone()}
+                    </span>
+                </h1>
+                <dl class="facts">
+                    <dt>"Object"</dt>
+                    <dd>"s3://" {l.bucket.clone()} "/" {l.key.clone()}</dd>
+                    <dt>"Kind"</dt>
+                    <dd>{if l.method == "PUT" { "upload only (PUT)" } else { "download (GET)" }}</dd>
+                    <dt>"Signed as"</dt>
+                    <dd>{l.user.clone().unwrap_or_else(|| "(deleted user)".into())}</dd>
+                    <dt>"Created"</dt>
+                    <dd>
+                        <Time at=l.created_at />
+                        " by "
+                        {d.created_by.clone()}
+                    </dd>
+                    <dt>"Expires"</dt>
+                    <dd>
+                        <Time at=l.expires_at />
+                    </dd>
+                    {d
+                        .revoked_at
+                        .map(|at| {
+                            view! {
+                                <dt>"Revoked"</dt>
+                                <dd>
+                                    <Time at />
+                                    " by "
+                                    {d.revoked_by.clone().unwrap_or_default()}
+                                </dd>
+                            }
+                        })}
+                    <dt>"Accesses"</dt>
+                    <dd>{l.access_count} " (" {d.bytes_served} " bytes served)"</dd>
+                </dl>
+                {active
+                    .then(|| {
+                        view! {
+                            <ActionForm action=revoke>
+                                <CsrfField />
+                                <input type="hidden" name="id" value=l.id.clone() />
+                                <button type="submit" class="danger">"Revoke this link"</button>
+                            </ActionForm>
+                        }
+                    })}
+                <section aria-labelledby="access-log-title">
+                    <h2 id="access-log-title">"Access log"</h2>
+                    <EventTable events=d.events />
+                </section>
+            }
+            .into_any()
+        })
+    };
+    view! {
+        <Title text="Share link" />
+        <p class="crumbs">
+            <a href="/links">"Share links"</a>
+            " / "
+            {id}
+        </p>
+        <FormError error />
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>{body}</Transition>
+    }
+}
+
+/// The share dialog for one object: expiry presets or a custom value, a signer among the users
+/// allowed to, download or upload-only, a label; then the URL with copy button and QR code.
+#[component]
+pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
+    let create = ServerAction::<CreateLink>::new();
+    let error = action_error(create);
+    let result = create.value();
+    let (method, set_method) = signal("GET".to_owned());
+    let (b, k) = (bucket.clone(), key.clone());
+    let users = Resource::new(
+        move || method.get(),
+        move |m| signers(b.clone(), k.clone(), m),
+    );
+    let signer_options = move || {
+        Suspend::new(async move {
+            match users.await {
+                Ok(users) if users.is_empty() => view! {
+                    <option value="" disabled=true selected=true>
+                        "Nobody may do this yet: grant a user first"
+                    </option>
+                }
+                .into_any(),
+                Ok(users) => users
+                    .into_iter()
+                    .map(|u| view! { <option value=u.clone()>{u.clone()}</option> })
+                    .collect_view()
+                    .into_any(),
+                Err(error) => view! { <option value="">{error.to_string()}</option> }.into_any(),
+            }
+        })
+    };
+    let shown = move || {
+        result.get().and_then(Result::ok).map(|link| {
+            view! {
+                <div class="shared" role="status">
+                    <h3>"Link ready"</h3>
+                    <label for="shared-url">"Share link"</label>
+                    <input id="shared-url" readonly value=link.url.clone() class="url" />
+                    <CopyButton text=link.url.clone() label="Copy link" />
+                    <p>
+                        "Works until " <Time at=link.expires_at /> ". "
+                        <a href=format!("/links/{}", link.id)>"See its accesses"</a>
+                    </p>
+                    <div class="qr" role="img" aria-label="QR code of the link" inner_html=link.qr_svg />
+                </div>
+            }
+        })
+    };
+    view! {
+        <section class="card share" aria-labelledby="share-title">
+            <h2 id="share-title">"Share " {key.clone()}</h2>
+            <ActionForm action=create>
+                <CsrfField />
+                <input type="hidden" name="bucket" value=bucket.clone() />
+                <input type="hidden" name="key" value=key.clone() />
+                <fieldset>
+                    <legend>"Kind"</legend>
+                    <label class="check">
+                        <input
+                            type="radio"
+                            name="method"
+                            value="GET"
+                            checked=true
+                            on:change=move |_| set_method.set("GET".into())
+                        />
+                        " Download"
+                    </label>
+                    <label class="check">
+                        <input
+                            type="radio"
+                            name="method"
+                            value="PUT"
+                            on:change=move |_| set_method.set("PUT".into())
+                        />
+                        " Upload only (replaces the object)"
+                    </label>
+                </fieldset>
+                <label for="share-expires">"Expires after"</label>
+                <select id="share-expires" name="expires">
+                    <option value="15m">"15 minutes"</option>
+                    <option value="1h" selected=true>"1 hour"</option>
+                    <option value="1d">"1 day"</option>
+                    <option value="7d">"7 days"</option>
+                </select>
+                <FieldError error field="expires" />
+                <label for="share-user">"Sign as"</label>
+                <select id="share-user" name="user" required>
+                    <Transition fallback=|| view! { <option>"Loading…"</option> }>
+                        {signer_options}
+                    </Transition>
+                </select>
+                <p class="hint">"Only users allowed to do this show here."</p>
+                <FieldError error field="user" />
+                <label for="share-label">"Label (optional)"</label>
+                <input id="share-label" name="label" maxlength="200" />
+                <FormError error />
+                <button type="submit" class="primary">"Create link"</button>
+            </ActionForm>
+            {shown}
+        </section>
+    }
+}

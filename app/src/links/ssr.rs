@@ -1,0 +1,193 @@
+//! What the links pages read and change, through `domain::links` (which audits every change).
+
+use domain::links::{self, ListFilter, Scope};
+use sqlx::SqlitePool;
+
+use super::{LinkDetail, LinkQuery, SharedLink};
+use crate::auth::ssr::{Admin, admin_origin};
+use crate::error::AppError;
+use crate::error::ssr::domain as domain_error;
+use crate::state::app_state;
+use crate::users::LinkRow;
+use crate::users::ssr::link_row;
+
+/// Rows a links table shows at most.
+const SHOWN: usize = 500;
+
+pub async fn list(pool: &SqlitePool, query: &LinkQuery) -> Result<Vec<LinkRow>, AppError> {
+    let text = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+    let filter = ListFilter {
+        all: query.status == "all",
+        bucket: text(&query.bucket),
+        user: text(&query.user),
+        key: None,
+    };
+    let search = query.search.trim().to_lowercase();
+    let found = links::list(pool, &filter)
+        .await
+        .map_err(|e| domain_error(e, "bucket"))?;
+    Ok(found
+        .into_iter()
+        .filter(|l| {
+            search.is_empty()
+                || l.key.to_lowercase().contains(&search)
+                || l.id.contains(&search)
+                || l.label
+                    .as_deref()
+                    .is_some_and(|label| label.to_lowercase().contains(&search))
+        })
+        .take(SHOWN)
+        .map(link_row)
+        .collect())
+}
+
+pub async fn detail(pool: &SqlitePool, id: &str) -> Result<LinkDetail, AppError> {
+    let link = links::get(pool, id)
+        .await
+        .map_err(|e| domain_error(e, "id"))?;
+    let filter = domain::audit::Filter {
+        link: Some(id.to_owned()),
+        ..domain::audit::Filter::default()
+    };
+    let events = domain::audit::query(pool, &filter, None, 200)
+        .await
+        .map_err(|e| domain_error(e, "id"))?;
+    Ok(LinkDetail {
+        bytes_served: link.bytes_served,
+        created_by: link.created_by.clone(),
+        revoked_at: link.revoked_at,
+        revoked_by: link.revoked_by.clone(),
+        link: link_row(link),
+        events: events
+            .into_iter()
+            .map(crate::audit::ssr::event_view)
+            .collect(),
+    })
+}
+
+pub async fn revoke(
+    admin: &Admin,
+    id: Option<&str>,
+    scope: Option<&str>,
+    confirmed: bool,
+) -> Result<usize, AppError> {
+    let state = app_state()?;
+    let origin = admin_origin(&admin.name).await;
+    let scope = match (id, scope) {
+        (Some(id), _) => Scope::Link(id.to_owned()),
+        (None, Some(scope)) if !confirmed => {
+            let _ = scope;
+            return Err(AppError::invalid(
+                "confirm",
+                "Tick the confirmation box to go on.",
+            ));
+        }
+        (None, Some(scope)) => match scope.split_once(':') {
+            Some(("bucket", name)) => Scope::Bucket(name.to_owned()),
+            Some(("user", name)) => Scope::User(name.to_owned()),
+            _ => return Err(AppError::invalid("scope", "Unknown set of links.")),
+        },
+        (None, None) => return Err(AppError::invalid("id", "Say which link to revoke.")),
+    };
+    let revoked = links::revoke_many(&state.pool, &scope, &origin)
+        .await
+        .map_err(|e| domain_error(e, "scope"))?;
+    Ok(revoked.len())
+}
+
+pub async fn create(
+    admin: &Admin,
+    bucket: &str,
+    key: &str,
+    user: &str,
+    expires: &str,
+    method: &str,
+    label: &str,
+) -> Result<SharedLink, AppError> {
+    let state = app_state()?;
+    let origin = admin_origin(&admin.name).await;
+    let lifetime = humantime::parse_duration(expires.trim())
+        .map_err(|_| AppError::invalid("expires", "Give a duration like 15m, 1h, 1d or 7d."))?;
+    let method = match method {
+        "PUT" => links::Method::Put,
+        _ => links::Method::Get,
+    };
+    if user.is_empty() {
+        return Err(AppError::invalid(
+            "user",
+            "Choose who the link is signed as.",
+        ));
+    }
+    let issued = links::issue(
+        &state.pool,
+        &state.master,
+        &state.public_s3_url,
+        links::Request {
+            bucket,
+            key,
+            method,
+            user,
+            lifetime,
+            label: Some(label),
+        },
+        &origin,
+    )
+    .await
+    .map_err(|e| match &e {
+        domain::Error::Invalid {
+            field: "expiry", ..
+        } => domain_error(e, "expires"),
+        _ => domain_error(e, "user"),
+    })?;
+    Ok(SharedLink {
+        qr_svg: qr_svg(&issued.url),
+        id: issued.link.id,
+        expires_at: issued.link.expires_at,
+        url: issued.url,
+    })
+}
+
+/// The URL as a QR code, an SVG drawing (empty if it is too long to encode).
+fn qr_svg(url: &str) -> String {
+    qrcode::QrCode::new(url.as_bytes())
+        .map(|code| {
+            code.render::<qrcode::render::svg::Color>()
+                .min_dimensions(200, 200)
+                .quiet_zone(true)
+                .build()
+        })
+        .unwrap_or_default()
+}
+
+pub async fn signers(
+    pool: &SqlitePool,
+    bucket: &str,
+    key: &str,
+    method: &str,
+) -> Result<Vec<String>, AppError> {
+    let need = if method == "PUT" {
+        domain::grants::Need::Write
+    } else {
+        domain::grants::Need::Read
+    };
+    let mut allowed = Vec::new();
+    for grant in domain::grants::list(pool, None, Some(bucket))
+        .await
+        .map_err(|e| domain_error(e, "bucket"))?
+    {
+        if allowed.contains(&grant.user) {
+            continue;
+        }
+        let usable = domain::users::get(pool, &grant.user)
+            .await
+            .is_ok_and(|u| u.status == domain::users::UserStatus::Active);
+        if usable
+            && domain::grants::allows(pool, &grant.user, bucket, key, need)
+                .await
+                .map_err(|e| domain_error(e, "user"))?
+        {
+            allowed.push(grant.user);
+        }
+    }
+    Ok(allowed)
+}

@@ -1,0 +1,266 @@
+//! What the users pages read and change, through `domain` (which audits every change).
+
+use domain::keys::{self, KeyStatus};
+use domain::links::{self, Change};
+use domain::users::{self, UserStatus};
+use sqlx::SqlitePool;
+
+use super::{GrantView, KeyView, LinkRow, NewKey, UserDetail, UserSummary};
+use crate::auth::ssr::{Admin, admin_origin, session};
+use crate::error::AppError;
+use crate::error::ssr::domain as domain_error;
+use crate::state::{app_state, now_unix};
+
+/// Where a key's secret waits in the session until its page shows it.
+const NEW_KEY: &str = "new_key";
+
+pub async fn list(pool: &SqlitePool, query: &str) -> Result<Vec<UserSummary>, AppError> {
+    let query = query.trim().to_lowercase();
+    let all = users::list(pool)
+        .await
+        .map_err(|e| domain_error(e, "query"))?;
+    let live = live_links_by_user(pool).await?;
+    Ok(all
+        .into_iter()
+        .filter(|u| query.is_empty() || u.name.to_lowercase().contains(&query))
+        .map(|u| UserSummary {
+            live_links: live
+                .iter()
+                .find(|(name, _)| *name == u.name)
+                .map_or(0, |(_, n)| *n),
+            name: u.name,
+            active: u.status == UserStatus::Active,
+            can_create_buckets: u.can_create_buckets,
+            keys: u.keys,
+            created_at: u.created_at,
+        })
+        .collect())
+}
+
+async fn live_links_by_user(pool: &SqlitePool) -> Result<Vec<(String, i64)>, AppError> {
+    let live = links::list(pool, &links::ListFilter::default())
+        .await
+        .map_err(|e| domain_error(e, "links"))?;
+    let mut counts: Vec<(String, i64)> = Vec::new();
+    for user in live.into_iter().filter_map(|l| l.user) {
+        match counts.iter_mut().find(|(name, _)| *name == user) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((user, 1)),
+        }
+    }
+    Ok(counts)
+}
+
+pub async fn create(admin: &Admin, name: &str, can_create_buckets: bool) -> Result<(), AppError> {
+    let state = app_state()?;
+    let origin = admin_origin(&admin.name).await;
+    let (user, new) = users::create(
+        &state.pool,
+        &state.master,
+        name,
+        can_create_buckets,
+        &origin,
+    )
+    .await
+    .map_err(|e| domain_error(e, "name"))?;
+    remember_new_key(NewKey {
+        user: user.name,
+        access_key_id: new.key.id.to_string(),
+        secret_access_key: new.secret.expose().to_owned(),
+    })
+    .await
+}
+
+async fn remember_new_key(key: NewKey) -> Result<(), AppError> {
+    session().await?.insert(NEW_KEY, key).await?;
+    Ok(())
+}
+
+pub async fn take_new_key(user: &str) -> Result<Option<NewKey>, AppError> {
+    let session = session().await?;
+    let Some(key) = session.get::<NewKey>(NEW_KEY).await? else {
+        return Ok(None);
+    };
+    if key.user != user {
+        return Ok(None);
+    }
+    session.remove::<NewKey>(NEW_KEY).await?;
+    Ok(Some(key))
+}
+
+pub async fn detail(pool: &SqlitePool, name: &str) -> Result<UserDetail, AppError> {
+    let user = users::get(pool, name)
+        .await
+        .map_err(|e| domain_error(e, "name"))?;
+    let now = now_unix();
+    let mut key_views = Vec::new();
+    for key in keys::list(pool, Some(name))
+        .await
+        .map_err(|e| domain_error(e, "name"))?
+    {
+        let live_links = links::killed_by(pool, &Change::Key(key.id.as_str()))
+            .await
+            .map_err(|e| domain_error(e, "key"))?;
+        key_views.push(KeyView {
+            status: match key.status {
+                KeyStatus::Active if key.is_expired(now) => "expired",
+                KeyStatus::Active => "active",
+                KeyStatus::Inactive => "inactive",
+            }
+            .to_owned(),
+            id: key.id.to_string(),
+            created_at: key.created_at,
+            last_used_at: key.last_used_at,
+            expires_at: key.expires_at,
+            live_links,
+        });
+    }
+    let mut grant_views = Vec::new();
+    for grant in domain::grants::list(pool, Some(name), None)
+        .await
+        .map_err(|e| domain_error(e, "name"))?
+    {
+        let live_links_killed = links::killed_by(
+            pool,
+            &Change::Grant {
+                user: name,
+                bucket: &grant.bucket,
+                prefix: &grant.prefix,
+            },
+        )
+        .await
+        .map_err(|e| domain_error(e, "grant"))?;
+        grant_views.push(GrantView {
+            bucket: grant.bucket,
+            permission: grant.permission.to_string(),
+            prefix: grant.prefix,
+            expires_at: grant.expires_at,
+            live_links_killed,
+        });
+    }
+    let filter = links::ListFilter {
+        all: true,
+        user: Some(name.to_owned()),
+        ..links::ListFilter::default()
+    };
+    let user_links = links::list(pool, &filter)
+        .await
+        .map_err(|e| domain_error(e, "links"))?;
+    let live_links = user_links.iter().filter(|l| l.is_active()).count() as i64;
+    Ok(UserDetail {
+        user: UserSummary {
+            name: user.name,
+            active: user.status == UserStatus::Active,
+            can_create_buckets: user.can_create_buckets,
+            keys: user.keys,
+            live_links,
+            created_at: user.created_at,
+        },
+        keys: key_views,
+        grants: grant_views,
+        links: user_links.into_iter().map(link_row).collect(),
+    })
+}
+
+/// A share link as the console's tables show it.
+pub fn link_row(link: domain::links::Link) -> LinkRow {
+    LinkRow {
+        id: link.id,
+        bucket: link.bucket,
+        key: link.key,
+        method: link.method,
+        user: link.user,
+        created_at: link.created_at,
+        expires_at: link.expires_at,
+        state: link.state,
+        access_count: link.access_count,
+        last_access_at: link.last_access_at,
+        label: link.label,
+    }
+}
+
+fn needs_confirmation() -> AppError {
+    AppError::invalid("confirm", "Tick the confirmation box to go on.")
+}
+
+pub async fn change(
+    admin: &Admin,
+    name: &str,
+    change: &str,
+    confirmed: bool,
+) -> Result<(), AppError> {
+    let state = app_state()?;
+    let origin = admin_origin(&admin.name).await;
+    let result = match change {
+        "enable" => users::set_status(&state.pool, name, UserStatus::Active, &origin)
+            .await
+            .map(|_| ()),
+        "disable" if confirmed => {
+            users::set_status(&state.pool, name, UserStatus::Disabled, &origin)
+                .await
+                .map(|_| ())
+        }
+        "delete" if confirmed => users::delete(&state.pool, name, &origin).await,
+        "disable" | "delete" => return Err(needs_confirmation()),
+        _ => return Err(AppError::invalid("change", "Unknown change.")),
+    };
+    result.map_err(|e| domain_error(e, "name"))
+}
+
+pub async fn change_key(
+    admin: &Admin,
+    user: &str,
+    change: &str,
+    key: Option<&str>,
+    confirmed: bool,
+) -> Result<(), AppError> {
+    let state = app_state()?;
+    let origin = admin_origin(&admin.name).await;
+    if change == "create" {
+        let new = keys::create(&state.pool, &state.master, user, None, &origin)
+            .await
+            .map_err(|e| domain_error(e, "key"))?;
+        return remember_new_key(NewKey {
+            user: user.to_owned(),
+            access_key_id: new.key.id.to_string(),
+            secret_access_key: new.secret.expose().to_owned(),
+        })
+        .await;
+    }
+    let id: domain::secrets::AccessKeyId = key
+        .unwrap_or_default()
+        .parse()
+        .map_err(|_| AppError::invalid("key", "That is not an access key id."))?;
+    // The key must be this user's: a form cannot reach another user's key through this page.
+    let found = keys::get(&state.pool, &id)
+        .await
+        .map_err(|e| domain_error(e, "key"))?;
+    if found.user != user {
+        return Err(AppError::NotFound {
+            message: format!("Access key {id} is not {user}'s."),
+        });
+    }
+    let result = match change {
+        "enable" => keys::set_status(&state.pool, &id, KeyStatus::Active, &origin)
+            .await
+            .map(|_| ()),
+        "disable" if confirmed => keys::set_status(&state.pool, &id, KeyStatus::Inactive, &origin)
+            .await
+            .map(|_| ()),
+        "delete" if confirmed => keys::delete(&state.pool, &id, &origin).await,
+        "rotate" if confirmed => {
+            let new = keys::rotate(&state.pool, &state.master, &id, &origin)
+                .await
+                .map_err(|e| domain_error(e, "key"))?;
+            return remember_new_key(NewKey {
+                user: user.to_owned(),
+                access_key_id: new.key.id.to_string(),
+                secret_access_key: new.secret.expose().to_owned(),
+            })
+            .await;
+        }
+        "disable" | "delete" | "rotate" => return Err(needs_confirmation()),
+        _ => return Err(AppError::invalid("change", "Unknown change.")),
+    };
+    result.map_err(|e| domain_error(e, "key"))
+}

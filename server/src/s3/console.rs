@@ -1,0 +1,112 @@
+//! The embedded store as the console sees it: a folder view of a bucket, deleting objects,
+//! and uploads streamed from the console's upload form (through the same write path as S3
+//! PUTs: temp file, fsync, rename, then the row).
+
+use super::EmbeddedStore;
+use super::objects::{self, NewObject};
+use app::buckets::{Listing, ObjectRow};
+
+#[async_trait::async_trait]
+impl app::state::ConsoleStore for EmbeddedStore {
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Listing, String> {
+        // One indexed step per entry: a folder is skipped whole by jumping past its prefix.
+        let mut listing = Listing::default();
+        let mut cursor = after.to_owned();
+        while listing.folders.len() + listing.objects.len() < limit {
+            let next: Option<(String, i64, i64, Option<String>)> = sqlx::query_as(
+                "SELECT key, size, last_modified, content_type FROM objects
+                 WHERE bucket = ? AND key > ? AND substr(key, 1, length(?)) = ?
+                 ORDER BY key LIMIT 1",
+            )
+            .bind(bucket)
+            .bind(&cursor)
+            .bind(prefix)
+            .bind(prefix)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+            let Some((key, size, last_modified, content_type)) = next else {
+                return Ok(listing);
+            };
+            match key[prefix.len()..].find('/') {
+                Some(slash) => {
+                    let folder = key[..prefix.len() + slash + 1].to_owned();
+                    // Every key in the folder sorts before the folder followed by U+10FFFF.
+                    cursor = format!("{folder}\u{10FFFF}");
+                    listing.folders.push(folder);
+                }
+                None => {
+                    cursor = key.clone();
+                    listing.objects.push(ObjectRow {
+                        key,
+                        size,
+                        last_modified,
+                        content_type,
+                    });
+                }
+            }
+        }
+        let more: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM objects WHERE bucket = ? AND key > ? AND substr(key, 1, length(?)) = ?
+             LIMIT 1",
+        )
+        .bind(bucket)
+        .bind(&cursor)
+        .bind(prefix)
+        .bind(prefix)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        listing.next = more.map(|_| cursor);
+        Ok(listing)
+    }
+
+    async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), String> {
+        objects::delete(self, bucket, key)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn remove_blobs(&self, blobs: Vec<String>) {
+        crate::store::remove_blobs(&self.objects_dir, blobs).await;
+    }
+
+    /// This fails if: the bucket does not exist, the key is not one S3 accepts, or the body
+    /// cannot be read or written.
+    async fn upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: Option<String>,
+        body: app::state::UploadBody<'_>,
+    ) -> Result<u64, String> {
+        objects::check_key(key).map_err(|e| e.to_string())?;
+        self.require_bucket(bucket)
+            .await
+            .map_err(|_| format!("bucket `{bucket}` does not exist"))?;
+        let (blob, size, md5) = objects::write_blob(&self.objects_dir, body)
+            .await
+            .map_err(|e| e.to_string())?;
+        objects::commit(
+            self,
+            NewObject {
+                bucket,
+                key,
+                blob,
+                size,
+                etag: hex::encode(md5),
+                content_type,
+                metadata: None,
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(size)
+    }
+}

@@ -1,0 +1,256 @@
+//! The console's two plain HTTP endpoints that move bulk data, beside the server functions:
+//! uploads from the object browser (`POST /buckets/{bucket}/upload`, multipart form, streamed
+//! into the store) and audit exports (`GET /audit/export?format=csv|json&…`, streamed out).
+//! Both need an admin session; uploads also the session's anti-forgery token.
+
+use app::audit::AuditQuery;
+use app::state::AppState;
+use axum::body::Body;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::audit::{self, Action};
+use futures_util::TryStreamExt;
+use http::{HeaderMap, StatusCode, header};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+/// Events fetched per query while exporting.
+const EXPORT_PAGE: u32 = 1_000;
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{message}\n"),
+    )
+        .into_response()
+}
+
+/// The admin behind `session`, or the response that refuses the request.
+async fn admin(state: &AppState, session: &Session) -> Result<app::auth::ssr::Admin, Response> {
+    match app::auth::ssr::current_admin(&state.pool, session).await {
+        Ok(Some(admin)) => Ok(admin),
+        Ok(None) => Err(refuse(StatusCode::UNAUTHORIZED, "Please sign in.")),
+        Err(err) => Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string())),
+    }
+}
+
+/// Stores each file of the form as `prefix` + its file name. Answers JSON (`{"uploaded":
+/// [keys]}`) to scripts that ask for it, and otherwise sends the browser back to the folder.
+pub async fn upload(
+    State(state): State<AppState>,
+    session: Session,
+    Path(bucket): Path<String>,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Response {
+    let admin = match admin(&state, &session).await {
+        Ok(admin) => admin,
+        Err(refusal) => return refusal,
+    };
+    let mut csrf_checked = false;
+    let mut prefix = String::new();
+    let mut uploaded = Vec::new();
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(err) => return refuse(StatusCode::BAD_REQUEST, &format!("Bad upload: {err}")),
+        };
+        match field.name() {
+            Some("csrf") => {
+                let token = field.text().await.unwrap_or_default();
+                if app::auth::ssr::check_csrf(&session, &token).await.is_err() {
+                    return refuse(
+                        StatusCode::FORBIDDEN,
+                        "This form has expired. Reload the page and try again.",
+                    );
+                }
+                csrf_checked = true;
+            }
+            Some("prefix") => prefix = field.text().await.unwrap_or_default(),
+            Some("file") => {
+                if !csrf_checked {
+                    return refuse(StatusCode::FORBIDDEN, "The form's token must come first.");
+                }
+                // Browsers send the bare file name; keep only its last part in any case.
+                let name = field
+                    .file_name()
+                    .and_then(|n| n.rsplit(['/', '\\']).next())
+                    .unwrap_or_default()
+                    .to_owned();
+                if name.is_empty() {
+                    continue;
+                }
+                let key = format!("{prefix}{name}");
+                let content_type = field.content_type().map(str::to_owned);
+                let body = Box::pin(field.map_err(|e| e.to_string()));
+                let size = match state.store.upload(&bucket, &key, content_type, body).await {
+                    Ok(size) => size,
+                    Err(err) => {
+                        return refuse(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            &format!("Cannot upload {key}: {err}"),
+                        );
+                    }
+                };
+                if let Err(err) = record_upload(&state, &admin.name, &bucket, &key, size).await {
+                    tracing::error!(error = %err, "cannot audit an upload");
+                    return refuse(StatusCode::INTERNAL_SERVER_ERROR, "Cannot write the audit.");
+                }
+                uploaded.push(key);
+            }
+            _ => {}
+        }
+    }
+    if !csrf_checked {
+        return refuse(StatusCode::FORBIDDEN, "The form's token is missing.");
+    }
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    if wants_json {
+        axum::Json(serde_json::json!({ "uploaded": uploaded })).into_response()
+    } else {
+        Redirect::to(&format!(
+            "/buckets/{bucket}?prefix={}",
+            app::buckets::encode(&prefix)
+        ))
+        .into_response()
+    }
+}
+
+async fn record_upload(
+    state: &AppState,
+    admin: &str,
+    bucket: &str,
+    key: &str,
+    size: u64,
+) -> Result<(), sqlx::Error> {
+    let origin = app::auth::ssr::admin_origin(admin).await;
+    let mut tx = state.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let action = Action::new("object.upload", key)
+        .on(bucket, Some(key))
+        .detail(serde_json::json!({ "size": size }));
+    audit::record_action(&mut tx, &origin, action)
+        .await
+        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    tx.commit().await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExportQuery {
+    #[serde(default)]
+    format: String,
+    #[serde(flatten)]
+    query: AuditQueryForm,
+}
+
+/// The audit page's filters, as they come in the export link.
+#[derive(Debug, Default, Deserialize)]
+struct AuditQueryForm {
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    bucket: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    since: String,
+    #[serde(default)]
+    until: String,
+}
+
+/// Every event the filters select, newest first, as CSV or JSON (an array), streamed.
+pub async fn export_audit(
+    State(state): State<AppState>,
+    session: Session,
+    Query(params): Query<ExportQuery>,
+) -> Response {
+    if let Err(refusal) = admin(&state, &session).await {
+        return refusal;
+    }
+    let q = params.query;
+    let query = AuditQuery {
+        actor: q.actor,
+        action: q.action,
+        bucket: q.bucket,
+        outcome: q.outcome,
+        since: q.since,
+        until: q.until,
+        before: String::new(),
+    };
+    let filter = match app::audit::ssr::filter(&query) {
+        Ok(filter) => filter,
+        Err(err) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &err.to_string()),
+    };
+    let csv = match params.format.as_str() {
+        "csv" | "" => true,
+        "json" => false,
+        other => {
+            return refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("Unknown format `{other}`: use csv or json."),
+            );
+        }
+    };
+    // (before, first page?) → the next chunk of the document.
+    let pool = state.pool.clone();
+    let pages = futures_util::stream::unfold(Some((None, true)), move |cursor| {
+        let (pool, filter) = (pool.clone(), filter.clone());
+        async move {
+            let (before, first) = cursor?;
+            let events = match audit::query(&pool, &filter, before, EXPORT_PAGE).await {
+                Ok(events) => events,
+                Err(err) => {
+                    tracing::error!(error = %err, "audit export failed");
+                    return Some((Err(std::io::Error::other("audit export failed")), None));
+                }
+            };
+            let mut chunk = String::new();
+            if first {
+                chunk.push_str(if csv { "" } else { "[" });
+                if csv {
+                    chunk.push_str(&audit::CSV_COLUMNS.join(","));
+                    chunk.push('\n');
+                }
+            }
+            for (i, event) in events.iter().enumerate() {
+                if csv {
+                    chunk.push_str(&audit::csv_line(event));
+                    chunk.push('\n');
+                } else {
+                    if !(first && i == 0) {
+                        chunk.push(',');
+                    }
+                    chunk.push_str(&serde_json::to_string(event).unwrap_or_default());
+                }
+            }
+            let done = events.len() < EXPORT_PAGE as usize;
+            if done && !csv {
+                chunk.push_str("]\n");
+            }
+            let next = (!done).then(|| (events.last().map(|e| e.id), false));
+            Some((Ok::<_, std::io::Error>(chunk), next))
+        }
+    });
+    let (content_type, file) = if csv {
+        ("text/csv; charset=utf-8", "audit.csv")
+    } else {
+        ("application/json", "audit.json")
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        Body::from_stream(pages),
+    )
+        .into_response()
+}
