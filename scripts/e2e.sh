@@ -8,9 +8,12 @@ cd "$(dirname "$0")/.."
 bin="$1"; shift
 
 data=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+s3_port=$(free_port)
 export BUCKETSHARE_ADMIN_PASSWORD="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-"$bin" --data-dir "$data" serve --console-addr "127.0.0.1:$port" \
+"$bin" --data-dir "$data" --public-s3-url "http://127.0.0.1:$s3_port" serve \
+  --console-addr "127.0.0.1:$port" --s3-addr "127.0.0.1:$s3_port" \
   --site-root "$PWD/target/site" >"$data/server.log" 2>&1 &
 pid=$!
 cleanup() {
@@ -31,6 +34,10 @@ for _ in $(seq 1 100); do
 done
 
 export BASE_URL="http://127.0.0.1:$port"
+export S3_URL="http://127.0.0.1:$s3_port"
+# Screenshots of every page, for reviewers (git-ignored).
+export SCREENSHOT_DIR="$PWD/end2end/screenshots"
+mkdir -p "$SCREENSHOT_DIR"
 export PLAYWRIGHT_JSON="$data/results.json"
 status=0
 (cd end2end && npx playwright test "$@") >&2 || status=$?

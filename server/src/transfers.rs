@@ -6,9 +6,11 @@
 use app::audit::AuditQuery;
 use app::state::AppState;
 use axum::body::Body;
-use axum::extract::{Multipart, Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use domain::audit::{self, Action};
+use domain::audit::{self, Action, Origin};
 use futures_util::TryStreamExt;
 use http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
@@ -41,6 +43,7 @@ pub async fn upload(
     State(state): State<AppState>,
     session: Session,
     Path(bucket): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     mut form: Multipart,
 ) -> Response {
@@ -48,6 +51,12 @@ pub async fn upload(
         Ok(admin) => admin,
         Err(refusal) => return refusal,
     };
+    let origin = app::auth::ssr::origin_of(
+        &admin.name,
+        &state.auth.network,
+        Some(peer.ip()),
+        &headers,
+    );
     let mut csrf_checked = false;
     let mut prefix = String::new();
     let mut uploaded = Vec::new();
@@ -94,7 +103,7 @@ pub async fn upload(
                         );
                     }
                 };
-                if let Err(err) = record_upload(&state, &admin.name, &bucket, &key, size).await {
+                if let Err(err) = record_upload(&state, &origin, &bucket, &key, size).await {
                     tracing::error!(error = %err, "cannot audit an upload");
                     return refuse(StatusCode::INTERNAL_SERVER_ERROR, "Cannot write the audit.");
                 }
@@ -123,17 +132,16 @@ pub async fn upload(
 
 async fn record_upload(
     state: &AppState,
-    admin: &str,
+    origin: &Origin,
     bucket: &str,
     key: &str,
     size: u64,
 ) -> Result<(), sqlx::Error> {
-    let origin = app::auth::ssr::admin_origin(admin).await;
     let mut tx = state.pool.begin_with("BEGIN IMMEDIATE").await?;
     let action = Action::new("object.upload", key)
         .on(bucket, Some(key))
         .detail(serde_json::json!({ "size": size }));
-    audit::record_action(&mut tx, &origin, action)
+    audit::record_action(&mut tx, origin, action)
         .await
         .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     tx.commit().await

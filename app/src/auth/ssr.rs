@@ -202,20 +202,35 @@ async fn client_ip() -> String {
         .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
-/// `name` acting from this request, as recorded in the audit trail.
+/// `name` acting from this request (inside a server function), as recorded in the audit trail.
 pub async fn admin_origin(name: &str) -> Origin {
     let headers: http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+    let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let network = app_state()
+        .map(|s| s.auth.network.clone())
+        .unwrap_or_default();
+    origin_of(name, &network, peer, &headers)
+}
+
+/// `name` acting from a request with these `headers` from `peer`, as the audit records it.
+pub fn origin_of(
+    name: &str,
+    network: &domain::audit::Network,
+    peer: Option<IpAddr>,
+    headers: &http::HeaderMap,
+) -> Origin {
     let header = |n: &str| {
         headers
             .get(n)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let network = app_state()
-        .map(|s| s.auth.network.clone())
-        .unwrap_or_default();
+    let forwarded = header("x-forwarded-for");
     Origin {
-        client_ip: client_addr().await.map(|ip| network.record(ip)),
+        client_ip: peer.map(|ip| network.record(network.client_ip(ip, forwarded.as_deref()))),
         user_agent: header("user-agent"),
         request_id: header("x-request-id"),
         ..Origin::admin(name)

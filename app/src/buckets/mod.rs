@@ -263,12 +263,14 @@ pub fn BucketPage() -> impl IntoView {
     let grant = ServerAction::<AddGrant>::new();
     let ungrant = ServerAction::<RemoveGrant>::new();
     let delete_bucket = ServerAction::<DeleteBucket>::new();
+    let (uploads, set_uploads) = signal(0u32);
     let view_data = Resource::new(
         move || {
             (
                 name(),
                 q("prefix"),
                 q("after"),
+                uploads.get(),
                 delete_object.version().get(),
                 grant.version().get(),
                 ungrant.version().get(),
@@ -290,7 +292,7 @@ pub fn BucketPage() -> impl IntoView {
                 "settings" => {
                     view! { <BucketSettings bucket=data.bucket delete_bucket /> }.into_any()
                 }
-                _ => view! { <ObjectsTab data prefix share delete_object /> }.into_any(),
+                _ => view! { <ObjectsTab data prefix share delete_object set_uploads /> }.into_any(),
             }
         })
     };
@@ -328,6 +330,7 @@ fn ObjectsTab(
     prefix: String,
     share: String,
     delete_object: ServerAction<DeleteObject>,
+    set_uploads: WriteSignal<u32>,
 ) -> impl IntoView {
     let bucket = data.bucket.name.clone();
     let error = action_error(delete_object);
@@ -357,7 +360,7 @@ fn ObjectsTab(
                 .map(|(label, p)| view! { <a href=href(&p)>{label}</a> " / " })
                 .collect_view()}
         </nav>
-        <Upload bucket=bucket.clone() prefix=prefix.clone() />
+        <Upload bucket=bucket.clone() prefix=prefix.clone() set_uploads />
         {(!share.is_empty())
             .then(|| view! { <ShareDialog bucket=bucket.clone() key=share.clone() /> })}
         <FormError error />
@@ -452,8 +455,15 @@ fn ObjectsTab(
 /// Upload: a plain multipart form post (works without JavaScript); once hydrated, sent with
 /// XMLHttpRequest so that a progress bar can follow it. Files can be dropped on it.
 #[component]
-fn Upload(bucket: String, prefix: String) -> impl IntoView {
+fn Upload(bucket: String, prefix: String, set_uploads: WriteSignal<u32>) -> impl IntoView {
     let action = format!("/buckets/{bucket}/upload");
+    let (progress, set_progress) = signal(None::<u32>);
+    let (status, set_status) = signal(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        if upload_with_progress(&ev, set_progress, set_status, set_uploads) {
+            ev.prevent_default();
+        }
+    };
     view! {
         <section class="card upload" aria-labelledby="upload-title">
             <h2 id="upload-title">"Upload"</h2>
@@ -462,7 +472,7 @@ fn Upload(bucket: String, prefix: String) -> impl IntoView {
                 action=action
                 enctype="multipart/form-data"
                 class="inline-form"
-                data-upload="true"
+                on:submit=submit
             >
                 <CsrfField />
                 <input type="hidden" name="prefix" value=prefix.clone() />
@@ -473,11 +483,76 @@ fn Upload(bucket: String, prefix: String) -> impl IntoView {
                     <input id="upload-files" type="file" name="file" multiple required />
                 </div>
                 <button type="submit" class="primary">"Upload"</button>
-                <progress id="upload-progress" max="100" value="0" hidden aria-label="Upload progress"></progress>
-                <output id="upload-status" role="status"></output>
+                <progress
+                    max="100"
+                    value=move || progress.get().unwrap_or(0)
+                    hidden=move || progress.get().is_none()
+                    aria-label="Upload progress"
+                ></progress>
+                <output role="status">{status}</output>
             </form>
         </section>
     }
+}
+
+/// Sends the upload form with XMLHttpRequest so that its progress can be shown, then reloads
+/// the folder. Returns false (the form then posts as usual) when that cannot be set up.
+fn upload_with_progress(
+    ev: &leptos::ev::SubmitEvent,
+    set_progress: WriteSignal<Option<u32>>,
+    set_status: WriteSignal<String>,
+    set_uploads: WriteSignal<u32>,
+) -> bool {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let Some(form) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok())
+    else {
+        return false;
+    };
+    let (Ok(data), Ok(xhr)) = (
+        web_sys::FormData::new_with_form(&form),
+        web_sys::XmlHttpRequest::new(),
+    ) else {
+        return false;
+    };
+    if xhr.open("POST", &form.action()).is_err()
+        || xhr.set_request_header("Accept", "application/json").is_err()
+    {
+        return false;
+    }
+    set_progress.set(Some(0));
+    set_status.set("Uploading…".to_owned());
+    let on_progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(
+        move |p: web_sys::ProgressEvent| {
+            if p.length_computable() && p.total() > 0.0 {
+                set_progress.set(Some((p.loaded() * 100.0 / p.total()).round() as u32));
+            }
+        },
+    );
+    if let Ok(upload) = xhr.upload() {
+        upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+    }
+    on_progress.forget();
+    let done_xhr = xhr.clone();
+    let on_done = Closure::<dyn FnMut()>::new(move || {
+        let code = done_xhr.status().unwrap_or(0);
+        if (200..300).contains(&code) {
+            set_progress.set(Some(100));
+            set_status.set("Uploaded.".to_owned());
+            set_uploads.update(|n| *n += 1);
+        } else {
+            let text = done_xhr.response_text().ok().flatten().unwrap_or_default();
+            set_status.set(format!("Upload failed: {}", text.trim()));
+        }
+    });
+    xhr.set_onloadend(Some(on_done.as_ref().unchecked_ref()));
+    on_done.forget();
+    if xhr.send_with_opt_form_data(Some(&data)).is_err() {
+        set_status.set("Upload failed: the browser refused to send it.".to_owned());
+    }
+    true
 }
 
 #[component]

@@ -1,4 +1,4 @@
-//! The dashboard: what bucketshare holds, at a glance.
+//! The dashboard: what bucketshare holds and what happened lately, at a glance.
 
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -6,23 +6,50 @@ pub mod ssr;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{AuditEvent, EventTable};
 use crate::auth::SessionResource;
 use crate::components::LoadError;
 use crate::error::AppError;
+use crate::links::LinkTable;
+use crate::users::LinkRow;
 
 /// The figures on the dashboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Figures {
     pub iam_users: i64,
+    /// Active access keys.
+    pub access_keys: i64,
     pub buckets: i64,
-    /// Share links neither revoked nor expired.
+    /// Share links that work now.
     pub active_links: i64,
+    /// Requests through links and other pre-signed URLs in the last 24 hours.
+    pub accesses_24h: i64,
+}
+
+/// Link accesses of one day (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCount {
+    /// The day's start, Unix seconds.
+    pub day: i64,
+    pub allowed: i64,
+    pub denied: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overview {
+    pub figures: Figures,
+    /// The last 7 days, oldest first.
+    pub accesses: Vec<DayCount>,
+    /// The latest refused requests.
+    pub denied: Vec<AuditEvent>,
+    /// Links that stop working within a day.
+    pub expiring: Vec<LinkRow>,
 }
 
 #[server(endpoint = "dashboard")]
-pub async fn dashboard_stats() -> Result<Figures, AppError> {
+pub async fn dashboard_stats() -> Result<Overview, AppError> {
     let _admin = crate::auth::ssr::require_admin().await?;
-    ssr::stats(&crate::state::app_state()?.pool).await
+    ssr::overview(&crate::state::app_state()?.pool).await
 }
 
 #[component]
@@ -35,27 +62,45 @@ pub fn DashboardPage() -> impl IntoView {
             view! { <h1>"Welcome, " {name}</h1> }
         })
     };
-    let figures = move || {
+    let body = move || {
         Suspend::new(async move {
             match stats.await {
-                Ok(s) => view! {
-                    <dl class="figures">
-                        <Figure label="IAM users" value=s.iam_users />
-                        <Figure label="Buckets" value=s.buckets />
-                        <Figure label="Active share links" value=s.active_links />
-                    </dl>
+                Ok(o) => {
+                    let s = o.figures;
+                    view! {
+                        <section aria-labelledby="figures-title">
+                            <h2 id="figures-title">"At a glance"</h2>
+                            <dl class="figures">
+                                <Figure label="IAM users" value=s.iam_users />
+                                <Figure label="Active access keys" value=s.access_keys />
+                                <Figure label="Buckets" value=s.buckets />
+                                <Figure label="Active share links" value=s.active_links />
+                                <Figure label="Link accesses, last 24 h" value=s.accesses_24h />
+                            </dl>
+                        </section>
+                        <section aria-labelledby="chart-title">
+                            <h2 id="chart-title">"Link accesses, last 7 days (UTC)"</h2>
+                            <AccessChart days=o.accesses />
+                        </section>
+                        <section aria-labelledby="expiring-title">
+                            <h2 id="expiring-title">"Links expiring within a day"</h2>
+                            <LinkTable links=o.expiring />
+                        </section>
+                        <section aria-labelledby="denied-title">
+                            <h2 id="denied-title">"Latest refused requests"</h2>
+                            <EventTable events=o.denied />
+                            <p><a href="/audit?outcome=denied">"All refused requests"</a></p>
+                        </section>
+                    }
+                    .into_any()
                 }
-                .into_any(),
                 Err(error) => view! { <LoadError error /> }.into_any(),
             }
         })
     };
     view! {
         <Transition fallback=|| view! { <h1>"Welcome"</h1> }>{greeting}</Transition>
-        <section aria-labelledby="figures-title">
-            <h2 id="figures-title">"At a glance"</h2>
-            <Transition fallback=|| view! { <p>"Loading figures…"</p> }>{figures}</Transition>
-        </section>
+        <Transition fallback=|| view! { <p>"Loading figures…"</p> }>{body}</Transition>
     }
 }
 
@@ -65,6 +110,38 @@ fn Figure(label: &'static str, value: i64) -> impl IntoView {
         <div class="figure">
             <dt>{label}</dt>
             <dd>{value}</dd>
+        </div>
+    }
+}
+
+/// Bars of served (and refused) link accesses per day, with the numbers as text too.
+#[component]
+fn AccessChart(days: Vec<DayCount>) -> impl IntoView {
+    let most = days.iter().map(|d| d.allowed + d.denied).max().unwrap_or(0).max(1);
+    let described = days
+        .iter()
+        .map(|d| {
+            let date = crate::components::utc(d.day);
+            format!("{}: {} served, {} refused", &date[..10], d.allowed, d.denied)
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    view! {
+        <div class="chart" role="img" aria-label=described>
+            {days
+                .iter()
+                .map(|d| {
+                    let total = d.allowed + d.denied;
+                    let height = format!("height: {}%", total * 100 / most);
+                    view! {
+                        <div class="bar">
+                            <small>{total}</small>
+                            <span class="fill" style=height></span>
+                            <small>{crate::components::utc(d.day)[5..10].to_owned()}</small>
+                        </div>
+                    }
+                })
+                .collect_view()}
         </div>
     }
 }

@@ -2,24 +2,94 @@
 
 use sqlx::SqlitePool;
 
-use super::Figures;
+use super::{DayCount, Figures, Overview};
 use crate::error::AppError;
+use crate::error::ssr::domain as domain_error;
 use crate::state::now_unix;
 
-/// Counts what the dashboard shows, in one read transaction so that the figures agree.
+/// Days in the accesses chart.
+const DAYS: i64 = 7;
+
+/// Counts what the dashboard shows, in one read so that the figures agree.
 pub async fn stats(pool: &SqlitePool) -> Result<Figures, AppError> {
-    let (iam_users, buckets, active_links) = sqlx::query_as(
+    let now = now_unix();
+    let (iam_users, access_keys, buckets, accesses_24h) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM iam_users),
+                (SELECT COUNT(*) FROM access_keys WHERE status = 'active'),
                 (SELECT COUNT(*) FROM buckets),
-                (SELECT COUNT(*) FROM share_links
-                  WHERE revoked_at IS NULL AND expires_at > ?)",
+                (SELECT COUNT(*) FROM audit_events
+                  WHERE actor_kind IN ('link', 'presigned') AND at >= ?)",
     )
-    .bind(now_unix())
+    .bind((now - 86_400) * 1000)
     .fetch_one(pool)
     .await?;
+    let live = domain::links::list(pool, &domain::links::ListFilter::default())
+        .await
+        .map_err(|e| domain_error(e, "links"))?;
     Ok(Figures {
         iam_users,
+        access_keys,
         buckets,
-        active_links,
+        active_links: live.len() as i64,
+        accesses_24h,
+    })
+}
+
+pub async fn overview(pool: &SqlitePool) -> Result<Overview, AppError> {
+    let now = now_unix();
+    let today = now - now.rem_euclid(86_400);
+    let start = today - (DAYS - 1) * 86_400;
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT at / 86400000 AS day,
+                SUM(outcome = 'allowed'), SUM(outcome <> 'allowed')
+         FROM audit_events
+         WHERE actor_kind IN ('link', 'presigned') AND at >= ?
+         GROUP BY day",
+    )
+    .bind(start * 1000)
+    .fetch_all(pool)
+    .await?;
+    let accesses = (0..DAYS)
+        .map(|i| {
+            let day = start / 86_400 + i;
+            let (allowed, denied) = rows
+                .iter()
+                .find(|(d, _, _)| *d == day)
+                .map_or((0, 0), |(_, a, d)| (*a, *d));
+            DayCount {
+                day: day * 86_400,
+                allowed,
+                denied,
+            }
+        })
+        .collect();
+    let denied = domain::audit::query(
+        pool,
+        &domain::audit::Filter {
+            outcome: Some(domain::audit::Outcome::Denied),
+            ..domain::audit::Filter::default()
+        },
+        None,
+        5,
+    )
+    .await
+    .map_err(|e| domain_error(e, "audit"))?
+    .into_iter()
+    .map(crate::audit::ssr::event_view)
+    .collect();
+    let mut expiring: Vec<_> = domain::links::list(pool, &domain::links::ListFilter::default())
+        .await
+        .map_err(|e| domain_error(e, "links"))?
+        .into_iter()
+        .filter(|l| l.expires_at <= now + 86_400)
+        .map(crate::users::ssr::link_row)
+        .collect();
+    expiring.sort_by_key(|l| l.expires_at);
+    expiring.truncate(10);
+    Ok(Overview {
+        figures: stats(pool).await?,
+        accesses,
+        denied,
+        expiring,
     })
 }

@@ -63,14 +63,15 @@ async fn the_database_is_in_wal_mode_and_migrated() -> TestResult {
     let answer = client.call("dashboard", &[]).await;
     assert_eq!(answer.status, StatusCode::OK);
     let v: serde_json::Value = serde_json::from_str(&answer.body)?;
-    assert_eq!(v["iam_users"], 0);
+    assert_eq!(v["figures"]["iam_users"], 0);
     sqlx::query("INSERT INTO iam_users (name, created_at) VALUES ('alice', 0), ('bob', 0)")
         .execute(&app.pool)
         .await?;
     let answer = client.call("dashboard", &[]).await;
     let v: serde_json::Value = serde_json::from_str(&answer.body)?;
-    assert_eq!(v["iam_users"], 2);
-    assert_eq!(v["buckets"], 0);
-    assert_eq!(v["active_links"], 0);
+    assert_eq!(v["figures"]["iam_users"], 2);
+    assert_eq!(v["figures"]["buckets"], 0);
+    assert_eq!(v["figures"]["active_links"], 0);
+    assert_eq!(v["accesses"].as_array().map(Vec::len), Some(7));
     Ok(())
 }

@@ -1,0 +1,172 @@
+import { expect, test, type Browser, type Page } from "@playwright/test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+const PASSWORD = process.env.BUCKETSHARE_ADMIN_PASSWORD ?? "";
+const SHOTS = process.env.SCREENSHOT_DIR ?? "screenshots";
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
+}
+
+async function signIn(page: Page) {
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByLabel("User name").fill("admin");
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Welcome, admin" })).toBeVisible();
+}
+
+/** Fetches `url` from a fresh browser context: no cookies, no session, as a link recipient. */
+async function openAsStranger(browser: Browser, url: string) {
+  const context = await browser.newContext();
+  try {
+    const res = await context.request.get(url);
+    return { status: res.status(), body: await res.text() };
+  } finally {
+    await context.close();
+  }
+}
+
+test("a first-time admin shares a file end to end, then revokes and audits it", async ({ page, browser }) => {
+  const content = `quarterly numbers ${Date.now()}\n`;
+  await signIn(page);
+
+  // A user, whose key and secret are shown once.
+  await page.getByRole("link", { name: "Users", exact: true }).click();
+  await page.getByLabel("User name").fill("alice");
+  await page.getByRole("button", { name: "Create user" }).click();
+  await expect(page).toHaveURL(/\/users\/alice$/);
+  await expect(page.getByRole("heading", { name: "New access key for alice" })).toBeVisible();
+  const keyId = (await page.locator("#new-key-id").textContent()) ?? "";
+  expect(keyId).toMatch(/^AK[A-Z2-7]{18}$/);
+  await expect(page.locator("#new-key-snippet")).toContainText(`aws_access_key_id = ${keyId}`);
+  await hydrated(page);
+  await page.getByRole("button", { name: "Copy access key id" }).click();
+  await expect(page.getByRole("button", { name: "Copied" })).toBeVisible();
+  // Shown once: a reload no longer has it.
+  await page.reload();
+  await expect(page.getByRole("heading", { name: "New access key for alice" })).toHaveCount(0);
+  await expect(page.getByRole("cell", { name: keyId })).toBeVisible();
+
+  // A bucket, and a file uploaded into it.
+  await page.getByRole("link", { name: "Buckets", exact: true }).click();
+  await page.getByLabel("Bucket name").fill("team");
+  await page.getByRole("button", { name: "Create bucket" }).click();
+  await expect(page).toHaveURL(/\/buckets\/team$/);
+  await hydrated(page);
+  await page.getByLabel(/^Files/).setInputFiles({
+    name: "report.txt",
+    mimeType: "text/plain",
+    buffer: Buffer.from(content),
+  });
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  const progress = page.getByRole("progressbar", { name: "Upload progress" });
+  await expect(progress).toHaveAttribute("value", "100");
+  await expect(page.getByRole("status").filter({ hasText: "Uploaded." })).toBeVisible();
+  await expect(page.getByRole("cell", { name: "report.txt", exact: true })).toBeVisible();
+
+  // alice may read it.
+  await page.getByRole("link", { name: "Access", exact: true }).click();
+  await page.getByLabel("User").selectOption("alice");
+  await page.getByLabel("Permission").selectOption("read");
+  await page.getByRole("button", { name: "Grant" }).click();
+  await expect(page.getByRole("cell", { name: "alice" })).toBeVisible();
+
+  // A 1-hour link signed as alice.
+  await page.getByRole("link", { name: "Objects", exact: true }).click();
+  await page.getByRole("link", { name: "Share report.txt" }).click();
+  await expect(page.getByRole("heading", { name: "Share report.txt" })).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel("Expires after").selectOption("1h");
+  await expect(page.getByLabel("Sign as")).toHaveValue("alice");
+  await page.getByLabel("Label (optional)").fill("for the auditor");
+  await page.getByRole("button", { name: "Create link" }).click();
+  const urlField = page.getByLabel("Share link");
+  await expect(urlField).toBeVisible();
+  const url = await urlField.inputValue();
+  expect(url).toContain(process.env.S3_URL ?? "");
+  await expect(page.getByRole("img", { name: "QR code of the link" })).toBeVisible();
+
+  // Someone without any session opens it and gets the bytes.
+  const opened = await openAsStranger(browser, url);
+  expect(opened).toEqual({ status: 200, body: content });
+
+  // Revoked from the links page: refused from then on.
+  await page.getByRole("link", { name: "Links", exact: true }).first().click();
+  await expect(page.getByRole("link", { name: "for the auditor" })).toBeVisible();
+  await page.getByRole("link", { name: "for the auditor" }).click();
+  await page.getByRole("button", { name: "Revoke this link" }).click();
+  await expect(page.getByRole("heading", { name: /revoked/ })).toBeVisible();
+  const refused = await openAsStranger(browser, url);
+  expect(refused.status).toBe(403);
+  expect(refused.body).not.toContain(content.trim());
+
+  // Both accesses on the link's page (the audit writes them just after the responses).
+  await expect(async () => {
+    await page.reload();
+    const log = page.getByRole("region", { name: "Access log" });
+    await expect(log.getByRole("row").filter({ hasText: "GetObject" })).toHaveCount(2);
+  }).toPass({ timeout: 15_000 });
+  const log = page.getByRole("region", { name: "Access log" });
+  await expect(log.getByRole("row").filter({ hasText: "allowed" }).filter({ hasText: "GetObject" })).toHaveCount(1);
+  await expect(log.getByRole("row").filter({ hasText: "denied" }).filter({ hasText: "GetObject" })).toHaveCount(1);
+
+  // And in the audit, filtered to refusals.
+  await page.getByRole("link", { name: "Audit", exact: true }).click();
+  await page.getByLabel("Outcome").selectOption("denied");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page).toHaveURL(/outcome=denied/);
+  await expect(page.getByRole("row").filter({ hasText: "team/report.txt" })).toHaveCount(1);
+
+  // Deleting the user kills their links.
+  await page.goto("/buckets/team?tab=objects&share=report.txt");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Create link" }).click();
+  const second = await page.getByLabel("Share link").inputValue();
+  expect((await openAsStranger(browser, second)).status).toBe(200);
+  await page.goto("/users/alice");
+  await page.getByLabel(/Delete alice and their keys/).check();
+  await page.getByRole("button", { name: "Delete user" }).click();
+  await expect(page).toHaveURL(/\/users$/);
+  expect((await openAsStranger(browser, second)).status).toBe(403);
+  await page.goto("/links?status=all");
+  await expect(page.getByRole("cell", { name: "user deleted" }).first()).toBeVisible();
+});
+
+test("every page renders in light and dark, on desktop and phone widths", async ({ page }) => {
+  await signIn(page);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const pages: [string, string][] = [
+    ["dashboard", "/"],
+    ["users", "/users"],
+    ["buckets", "/buckets"],
+    ["bucket", "/buckets/team"],
+    ["links", "/links?status=all"],
+    ["audit", "/audit"],
+    ["account", "/account"],
+  ];
+  for (const scheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    for (const [width, label] of [
+      [1280, "desktop"],
+      [390, "phone"],
+    ] as const) {
+      await page.setViewportSize({ width, height: 900 });
+      for (const [name, href] of pages) {
+        await page.goto(href);
+        await expect(page.locator("main h1").first()).toBeVisible();
+        // No horizontal scrolling of the page itself on a phone (tables scroll in their box).
+        const overflow = await page.evaluate(
+          () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        );
+        expect(overflow, `${name} overflows at ${width}px`).toBeLessThanOrEqual(1);
+        await page.screenshot({
+          path: path.join(SHOTS, `${name}-${scheme}-${label}.png`),
+          fullPage: true,
+        });
+      }
+    }
+  }
+});
