@@ -2,6 +2,7 @@
 //! (feature `ssr`) and hydrated in the browser (feature `hydrate`). The crates that depend on
 //! this one choose the feature.
 
+#![recursion_limit = "256"]
 #![cfg_attr(
     feature = "ssr",
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)

@@ -51,12 +51,8 @@ pub async fn upload(
         Ok(admin) => admin,
         Err(refusal) => return refusal,
     };
-    let origin = app::auth::ssr::origin_of(
-        &admin.name,
-        &state.auth.network,
-        Some(peer.ip()),
-        &headers,
-    );
+    let origin =
+        app::auth::ssr::origin_of(&admin.name, &state.auth.network, Some(peer.ip()), &headers);
     let mut csrf_checked = false;
     let mut prefix = String::new();
     let mut uploaded = Vec::new();

@@ -292,7 +292,9 @@ pub fn BucketPage() -> impl IntoView {
                 "settings" => {
                     view! { <BucketSettings bucket=data.bucket delete_bucket /> }.into_any()
                 }
-                _ => view! { <ObjectsTab data prefix share delete_object set_uploads /> }.into_any(),
+                _ => {
+                    view! { <ObjectsTab data prefix share delete_object set_uploads /> }.into_any()
+                }
             }
         })
     };
@@ -518,19 +520,20 @@ fn upload_with_progress(
         return false;
     };
     if xhr.open("POST", &form.action()).is_err()
-        || xhr.set_request_header("Accept", "application/json").is_err()
+        || xhr
+            .set_request_header("Accept", "application/json")
+            .is_err()
     {
         return false;
     }
     set_progress.set(Some(0));
     set_status.set("Uploading…".to_owned());
-    let on_progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(
-        move |p: web_sys::ProgressEvent| {
+    let on_progress =
+        Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |p: web_sys::ProgressEvent| {
             if p.length_computable() && p.total() > 0.0 {
                 set_progress.set(Some((p.loaded() * 100.0 / p.total()).round() as u32));
             }
-        },
-    );
+        });
     if let Ok(upload) = xhr.upload() {
         upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
     }

@@ -117,12 +117,22 @@ fn Figure(label: &'static str, value: i64) -> impl IntoView {
 /// Bars of served (and refused) link accesses per day, with the numbers as text too.
 #[component]
 fn AccessChart(days: Vec<DayCount>) -> impl IntoView {
-    let most = days.iter().map(|d| d.allowed + d.denied).max().unwrap_or(0).max(1);
+    let most = days
+        .iter()
+        .map(|d| d.allowed + d.denied)
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let described = days
         .iter()
         .map(|d| {
             let date = crate::components::utc(d.day);
-            format!("{}: {} served, {} refused", &date[..10], d.allowed, d.denied)
+            format!(
+                "{}: {} served, {} refused",
+                &date[..10],
+                d.allowed,
+                d.denied
+            )
         })
         .collect::<Vec<_>>()
         .join("; ");

@@ -4,6 +4,7 @@
 mod harness;
 
 mod cli;
+mod console;
 mod first_admin;
 mod health;
 mod links;
