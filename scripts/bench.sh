@@ -10,3 +10,7 @@ scripts/setup.sh --bench
 # The same release build as scripts/serve.sh (cargo-leptos), so the two share the cache.
 cargo leptos build --release
 "$TOOLS_DIR/venv/bin/python" bench/bench.py "$CARGO_TARGET_DIR/release/bucketshare" "$@"
+"$TOOLS_DIR/venv/bin/python" bench/console.py "$CARGO_TARGET_DIR/release/bucketshare"
+# The console's WASM bundle, as browsers download it.
+wasm=target/site/pkg/bucketshare.wasm
+printf '\nRelease WASM bundle: %s bytes, %s bytes gzipped (-9)\n' "$(stat -c %s "$wasm")" "$(gzip -9 -c "$wasm" | wc -c)"

@@ -310,43 +310,49 @@ pub struct Filter {
 }
 
 /// Events matching `filter`, newest first, at most `limit`, older than the event `before`
-/// when given (keyset pagination: pass the last id of a page to get the next one).
+/// when given (keyset pagination: pass the last id of a page to get the next one). Only the
+/// filters given become conditions, so that SQLite can use the index that fits them.
 pub async fn query(
     pool: &SqlitePool,
     filter: &Filter,
     before: Option<i64>,
     limit: u32,
 ) -> Result<Vec<Event>> {
-    Ok(sqlx::query_as(
+    let mut sql = sqlx::QueryBuilder::new(
         "SELECT id, at, actor_kind, actor, access_key_id, link_id, action, target, bucket,
                 object_key, outcome, status, error_code, bytes_sent, client_ip, user_agent,
                 request_id, detail
-         FROM audit_events
-         WHERE (?1 IS NULL OR id < ?1)
-           AND (?2 IS NULL OR link_id = ?2)
-           AND (?3 IS NULL OR actor = ?3)
-           AND (?4 IS NULL OR access_key_id = ?4)
-           AND (?5 IS NULL OR bucket = ?5)
-           AND (?6 IS NULL OR object_key = ?6)
-           AND (?7 IS NULL OR action = ?7)
-           AND (?8 IS NULL OR outcome = ?8)
-           AND (?9 IS NULL OR at >= ?9)
-           AND (?10 IS NULL OR at < ?10)
-         ORDER BY id DESC LIMIT ?11",
-    )
-    .bind(before)
-    .bind(&filter.link)
-    .bind(&filter.actor)
-    .bind(&filter.access_key_id)
-    .bind(&filter.bucket)
-    .bind(&filter.key)
-    .bind(&filter.action)
-    .bind(filter.outcome)
-    .bind(filter.since)
-    .bind(filter.until)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?)
+         FROM audit_events WHERE 1 = 1",
+    );
+    if let Some(before) = before {
+        sql.push(" AND id < ").push_bind(before);
+    }
+    let text_filters = [
+        ("link_id", &filter.link),
+        ("actor", &filter.actor),
+        ("access_key_id", &filter.access_key_id),
+        ("bucket", &filter.bucket),
+        ("object_key", &filter.key),
+        ("action", &filter.action),
+    ];
+    for (column, value) in text_filters {
+        if let Some(value) = value {
+            sql.push(format_args!(" AND {column} = "))
+                .push_bind(value.clone());
+        }
+    }
+    if let Some(outcome) = filter.outcome {
+        sql.push(" AND outcome = ").push_bind(outcome);
+    }
+    if let Some(since) = filter.since {
+        sql.push(" AND at >= ").push_bind(since);
+    }
+    if let Some(until) = filter.until {
+        sql.push(" AND at < ").push_bind(until);
+    }
+    sql.push(" ORDER BY id DESC LIMIT ")
+        .push_bind(i64::from(limit));
+    Ok(sql.build_query_as().fetch_all(pool).await?)
 }
 
 /// Deletes events older than `before` (Unix milliseconds), a few thousand at a time so that

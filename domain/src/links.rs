@@ -74,13 +74,20 @@ fn state() -> String {
 
 /// SQL: links with their state; `?1` is the time the state is computed for.
 fn select_links() -> String {
+    select_links_where("1 = 1")
+}
+
+/// SQL: links with their state, of those rows of `share_links l` that match `inner` (a
+/// condition on the table's own columns, which can use its indexes).
+fn select_links_where(inner: &str) -> String {
     format!(
         "SELECT * FROM (SELECT l.id, l.bucket, l.object_key AS key, l.method, u.name AS user,
             l.access_key_id, l.created_by, l.created_at, l.expires_at, l.revoked_at,
             l.revoked_by, l.label, l.access_count, l.bytes_served, l.last_access_at,
             {} AS state
         FROM share_links l LEFT JOIN iam_users u ON u.id = l.user_id
-            LEFT JOIN access_keys k ON k.id = l.access_key_id) AS links",
+            LEFT JOIN access_keys k ON k.id = l.access_key_id
+        WHERE {inner}) AS links",
         state()
     )
 }
@@ -169,22 +176,87 @@ pub struct ListFilter {
     pub bucket: Option<String>,
     pub user: Option<String>,
     pub key: Option<String>,
+    /// At most this many.
+    pub limit: Option<u32>,
+    /// Only links listed after this one (keyset pagination: the last id of a page).
+    pub after: Option<String>,
 }
 
 /// Links, newest first: those that work, unless `all`.
 pub async fn list(pool: &SqlitePool, filter: &ListFilter) -> Result<Vec<Link>> {
+    // Conditions on the table's own columns go inside, where indexes serve them.
+    let mut inner = vec!["1 = 1".to_owned()];
+    if !filter.all {
+        inner.push("l.revoked_at IS NULL AND l.expires_at > ?1".to_owned());
+    }
+    if filter.bucket.is_some() {
+        inner.push("l.bucket = ?2".to_owned());
+    }
+    if filter.user.is_some() {
+        inner.push("l.user_id = (SELECT id FROM iam_users WHERE name = ?3)".to_owned());
+    }
+    if filter.key.is_some() {
+        inner.push("l.object_key = ?4".to_owned());
+    }
+    if filter.after.is_some() {
+        inner.push(
+            "(l.created_at, l.id) < (SELECT created_at, id FROM share_links WHERE id = ?5)"
+                .to_owned(),
+        );
+    }
+    let state = if filter.all {
+        ""
+    } else {
+        "WHERE state = 'active'"
+    };
+    let limit = filter
+        .limit
+        .map_or_else(String::new, |n| format!("LIMIT {n}"));
     Ok(sqlx::query_as(&format!(
-        "{} WHERE (?2 OR state = 'active') AND (?3 IS NULL OR bucket = ?3)
-           AND (?4 IS NULL OR user = ?4) AND (?5 IS NULL OR key = ?5)
-         ORDER BY created_at DESC, id",
-        select_links()
+        "{} {state} ORDER BY created_at DESC, id DESC {limit}",
+        select_links_where(&inner.join(" AND "))
     ))
     .bind(now_unix())
-    .bind(filter.all)
     .bind(&filter.bucket)
     .bind(&filter.user)
     .bind(&filter.key)
+    .bind(&filter.after)
     .fetch_all(pool)
+    .await?)
+}
+
+/// Links that work now and stop within `until` (Unix seconds), soonest first, at most `limit`.
+pub async fn expiring(pool: &SqlitePool, until: i64, limit: u32) -> Result<Vec<Link>> {
+    Ok(sqlx::query_as(&format!(
+        "{} WHERE state = 'active' ORDER BY expires_at, id LIMIT {limit}",
+        select_links_where("l.revoked_at IS NULL AND l.expires_at > ?1 AND l.expires_at <= ?2")
+    ))
+    .bind(now_unix())
+    .bind(until)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// How many links work now, per signing user.
+pub async fn active_by_user(pool: &SqlitePool) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT user, COUNT(*) FROM ({}) WHERE state = 'active' AND user IS NOT NULL
+         GROUP BY user",
+        select_links_where("l.revoked_at IS NULL AND l.expires_at > ?1")
+    ))
+    .bind(now_unix())
+    .fetch_all(pool)
+    .await?)
+}
+
+/// How many links work now.
+pub async fn count_active(pool: &SqlitePool) -> Result<i64> {
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM ({}) WHERE state = 'active'",
+        select_links_where("l.revoked_at IS NULL AND l.expires_at > ?1")
+    ))
+    .bind(now_unix())
+    .fetch_one(pool)
     .await?)
 }
 

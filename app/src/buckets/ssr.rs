@@ -100,6 +100,7 @@ pub async fn view(name: &str, prefix: &str, after: &str) -> Result<BucketView, A
     let filter = links::ListFilter {
         all: true,
         bucket: Some(name.to_owned()),
+        limit: Some(200),
         ..links::ListFilter::default()
     };
     let bucket_links = links::list(pool, &filter)

@@ -23,14 +23,14 @@ pub async fn stats(pool: &SqlitePool) -> Result<Figures, AppError> {
     .bind((now - 86_400) * 1000)
     .fetch_one(pool)
     .await?;
-    let live = domain::links::list(pool, &domain::links::ListFilter::default())
+    let active_links = domain::links::count_active(pool)
         .await
         .map_err(|e| domain_error(e, "links"))?;
     Ok(Figures {
         iam_users,
         access_keys,
         buckets,
-        active_links: live.len() as i64,
+        active_links,
         accesses_24h,
     })
 }
@@ -77,15 +77,12 @@ pub async fn overview(pool: &SqlitePool) -> Result<Overview, AppError> {
     .into_iter()
     .map(crate::audit::ssr::event_view)
     .collect();
-    let mut expiring: Vec<_> = domain::links::list(pool, &domain::links::ListFilter::default())
+    let expiring = domain::links::expiring(pool, now + 86_400, 10)
         .await
         .map_err(|e| domain_error(e, "links"))?
         .into_iter()
-        .filter(|l| l.expires_at <= now + 86_400)
         .map(crate::users::ssr::link_row)
         .collect();
-    expiring.sort_by_key(|l| l.expires_at);
-    expiring.truncate(10);
     Ok(Overview {
         figures: stats(pool).await?,
         accesses,

@@ -25,6 +25,9 @@ pub struct LinkQuery {
     /// `active` (default) or `all`.
     pub status: String,
     pub search: String,
+    /// Links after this one (the next page).
+    #[serde(default)]
+    pub after: String,
 }
 
 #[server(endpoint = "links/list")]
@@ -105,6 +108,7 @@ fn query_from_url() -> Memo<LinkQuery> {
             user: q.get("user").unwrap_or_default(),
             status: q.get("status").unwrap_or_else(|| "active".to_owned()),
             search: q.get("search").unwrap_or_default(),
+            after: q.get("after").unwrap_or_default(),
         }
     })
 }
@@ -131,8 +135,28 @@ pub fn LinksPage() -> impl IntoView {
                         None
                     };
                     let live = links.iter().filter(|l| l.state == "active").count();
+                    let older = (links.len() == 200)
+                        .then(|| links.last().map(|l| l.id.clone()))
+                        .flatten()
+                        .map(|last| {
+                            format!(
+                                "/links?bucket={}&user={}&status={}&search={}&after={last}",
+                                crate::buckets::encode(&q.bucket),
+                                crate::buckets::encode(&q.user),
+                                crate::buckets::encode(&q.status),
+                                crate::buckets::encode(&q.search),
+                            )
+                        });
                     view! {
                         <LinkTable links revoke=revoke />
+                        {older
+                            .map(|href| {
+                                view! {
+                                    <nav class="pager" aria-label="Pages">
+                                        <a href=href>"Older links"</a>
+                                    </nav>
+                                }
+                            })}
                         {scope
                             .filter(|_| live > 0)
                             .map(|scope| {

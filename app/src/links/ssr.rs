@@ -12,33 +12,42 @@ use crate::users::LinkRow;
 use crate::users::ssr::link_row;
 
 /// Rows a links table shows at most.
-const SHOWN: usize = 500;
+const SHOWN: u32 = 200;
 
 pub async fn list(pool: &SqlitePool, query: &LinkQuery) -> Result<Vec<LinkRow>, AppError> {
     let text = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
-    let filter = ListFilter {
+    let search = query.search.trim().to_lowercase();
+    let mut filter = ListFilter {
         all: query.status == "all",
         bucket: text(&query.bucket),
         user: text(&query.user),
-        key: None,
+        limit: Some(SHOWN),
+        after: text(&query.after),
+        ..ListFilter::default()
     };
-    let search = query.search.trim().to_lowercase();
-    let found = links::list(pool, &filter)
-        .await
-        .map_err(|e| domain_error(e, "bucket"))?;
-    Ok(found
-        .into_iter()
-        .filter(|l| {
+    // Searching reads on, a page of links at a time, until it has a page of matches.
+    let mut shown = Vec::new();
+    loop {
+        let page = links::list(pool, &filter)
+            .await
+            .map_err(|e| domain_error(e, "bucket"))?;
+        let last = page.last().map(|l| l.id.clone());
+        let full = page.len() == SHOWN as usize;
+        shown.extend(page.into_iter().filter(|l| {
             search.is_empty()
                 || l.key.to_lowercase().contains(&search)
                 || l.id.contains(&search)
                 || l.label
                     .as_deref()
                     .is_some_and(|label| label.to_lowercase().contains(&search))
-        })
-        .take(SHOWN)
-        .map(link_row)
-        .collect())
+        }));
+        if shown.len() >= SHOWN as usize || !full || search.is_empty() {
+            break;
+        }
+        filter.after = last;
+    }
+    shown.truncate(SHOWN as usize);
+    Ok(shown.into_iter().map(link_row).collect())
 }
 
 pub async fn detail(pool: &SqlitePool, id: &str) -> Result<LinkDetail, AppError> {

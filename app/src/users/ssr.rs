@@ -38,17 +38,9 @@ pub async fn list(pool: &SqlitePool, query: &str) -> Result<Vec<UserSummary>, Ap
 }
 
 async fn live_links_by_user(pool: &SqlitePool) -> Result<Vec<(String, i64)>, AppError> {
-    let live = links::list(pool, &links::ListFilter::default())
+    links::active_by_user(pool)
         .await
-        .map_err(|e| domain_error(e, "links"))?;
-    let mut counts: Vec<(String, i64)> = Vec::new();
-    for user in live.into_iter().filter_map(|l| l.user) {
-        match counts.iter_mut().find(|(name, _)| *name == user) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((user, 1)),
-        }
-    }
-    Ok(counts)
+        .map_err(|e| domain_error(e, "links"))
 }
 
 pub async fn create(admin: &Admin, name: &str, can_create_buckets: bool) -> Result<(), AppError> {
@@ -141,12 +133,15 @@ pub async fn detail(pool: &SqlitePool, name: &str) -> Result<UserDetail, AppErro
     let filter = links::ListFilter {
         all: true,
         user: Some(name.to_owned()),
+        limit: Some(200),
         ..links::ListFilter::default()
     };
     let user_links = links::list(pool, &filter)
         .await
         .map_err(|e| domain_error(e, "links"))?;
-    let live_links = user_links.iter().filter(|l| l.is_active()).count() as i64;
+    let live_links = links::killed_by(pool, &Change::User(name))
+        .await
+        .map_err(|e| domain_error(e, "links"))?;
     Ok(UserDetail {
         user: UserSummary {
             name: user.name,

@@ -154,7 +154,7 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
                 all,
                 bucket,
                 user,
-                key: None,
+                ..links::ListFilter::default()
             };
             let found = links::list(&cx.pool, &filter).await?;
             if json {
