@@ -228,15 +228,19 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--out", default="bench/results")
     args = parser.parse_args()
-    work = tempfile.mkdtemp(prefix="bucketshare-bench-")
+    # nginx's workers run as an unprivileged user and must reach the files: work in the
+    # system's disk-backed temp dir (every parent traversable), not under a private home.
+    work = tempfile.mkdtemp(prefix="bucketshare-bench-", dir="/var/tmp")
+    os.chmod(work, 0o755)
     files = os.path.join(work, "files")
-    os.makedirs(files)
+    os.makedirs(files, mode=0o755)
     sizes = {"small.bin": 4 * KIB, "medium.bin": 64 * MIB, "huge.bin": 1024 * MIB}
     for name, size in sizes.items():
         with open(os.path.join(files, name), "wb") as f:
             for _ in range(0, size, 4 * MIB):
                 f.write(os.urandom(min(4 * MIB, size)))
             f.truncate(size)
+        os.chmod(os.path.join(files, name), 0o644)
 
     bs = Bucketshare(args.binary, work)
     user = json.loads(bs.cli("user", "create", "bench", "--can-create-buckets", "--json"))

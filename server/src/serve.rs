@@ -109,7 +109,7 @@ pub async fn run(
         }
     };
     let console_server = axum::serve(
-        console_listener,
+        web::no_delay(console_listener),
         console.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(until_stopped());
