@@ -20,11 +20,14 @@ pub struct Figures {
     /// Active access keys.
     pub access_keys: i64,
     pub buckets: i64,
-    /// Share links that work now.
+    /// Share links that work now, counted up to [`COUNT_CAP`] + 1.
     pub active_links: i64,
     /// Requests through links and other pre-signed URLs in the last 24 hours.
     pub accesses_24h: i64,
 }
+
+/// Active links are counted up to this; beyond, the dashboard says "more than".
+pub const COUNT_CAP: u32 = 10_000;
 
 /// Link accesses of one day (UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,15 +70,20 @@ pub fn DashboardPage() -> impl IntoView {
             match stats.await {
                 Ok(o) => {
                     let s = o.figures;
+                    let active = if s.active_links > i64::from(COUNT_CAP) {
+                        format!("{COUNT_CAP}+")
+                    } else {
+                        s.active_links.to_string()
+                    };
                     view! {
                         <section aria-labelledby="figures-title">
                             <h2 id="figures-title">"At a glance"</h2>
                             <dl class="figures">
-                                <Figure label="IAM users" value=s.iam_users />
-                                <Figure label="Active access keys" value=s.access_keys />
-                                <Figure label="Buckets" value=s.buckets />
-                                <Figure label="Active share links" value=s.active_links />
-                                <Figure label="Link accesses, last 24 h" value=s.accesses_24h />
+                                <Figure label="IAM users" value=s.iam_users.to_string() />
+                                <Figure label="Active access keys" value=s.access_keys.to_string() />
+                                <Figure label="Buckets" value=s.buckets.to_string() />
+                                <Figure label="Active share links" value=active />
+                                <Figure label="Link accesses, last 24 h" value=s.accesses_24h.to_string() />
                             </dl>
                         </section>
                         <section aria-labelledby="chart-title">
@@ -105,7 +113,7 @@ pub fn DashboardPage() -> impl IntoView {
 }
 
 #[component]
-fn Figure(label: &'static str, value: i64) -> impl IntoView {
+fn Figure(label: &'static str, #[prop(into)] value: String) -> impl IntoView {
     view! {
         <div class="figure">
             <dt>{label}</dt>

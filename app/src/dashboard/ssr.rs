@@ -23,7 +23,7 @@ pub async fn stats(pool: &SqlitePool) -> Result<Figures, AppError> {
     .bind((now - 86_400) * 1000)
     .fetch_one(pool)
     .await?;
-    let active_links = domain::links::count_active(pool)
+    let active_links = domain::links::count_active(pool, super::COUNT_CAP)
         .await
         .map_err(|e| domain_error(e, "links"))?;
     Ok(Figures {
