@@ -165,6 +165,14 @@ async fn changes_need_the_sessions_token() -> TestResult {
     Ok(())
 }
 
+/// A server function, its arguments, and the field and words its refusal must name.
+type Refusal = (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    &'static str,
+    &'static str,
+);
+
 #[tokio::test]
 async fn bad_values_are_errors_about_their_field_and_change_nothing() -> TestResult {
     let app = TestApp::new().await;
@@ -178,7 +186,7 @@ async fn bad_values_are_errors_about_their_field_and_change_nothing() -> TestRes
             v["message"].as_str().unwrap_or_default().to_owned(),
         )
     };
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str, &str)> = vec![
+    let cases: Vec<Refusal> = vec![
         (
             "users/create",
             vec![("name", "has space")],
