@@ -264,6 +264,12 @@ pub fn BucketPage() -> impl IntoView {
     let ungrant = ServerAction::<RemoveGrant>::new();
     let delete_bucket = ServerAction::<DeleteBucket>::new();
     let (uploads, set_uploads) = signal(0u32);
+    // The upload's progress lives here, above the listing it refreshes, so that it survives it.
+    let upload = UploadState {
+        progress: RwSignal::new(None),
+        status: RwSignal::new(String::new()),
+        done: set_uploads,
+    };
     let view_data = Resource::new(
         move || {
             (
@@ -292,9 +298,7 @@ pub fn BucketPage() -> impl IntoView {
                 "settings" => {
                     view! { <BucketSettings bucket=data.bucket delete_bucket /> }.into_any()
                 }
-                _ => {
-                    view! { <ObjectsTab data prefix share delete_object set_uploads /> }.into_any()
-                }
+                _ => view! { <ObjectsTab data prefix share delete_object upload /> }.into_any(),
             }
         })
     };
@@ -332,7 +336,7 @@ fn ObjectsTab(
     prefix: String,
     share: String,
     delete_object: ServerAction<DeleteObject>,
-    set_uploads: WriteSignal<u32>,
+    upload: UploadState,
 ) -> impl IntoView {
     let bucket = data.bucket.name.clone();
     let error = action_error(delete_object);
@@ -362,7 +366,7 @@ fn ObjectsTab(
                 .map(|(label, p)| view! { <a href=href(&p)>{label}</a> " / " })
                 .collect_view()}
         </nav>
-        <Upload bucket=bucket.clone() prefix=prefix.clone() set_uploads />
+        <Upload bucket=bucket.clone() prefix=prefix.clone() state=upload />
         {(!share.is_empty())
             .then(|| view! { <ShareDialog bucket=bucket.clone() key=share.clone() /> })}
         <FormError error />
@@ -457,12 +461,11 @@ fn ObjectsTab(
 /// Upload: a plain multipart form post (works without JavaScript); once hydrated, sent with
 /// XMLHttpRequest so that a progress bar can follow it. Files can be dropped on it.
 #[component]
-fn Upload(bucket: String, prefix: String, set_uploads: WriteSignal<u32>) -> impl IntoView {
+fn Upload(bucket: String, prefix: String, state: UploadState) -> impl IntoView {
     let action = format!("/buckets/{bucket}/upload");
-    let (progress, set_progress) = signal(None::<u32>);
-    let (status, set_status) = signal(String::new());
+    let (progress, status) = (state.progress, state.status);
     let submit = move |ev: leptos::ev::SubmitEvent| {
-        if upload_with_progress(&ev, set_progress, set_status, set_uploads) {
+        if upload_with_progress(&ev, state) {
             ev.prevent_default();
         }
     };
@@ -497,14 +500,19 @@ fn Upload(bucket: String, prefix: String, set_uploads: WriteSignal<u32>) -> impl
     }
 }
 
-/// Sends the upload form with XMLHttpRequest so that its progress can be shown, then reloads
+/// Where an upload stands: its progress in percent (none before the first), what to say, and
+/// the counter to bump so that the listing is fetched again.
+#[derive(Debug, Clone, Copy)]
+struct UploadState {
+    progress: RwSignal<Option<u32>>,
+    status: RwSignal<String>,
+    done: WriteSignal<u32>,
+}
+
+/// Sends the upload form with XMLHttpRequest so that its progress can be shown, then refreshes
 /// the folder. Returns false (the form then posts as usual) when that cannot be set up.
-fn upload_with_progress(
-    ev: &leptos::ev::SubmitEvent,
-    set_progress: WriteSignal<Option<u32>>,
-    set_status: WriteSignal<String>,
-    set_uploads: WriteSignal<u32>,
-) -> bool {
+fn upload_with_progress(ev: &leptos::ev::SubmitEvent, state: UploadState) -> bool {
+    let (set_progress, set_status, set_uploads) = (state.progress, state.status, state.done);
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
     let Some(form) = ev
