@@ -506,12 +506,12 @@ pub async fn issue(
         .await?
         .filter(|c| c.usable(now))
         .ok_or_else(|| Error::invalid("user", format!("user `{}` is disabled", request.user)))?;
-    let url = presign(public_url, &creds, &request)
+    let id = new_id();
+    let url = presign(public_url, &creds, &request, &id)
         .await
         .map_err(|e| Error::invalid("link", format!("cannot sign the link: {e}")))?;
     let signature = signature_of(&url)
         .ok_or_else(|| Error::invalid("link", "the presigner made a URL without a signature"))?;
-    let id = new_id();
     let link = record(
         pool,
         NewLink {
@@ -532,11 +532,14 @@ pub async fn issue(
     Ok(Issued { link, url })
 }
 
-/// A SigV4 pre-signed URL for one object on the public S3 address.
+/// A SigV4 pre-signed URL for one object on the public S3 address. It carries the link's id
+/// in a signed `bucketshare-link` parameter (which S3 engines ignore), so that two links issued
+/// alike in the same second still differ, and a URL says which link it is.
 async fn presign(
     public_url: &str,
     creds: &crate::keys::Credentials,
     request: &Request<'_>,
+    id: &str,
 ) -> std::result::Result<String, Box<dyn std::error::Error + Send + Sync>> {
     use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
     use aws_sdk_s3::presigning::PresigningConfig;
@@ -555,6 +558,18 @@ async fn presign(
         .build();
     let client = aws_sdk_s3::Client::from_conf(config);
     let presigning = PresigningConfig::expires_in(request.lifetime)?;
+    let param = format!("bucketshare-link={id}");
+    let tag = move |req: &mut aws_sdk_s3::config::http::HttpRequest| {
+        let uri = req.uri();
+        let tagged = if uri.contains('?') {
+            format!("{uri}&{param}")
+        } else {
+            format!("{uri}?{param}")
+        };
+        if let Err(err) = req.set_uri(tagged) {
+            tracing::error!(error = %err, "cannot tag a share link's URL");
+        }
+    };
     let signed = match request.method {
         Method::Get => {
             client
@@ -562,6 +577,8 @@ async fn presign(
                 .bucket(request.bucket)
                 .key(request.key)
                 .response_content_disposition(attachment(request.key))
+                .customize()
+                .mutate_request(tag)
                 .presigned(presigning)
                 .await?
         }
@@ -570,6 +587,8 @@ async fn presign(
                 .put_object()
                 .bucket(request.bucket)
                 .key(request.key)
+                .customize()
+                .mutate_request(tag)
                 .presigned(presigning)
                 .await?
         }

@@ -96,6 +96,23 @@ async fn a_link_is_served_counted_revoked_and_audited() -> TestResult {
         "alice",
         &["--expires", "1h", "--label", "for bob"],
     );
+    assert!(url.contains(&format!("bucketshare-link={id}")), "{url}");
+    // The same link issued twice at once: two links, each its own URL.
+    let twice: Vec<(String, String)> = (0..2)
+        .map(|_| {
+            link(
+                &env,
+                "s3://team/reports/q1 final.pdf",
+                "alice",
+                &["--expires", "1h"],
+            )
+        })
+        .collect();
+    assert_ne!(twice[0].1, twice[1].1);
+    ok(&env, &["link", "revoke", &twice[0].0]);
+    assert_eq!(get(&twice[0].1).await.0, 403);
+    assert_eq!(get(&twice[1].1).await.0, 200);
+    ok(&env, &["link", "revoke", &twice[1].0]);
     let (status, headers, bytes) = get(&url).await;
     assert_eq!(status, 200);
     assert_eq!(bytes, body);
@@ -225,15 +242,18 @@ async fn a_link_is_served_counted_revoked_and_audited() -> TestResult {
 
     // The admin actions are there, by whom, with the link as target.
     let actions = json(&env, &["audit", "--user", "cli:ops", "--json"]);
-    let names: Vec<&str> = actions
+    let of_link: Vec<&Value> = actions
         .as_array()
         .unwrap()
+        .iter()
+        .filter(|e| e["target"] == id.as_str())
+        .collect();
+    let names: Vec<&str> = of_link
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["link.revoke", "link.create"]);
-    assert_eq!(actions[0]["target"], id.as_str());
-    assert_eq!(actions[0]["actor_kind"], "admin");
+    assert_eq!(of_link[0]["actor_kind"], "admin");
 
     // CSV export: a header and one line per event.
     // The link's history: created, served, refused (tampered, revoked), revoked.
