@@ -157,6 +157,18 @@ pub fn utc(at: i64) -> String {
     )
 }
 
+/// Percent-encodes a query value (`/` kept, for readable prefixes).
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// A Unix time in the browser's time zone and locale.
 fn local(at: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen_value(at));

@@ -120,7 +120,7 @@ pub async fn upload(
     } else {
         Redirect::to(&format!(
             "/buckets/{bucket}?prefix={}",
-            app::buckets::encode(&prefix)
+            app::components::encode(&prefix)
         ))
         .into_response()
     }

@@ -61,23 +61,11 @@ impl AuditQuery {
             ("until", &self.until),
         ] {
             if !v.is_empty() {
-                pairs.push(format!("{k}={}", encode(v)));
+                pairs.push(format!("{k}={}", crate::components::encode(v)));
             }
         }
         pairs.join("&")
     }
-}
-
-/// Percent-encodes a query value.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Events per page.

@@ -10,7 +10,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CsrfField;
-use crate::components::{ConfirmField, FieldError, FormError, LoadError, Time, action_error};
+use crate::components::{
+    ConfirmField, FieldError, FormError, LoadError, Time, action_error, encode,
+};
 use crate::error::AppError;
 use crate::links::{LinkTable, ShareDialog};
 use crate::users::LinkRow;
@@ -711,16 +713,4 @@ fn BucketSettings(bucket: BucketRow, delete_bucket: ServerAction<DeleteBucket>) 
             <FieldError error field="name" />
         </section>
     }
-}
-
-/// Percent-encodes a query value.
-pub fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -141,10 +141,10 @@ pub fn LinksPage() -> impl IntoView {
                         .map(|last| {
                             format!(
                                 "/links?bucket={}&user={}&status={}&search={}&after={last}",
-                                crate::buckets::encode(&q.bucket),
-                                crate::buckets::encode(&q.user),
-                                crate::buckets::encode(&q.status),
-                                crate::buckets::encode(&q.search),
+                                crate::components::encode(&q.bucket),
+                                crate::components::encode(&q.user),
+                                crate::components::encode(&q.status),
+                                crate::components::encode(&q.search),
                             )
                         });
                     view! {

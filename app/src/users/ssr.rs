@@ -55,15 +55,16 @@ pub async fn create(admin: &Admin, name: &str, can_create_buckets: bool) -> Resu
     )
     .await
     .map_err(|e| domain_error(e, "name"))?;
-    remember_new_key(NewKey {
-        user: user.name,
-        access_key_id: new.key.id.to_string(),
-        secret_access_key: new.secret.expose().to_owned(),
-    })
-    .await
+    remember_new_key(&user.name, &new).await
 }
 
-async fn remember_new_key(key: NewKey) -> Result<(), AppError> {
+/// Keeps a new key's secret in the session until the user's page shows it once.
+async fn remember_new_key(user: &str, new: &keys::NewKey) -> Result<(), AppError> {
+    let key = NewKey {
+        user: user.to_owned(),
+        access_key_id: new.key.id.to_string(),
+        secret_access_key: new.secret.expose().to_owned(),
+    };
     session().await?.insert(NEW_KEY, key).await?;
     Ok(())
 }
@@ -215,12 +216,7 @@ pub async fn change_key(
         let new = keys::create(&state.pool, &state.master, user, None, &origin)
             .await
             .map_err(|e| domain_error(e, "key"))?;
-        return remember_new_key(NewKey {
-            user: user.to_owned(),
-            access_key_id: new.key.id.to_string(),
-            secret_access_key: new.secret.expose().to_owned(),
-        })
-        .await;
+        return remember_new_key(user, &new).await;
     }
     let id: domain::secrets::AccessKeyId = key
         .unwrap_or_default()
@@ -247,12 +243,7 @@ pub async fn change_key(
             let new = keys::rotate(&state.pool, &state.master, &id, &origin)
                 .await
                 .map_err(|e| domain_error(e, "key"))?;
-            return remember_new_key(NewKey {
-                user: user.to_owned(),
-                access_key_id: new.key.id.to_string(),
-                secret_access_key: new.secret.expose().to_owned(),
-            })
-            .await;
+            return remember_new_key(user, &new).await;
         }
         "disable" | "delete" | "rotate" => return Err(needs_confirmation()),
         _ => return Err(AppError::invalid("change", "Unknown change.")),
