@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmarks of bucketshare and nginx on this machine, in one run.
+"""Side-by-side benchmarks of bucketshare, nginx and s3s-fs on this machine, in one run.
 
-Started by scripts/bench.sh, which installs wrk, nginx and boto3 and builds bucketshare in
-release mode. Every server listens on 127.0.0.1 only; load comes from wrk in its own process,
+Started by scripts/bench.sh, which installs wrk, nginx, s3s-fs and boto3 and builds bucketshare
+in release mode. Every server listens on 127.0.0.1 only; load comes from wrk in its own process,
 bounded in time. Results go to bench/results/<time>.json and .md; the table is printed.
 
 Cases (numbered as in the benchmark issue; those not measured here say so in the table):
@@ -212,6 +212,40 @@ http {{
         self.proc.wait(timeout=30)
 
 
+class S3sFs:
+    """s3s-fs (crates.io): an S3 server on the same s3s library, files on disk, no IAM."""
+
+    KEY, SECRET = "BENCHPEERKEY0000", "bench-peer-secret-0000000000000000000000"
+
+    def __init__(self, work, files):
+        self.port = free_port()
+        self.root = os.path.join(work, "s3s-fs")
+        os.makedirs(os.path.join(self.root, "bench"))
+        for name in os.listdir(files):
+            os.link(os.path.join(files, name), os.path.join(self.root, "bench", name))
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            ["s3s-fs", "--host", "127.0.0.1", "--port", str(self.port),
+             "--access-key", self.KEY, "--secret-key", self.SECRET, self.root],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=dict(os.environ, RUST_LOG="error"),
+        )
+        wait_http(f"{self.endpoint}/", self.proc, "s3s-fs")
+        self.s3 = boto3.client(
+            "s3", endpoint_url=self.endpoint, region_name="us-east-1",
+            aws_access_key_id=self.KEY, aws_secret_access_key=self.SECRET,
+            config=botocore.config.Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
+
+    def presign(self, key):
+        return self.s3.generate_presigned_url(
+            "get_object", Params={"Bucket": "bench", "Key": key}, ExpiresIn=3600)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
 def sigv4_headers(endpoint, key, secret, path):
     """Authorization headers for one GET, valid for S3's 15-minute clock skew: every request
     wrk sends carries the same signature, as a client re-sending one signed request would."""
@@ -257,6 +291,7 @@ def main():
         "get_object", Params={"Bucket": "bench", "Key": key}, ExpiresIn=3600)
     link = json.loads(bs.cli("link", "create", "s3://bench/small.bin", "--as", "bench", "--json"))["url"]
     nginx = Nginx(work, files)
+    peer = S3sFs(work, files) if shutil.which("s3s-fs") else None
     secs = args.seconds
     rows = []
 
@@ -273,6 +308,13 @@ def main():
     n1 = measure("1 presigned GET 4 KiB", "nginx", f"{nginx.base}/small.bin", 64, nginx_pid)
     c2 = measure("2 presigned GET 64 MiB", "bucketshare", presign("medium.bin"), 4, bs.proc.pid)
     n2 = measure("2 presigned GET 64 MiB", "nginx", f"{nginx.base}/medium.bin", 4, nginx_pid)
+    p1 = p2 = p3 = None
+    if peer:
+        p1 = measure("1 presigned GET 4 KiB", "s3s-fs", peer.presign("small.bin"), 64, peer.proc.pid)
+        p2 = measure("2 presigned GET 64 MiB", "s3s-fs", peer.presign("medium.bin"), 4, peer.proc.pid)
+        p3 = measure("3 SigV4 header GET 4 KiB", "s3s-fs", f"{peer.endpoint}/bench/small.bin", 64,
+                     peer.proc.pid, sigv4_headers(peer.endpoint, peer.KEY, peer.SECRET, "/bench/small.bin"))
+        peer.stop()
     headers = sigv4_headers(bs.endpoint, user["access_key_id"], user["secret_access_key"], "/bench/small.bin")
     c3 = measure("3 SigV4 header GET 4 KiB", "bucketshare", f"{bs.endpoint}/bench/small.bin", 64,
                  bs.proc.pid, headers)
@@ -310,6 +352,11 @@ def main():
         "case 1 vs nginx": c1["req_per_s"] / n1["req_per_s"],
         "case 2 vs nginx": c2["mb_per_s"] / n2["mb_per_s"],
         "case 3 vs case 1": c3["req_per_s"] / c1["req_per_s"],
+        **({
+            "case 1 vs s3s-fs": c1["req_per_s"] / p1["req_per_s"],
+            "case 2 vs s3s-fs": c2["mb_per_s"] / p2["mb_per_s"],
+            "case 3 vs s3s-fs": c3["req_per_s"] / p3["req_per_s"],
+        } if peer else {}),
         "case 6 audit on / off": audit_ratio,
         "case 7 RSS growth (MiB)": growth,
     }
@@ -323,7 +370,7 @@ def main():
               "machine": machine, "seconds_per_case": secs, "rows": rows, "ratios": ratios,
               "audit_events_written": events,
               "not_measured_here": ["4 multipart PUT 64 MiB", "5 ListObjectsV2 in 1,000,000 objects",
-                                    "peers s3s-fs and Garage"]}
+                                    "peer Garage"] + ([] if peer else ["peer s3s-fs (not installed)"])}
     table = markdown(result)
     os.makedirs(args.out, exist_ok=True)
     stamp = result["when"].replace(":", "").replace("+0000", "Z")

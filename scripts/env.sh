@@ -14,6 +14,7 @@ WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=123.0.0
 AWSCLI_VERSION=1.46.3
 BOTO3_VERSION=1.44.8
+S3S_FS_VERSION=0.17.0
 
 # npm's binaryen (wasm-opt) ahead of Debian's, which produces WASM that breaks in browsers.
 export PATH="$TOOLS_DIR/node_modules/.bin:$HOME/.cargo/bin:$PATH"

@@ -64,6 +64,10 @@ if [ "$want_tests" = yes ] || [ "$want_bench" = yes ]; then
 fi
 
 if [ "$want_bench" = yes ]; then
+  if [ "$(s3s-fs --version 2>/dev/null)" != "s3s-fs $S3S_FS_VERSION" ]; then
+    step "s3s-fs $S3S_FS_VERSION, a peer S3 server for benchmarks (about 6 minutes, once)"
+    install_crate s3s-fs --version "$S3S_FS_VERSION" --features binary --locked
+  fi
   for tool in wrk nginx; do
     if ! command -v "$tool" >/dev/null && [ ! -x "/usr/sbin/$tool" ]; then
       step "$tool (Debian) for benchmarks"
