@@ -116,7 +116,11 @@ async fn save_part(
     size: u64,
     etag: &str,
 ) -> S3Result<()> {
-    let mut tx = store.pool.begin().await.map_err(db_error)?;
+    let mut tx = store
+        .pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(db_error)?;
     let old: Option<String> = sqlx::query_scalar(
         "SELECT blob FROM multipart_parts WHERE upload_id = ? AND part_number = ?",
     )
@@ -341,7 +345,11 @@ pub(super) async fn complete(
 
 /// Deletes an upload's rows; returns its parts' blobs for removal.
 async fn drop_upload(store: &EmbeddedStore, id: &str) -> S3Result<Vec<String>> {
-    let mut tx = store.pool.begin().await.map_err(db_error)?;
+    let mut tx = store
+        .pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(db_error)?;
     let blobs: Vec<String> =
         sqlx::query_scalar("SELECT blob FROM multipart_parts WHERE upload_id = ?")
             .bind(id)

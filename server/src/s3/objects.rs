@@ -169,7 +169,11 @@ pub(super) struct NewObject<'a> {
 /// Makes the object visible, replacing (and then removing) any previous version.
 pub(super) async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Result<()> {
     let metadata = serde_json::to_string(&object.metadata.unwrap_or_default()).map_err(io_error)?;
-    let mut tx = store.pool.begin().await.map_err(db_error)?;
+    let mut tx = store
+        .pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(db_error)?;
     let old: Option<String> =
         sqlx::query_scalar("SELECT blob FROM objects WHERE bucket = ? AND key = ?")
             .bind(object.bucket)

@@ -973,3 +973,48 @@ async fn virtual_host_style_requests_reach_the_bucket_in_the_host_name() -> Test
     assert_eq!(http.get(&other).send().await?.status().as_u16(), 403);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_parts_uploaded_at_once_all_land() -> TestResult {
+    const PARTS: i32 = 300;
+    // Concurrent part uploads each write their row in a transaction; read-then-write
+    // transactions that start deferred fail with SQLITE_BUSY_SNAPSHOT under such contention.
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("parts").send().await?;
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("parts")
+        .key("big.bin")
+        .send()
+        .await?;
+    let upload_id = upload.upload_id().unwrap_or_default().to_owned();
+    let mut tasks = tokio::task::JoinSet::new();
+    for part in 1..=PARTS {
+        let (s3, upload_id) = (s3.clone(), upload_id.clone());
+        tasks.spawn(async move {
+            s3.upload_part()
+                .bucket("parts")
+                .key("big.bin")
+                .upload_id(upload_id)
+                .part_number(part)
+                .body(ByteStream::from(vec![part as u8; 64 * 1024]))
+                .send()
+                .await
+                .map(|_| ())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    let parts = s3
+        .list_parts()
+        .bucket("parts")
+        .key("big.bin")
+        .upload_id(&upload_id)
+        .send()
+        .await?;
+    assert_eq!(parts.parts().len(), PARTS as usize);
+    Ok(())
+}
