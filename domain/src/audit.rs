@@ -220,51 +220,65 @@ pub struct RequestEvent {
 
 /// Writes a batch of request events in one transaction: the events themselves when `store` is
 /// set (the audit can be switched off for S3 requests), and in any case the access counters of
-/// the share links they went through.
+/// the share links they went through (one update per link, however many of its accesses the
+/// batch holds).
 pub async fn write_requests(pool: &SqlitePool, events: &[RequestEvent], store: bool) -> Result<()> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    // link id → (accesses, bytes, last access in Unix seconds)
+    let mut served: std::collections::HashMap<&str, (i64, i64, i64)> =
+        std::collections::HashMap::new();
     for event in events {
-        if store {
-            sqlx::query(
-                "INSERT INTO audit_events (at, actor_kind, actor, access_key_id, link_id, action,
+        if let Some(link) = &event.link_id
+            && event.outcome == Some(Outcome::Allowed)
+        {
+            let counts = served.entry(link.as_str()).or_default();
+            counts.0 += 1;
+            counts.1 = counts
+                .1
+                .saturating_add(i64::try_from(event.bytes_sent).unwrap_or(i64::MAX));
+            counts.2 = counts.2.max(event.at / 1000);
+        }
+    }
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    for event in events.iter().filter(|_| store) {
+        sqlx::query(
+            "INSERT INTO audit_events (at, actor_kind, actor, access_key_id, link_id, action,
                      bucket, object_key, outcome, status, error_code, bytes_sent, client_ip,
                      user_agent, request_id)
                  VALUES (?1, ?2, COALESCE(?3, (SELECT u.name FROM access_keys k
                          JOIN iam_users u ON u.id = k.user_id WHERE k.id = ?4)),
                      ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-            )
-            .bind(event.at)
-            .bind(event.kind.unwrap_or(ActorKind::Anonymous))
-            .bind(&event.user)
-            .bind(&event.access_key_id)
-            .bind(&event.link_id)
-            .bind(&event.operation)
-            .bind(&event.bucket)
-            .bind(&event.key)
-            .bind(event.outcome.unwrap_or(Outcome::Denied))
-            .bind(i64::from(event.status))
-            .bind(&event.error_code)
-            .bind(i64::try_from(event.bytes_sent).unwrap_or(i64::MAX))
-            .bind(&event.client_ip)
-            .bind(&event.user_agent)
-            .bind(&event.request_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some(link) = &event.link_id
-            && event.outcome == Some(Outcome::Allowed)
-        {
-            sqlx::query(
-                "UPDATE share_links SET access_count = access_count + 1,
-                     bytes_served = bytes_served + ?, last_access_at = MAX(COALESCE(last_access_at, 0), ?)
-                 WHERE id = ?",
-            )
-            .bind(i64::try_from(event.bytes_sent).unwrap_or(i64::MAX))
-            .bind(event.at / 1000)
-            .bind(link)
-            .execute(&mut *tx)
-            .await?;
-        }
+        )
+        .bind(event.at)
+        .bind(event.kind.unwrap_or(ActorKind::Anonymous))
+        .bind(&event.user)
+        .bind(&event.access_key_id)
+        .bind(&event.link_id)
+        .bind(&event.operation)
+        .bind(&event.bucket)
+        .bind(&event.key)
+        .bind(event.outcome.unwrap_or(Outcome::Denied))
+        .bind(i64::from(event.status))
+        .bind(&event.error_code)
+        .bind(i64::try_from(event.bytes_sent).unwrap_or(i64::MAX))
+        .bind(&event.client_ip)
+        .bind(&event.user_agent)
+        .bind(&event.request_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (link, (count, bytes, last)) in served {
+        sqlx::query(
+            "UPDATE share_links SET access_count = access_count + ?,
+                 bytes_served = bytes_served + ?,
+                 last_access_at = MAX(COALESCE(last_access_at, 0), ?)
+             WHERE id = ?",
+        )
+        .bind(count)
+        .bind(bytes)
+        .bind(last)
+        .bind(link)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())

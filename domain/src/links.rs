@@ -34,13 +34,6 @@ pub struct Link {
     pub state: String,
 }
 
-impl Link {
-    /// Whether the link works now.
-    pub fn is_active(&self) -> bool {
-        self.state == "active"
-    }
-}
-
 /// SQL: whether a grant of the link `l`'s signer still lets the link do what it does (read for
 /// GET, write for PUT) on its object at `?1` (now), leaving out grants matching `extra`.
 fn covered(extra: &str) -> String {

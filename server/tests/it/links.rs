@@ -653,7 +653,7 @@ async fn client_addresses_come_from_trusted_proxies_only_and_can_be_truncated() 
         trusted_proxies: vec!["127.0.0.1/32".parse()?],
         truncate_ips: true,
     };
-    let env = S3Env::start_full(None, network).await;
+    let env = S3Env::start_full(None, network, true).await;
     let alice = env.user("alice", true).await;
     env.client(&alice)
         .create_bucket()
@@ -678,6 +678,58 @@ async fn client_addresses_come_from_trusted_proxies_only_and_can_be_truncated() 
                 == 1
         })
         .await
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_request_audit_off_links_still_count_and_admin_actions_stay() -> TestResult {
+    let env = S3Env::start_full(None, domain::audit::Network::default(), false).await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("quiet").send().await?;
+    s3.put_object()
+        .bucket("quiet")
+        .key("a.txt")
+        .body(ByteStream::from_static(b"abc"))
+        .send()
+        .await?;
+    let (id, url) = link(&env, "s3://quiet/a.txt", "alice", &[]);
+    for _ in 0..3 {
+        assert_eq!(get(&url).await.0, 200);
+    }
+    assert!(
+        eventually(|| async {
+            let shown = json(&env, &["link", "show", &id, "--json"]);
+            shown["access_count"] == 3 && shown["bytes_served"] == 9
+        })
+        .await
+    );
+    assert_eq!(events(&env, "action = 'GetObject'").await, 0);
+    assert_eq!(
+        events(&env, &format!("action = 'link.create' AND target = '{id}'")).await,
+        1
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn retention_deletes_only_events_older_than_it() -> TestResult {
+    let env = S3Env::start().await;
+    env.user("carol", false).await; // one recent admin event
+    sqlx::query(
+        "INSERT INTO audit_events (at, actor_kind, actor, action, outcome)
+         VALUES (1000, 'admin', 'old', 'user.create', 'allowed'),
+                (2000, 'anonymous', NULL, 'GetObject', 'denied')",
+    )
+    .execute(&env.pool)
+    .await?;
+    let day_ago = domain::audit::now_millis() - 86_400_000;
+    assert_eq!(domain::audit::sweep(&env.pool, day_ago).await?, 2);
+    assert_eq!(events(&env, "at < 1000000").await, 0);
+    assert_eq!(
+        events(&env, "action = 'user.create' AND actor = 'test-admin'").await,
+        1
     );
     Ok(())
 }

@@ -47,11 +47,16 @@ impl S3Env {
 
     /// An endpoint that also answers virtual-host-style requests for `BUCKET.{domain}`.
     pub async fn start_with(domain: Option<&str>) -> Self {
-        Self::start_full(domain, domain::audit::Network::default()).await
+        Self::start_full(domain, domain::audit::Network::default(), true).await
     }
 
-    /// An endpoint with virtual hosts under `domain` and trusted proxies as `network` says.
-    pub async fn start_full(domain: Option<&str>, network: domain::audit::Network) -> Self {
+    /// An endpoint with virtual hosts under `domain`, trusted proxies as `network` says, and
+    /// S3 requests audited when `audit_requests`.
+    pub async fn start_full(
+        domain: Option<&str>,
+        network: domain::audit::Network,
+        audit_requests: bool,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let pool = server::serve::open_data_dir(dir.path()).await.unwrap();
         let (master, _) = MasterKey::load_or_create(dir.path(), None).unwrap();
@@ -61,7 +66,7 @@ impl S3Env {
             domain: domain.map(str::to_owned),
             sigv2: true,
         };
-        let (log, _writer) = server::s3::AuditLog::start(pool.clone(), network, true);
+        let (log, _writer) = server::s3::AuditLog::start(pool.clone(), network, audit_requests);
         let router = server::s3::router(
             pool.clone(),
             master.clone(),
