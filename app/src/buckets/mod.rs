@@ -14,8 +14,8 @@ use crate::components::{
     ConfirmField, FieldError, FormError, LoadError, Time, action_error, encode,
 };
 use crate::error::AppError;
+use crate::links::LinkRow;
 use crate::links::{LinkTable, ShareDialog};
-use crate::users::LinkRow;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BucketRow {

@@ -9,8 +9,8 @@ use super::{AccessRow, BucketRow, BucketView};
 use crate::auth::ssr::{Admin, admin_origin};
 use crate::error::AppError;
 use crate::error::ssr::{domain as domain_error, internal};
+use crate::links::ssr::link_row;
 use crate::state::app_state;
-use crate::users::ssr::link_row;
 
 /// Entries (folders and objects) per page of the object browser.
 const PAGE: usize = 100;

@@ -10,8 +10,8 @@ use crate::audit::{AuditEvent, EventTable};
 use crate::auth::SessionResource;
 use crate::components::LoadError;
 use crate::error::AppError;
+use crate::links::LinkRow;
 use crate::links::LinkTable;
-use crate::users::LinkRow;
 
 /// The figures on the dashboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -81,7 +81,7 @@ pub async fn overview(pool: &SqlitePool) -> Result<Overview, AppError> {
         .await
         .map_err(|e| domain_error(e, "links"))?
         .into_iter()
-        .map(crate::users::ssr::link_row)
+        .map(crate::links::ssr::link_row)
         .collect();
     Ok(Overview {
         figures: stats(pool).await?,

@@ -15,7 +15,22 @@ use crate::components::{
     ConfirmField, CopyButton, FieldError, FormError, LoadError, Time, action_error,
 };
 use crate::error::AppError;
-use crate::users::LinkRow;
+
+/// A short view of a share link, for tables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRow {
+    pub id: String,
+    pub bucket: String,
+    pub key: String,
+    pub method: String,
+    pub user: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub state: String,
+    pub access_count: i64,
+    pub last_access_at: Option<i64>,
+    pub label: Option<String>,
+}
 
 /// Filters of the links page, from its URL.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

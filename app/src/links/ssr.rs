@@ -3,13 +3,28 @@
 use domain::links::{self, ListFilter, Scope};
 use sqlx::SqlitePool;
 
-use super::{LinkDetail, LinkQuery, SharedLink};
+use super::{LinkDetail, LinkQuery, LinkRow, SharedLink};
 use crate::auth::ssr::{Admin, admin_origin};
 use crate::error::AppError;
 use crate::error::ssr::domain as domain_error;
 use crate::state::app_state;
-use crate::users::LinkRow;
-use crate::users::ssr::link_row;
+
+/// A share link as the console's tables show it.
+pub fn link_row(link: domain::links::Link) -> LinkRow {
+    LinkRow {
+        id: link.id,
+        bucket: link.bucket,
+        key: link.key,
+        method: link.method,
+        user: link.user,
+        created_at: link.created_at,
+        expires_at: link.expires_at,
+        state: link.state,
+        access_count: link.access_count,
+        last_access_at: link.last_access_at,
+        label: link.label,
+    }
+}
 
 /// Rows a links table shows at most.
 const SHOWN: u32 = 200;

@@ -49,29 +49,13 @@ pub struct GrantView {
     pub live_links_killed: i64,
 }
 
-/// A short view of a share link, for tables.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LinkRow {
-    pub id: String,
-    pub bucket: String,
-    pub key: String,
-    pub method: String,
-    pub user: Option<String>,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub state: String,
-    pub access_count: i64,
-    pub last_access_at: Option<i64>,
-    pub label: Option<String>,
-}
-
 /// Everything on a user's page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserDetail {
     pub user: UserSummary,
     pub keys: Vec<KeyView>,
     pub grants: Vec<GrantView>,
-    pub links: Vec<LinkRow>,
+    pub links: Vec<crate::links::LinkRow>,
 }
 
 /// A secret shown once, right after it was made.

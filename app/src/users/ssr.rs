@@ -5,10 +5,11 @@ use domain::links::{self, Change};
 use domain::users::{self, UserStatus};
 use sqlx::SqlitePool;
 
-use super::{GrantView, KeyView, LinkRow, NewKey, UserDetail, UserSummary};
+use super::{GrantView, KeyView, NewKey, UserDetail, UserSummary};
 use crate::auth::ssr::{Admin, admin_origin, session};
 use crate::error::AppError;
 use crate::error::ssr::domain as domain_error;
+use crate::links::ssr::link_row;
 use crate::state::{app_state, now_unix};
 
 /// Where a key's secret waits in the session until its page shows it.
@@ -156,23 +157,6 @@ pub async fn detail(pool: &SqlitePool, name: &str) -> Result<UserDetail, AppErro
         grants: grant_views,
         links: user_links.into_iter().map(link_row).collect(),
     })
-}
-
-/// A share link as the console's tables show it.
-pub fn link_row(link: domain::links::Link) -> LinkRow {
-    LinkRow {
-        id: link.id,
-        bucket: link.bucket,
-        key: link.key,
-        method: link.method,
-        user: link.user,
-        created_at: link.created_at,
-        expires_at: link.expires_at,
-        state: link.state,
-        access_count: link.access_count,
-        last_access_at: link.last_access_at,
-        label: link.label,
-    }
 }
 
 fn needs_confirmation() -> AppError {
