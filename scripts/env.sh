@@ -15,6 +15,8 @@ BINARYEN_VERSION=123.0.0
 AWSCLI_VERSION=1.46.3
 BOTO3_VERSION=1.44.8
 S3S_FS_VERSION=0.17.0
+GARAGE_VERSION=2.5.0
+GARAGE_BIN="$TOOLS_DIR/garage/bin/garage"
 
 # npm's binaryen (wasm-opt) ahead of Debian's, which produces WASM that breaks in browsers.
 export PATH="$TOOLS_DIR/node_modules/.bin:$HOME/.cargo/bin:$PATH"

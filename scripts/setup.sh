@@ -2,15 +2,23 @@
 # Installs what building and testing bucketshare needs, skipping what is already there:
 # the pinned Rust toolchain (rust-toolchain.toml), cargo-leptos, the wasm-bindgen CLI, wasm-opt
 # (npm binaryen); with --tests also Chromium, rclone, aws cli, boto3 and the browser-test
-# packages; with --bench wrk, nginx and boto3.
+# packages and s3s-fs (a real S3 server for the upstream-store tests); with --bench wrk, nginx and
+# boto3; with --garage a Garage server built from crates.io (long: once per machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 
 want_tests=no
 want_bench=no
-[ "${1:-}" = "--tests" ] && want_tests=yes
-[ "${1:-}" = "--bench" ] && want_bench=yes
+want_garage=no
+for arg in "$@"; do
+  case "$arg" in
+    --tests) want_tests=yes ;;
+    --bench) want_bench=yes ;;
+    --garage) want_garage=yes ;;
+    *) echo "setup.sh: unknown option $arg (expected --tests, --bench, --garage)" >&2; exit 2 ;;
+  esac
+done
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -63,11 +71,22 @@ if [ "$want_tests" = yes ] || [ "$want_bench" = yes ]; then
   fi
 fi
 
-if [ "$want_bench" = yes ]; then
+if [ "$want_tests" = yes ] || [ "$want_bench" = yes ]; then
   if [ "$(s3s-fs --version 2>/dev/null)" != "s3s-fs $S3S_FS_VERSION" ]; then
-    step "s3s-fs $S3S_FS_VERSION, a peer S3 server for benchmarks (about 6 minutes, once)"
+    step "s3s-fs $S3S_FS_VERSION, a real S3 server for upstream tests and benchmarks (about 6 minutes, once)"
     install_crate s3s-fs --version "$S3S_FS_VERSION" --features binary --locked
   fi
+fi
+
+if [ "$want_garage" = yes ] && [ "$("$GARAGE_BIN" --version 2>/dev/null | awk '{print $2}')" != "v$GARAGE_VERSION" ]; then
+  step "Garage $GARAGE_VERSION from crates.io (about 30 minutes, once per machine)"
+  # Its own target dir, removed afterwards: Garage's build is large and never reused.
+  CARGO_TARGET_DIR="$BUCKETSHARE_CACHE/garage-build" install_crate garage --version "$GARAGE_VERSION" \
+    --locked --no-default-features --features bundled-libs,lmdb,sqlite --root "$TOOLS_DIR/garage"
+  rm -rf "$BUCKETSHARE_CACHE/garage-build"
+fi
+
+if [ "$want_bench" = yes ]; then
   for tool in wrk nginx; do
     if ! command -v "$tool" >/dev/null && [ ! -x "/usr/sbin/$tool" ]; then
       step "$tool (Debian) for benchmarks"

@@ -109,6 +109,7 @@ pub mod ssr {
         match err {
             domain::Error::Invalid { message, .. } => AppError::invalid(field, message),
             domain::Error::AlreadyExists { .. } => AppError::invalid(field, err.to_string()),
+            domain::Error::Store(message) => AppError::invalid(field, message),
             domain::Error::NotFound { .. } => AppError::NotFound {
                 message: capitalized(&err.to_string()),
             },

@@ -23,9 +23,32 @@ pub struct AppState {
     pub store: Arc<dyn ConsoleStore>,
 }
 
-/// What the console needs of the object store (the server's embedded store implements it).
+/// What the console and the admin CLI need of the object store: the server implements it for
+/// the embedded store and for an upstream S3 store.
 #[async_trait::async_trait]
 pub trait ConsoleStore: Send + Sync {
+    /// Creates `name` in the store and in the database (with the `owner` grant, if any).
+    async fn create_bucket(
+        &self,
+        pool: &SqlitePool,
+        name: &str,
+        owner: Option<&str>,
+        by: &domain::audit::Origin,
+    ) -> domain::Result<domain::buckets::Bucket>;
+
+    /// Deletes `name` from the store and the database; unless `with_contents`, only if it
+    /// holds no objects. Returns how many objects went with it, when the store knows.
+    async fn delete_bucket(
+        &self,
+        pool: &SqlitePool,
+        name: &str,
+        with_contents: bool,
+        by: &domain::audit::Origin,
+    ) -> domain::Result<Option<usize>>;
+
+    /// Whether the store answers (`/readyz`); the error says what is wrong.
+    async fn ready(&self) -> Result<(), String>;
+
     /// One page of `bucket` under `prefix`, folded at `/`, starting after `after`.
     async fn list(
         &self,
@@ -37,9 +60,6 @@ pub trait ConsoleStore: Send + Sync {
 
     /// Deletes one object; deleting a missing one succeeds, as in S3.
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), String>;
-
-    /// Removes the files of objects whose rows are gone (a deleted bucket's).
-    async fn remove_blobs(&self, blobs: Vec<String>);
 
     /// Stores `body` as `bucket`/`key`, replacing what was there; returns its size.
     async fn upload(

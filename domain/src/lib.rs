@@ -37,6 +37,9 @@ pub enum Error {
     Unseal(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The object store refused or could not be reached; the message says which and why.
+    #[error("object store: {0}")]
+    Store(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -47,8 +47,84 @@ pub struct Cli {
     #[arg(long, env = "BUCKETSHARE_PUBLIC_S3_URL", default_value = "http://127.0.0.1:9000", global = true, value_parser = parse_public_url)]
     pub public_s3_url: String,
 
+    #[command(flatten)]
+    pub store: StoreArgs,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Where objects live. The admin commands that create or delete buckets need these too.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// `embedded`: objects in files under the data dir. `s3`: objects in an existing
+    /// S3-compatible store (Garage, MinIO, Ceph, AWS), reached with one service credential
+    /// that IAM users never see. A data dir keeps the kind of store it was first used with.
+    #[arg(long, env = "BUCKETSHARE_STORE", value_enum, default_value_t = StoreKind::Embedded, global = true)]
+    pub store: StoreKind,
+
+    /// The upstream store's S3 endpoint (with `--store s3`), e.g. `http://127.0.0.1:3900`.
+    #[arg(long, env = "BUCKETSHARE_STORE_ENDPOINT", global = true, value_parser = parse_public_url)]
+    pub store_endpoint: Option<String>,
+
+    /// The upstream store's region (Garage's default is `garage`).
+    #[arg(
+        long,
+        env = "BUCKETSHARE_STORE_REGION",
+        default_value = "us-east-1",
+        global = true
+    )]
+    pub store_region: String,
+
+    /// The access key id of the service credential for the upstream store.
+    #[arg(long, env = "BUCKETSHARE_STORE_ACCESS_KEY", global = true)]
+    pub store_access_key: Option<String>,
+
+    /// The secret of the service credential (prefer `--store-secret-key-file`).
+    #[arg(
+        long,
+        env = "BUCKETSHARE_STORE_SECRET_KEY",
+        hide_env_values = true,
+        global = true,
+        conflicts_with = "store_secret_key_file"
+    )]
+    pub store_secret_key: Option<Redacted>,
+
+    /// A file holding the service credential's secret (surrounding whitespace ignored).
+    #[arg(long, env = "BUCKETSHARE_STORE_SECRET_KEY_FILE", global = true)]
+    pub store_secret_key_file: Option<PathBuf>,
+
+    /// Address upstream buckets as `ENDPOINT/BUCKET` rather than `BUCKET.ENDPOINT` (needed by
+    /// most self-hosted stores on an IP address).
+    #[arg(long, env = "BUCKETSHARE_STORE_PATH_STYLE", global = true)]
+    pub store_path_style: bool,
+
+    /// Prepended to every bucket name upstream, so that bucketshare's buckets do not collide
+    /// with others in the same store (`team` is `PREFIXteam` upstream).
+    #[arg(
+        long,
+        env = "BUCKETSHARE_STORE_BUCKET_PREFIX",
+        default_value = "",
+        global = true
+    )]
+    pub store_bucket_prefix: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// Files under `<data-dir>/objects`.
+    Embedded,
+    /// An upstream S3-compatible store.
+    S3,
+}
+
+impl StoreKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreKind::Embedded => "embedded",
+            StoreKind::S3 => "s3",
+        }
+    }
 }
 
 /// An http(s) URL without query or fragment, kept without its trailing slash.

@@ -18,6 +18,7 @@ async fn main() -> ExitCode {
                     &cli.data_dir,
                     cli.master_key.as_ref(),
                     &cli.public_s3_url,
+                    &cli.store,
                     args,
                 )
                 .await
@@ -29,6 +30,7 @@ async fn main() -> ExitCode {
                 &cli.data_dir,
                 cli.master_key.as_ref(),
                 &cli.public_s3_url,
+                &cli.store,
                 args,
             )
             .await
@@ -38,6 +40,7 @@ async fn main() -> ExitCode {
                 &cli.data_dir,
                 cli.master_key.as_ref(),
                 &cli.public_s3_url,
+                cli.store,
                 command,
             )
             .await

@@ -16,7 +16,8 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
-use crate::config::{Redacted, ServeArgs};
+use crate::config::{Redacted, ServeArgs, StoreArgs};
+use crate::store::Store;
 use crate::{db, s3, web};
 use domain::audit::Network;
 use domain::secrets::{MasterKey, MasterKeySource};
@@ -28,6 +29,7 @@ pub async fn run(
     data_dir: &Path,
     master_key: Option<&Redacted>,
     public_s3_url: &str,
+    store_args: &StoreArgs,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
     let pool = open_data_dir(data_dir).await?;
@@ -49,10 +51,9 @@ pub async fn run(
         truncate_ips: args.audit_truncate_ips,
     };
     let master = Arc::new(master);
-    let objects_dir = crate::store::objects_dir(data_dir);
-    let objects = Arc::new(s3::EmbeddedStore::new(pool.clone(), objects_dir.clone()));
+    let objects = Store::open(store_args, &pool, data_dir).await?;
     let state = AppState {
-        store: objects,
+        store: objects.console(),
         leptos_options: leptos_options(&args),
         pool: pool.clone(),
         master: master.clone(),
@@ -67,14 +68,16 @@ pub async fn run(
     };
     let console = web::app(state, session_layer(store, &args)?);
 
-    let swept = s3::sweep_orphans(&pool, &objects_dir)
-        .await
-        .context("cannot clean up interrupted uploads")?;
-    if swept > 0 {
-        tracing::info!(
-            files = swept,
-            "removed what interrupted uploads left behind"
-        );
+    if let Store::Embedded(_) = objects {
+        let swept = s3::sweep_orphans(&pool, &crate::store::objects_dir(data_dir))
+            .await
+            .context("cannot clean up interrupted uploads")?;
+        if swept > 0 {
+            tracing::info!(
+                files = swept,
+                "removed what interrupted uploads left behind"
+            );
+        }
     }
     let s3_settings = s3::S3Settings {
         domain: args.s3_domain.clone(),
@@ -82,7 +85,7 @@ pub async fn run(
     };
     let (audit_log, audit_writer) = s3::AuditLog::start(pool.clone(), network, args.audit_requests);
     let retention = tokio::spawn(sweep_old_audit_events(pool.clone(), args.audit_retention));
-    let s3_router = s3::router(pool.clone(), master, objects_dir, &s3_settings, audit_log)?;
+    let s3_router = s3::router(pool.clone(), master, objects, &s3_settings, audit_log)?;
 
     let console_listener = tokio::net::TcpListener::bind(args.console_addr)
         .await
@@ -94,6 +97,7 @@ pub async fn run(
         console = %format!("http://{}", console_listener.local_addr()?),
         s3 = %format!("http://{}", s3_listener.local_addr()?),
         data_dir = %data_dir.display(),
+        store = store_args.store.as_str(),
         "bucketshare is serving"
     );
 

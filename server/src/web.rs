@@ -59,7 +59,7 @@ pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLay
 
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz).with_state(state.pool.clone()))
+        .route("/readyz", get(readyz).with_state(state.clone()))
         .merge(console)
         .layer(
             ServiceBuilder::new()
@@ -113,15 +113,29 @@ async fn healthz() -> &'static str {
 }
 
 /// Readiness: the database answers within two seconds.
-async fn readyz(State(pool): State<SqlitePool>) -> Response {
-    let ping = sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&pool);
+async fn readyz(State(state): State<AppState>) -> Response {
+    let ping = sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&state.pool);
     match tokio::time::timeout(Duration::from_secs(2), ping).await {
-        Ok(Ok(_)) => "ready\n".into_response(),
+        Ok(Ok(_)) => {}
         Ok(Err(err)) => {
             tracing::warn!(error = %err, "readiness: database error");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+            return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response();
         }
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timed out\n").into_response(),
+        Err(_) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, "database timed out\n").into_response();
+        }
+    }
+    match tokio::time::timeout(Duration::from_secs(5), state.store.ready()).await {
+        Ok(Ok(())) => "ready\n".into_response(),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "readiness: object store");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("object store unavailable: {err}\n"),
+            )
+                .into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "object store timed out\n").into_response(),
     }
 }
 

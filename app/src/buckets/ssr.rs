@@ -38,7 +38,9 @@ pub async fn create(admin: &Admin, name: &str, owner: &str) -> Result<(), AppErr
     let state = app_state()?;
     let origin = admin_origin(&admin.name).await;
     let owner = (!owner.is_empty()).then_some(owner);
-    buckets::create(&state.pool, name, owner, &origin)
+    state
+        .store
+        .create_bucket(&state.pool, name, owner, &origin)
         .await
         .map_err(|e| match e {
             domain::Error::NotFound { .. } => AppError::invalid("owner", e.to_string()),
@@ -50,7 +52,9 @@ pub async fn create(admin: &Admin, name: &str, owner: &str) -> Result<(), AppErr
 pub async fn delete(admin: &Admin, name: &str, with_contents: bool) -> Result<(), AppError> {
     let state = app_state()?;
     let origin = admin_origin(&admin.name).await;
-    let blobs = buckets::delete(&state.pool, name, with_contents, &origin)
+    state
+        .store
+        .delete_bucket(&state.pool, name, with_contents, &origin)
         .await
         .map_err(|e| match e {
             domain::Error::Invalid { .. } => AppError::invalid(
@@ -59,7 +63,6 @@ pub async fn delete(admin: &Admin, name: &str, with_contents: bool) -> Result<()
             ),
             other => domain_error(other, "name"),
         })?;
-    state.store.remove_blobs(blobs).await;
     Ok(())
 }
 

@@ -30,7 +30,10 @@ pub enum BucketCommand {
 pub async fn run(cx: &Context, command: BucketCommand) -> anyhow::Result<()> {
     match command {
         BucketCommand::Create { name, owner } => {
-            let bucket = buckets::create(&cx.pool, &name, owner.as_deref(), &cx.by).await?;
+            let store = cx.store().await?;
+            let bucket = store
+                .create_bucket(&cx.pool, &name, owner.as_deref(), &cx.by)
+                .await?;
             match bucket.owner {
                 Some(owner) => println!("Created bucket {} owned by {owner}.", bucket.name),
                 None => println!("Created bucket {}.", bucket.name),
@@ -48,13 +51,12 @@ pub async fn run(cx: &Context, command: BucketCommand) -> anyhow::Result<()> {
             }
         }
         BucketCommand::Delete { name, force } => {
-            let blobs = buckets::delete(&cx.pool, &name, force, &cx.by).await?;
-            let objects = blobs.len();
-            crate::store::remove_blobs(&cx.objects_dir, blobs).await;
-            if objects > 0 {
-                println!("Deleted bucket {name} and its {objects} objects.");
-            } else {
-                println!("Deleted bucket {name}.");
+            let store = cx.store().await?;
+            match store.delete_bucket(&cx.pool, &name, force, &cx.by).await? {
+                Some(objects) if objects > 0 => {
+                    println!("Deleted bucket {name} and its {objects} objects.");
+                }
+                _ => println!("Deleted bucket {name}."),
             }
         }
     }

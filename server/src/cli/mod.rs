@@ -26,7 +26,7 @@ pub use keys::KeyCommand;
 pub use links::LinkCommand;
 pub use users::UserCommand;
 
-use crate::config::Redacted;
+use crate::config::{Redacted, StoreArgs};
 
 /// The admin commands, beside `serve`.
 #[derive(Debug, Subcommand)]
@@ -54,7 +54,10 @@ pub enum AdminCommand {
 pub struct Context {
     pub pool: SqlitePool,
     pub master: MasterKey,
-    pub objects_dir: PathBuf,
+    pub data_dir: PathBuf,
+    /// Where objects live: opened only by the commands that need it (bucket create and
+    /// delete), so that the others run without the upstream store's settings.
+    pub store: StoreArgs,
     /// Where share links point.
     pub public_s3_url: String,
     /// Who the changes are recorded under in the audit trail.
@@ -65,6 +68,7 @@ pub async fn run(
     data_dir: &Path,
     master_key: Option<&Redacted>,
     public_s3_url: &str,
+    store: StoreArgs,
     command: AdminCommand,
 ) -> anyhow::Result<()> {
     let pool = crate::serve::open_data_dir(data_dir).await?;
@@ -72,7 +76,8 @@ pub async fn run(
     let cx = Context {
         pool,
         master,
-        objects_dir: crate::store::objects_dir(data_dir),
+        data_dir: data_dir.to_owned(),
+        store,
         public_s3_url: public_s3_url.to_owned(),
         by: Origin::cli(),
     };
@@ -86,6 +91,14 @@ pub async fn run(
     };
     cx.pool.close().await;
     result
+}
+
+impl Context {
+    /// The object store of the data dir, as `--store` and its settings describe it.
+    async fn store(&self) -> anyhow::Result<std::sync::Arc<dyn app::state::ConsoleStore>> {
+        let store = crate::store::Store::open(&self.store, &self.pool, &self.data_dir).await?;
+        Ok(store.console())
+    }
 }
 
 /// Says on stderr how many share links that work now `change` will stop, and, on a terminal

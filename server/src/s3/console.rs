@@ -2,12 +2,48 @@
 //! and uploads streamed from the console's upload form (through the same write path as S3
 //! PUTs: temp file, fsync, rename, then the row).
 
+use domain::audit::Origin;
+use sqlx::SqlitePool;
+
 use super::EmbeddedStore;
 use super::objects::{self, NewObject};
 use app::buckets::{Listing, ObjectRow};
 
 #[async_trait::async_trait]
 impl app::state::ConsoleStore for EmbeddedStore {
+    async fn create_bucket(
+        &self,
+        pool: &SqlitePool,
+        name: &str,
+        owner: Option<&str>,
+        by: &Origin,
+    ) -> domain::Result<domain::buckets::Bucket> {
+        domain::buckets::create(pool, name, owner, by).await
+    }
+
+    async fn delete_bucket(
+        &self,
+        pool: &SqlitePool,
+        name: &str,
+        with_contents: bool,
+        by: &Origin,
+    ) -> domain::Result<Option<usize>> {
+        let blobs = domain::buckets::delete(pool, name, with_contents, by).await?;
+        let objects = blobs.len();
+        crate::store::remove_blobs(&self.objects_dir, blobs).await;
+        Ok(Some(objects))
+    }
+
+    async fn ready(&self) -> Result<(), String> {
+        match tokio::fs::metadata(&self.objects_dir).await {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            // Created with the first object.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Ok(_) => Err(format!("{} is not a directory", self.objects_dir.display())),
+            Err(err) => Err(format!("{}: {err}", self.objects_dir.display())),
+        }
+    }
+
     async fn list(
         &self,
         bucket: &str,
@@ -71,10 +107,6 @@ impl app::state::ConsoleStore for EmbeddedStore {
         objects::delete(self, bucket, key)
             .await
             .map_err(|e| e.to_string())
-    }
-
-    async fn remove_blobs(&self, blobs: Vec<String>) {
-        crate::store::remove_blobs(&self.objects_dir, blobs).await;
     }
 
     /// This fails if: the bucket does not exist, the key is not one S3 accepts, or the body

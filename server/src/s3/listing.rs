@@ -6,6 +6,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as TOKEN;
 use s3s::dto::*;
 use s3s::{S3Result, s3_error};
 
+use sqlx::SqlitePool;
+
 use super::objects::timestamp;
 use super::store::{EmbeddedStore, db_error};
 
@@ -14,8 +16,8 @@ const MAX_KEYS: i32 = 1000;
 /// Rows fetched per query while filling a page.
 const BATCH: i64 = 1000;
 
-pub(super) async fn list_buckets(store: &EmbeddedStore, user: &str) -> S3Result<ListBucketsOutput> {
-    let buckets = domain::buckets::visible_to(&store.pool, user)
+pub(super) async fn list_buckets(pool: &SqlitePool, user: &str) -> S3Result<ListBucketsOutput> {
+    let buckets = domain::buckets::visible_to(pool, user)
         .await
         .map_err(db_error)?
         .into_iter()

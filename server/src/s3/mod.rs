@@ -1,5 +1,6 @@
 //! The S3 endpoint: s3s speaks the protocol and checks signatures; this module answers who may
-//! do what ([`access`]) and serves buckets and objects from the embedded store ([`store`]).
+//! do what ([`access`]) and serves buckets and objects from the embedded store ([`store`]) or
+//! an upstream S3 store ([`upstream`]).
 
 mod access;
 mod audit;
@@ -9,13 +10,13 @@ mod listing;
 mod multipart;
 mod objects;
 mod store;
+mod upstream;
 
 pub use audit::AuditLog;
 pub use objects::sweep_orphans;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -24,7 +25,10 @@ use domain::secrets::MasterKey;
 use s3s::service::{S3Service, S3ServiceBuilder};
 use sqlx::SqlitePool;
 
+use crate::store::Store;
+
 pub use store::EmbeddedStore;
+pub use upstream::UpstreamStore;
 
 /// How the S3 endpoint behaves.
 #[derive(Debug, Clone)]
@@ -39,11 +43,11 @@ pub struct S3Settings {
 pub fn router(
     pool: SqlitePool,
     master: Arc<MasterKey>,
-    objects_dir: PathBuf,
+    store: Store,
     settings: &S3Settings,
     log: AuditLog,
 ) -> anyhow::Result<Router> {
-    let service = service(pool.clone(), master, objects_dir, settings)?;
+    let service = service(pool.clone(), master, store, settings)?;
     let s3 = tower::service_fn(move |req: axum::extract::Request| {
         let service = service.clone();
         let pool = pool.clone();
@@ -104,11 +108,13 @@ async fn call(
 fn service(
     pool: SqlitePool,
     master: Arc<MasterKey>,
-    objects_dir: PathBuf,
+    store: Store,
     settings: &S3Settings,
 ) -> anyhow::Result<S3Service> {
-    let store = EmbeddedStore::new(pool.clone(), objects_dir);
-    let mut builder = S3ServiceBuilder::new(store);
+    let mut builder = match store {
+        Store::Embedded(store) => S3ServiceBuilder::new(store),
+        Store::Upstream(store) => S3ServiceBuilder::new(store),
+    };
     builder.set_auth(access::KeyAuth::new(pool.clone(), master));
     builder.set_access(access::GrantAccess { pool });
     if let Some(domain) = &settings.domain {

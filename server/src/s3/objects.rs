@@ -401,15 +401,18 @@ pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Resul
         cache_control: input.response_cache_control,
         content_encoding: input.response_content_encoding,
         content_language: input.response_content_language,
-        expires: input.response_expires.and_then(|at| {
-            let mut text = Vec::new();
-            at.format(s3s::dto::TimestampFormat::HttpDate, &mut text)
-                .ok()?;
-            String::from_utf8(text).ok()
-        }),
+        expires: input.response_expires.as_ref().and_then(http_date),
         metadata: user_metadata(&row),
         ..Default::default()
     })
+}
+
+/// A time as HTTP writes it (`Expires`).
+pub(super) fn http_date(at: &Timestamp) -> Option<String> {
+    let mut text = Vec::new();
+    at.format(s3s::dto::TimestampFormat::HttpDate, &mut text)
+        .ok()?;
+    String::from_utf8(text).ok()
 }
 
 pub(super) async fn head(

@@ -10,6 +10,7 @@ use sqlx::SqlitePool;
 
 use super::access::Caller;
 use super::{listing, multipart, objects};
+use app::state::ConsoleStore;
 
 /// Objects in files under `objects_dir`, indexed in SQLite.
 #[derive(Clone)]
@@ -62,16 +63,72 @@ pub(super) fn io_error(err: impl std::fmt::Display) -> s3s::S3Error {
     s3_error!(InternalError)
 }
 
-fn caller<T>(req: &S3Request<T>) -> S3Result<String> {
+pub(super) fn caller<T>(req: &S3Request<T>) -> S3Result<String> {
     caller_origin(req).map(|origin| origin.name)
 }
 
 /// The IAM user behind a request, as the author of the changes it makes.
-fn caller_origin<T>(req: &S3Request<T>) -> S3Result<Origin> {
+pub(super) fn caller_origin<T>(req: &S3Request<T>) -> S3Result<Origin> {
     req.extensions
         .get::<Caller>()
         .map(|c| Origin::user(&c.user, &c.access_key_id))
         .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
+}
+
+/// S3's answer to a bucket creation, whichever store made it.
+pub(super) async fn create_bucket_answer(
+    pool: &SqlitePool,
+    user: &str,
+    bucket: &str,
+    created: domain::Result<()>,
+) -> S3Result<S3Response<CreateBucketOutput>> {
+    match created {
+        Ok(()) => Ok(S3Response::new(CreateBucketOutput {
+            location: Some(format!("/{bucket}")),
+            ..Default::default()
+        })),
+        Err(domain::Error::AlreadyExists { .. }) => {
+            // S3 answers the owner differently from everyone else.
+            let owns = domain::grants::allows(pool, user, bucket, "", domain::grants::Need::Owner)
+                .await
+                .map_err(db_error)?;
+            Err(if owns {
+                s3_error!(BucketAlreadyOwnedByYou)
+            } else {
+                s3_error!(BucketAlreadyExists)
+            })
+        }
+        Err(domain::Error::Invalid { message, .. }) => {
+            Err(s3_error!(InvalidBucketName, "{message}"))
+        }
+        Err(err) => Err(store_error(err)),
+    }
+}
+
+/// S3's answer to a bucket deletion, whichever store made it.
+pub(super) fn delete_bucket_answer(
+    deleted: domain::Result<()>,
+) -> S3Result<S3Response<DeleteBucketOutput>> {
+    match deleted {
+        Ok(()) => Ok(S3Response::new(DeleteBucketOutput::default())),
+        Err(domain::Error::NotFound { .. }) => Err(s3_error!(NoSuchBucket)),
+        Err(domain::Error::Invalid { .. }) => Err(s3_error!(BucketNotEmpty)),
+        Err(err) => Err(store_error(err)),
+    }
+}
+
+/// A failure of the store or the database: 503 when the upstream store failed, else 500.
+fn store_error(err: domain::Error) -> s3s::S3Error {
+    match err {
+        domain::Error::Store(message) => {
+            tracing::warn!(error = %message, "S3 store: upstream failure");
+            s3_error!(
+                ServiceUnavailable,
+                "The object store behind this endpoint cannot be reached; try again later"
+            )
+        }
+        other => db_error(other),
+    }
 }
 
 #[async_trait::async_trait]
@@ -81,7 +138,7 @@ impl S3 for EmbeddedStore {
         req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
         let user = caller(&req)?;
-        listing::list_buckets(self, &user)
+        listing::list_buckets(&self.pool, &user)
             .await
             .map(S3Response::new)
     }
@@ -91,35 +148,10 @@ impl S3 for EmbeddedStore {
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
         let origin = caller_origin(&req)?;
-        let user = origin.name.clone();
         let bucket = req.input.bucket;
-        match domain::buckets::create(&self.pool, &bucket, Some(&user), &origin).await {
-            Ok(_) => Ok(S3Response::new(CreateBucketOutput {
-                location: Some(format!("/{bucket}")),
-                ..Default::default()
-            })),
-            Err(domain::Error::AlreadyExists { .. }) => {
-                // S3 answers the owner differently from everyone else.
-                let owns = domain::grants::allows(
-                    &self.pool,
-                    &user,
-                    &bucket,
-                    "",
-                    domain::grants::Need::Owner,
-                )
-                .await
-                .map_err(db_error)?;
-                Err(if owns {
-                    s3_error!(BucketAlreadyOwnedByYou)
-                } else {
-                    s3_error!(BucketAlreadyExists)
-                })
-            }
-            Err(domain::Error::Invalid { message, .. }) => {
-                Err(s3_error!(InvalidBucketName, "{message}"))
-            }
-            Err(err) => Err(db_error(err)),
-        }
+        let created =
+            domain::buckets::create(&self.pool, &bucket, Some(&origin.name), &origin).await;
+        create_bucket_answer(&self.pool, &origin.name, &bucket, created.map(|_| ())).await
     }
 
     async fn head_bucket(
@@ -143,15 +175,9 @@ impl S3 for EmbeddedStore {
         req: S3Request<DeleteBucketInput>,
     ) -> S3Result<S3Response<DeleteBucketOutput>> {
         let origin = caller_origin(&req)?;
-        match domain::buckets::delete(&self.pool, &req.input.bucket, false, &origin).await {
-            Ok(blobs) => {
-                crate::store::remove_blobs(&self.objects_dir, blobs).await;
-                Ok(S3Response::new(DeleteBucketOutput::default()))
-            }
-            Err(domain::Error::NotFound { .. }) => Err(s3_error!(NoSuchBucket)),
-            Err(domain::Error::Invalid { .. }) => Err(s3_error!(BucketNotEmpty)),
-            Err(err) => Err(db_error(err)),
-        }
+        let deleted =
+            ConsoleStore::delete_bucket(self, &self.pool, &req.input.bucket, false, &origin).await;
+        delete_bucket_answer(deleted.map(|_| ()))
     }
 
     async fn list_objects_v2(

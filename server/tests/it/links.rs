@@ -17,7 +17,11 @@ use crate::s3env::{S3Env, admin, eventually};
 /// Tests that run it use the multi-threaded runtime: the CLI blocks the thread it waits on,
 /// and the in-process endpoint's audit writer must go on committing meanwhile.
 fn cli(env: &S3Env, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bucketshare"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bucketshare"));
+    if let Some(prefix) = &env.upstream_prefix {
+        command.env("BUCKETSHARE_STORE_BUCKET_PREFIX", prefix);
+    }
+    command
         .arg("--data-dir")
         .arg(env.dir.path())
         .arg("--public-s3-url")

@@ -12,3 +12,4 @@ mod login;
 mod password;
 mod s3;
 mod s3env;
+mod store;

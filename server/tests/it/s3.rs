@@ -858,7 +858,9 @@ async fn multipart_uploads_check_their_parts() -> TestResult {
         "NotFound"
     );
     // Only the completed objects' blobs are left on disk.
-    assert_eq!(walk_count(&env.objects_dir.join("blobs")), 2);
+    if env.embedded() {
+        assert_eq!(walk_count(&env.objects_dir.join("blobs")), 2);
+    }
     Ok(())
 }
 
@@ -915,7 +917,9 @@ async fn declared_checksums_are_verified_before_objects_appear() -> TestResult {
             "NotFound"
         );
     }
-    assert_eq!(walk_count(&env.objects_dir.join("blobs")), 5);
+    if env.embedded() {
+        assert_eq!(walk_count(&env.objects_dir.join("blobs")), 5);
+    }
     Ok(())
 }
 

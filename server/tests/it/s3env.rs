@@ -12,7 +12,22 @@ pub struct S3Env {
     pub master: Arc<MasterKey>,
     pub endpoint: String,
     pub objects_dir: std::path::PathBuf,
+    /// The object store, as the console and the CLI use it.
+    pub store: Arc<dyn app::state::ConsoleStore>,
+    /// With an upstream store: this endpoint's bucket prefix there (unique per test, so that
+    /// tests sharing one upstream server never see each other's buckets).
+    pub upstream_prefix: Option<String>,
     pub dir: tempfile::TempDir,
+}
+
+/// The store the tests run against: the embedded one, unless `BUCKETSHARE_STORE=s3` and the
+/// `BUCKETSHARE_STORE_*` variables name an upstream (scripts/test.sh runs the S3 and link
+/// tests a second time so, against a real S3 server).
+pub fn store_args() -> server::config::StoreArgs {
+    use clap::Parser;
+    server::config::Cli::try_parse_from(["bucketshare"])
+        .unwrap()
+        .store
 }
 
 /// The admin that tests act as.
@@ -57,24 +72,41 @@ impl S3Env {
         network: domain::audit::Network,
         audit_requests: bool,
     ) -> Self {
+        Self::start_on(store_args(), domain, network, audit_requests).await
+    }
+
+    /// An endpoint over the store `store_args` describes.
+    pub async fn start_on(
+        mut store_args: server::config::StoreArgs,
+        domain: Option<&str>,
+        network: domain::audit::Network,
+        audit_requests: bool,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let pool = server::serve::open_data_dir(dir.path()).await.unwrap();
         let (master, _) = MasterKey::load_or_create(dir.path(), None).unwrap();
         let master = Arc::new(master);
         let objects_dir = server::store::objects_dir(dir.path());
+        let upstream_prefix = (store_args.store == server::config::StoreKind::S3).then(|| {
+            use rand::Rng;
+            let n: u32 = rand::rng().random();
+            format!("t{n:08x}-")
+        });
+        if let Some(prefix) = &upstream_prefix {
+            store_args.store_bucket_prefix = prefix.clone();
+        }
+        let store = server::store::Store::open(&store_args, &pool, dir.path())
+            .await
+            .unwrap();
+        let console = store.console();
         let settings = server::s3::S3Settings {
             domain: domain.map(str::to_owned),
             sigv2: true,
         };
         let (log, _writer) = server::s3::AuditLog::start(pool.clone(), network, audit_requests);
-        let router = server::s3::router(
-            pool.clone(),
-            master.clone(),
-            objects_dir.clone(),
-            &settings,
-            log,
-        )
-        .unwrap();
+        let router =
+            server::s3::router(pool.clone(), master.clone(), store.clone(), &settings, log)
+                .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(server::s3::serve(listener, router, std::future::pending()));
@@ -83,8 +115,15 @@ impl S3Env {
             master,
             endpoint,
             objects_dir,
+            store: console,
+            upstream_prefix,
             dir,
         }
+    }
+
+    /// Whether objects live in the embedded store (whose files tests may look at).
+    pub fn embedded(&self) -> bool {
+        self.upstream_prefix.is_none()
     }
 
     /// Creates an IAM user and returns their first key.

@@ -1,4 +1,4 @@
-//! The embedded object store's files: each object's bytes live in one file under
+//! The embedded store's files: each object's bytes live in one file under
 //! `<data-dir>/objects/blobs/`, named by a random id (never by the object key), sharded by the
 //! id's first two characters. Which blob holds which object is recorded in SQLite (`objects`).
 
