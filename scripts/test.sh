@@ -24,6 +24,16 @@ step "cargo test"
 timeout 900 cargo test -p app -p domain -p server -- --test-threads=1 2>&1 | tee "$log"
 rust_passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
 
+step "the same S3, link and store tests in front of a real upstream S3 server (s3s-fs)"
+up_passed=$(scripts/upstream-tests.sh s3s-fs | sed -n 's/^upstream-s3s-fs: \([0-9]*\) passed$/\1/p')
+garage_passed=0
+if [ -x "$GARAGE_BIN" ]; then
+  step "and in front of Garage (built by scripts/setup.sh --garage)"
+  garage_passed=$(scripts/upstream-tests.sh garage | sed -n 's/^upstream-garage: \([0-9]*\) passed$/\1/p')
+else
+  echo "Garage is not installed here: its run is skipped (scripts/test-garage.sh installs it)."
+fi
+
 step "build the site (cargo leptos build)"
 cargo leptos build
 
@@ -33,4 +43,4 @@ e2e_passed=$(scripts/e2e.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee /dev/std
 step "black-box tests: aws cli, boto3, rclone, curl, crash"
 bb_passed=$(scripts/blackbox.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee /dev/stderr | sed -n 's/^blackbox: \([0-9]*\) passed$/\1/p')
 
-printf '\nall: %d passed, 0 failed\n' "$((rust_passed + e2e_passed + bb_passed))"
+printf '\nall: %d passed, 0 failed\n' "$((rust_passed + up_passed + garage_passed + e2e_passed + bb_passed))"

@@ -737,3 +737,59 @@ async fn retention_deletes_only_events_older_than_it() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_revoked_through_one_instance_is_refused_by_another() -> TestResult {
+    let env = S3Env::start().await;
+    let other = env.second_instance().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("team").send().await?;
+    s3.put_object()
+        .bucket("team")
+        .key("plan.txt")
+        .body(ByteStream::from_static(b"the plan"))
+        .send()
+        .await?;
+    let (id, url) = link(&env, "s3://team/plan.txt", "alice", &["--expires", "1h"]);
+    // Both instances sit behind one public address: the request reaches the second one with
+    // the Host the link was signed for.
+    let public = env.endpoint.trim_start_matches("http://").to_owned();
+    let through_other = url.replacen(&env.endpoint, &other, 1);
+    let get_other = || async {
+        reqwest::Client::new()
+            .get(&through_other)
+            .header("host", &public)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    assert_eq!(get_other().await, 200);
+    // Revoked through the first instance (what its console does)...
+    domain::links::revoke(&env.pool, &id, &admin()).await?;
+    let revoked_at = std::time::Instant::now();
+    // ...the second refuses it on the next request: links are looked up in the shared
+    // database on every request, never cached.
+    assert_eq!(get_other().await, 403);
+    assert!(revoked_at.elapsed() < std::time::Duration::from_secs(1));
+    // Each instance audits what it served; both land in the one trail.
+    assert!(
+        eventually(|| async {
+            events(
+                &env,
+                &format!("link_id = '{id}' AND action = 'GetObject' AND outcome = 'denied'"),
+            )
+            .await
+                == 1
+                && events(
+                    &env,
+                    &format!("link_id = '{id}' AND action = 'GetObject' AND outcome = 'allowed'"),
+                )
+                .await
+                    == 1
+        })
+        .await
+    );
+    Ok(())
+}

@@ -121,6 +121,30 @@ impl S3Env {
         }
     }
 
+    /// A second instance over the same data dir and store, as behind a load balancer: its own
+    /// database connections, audit writer and listener. Returns its endpoint.
+    pub async fn second_instance(&self) -> String {
+        let pool = server::serve::open_data_dir(self.dir.path()).await.unwrap();
+        let mut store_args = store_args();
+        if let Some(prefix) = &self.upstream_prefix {
+            store_args.store_bucket_prefix = prefix.clone();
+        }
+        let store = server::store::Store::open(&store_args, &pool, self.dir.path())
+            .await
+            .unwrap();
+        let settings = server::s3::S3Settings {
+            domain: None,
+            sigv2: true,
+        };
+        let (log, _writer) =
+            server::s3::AuditLog::start(pool.clone(), domain::audit::Network::default(), true);
+        let router = server::s3::router(pool, self.master.clone(), store, &settings, log).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(server::s3::serve(listener, router, std::future::pending()));
+        endpoint
+    }
+
     /// Whether objects live in the embedded store (whose files tests may look at).
     pub fn embedded(&self) -> bool {
         self.upstream_prefix.is_none()
