@@ -10,7 +10,13 @@ cd "$(dirname "$0")/.."
 server="${1:-}"
 work=$(mktemp -d)
 pid=""
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+bs=""
+cleanup() {
+  for p in $pid $bs; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 fail() { echo "FAIL  $*" >&2; tail -n 30 "$work/server.log" >&2 || true; exit 1; }
 wait_http() { # wait_http URL: until the server answers at all
@@ -58,7 +64,7 @@ api_bind_addr = "127.0.0.1:$port"
 api_bind_addr = "127.0.0.1:$admin"
 EOF
     garage() { "$GARAGE_BIN" -c "$work/garage.toml" "$@"; }
-    garage server >"$work/server.log" 2>&1 &
+    "$GARAGE_BIN" -c "$work/garage.toml" server >"$work/server.log" 2>&1 &
     pid=$!
     wait_http "http://127.0.0.1:$port/"
     node=""
@@ -120,6 +126,6 @@ AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK AWS_DEFAULT_REGION=us-east-1 AWS
 took=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$start" "$(date +%s.%N)")
 grep -q "ServiceUnavailable\|503" "$work/err" || fail "GET with the upstream gone: $(cat "$work/err")"
 echo "ok    S3 GET with the upstream gone: 503 ServiceUnavailable in ${took}s" >&2
-kill "$bs"; wait "$bs" 2>/dev/null || true
+kill "$bs"; wait "$bs" 2>/dev/null || true; bs=""
 passed=$((passed + 3))
 echo "upstream-$server: $passed passed"

@@ -208,7 +208,7 @@ pub(super) async fn upload_part_copy(
 }
 
 /// `bytes=FIRST-LAST` (inclusive), within an object of `size` bytes.
-fn parse_copy_range(text: &str, size: u64) -> S3Result<std::ops::Range<u64>> {
+pub(super) fn parse_copy_range(text: &str, size: u64) -> S3Result<std::ops::Range<u64>> {
     let invalid = || {
         s3_error!(
             InvalidArgument,

@@ -93,6 +93,19 @@ impl UpstreamStore {
         )
     }
 
+    /// The 503 for a direct SDK call that never got an answer.
+    fn answer_unreachable<E, R>(&self, err: &aws_sdk_s3::error::SdkError<E, R>) -> S3Error
+    where
+        E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        self.describe(err);
+        s3_error!(
+            ServiceUnavailable,
+            "The object store behind this endpoint cannot be reached; try again later"
+        )
+    }
+
     fn describe<E, R>(&self, err: &aws_sdk_s3::error::SdkError<E, R>) -> String
     where
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
@@ -582,6 +595,29 @@ impl S3 for UpstreamStore {
             .upstream_object(&req.input.bucket, &req.input.key)
             .await?;
         req.input.copy_source = self.upstream_source(req.input.copy_source).await?;
+        if let (Some(range), CopySource::Bucket { bucket, key, .. }) =
+            (&req.input.copy_source_range, &req.input.copy_source)
+        {
+            // Checked here as S3 does (InvalidRange past the end): some engines clamp instead.
+            let head = self
+                .client
+                .head_object()
+                .bucket(bucket.as_ref())
+                .key(key.as_ref())
+                .send()
+                .await;
+            match head {
+                Ok(head) => {
+                    let size = u64::try_from(head.content_length().unwrap_or(0)).unwrap_or(0);
+                    super::multipart::parse_copy_range(range, size)?;
+                }
+                Err(err) if upstream::unreachable(&err) => {
+                    return Err(self.answer_unreachable(&err));
+                }
+                // The copy itself reports a missing source as the upstream words it.
+                Err(_) => {}
+            }
+        }
         self.proxy
             .upload_part_copy(req)
             .await

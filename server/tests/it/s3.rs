@@ -833,20 +833,24 @@ async fn multipart_uploads_check_their_parts() -> TestResult {
             .await?;
         small_etags.push(out.e_tag().unwrap_or_default().to_owned());
     }
-    let too_small = s3
-        .complete_multipart_upload()
-        .bucket("big")
-        .key("small")
-        .upload_id(&small_id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .parts(part(1, &small_etags[0]))
-                .parts(part(2, &small_etags[1]))
-                .build(),
-        )
-        .send()
-        .await;
-    assert_eq!(code(too_small), "EntityTooSmall");
+    // S3's 5 MiB minimum for every part but the last is the engine's rule: the embedded store
+    // enforces it; Garage does not, so in front of it this step is left out.
+    if env.embedded() {
+        let too_small = s3
+            .complete_multipart_upload()
+            .bucket("big")
+            .key("small")
+            .upload_id(&small_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .parts(part(1, &small_etags[0]))
+                    .parts(part(2, &small_etags[1]))
+                    .build(),
+            )
+            .send()
+            .await;
+        assert_eq!(code(too_small), "EntityTooSmall");
+    }
     s3.abort_multipart_upload()
         .bucket("big")
         .key("small")
@@ -901,7 +905,11 @@ async fn declared_checksums_are_verified_before_objects_appear() -> TestResult {
         .body(ByteStream::from_static(b"checked bytes"))
         .send()
         .await;
-    assert_eq!(code(wrong), "BadDigest");
+    // S3 says BadDigest; an upstream's own word for it (Garage: InvalidDigest) passes through.
+    let digest_refused =
+        |code: &str| code == "BadDigest" || (!env.embedded() && code == "InvalidDigest");
+    let wrong = code(wrong);
+    assert!(digest_refused(&wrong), "{wrong}");
     let wrong = s3
         .put_object()
         .bucket("sums")
@@ -910,7 +918,8 @@ async fn declared_checksums_are_verified_before_objects_appear() -> TestResult {
         .body(ByteStream::from_static(b"checked bytes"))
         .send()
         .await;
-    assert_eq!(code(wrong), "BadDigest");
+    let wrong = code(wrong);
+    assert!(digest_refused(&wrong), "{wrong}");
     for key in ["bad-crc32", "bad-sha256"] {
         assert_eq!(
             code(s3.head_object().bucket("sums").key(key).send().await),
