@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Benchmarks (not tests): bucketshare side by side with nginx on this machine, in one run.
-# Installs wrk, nginx and boto3 if missing, builds bucketshare in release mode, then runs
-# bench/bench.py. Results: bench/results/<time>.{json,md}. Usage: scripts/bench.sh [--seconds N]
+# Benchmarks (not tests): bucketshare side by side with nginx, s3s-fs and Garage on this machine,
+# in one run. Installs wrk, nginx, s3s-fs, Garage and boto3 if missing, builds bucketshare in
+# release mode, then runs bench/bench.py. Results: bench/results/<time>.{json,md}.
+# Usage: scripts/bench.sh [--seconds N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --bench
+scripts/setup.sh --bench --garage
 . scripts/env.sh
 
 # The same release build as scripts/serve.sh (cargo-leptos), so the two share the cache.
 cargo leptos build --release
-"$TOOLS_DIR/venv/bin/python" bench/bench.py "$CARGO_TARGET_DIR/release/bucketshare" "$@"
+GARAGE_BIN="$GARAGE_BIN" "$TOOLS_DIR/venv/bin/python" bench/bench.py "$CARGO_TARGET_DIR/release/bucketshare" "$@"
 "$TOOLS_DIR/venv/bin/python" bench/console.py "$CARGO_TARGET_DIR/release/bucketshare"
 # The console's WASM bundle, as browsers download it.
 wasm=target/site/pkg/bucketshare.wasm
