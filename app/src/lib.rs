@@ -16,6 +16,7 @@ pub mod components;
 pub mod dashboard;
 pub mod error;
 pub mod links;
+pub mod settings;
 #[cfg(feature = "ssr")]
 pub mod state;
 pub mod users;
@@ -31,6 +32,7 @@ use crate::auth::{LoginPage, LogoutButton, SessionEpoch, SessionResource};
 use crate::buckets::{BucketPage, BucketsPage};
 use crate::dashboard::DashboardPage;
 use crate::links::{LinkPage, LinksPage};
+use crate::settings::SettingsPage;
 use crate::users::{UserPage, UsersPage};
 
 /// The HTML document around the app, rendered on the server only.
@@ -89,6 +91,7 @@ fn ConsoleRoutes() -> impl IntoView {
                 <Route path=path!("links") view=LinksPage ssr=SsrMode::Async />
                 <Route path=path!("links/:id") view=LinkPage ssr=SsrMode::Async />
                 <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
+                <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async />
             </ParentRoute>
         </Routes>
     }
@@ -115,6 +118,7 @@ fn ConsoleLayout() -> impl IntoView {
                 <A href="/buckets">"Buckets"</A>
                 <A href="/links">"Links"</A>
                 <A href="/audit">"Audit"</A>
+                <A href="/settings">"Settings"</A>
                 <A href="/account">"Account"</A>
             </nav>
             <Transition fallback=|| ()>{admin_name}</Transition>

@@ -17,8 +17,9 @@ pub struct AppState {
     pub auth: Arc<AuthSettings>,
     /// Seals and opens access key secrets (share links are signed with them).
     pub master: Arc<domain::secrets::MasterKey>,
-    /// The S3 address share links are signed for.
-    pub public_s3_url: String,
+    /// The settings in force (public S3 URL, link lifetimes, audit retention…), changed from
+    /// the Settings page.
+    pub settings: domain::settings::Live,
     /// The objects, as the console browses and changes them.
     pub store: Arc<dyn ConsoleStore>,
 }

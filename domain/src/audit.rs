@@ -469,16 +469,37 @@ fn csv_cell(text: &str) -> String {
 }
 
 /// Where requests come from: which peers are trusted proxies, and whether client addresses
-/// are stored whole or truncated.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// are stored whole or truncated (a switch shared by every clone, so that the Settings page
+/// turns it for the whole server).
+#[derive(Debug, Clone, Default)]
 pub struct Network {
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Store IPv4 addresses as /24 and IPv6 as /48.
-    pub truncate_ips: bool,
+    truncate_ips: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Network {
+    pub fn new(trusted_proxies: Vec<ipnet::IpNet>, truncate_ips: bool) -> Self {
+        let network = Network {
+            trusted_proxies,
+            ..Network::default()
+        };
+        network.set_truncating(truncate_ips);
+        network
+    }
+
+    /// Whether client addresses are stored truncated.
+    pub fn truncating(&self) -> bool {
+        self.truncate_ips.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Turns truncation on or off, for every clone.
+    pub fn set_truncating(&self, on: bool) {
+        self.truncate_ips
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// The client's address as it will be recorded: the peer's, or, when the peer is a trusted
     /// proxy, the nearest address in `X-Forwarded-For` that is not one.
     pub fn client_ip(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
@@ -506,7 +527,7 @@ impl Network {
 
     /// `ip` as stored: truncated when so configured.
     pub fn record(&self, ip: IpAddr) -> String {
-        if !self.truncate_ips {
+        if !self.truncating() {
             return ip.to_string();
         }
         match ip {
@@ -541,10 +562,7 @@ mod tests {
 
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let net = Network {
-            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap_or_default()],
-            truncate_ips: false,
-        };
+        let net = Network::new(vec!["10.0.0.0/8".parse().unwrap_or_default()], false);
         // An untrusted peer cannot claim another address.
         assert_eq!(
             net.client_ip(ip("203.0.113.9"), Some("198.51.100.1")),
@@ -580,10 +598,7 @@ mod tests {
     #[test]
     fn truncation_keeps_only_the_network() {
         let whole = Network::default();
-        let cut = Network {
-            truncate_ips: true,
-            ..Network::default()
-        };
+        let cut = Network::new(Vec::new(), true);
         assert_eq!(whole.record(ip("203.0.113.9")), "203.0.113.9");
         assert_eq!(cut.record(ip("203.0.113.9")), "203.0.113.0");
         assert_eq!(cut.record(ip("2001:db8:1:2:3:4:5:6")), "2001:db8:1::");

@@ -13,6 +13,7 @@ pub mod grants;
 pub mod keys;
 pub mod links;
 pub mod secrets;
+pub mod settings;
 pub mod users;
 
 /// What a domain operation can fail with. Messages are fit for an admin to read; database

@@ -442,15 +442,20 @@ pub struct Issued {
 pub async fn issue(
     pool: &SqlitePool,
     master: &crate::secrets::MasterKey,
-    public_url: &str,
+    settings: &crate::settings::Settings,
     request: Request<'_>,
     by: &Origin,
 ) -> Result<Issued> {
+    let public_url = settings.public_s3_url.as_str();
     let secs = i64::try_from(request.lifetime.as_secs()).unwrap_or(i64::MAX);
-    if !(1..=MAX_LIFETIME_SECS).contains(&secs) {
+    let max = settings.max_link_secs.min(MAX_LIFETIME_SECS);
+    if !(1..=max).contains(&secs) {
         return Err(Error::invalid(
             "expiry",
-            "a link lives from 1 second to 7 days (604800 s)",
+            format!(
+                "a link lives from 1 second to {} ({max} s) here",
+                crate::settings::human(max)
+            ),
         ));
     }
     if request.key.is_empty() {

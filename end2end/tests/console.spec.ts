@@ -135,6 +135,63 @@ test("a first-time admin shares a file end to end, then revokes and audits it", 
   await expect(page.getByRole("cell", { name: "user deleted" }).first()).toBeVisible();
 });
 
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("sharing shows the link after the post, with a custom duration; deleting asks first", async ({ page, browser }) => {
+    await page.goto("/login");
+    await page.getByLabel("User name").fill("admin");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByRole("heading", { name: "Welcome, admin" })).toBeVisible();
+
+    await page.goto("/users");
+    await page.getByLabel("User name").fill("dan");
+    await page.getByRole("button", { name: "Create user" }).click();
+    await expect(page).toHaveURL(/\/users\/dan$/);
+    await page.goto("/buckets");
+    await page.getByLabel("Bucket name").fill("plain");
+    await page.getByRole("button", { name: "Create bucket" }).click();
+    await expect(page).toHaveURL(/\/buckets\/plain$/);
+    await page.getByLabel(/^Files/).setInputFiles({
+      name: "notes.txt",
+      mimeType: "text/plain",
+      buffer: Buffer.from("plain notes\n"),
+    });
+    await page.getByRole("button", { name: "Upload", exact: true }).click();
+    await expect(page.getByRole("cell", { name: "notes.txt", exact: true })).toBeVisible();
+    await page.getByRole("link", { name: "Access", exact: true }).click();
+    await page.getByLabel("User").selectOption("dan");
+    await page.getByLabel("Permission").selectOption("read");
+    await page.getByRole("button", { name: "Grant" }).click();
+    await expect(page.getByRole("cell", { name: "dan" })).toBeVisible();
+
+    // The link made by a plain form post is shown once the page comes back.
+    await page.goto("/buckets/plain?tab=objects&share=notes.txt");
+    await page.getByLabel("Sign as").selectOption("dan");
+    await page.getByLabel(/custom duration/).fill("90m");
+    await page.getByRole("button", { name: "Create link" }).click();
+    const urlField = page.getByLabel("Share link");
+    await expect(urlField).toBeVisible();
+    const url = await urlField.inputValue();
+    expect(await openAsStranger(browser, url)).toEqual({ status: 200, body: "plain notes\n" });
+    const expires = Number(new URL(url).searchParams.get("X-Amz-Expires"));
+    expect(expires).toBe(90 * 60);
+    // Shown once.
+    await page.reload();
+    await expect(page.getByLabel("Share link")).toHaveCount(0);
+
+    // Deleting an object opens a confirmation first; the box must be ticked.
+    await page.goto("/buckets/plain");
+    await expect(page.getByRole("button", { name: "Delete notes.txt", exact: true })).toBeHidden();
+    await page.getByText("Delete…").click();
+    await page.getByLabel("Delete notes.txt for good").check();
+    await page.getByRole("button", { name: "Delete notes.txt", exact: true }).click();
+    await expect(page.getByRole("cell", { name: "notes.txt", exact: true })).toHaveCount(0);
+    expect((await openAsStranger(browser, url)).status).toBe(404);
+  });
+});
+
 test("every page renders in light and dark, on desktop and phone widths", async ({ page }) => {
   await signIn(page);
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -146,6 +203,7 @@ test("every page renders in light and dark, on desktop and phone widths", async 
     ["links", "/links?status=all"],
     ["audit", "/audit"],
     ["account", "/account"],
+    ["settings", "/settings"],
   ];
   for (const scheme of ["light", "dark"] as const) {
     await page.emulateMedia({ colorScheme: scheme });

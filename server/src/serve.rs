@@ -21,6 +21,7 @@ use crate::store::Store;
 use crate::{db, s3, web};
 use domain::audit::Network;
 use domain::secrets::{MasterKey, MasterKeySource};
+use domain::settings::{Live, Settings};
 
 /// The session table, created by the session store itself.
 const SESSION_TABLE: &str = "sessions";
@@ -46,10 +47,20 @@ pub async fn run(
     let store = session_store(&pool).await?;
     let sweeper = tokio::spawn(sweep_expired_sessions(pool.clone()));
 
-    let network = Network {
-        trusted_proxies: args.trusted_proxies.clone(),
+    let network = Network::new(args.trusted_proxies.clone(), args.audit_truncate_ips);
+    let base = Settings {
+        public_s3_url: public_s3_url.to_owned(),
+        audit_retention_secs: i64::try_from(args.audit_retention.as_secs()).unwrap_or(i64::MAX),
         truncate_ips: args.audit_truncate_ips,
+        sigv2: !args.disable_sigv2,
+        ..Settings::default()
     };
+    let settings = Live::new(base, network.clone());
+    settings
+        .refresh(&pool)
+        .await
+        .context("cannot read the settings")?;
+    let refresher = tokio::spawn(refresh_settings(settings.clone(), pool.clone()));
     let master = Arc::new(master);
     let objects = Store::open(store_args, &pool, data_dir).await?;
     let state = AppState {
@@ -57,7 +68,7 @@ pub async fn run(
         leptos_options: leptos_options(&args),
         pool: pool.clone(),
         master: master.clone(),
-        public_s3_url: public_s3_url.to_owned(),
+        settings: settings.clone(),
         auth: Arc::new(AuthSettings {
             max_failures_per_account: args.login_max_failures_per_account,
             max_failures_per_ip: args.login_max_failures_per_ip,
@@ -81,10 +92,10 @@ pub async fn run(
     }
     let s3_settings = s3::S3Settings {
         domain: args.s3_domain.clone(),
-        sigv2: !args.disable_sigv2,
+        live: settings.clone(),
     };
     let (audit_log, audit_writer) = s3::AuditLog::start(pool.clone(), network, args.audit_requests);
-    let retention = tokio::spawn(sweep_old_audit_events(pool.clone(), args.audit_retention));
+    let retention = tokio::spawn(sweep_old_audit_events(pool.clone(), settings.clone()));
     let s3_router = s3::router(pool.clone(), master, objects, &s3_settings, audit_log)?;
 
     let console_listener = tokio::net::TcpListener::bind(args.console_addr)
@@ -124,6 +135,7 @@ pub async fn run(
 
     sweeper.abort();
     retention.abort();
+    refresher.abort();
     // Every sender went with the S3 router: the writer stores what is queued, then ends.
     if let Err(err) = audit_writer.await {
         tracing::error!(error = %err, "the audit writer failed");
@@ -223,17 +235,27 @@ async fn sweep_expired_sessions(pool: SqlitePool) {
     }
 }
 
-/// Deletes audit events older than `retention`, at start and then every hour.
-async fn sweep_old_audit_events(pool: SqlitePool, retention: Duration) {
+/// Deletes audit events older than the retention in force, at start and then every hour.
+async fn sweep_old_audit_events(pool: SqlitePool, settings: Live) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
-    let keep = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
     loop {
         every.tick().await;
+        let keep = settings.get().audit_retention_secs.saturating_mul(1000);
         let before = domain::audit::now_millis().saturating_sub(keep);
         match domain::audit::sweep(&pool, before).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(events = n, "deleted audit events past retention"),
             Err(err) => tracing::warn!(error = %err, "could not delete old audit events"),
+        }
+    }
+}
+
+/// Re-reads the settings every few seconds: another instance (or the CLI) may change them.
+async fn refresh_settings(settings: Live, pool: SqlitePool) {
+    loop {
+        tokio::time::sleep(Live::REFRESH).await;
+        if let Err(err) = settings.refresh(&pool).await {
+            tracing::warn!(error = %err, "could not re-read the settings");
         }
     }
 }

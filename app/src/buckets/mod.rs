@@ -109,9 +109,21 @@ pub async fn get_bucket(
     ssr::view(&name, &prefix, &after).await
 }
 
+/// Deletes one object (with `confirm`: there is no undo).
 #[server(endpoint = "buckets/delete_object")]
-pub async fn delete_object(csrf: String, bucket: String, key: String) -> Result<(), AppError> {
+pub async fn delete_object(
+    csrf: String,
+    bucket: String,
+    key: String,
+    confirm: Option<String>,
+) -> Result<(), AppError> {
     let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    if confirm.is_none() {
+        return Err(AppError::invalid(
+            "confirm",
+            "Tick the confirmation box to go on.",
+        ));
+    }
     ssr::delete_object(&admin, &bucket, &key).await
 }
 
@@ -433,18 +445,32 @@ fn ObjectsTab(
                                                 >
                                                     "Share"
                                                 </a>
-                                                <ActionForm action=delete_object attr:class="confirm-form">
-                                                    <CsrfField />
-                                                    <input type="hidden" name="bucket" value=bucket.clone() />
-                                                    <input type="hidden" name="key" value=o.key.clone() />
-                                                    <button
-                                                        type="submit"
-                                                        class="danger"
-                                                        aria-label=format!("Delete {label}")
+                                                // Opens a confirmation in place (works without
+                                                // JavaScript, and by keyboard).
+                                                <details class="row-confirm">
+                                                    <summary
+                                                        class="button danger"
+                                                        aria-label=format!("Delete {label}…")
                                                     >
-                                                        "Delete"
-                                                    </button>
-                                                </ActionForm>
+                                                        "Delete…"
+                                                    </summary>
+                                                    <ActionForm action=delete_object attr:class="confirm-form">
+                                                        <CsrfField />
+                                                        <input type="hidden" name="bucket" value=bucket.clone() />
+                                                        <input type="hidden" name="key" value=o.key.clone() />
+                                                        <ConfirmField
+                                                            id=format!("confirm-delete-{}", o.key)
+                                                            text=format!("Delete {label} for good")
+                                                        />
+                                                        <button
+                                                            type="submit"
+                                                            class="danger"
+                                                            aria-label=format!("Delete {label}")
+                                                        >
+                                                            "Delete"
+                                                        </button>
+                                                    </ActionForm>
+                                                </details>
                                             </td>
                                         </tr>
                                     }

@@ -85,6 +85,8 @@ pub async fn revoke_links(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SharedLink {
     pub id: String,
+    pub bucket: String,
+    pub key: String,
     pub url: String,
     pub expires_at: i64,
     /// The URL as an SVG QR code.
@@ -92,19 +94,61 @@ pub struct SharedLink {
 }
 
 /// Issues a share link to `bucket`/`key`, signed as `user`, for `expires` (`15m`, `1h`, `1d`,
-/// `7d`, or a custom duration up to 7 days), `GET` or `PUT`.
+/// `7d`) or, when given, `custom_expires` (any duration up to 7 days), `GET` or `PUT`.
 #[server(endpoint = "links/create")]
+#[allow(clippy::too_many_arguments)] // one per form field
 pub async fn create_link(
     csrf: String,
     bucket: String,
     key: String,
     user: String,
     expires: String,
+    custom_expires: Option<String>,
     method: String,
     label: String,
 ) -> Result<SharedLink, AppError> {
     let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
-    ssr::create(&admin, &bucket, &key, &user, &expires, &method, &label).await
+    let custom = custom_expires.as_deref().map(str::trim).unwrap_or("");
+    let expires = if custom.is_empty() { &expires } else { custom };
+    ssr::create(&admin, &bucket, &key, &user, expires, &method, &label).await
+}
+
+/// What the share dialog offers, from the settings in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkLimits {
+    pub default_secs: i64,
+    pub max_secs: i64,
+    /// The longest lifetime, in words.
+    pub longest: String,
+}
+
+impl Default for LinkLimits {
+    fn default() -> Self {
+        LinkLimits {
+            default_secs: 3600,
+            max_secs: 604_800,
+            longest: "7 days".to_owned(),
+        }
+    }
+}
+
+#[server(endpoint = "links/limits")]
+pub async fn share_limits() -> Result<LinkLimits, AppError> {
+    let _admin = crate::auth::ssr::require_admin().await?;
+    let settings = crate::state::app_state()?.settings.get();
+    Ok(LinkLimits {
+        default_secs: settings.default_link_secs,
+        max_secs: settings.max_link_secs,
+        longest: domain::settings::human(settings.max_link_secs),
+    })
+}
+
+/// The link the share dialog of `bucket`/`key` made by a plain form post (without JavaScript,
+/// the answer is a redirect back, so the link waits in the session to be shown once).
+#[server(endpoint = "links/take_shared")]
+pub async fn take_shared_link(bucket: String, key: String) -> Result<Option<SharedLink>, AppError> {
+    let _admin = crate::auth::ssr::require_admin().await?;
+    ssr::take_shared(&bucket, &key).await
 }
 
 /// Users who may sign a link to `bucket`/`key` for `method` (read for GET, write for PUT).
@@ -464,6 +508,14 @@ pub fn LinkPage() -> impl IntoView {
     }
 }
 
+/// The share dialog's lifetimes: form value, seconds, label.
+const EXPIRY_PRESETS: [(&str, i64, &str); 4] = [
+    ("15m", 900, "15 minutes"),
+    ("1h", 3600, "1 hour"),
+    ("1d", 86_400, "1 day"),
+    ("7d", 604_800, "7 days"),
+];
+
 /// The share dialog for one object: expiry presets or a custom value, a signer among the users
 /// allowed to, download or upload-only, a label; then the URL with copy button and QR code.
 #[component]
@@ -495,8 +547,30 @@ pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
             }
         })
     };
+    let limits = Resource::new(|| (), |()| share_limits());
+    let expiry_options = move || {
+        Suspend::new(async move {
+            let limits = limits.await.unwrap_or_default();
+            EXPIRY_PRESETS
+                .iter()
+                .filter(|(_, secs, _)| *secs <= limits.max_secs)
+                .map(|&(value, secs, label)| {
+                    view! {
+                        <option value=value selected=secs == limits.default_secs>{label}</option>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let longest = move || Suspend::new(async move { limits.await.unwrap_or_default().longest });
+    let (b, k) = (bucket.clone(), key.clone());
+    let posted = Resource::new(|| (), move |()| take_shared_link(b.clone(), k.clone()));
     let shown = move || {
-        result.get().and_then(Result::ok).map(|link| {
+        let made = result
+            .get()
+            .and_then(Result::ok)
+            .or_else(|| posted.get().and_then(Result::ok).flatten());
+        made.map(|link| {
             view! {
                 <div class="shared" role="status">
                     <h3>"Link ready"</h3>
@@ -543,11 +617,22 @@ pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
                 </fieldset>
                 <label for="share-expires">"Expires after"</label>
                 <select id="share-expires" name="expires">
-                    <option value="15m">"15 minutes"</option>
-                    <option value="1h" selected=true>"1 hour"</option>
-                    <option value="1d">"1 day"</option>
-                    <option value="7d">"7 days"</option>
+                    <Transition fallback=|| view! { <option value="1h">"1 hour"</option> }>
+                        {expiry_options}
+                    </Transition>
                 </select>
+                <label for="share-custom-expires">"Or a custom duration (optional)"</label>
+                <input
+                    id="share-custom-expires"
+                    name="custom_expires"
+                    placeholder="e.g. 36h or 3d 12h"
+                    aria-describedby="share-custom-hint"
+                />
+                <p class="hint" id="share-custom-hint">
+                    "When filled in, it replaces the choice above. At most "
+                    <Transition fallback=|| "7 days">{longest}</Transition>
+                    "."
+                </p>
                 <FieldError error field="expires" />
                 <label for="share-user">"Sign as"</label>
                 <select id="share-user" name="user" required>
@@ -562,7 +647,7 @@ pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
                 <FormError error />
                 <button type="submit" class="primary">"Create link"</button>
             </ActionForm>
-            {shown}
+            <Transition fallback=|| ()>{shown}</Transition>
         </section>
     }
 }

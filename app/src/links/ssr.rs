@@ -4,7 +4,7 @@ use domain::links::{self, ListFilter, Scope};
 use sqlx::SqlitePool;
 
 use super::{LinkDetail, LinkQuery, LinkRow, SharedLink};
-use crate::auth::ssr::{Admin, admin_origin};
+use crate::auth::ssr::{Admin, admin_origin, session};
 use crate::error::AppError;
 use crate::error::ssr::domain as domain_error;
 use crate::state::app_state;
@@ -145,7 +145,7 @@ pub async fn create(
     let issued = links::issue(
         &state.pool,
         &state.master,
-        &state.public_s3_url,
+        &state.settings.get(),
         links::Request {
             bucket,
             key,
@@ -163,12 +163,45 @@ pub async fn create(
         } => domain_error(e, "expires"),
         _ => domain_error(e, "user"),
     })?;
-    Ok(SharedLink {
+    let shared = SharedLink {
         qr_svg: qr_svg(&issued.url),
         id: issued.link.id,
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
         expires_at: issued.link.expires_at,
         url: issued.url,
+    };
+    if plain_form_post() {
+        session().await?.insert(SHARED_LINK, &shared).await?;
+    }
+    Ok(shared)
+}
+
+/// The session entry holding a link made by a plain form post until its dialog shows it.
+const SHARED_LINK: &str = "shared_link";
+
+/// Whether the current request is a form posted without JavaScript (it accepts HTML, as a
+/// navigation does; the hydrated console asks for data).
+fn plain_form_post() -> bool {
+    leptos::prelude::use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
     })
+}
+
+pub async fn take_shared(bucket: &str, key: &str) -> Result<Option<SharedLink>, AppError> {
+    let session = session().await?;
+    let Some(link) = session.get::<SharedLink>(SHARED_LINK).await? else {
+        return Ok(None);
+    };
+    if link.bucket != bucket || link.key != key {
+        return Ok(None);
+    }
+    session.remove::<SharedLink>(SHARED_LINK).await?;
+    Ok(Some(link))
 }
 
 /// The URL as a QR code, an SVG drawing (empty if it is too long to encode).

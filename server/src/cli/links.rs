@@ -105,7 +105,7 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
             let issued = links::issue(
                 &cx.pool,
                 &cx.master,
-                &cx.public_s3_url,
+                &cx.settings().await?,
                 links::Request {
                     bucket,
                     key,

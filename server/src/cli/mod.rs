@@ -94,6 +94,16 @@ pub async fn run(
 }
 
 impl Context {
+    /// The settings in force: the command line's, with what an admin set in the console over
+    /// them (as the server sees them).
+    async fn settings(&self) -> anyhow::Result<domain::settings::Settings> {
+        let base = domain::settings::Settings {
+            public_s3_url: self.public_s3_url.clone(),
+            ..Default::default()
+        };
+        Ok(domain::settings::load(&self.pool, &base).await?)
+    }
+
     /// The object store of the data dir, as `--store` and its settings describe it.
     async fn store(&self) -> anyhow::Result<std::sync::Arc<dyn app::state::ConsoleStore>> {
         let store = crate::store::Store::open(&self.store, &self.pool, &self.data_dir).await?;

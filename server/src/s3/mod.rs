@@ -31,12 +31,12 @@ pub use store::EmbeddedStore;
 pub use upstream::UpstreamStore;
 
 /// How the S3 endpoint behaves.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct S3Settings {
     /// Base domain for virtual-host-style requests (`BUCKET.DOMAIN`), if any.
     pub domain: Option<String>,
-    /// Whether SigV2 (header and pre-signed) is accepted.
-    pub sigv2: bool,
+    /// The settings in force: whether SigV2 is accepted, the longest pre-signed lifetime.
+    pub live: domain::settings::Live,
 }
 
 /// The S3 endpoint as a router, with `/healthz` beside it. Requests are audited through `log`.
@@ -48,14 +48,16 @@ pub fn router(
     log: AuditLog,
 ) -> anyhow::Result<Router> {
     let service = service(pool.clone(), master, store, settings)?;
+    let live = settings.live.clone();
     let s3 = tower::service_fn(move |req: axum::extract::Request| {
         let service = service.clone();
         let pool = pool.clone();
         let log = log.clone();
+        let max_secs = live.get().max_link_secs;
         async move {
             let mut seen = audit::Seen::of(&req, &log);
             seen.hold_place(&log).await;
-            let res = call(&service, &pool, &mut seen, req).await;
+            let res = call(&service, &pool, &mut seen, req, max_secs).await;
             Ok::<Response, Infallible>(seen.finish(&log, res).await)
         }
     });
@@ -69,8 +71,9 @@ async fn call(
     pool: &SqlitePool,
     seen: &mut audit::Seen,
     req: axum::extract::Request,
+    max_secs: i64,
 ) -> Response {
-    if let Some(refusal) = presigned_expiry_error(req.uri()) {
+    if let Some(refusal) = presigned_expiry_error(req.uri(), max_secs) {
         return refusal;
     }
     if let Some(signature) = &seen.signature {
@@ -123,14 +126,28 @@ fn service(
                 .map_err(|e| anyhow::anyhow!("--s3-domain {domain}: {e}"))?,
         );
     }
+    // SigV2 and the longest pre-signed lifetime follow the Settings page.
+    let config = Arc::new(s3s::config::HotReloadConfigProvider::new(s3s_config(
+        &settings.live.get(),
+    )));
+    builder.set_config(config.clone());
+    let live = settings.live.clone();
+    tokio::spawn(async move {
+        loop {
+            live.next_change().await;
+            config.update(s3s_config(&live.get()));
+        }
+    });
+    Ok(builder.build())
+}
+
+/// What s3s needs of the settings in force.
+fn s3s_config(settings: &domain::settings::Settings) -> Arc<s3s::config::S3Config> {
     let mut config = s3s::config::S3Config::default();
     config.enable_sig_v2 = settings.sigv2;
-    // S3's own limit: a pre-signed URL lives at most 7 days.
-    config.presigned_url_max_expires_secs = 604_800;
-    builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(
-        config,
-    ))));
-    Ok(builder.build())
+    config.presigned_url_max_expires_secs =
+        u32::try_from(settings.max_link_secs.clamp(1, MAX_PRESIGNED_SECS)).unwrap_or(604_800);
+    Arc::new(config)
 }
 
 /// Serves the S3 endpoint on `listener` until `shutdown` resolves.
@@ -151,10 +168,12 @@ pub async fn serve(
 /// The longest a pre-signed URL may live, as in S3: 7 days.
 const MAX_PRESIGNED_SECS: i64 = 604_800;
 
-/// Refuses pre-signed URLs whose lifetime is out of S3's range before any signature work:
-/// SigV4 `X-Amz-Expires` that is not a whole number from 1 to 604800, and SigV2 `Expires`
-/// more than 7 days ahead. Answers as S3 does, with `AuthorizationQueryParametersError`.
-fn presigned_expiry_error(uri: &http::Uri) -> Option<Response> {
+/// Refuses pre-signed URLs whose lifetime is out of range before any signature work: SigV4
+/// `X-Amz-Expires` that is not a whole number from 1 to `max_secs` (S3's 7 days, or less as
+/// set in Settings), and SigV2 `Expires` more than that ahead. Answers as S3 does, with
+/// `AuthorizationQueryParametersError`.
+fn presigned_expiry_error(uri: &http::Uri, max_secs: i64) -> Option<Response> {
+    let max_secs = max_secs.clamp(1, MAX_PRESIGNED_SECS);
     let query = uri.query()?;
     let param = |name: &str| {
         query
@@ -164,21 +183,27 @@ fn presigned_expiry_error(uri: &http::Uri) -> Option<Response> {
             .map(|(_, v)| v.to_owned())
     };
     let message = if param("X-Amz-Algorithm").is_some_and(|a| a != "AWS4-HMAC-SHA256") {
-        "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\""
+        "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"".to_owned()
     } else if let Some(expires) = param("X-Amz-Expires") {
         match expires.parse::<i64>() {
-            Ok(secs) if (1..=MAX_PRESIGNED_SECS).contains(&secs) => return None,
+            Ok(secs) if (1..=max_secs).contains(&secs) => return None,
             Ok(secs) if secs > MAX_PRESIGNED_SECS => {
-                "X-Amz-Expires must be less than a week (in seconds) that is 604800"
+                "X-Amz-Expires must be less than a week (in seconds) that is 604800".to_owned()
             }
-            _ => "X-Amz-Expires should be a number from 1 to 604800",
+            Ok(secs) if secs > max_secs => {
+                format!("X-Amz-Expires must be at most {max_secs} seconds on this endpoint")
+            }
+            _ => format!("X-Amz-Expires should be a number from 1 to {max_secs}"),
         }
     } else if let (Some(_), Some(expires)) = (param("AWSAccessKeyId"), param("Expires")) {
         let now = domain::now_unix();
         match expires.parse::<i64>() {
-            Ok(at) if at - now <= MAX_PRESIGNED_SECS => return None,
-            Ok(_) => "Expires must be less than a week (in seconds) ahead",
-            Err(_) => "Expires should be a number of seconds since the epoch",
+            Ok(at) if at - now <= max_secs => return None,
+            Ok(_) if max_secs == MAX_PRESIGNED_SECS => {
+                "Expires must be less than a week (in seconds) ahead".to_owned()
+            }
+            Ok(_) => format!("Expires must be at most {max_secs} seconds ahead on this endpoint"),
+            Err(_) => "Expires should be a number of seconds since the epoch".to_owned(),
         }
     } else {
         return None;
@@ -186,7 +211,7 @@ fn presigned_expiry_error(uri: &http::Uri) -> Option<Response> {
     Some(s3_error_response(
         http::StatusCode::BAD_REQUEST,
         "AuthorizationQueryParametersError",
-        message,
+        &message,
     ))
 }
 
@@ -245,7 +270,7 @@ mod tests {
 
     fn refused(uri: &str) -> bool {
         uri.parse::<http::Uri>()
-            .map(|uri| presigned_expiry_error(&uri).is_some())
+            .map(|uri| presigned_expiry_error(&uri, MAX_PRESIGNED_SECS).is_some())
             .unwrap_or(false)
     }
 
@@ -279,6 +304,17 @@ mod tests {
             .parse()
             .unwrap_or_default();
         assert_eq!(presigned_signature(&v2).as_deref(), Some("a+b/="));
+        // A shorter longest lifetime, as set in Settings.
+        let within = |uri: &str, max: i64| {
+            uri.parse::<http::Uri>()
+                .map(|uri| presigned_expiry_error(&uri, max).is_none())
+                .unwrap_or(false)
+        };
+        assert!(within(&format!("{v4}3600"), 3600));
+        assert!(!within(&format!("{v4}3601"), 3600));
+        let v2_at = |at: i64| format!("/b/k?AWSAccessKeyId=AKX&Signature=s&Expires={at}");
+        assert!(within(&v2_at(now + 3000), 3600));
+        assert!(!within(&v2_at(now + 7200), 3600));
         // Not pre-signed: nothing to check.
         assert!(!refused("/b/k?list-type=2"));
         assert!(!refused("/b/k"));

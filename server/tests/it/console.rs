@@ -49,6 +49,34 @@ fn every_server_function() -> Vec<(&'static str, Vec<(&'static str, &'static str
             "links/signers",
             vec![("bucket", "team"), ("key", "a.txt"), ("method", "GET")],
         ),
+        (
+            "links/take_shared",
+            vec![("bucket", "team"), ("key", "a.txt")],
+        ),
+        ("links/limits", vec![]),
+        ("settings/get", vec![]),
+        (
+            "settings/save",
+            vec![
+                ("public_s3_url", "http://files.example"),
+                ("default_link", "1h"),
+                ("max_link", "1d"),
+                ("audit_retention", "30d"),
+            ],
+        ),
+        ("settings/reset", vec![("confirm", "yes")]),
+        (
+            "settings/create_admin",
+            vec![
+                ("admin_name", "eve"),
+                ("admin_password", "a long enough password"),
+                ("admin_confirm", "a long enough password"),
+            ],
+        ),
+        (
+            "settings/admin_status",
+            vec![("name", "admin"), ("status", "disabled")],
+        ),
         ("audit/page", audit_query),
         ("buckets/list", vec![]),
         ("buckets/create", vec![("name", "team"), ("owner", "")]),
@@ -59,7 +87,7 @@ fn every_server_function() -> Vec<(&'static str, Vec<(&'static str, &'static str
         ),
         (
             "buckets/delete_object",
-            vec![("bucket", "team"), ("key", "a.txt")],
+            vec![("bucket", "team"), ("key", "a.txt"), ("confirm", "yes")],
         ),
         (
             "buckets/grant",
@@ -145,6 +173,9 @@ async fn changes_need_the_sessions_token() -> TestResult {
             "links/list",
             "links/detail",
             "links/signers",
+            "links/take_shared",
+            "links/limits",
+            "settings/get",
             "audit/page",
             "buckets/list",
             "buckets/view",
@@ -313,5 +344,232 @@ async fn bad_values_are_errors_about_their_field_and_change_nothing() -> TestRes
         "{}",
         missing.body
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn settings_apply_at_once_are_checked_and_audited() -> TestResult {
+    let app = TestApp::new().await;
+    let mut client = app.client();
+    client.login_ok().await;
+    let (_, csrf) = client.session().await;
+    let save = |url: &'static str, default: &'static str, max: &'static str, keep: &'static str| {
+        vec![
+            ("public_s3_url", url),
+            ("default_link", default),
+            ("max_link", max),
+            ("audit_retention", keep),
+        ]
+    };
+    // Bad values name their field, and nothing is saved.
+    for (args, field) in [
+        (save("ftp://files", "1h", "1d", "30d"), "public_s3_url"),
+        (
+            save("https://files.example.com", "1h", "8d", "30d"),
+            "max_link_secs",
+        ),
+        (
+            save("https://files.example.com", "2d", "1d", "30d"),
+            "default_link_secs",
+        ),
+        (
+            save("https://files.example.com", "1h", "1d", "1h"),
+            "audit_retention_secs",
+        ),
+        (
+            save("https://files.example.com", "soon", "1d", "30d"),
+            "default_link_secs",
+        ),
+    ] {
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend(args);
+        let answer = client.call("settings/save", &form).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            answer.body
+        );
+        let v: serde_json::Value = serde_json::from_str(&answer.body)?;
+        assert_eq!(v["field"], field, "{}", answer.body);
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settings")
+        .fetch_one(&app.pool)
+        .await?;
+    assert_eq!(stored, 0);
+
+    // Saved: in force at once, shown, audited once with before and after.
+    let mut form = vec![("csrf", csrf.as_str()), ("truncate_ips", "on")];
+    form.extend(save("https://files.example.com/", "15m", "1d", "90d"));
+    let answer = client.call("settings/save", &form).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let shown: serde_json::Value =
+        serde_json::from_str(&client.call("settings/get", &[]).await.body)?;
+    assert_eq!(shown["form"]["public_s3_url"], "https://files.example.com");
+    assert_eq!(shown["form"]["max_link"], "1 day");
+    assert_eq!(shown["form"]["truncate_ips"], true);
+    // SigV2 was not ticked: off now, and shown as set here.
+    assert_eq!(shown["form"]["sigv2"], false);
+    assert!(
+        shown["command_line"]
+            .as_array()
+            .is_some_and(|c| c.len() == 6)
+    );
+    let limits: serde_json::Value =
+        serde_json::from_str(&client.call("links/limits", &[]).await.body)?;
+    assert_eq!(limits["default_secs"], 900);
+    assert_eq!(limits["longest"], "1 day");
+    let event: (String, String) =
+        sqlx::query_as("SELECT actor, detail FROM audit_events WHERE action = 'settings.change'")
+            .fetch_one(&app.pool)
+            .await?;
+    assert_eq!(event.0, "admin");
+    assert!(event.1.contains("files.example.com"), "{}", event.1);
+
+    // A link longer than the longest allowed now is refused, naming it.
+    client
+        .call("users/create", &[("csrf", &csrf), ("name", "eve")])
+        .await;
+    client
+        .call(
+            "buckets/create",
+            &[("csrf", &csrf), ("name", "team"), ("owner", "eve")],
+        )
+        .await;
+    let answer = client
+        .call(
+            "links/create",
+            &[
+                ("csrf", &csrf),
+                ("bucket", "team"),
+                ("key", "a.txt"),
+                ("user", "eve"),
+                ("expires", "1h"),
+                ("custom_expires", "2d"),
+                ("method", "GET"),
+                ("label", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.body
+    );
+    assert!(answer.body.contains("1 day"), "{}", answer.body);
+    // Within it: signed for the new public URL.
+    let answer = client
+        .call(
+            "links/create",
+            &[
+                ("csrf", &csrf),
+                ("bucket", "team"),
+                ("key", "a.txt"),
+                ("user", "eve"),
+                ("expires", "1h"),
+                ("method", "GET"),
+                ("label", ""),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert!(
+        answer.body.contains("https://files.example.com/team/a.txt"),
+        "{}",
+        answer.body
+    );
+
+    // Reset: the command line governs again.
+    let answer = client
+        .call("settings/reset", &[("csrf", &csrf), ("confirm", "yes")])
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settings")
+        .fetch_one(&app.pool)
+        .await?;
+    assert_eq!(stored, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn admins_add_admins_and_a_disabled_admin_is_signed_out() -> TestResult {
+    let app = TestApp::new().await;
+    let mut admin = app.client();
+    admin.login_ok().await;
+    let (_, csrf) = admin.session().await;
+    let create = |name: &'static str, pw: &'static str, confirm: &'static str| {
+        vec![
+            ("admin_name", name),
+            ("admin_password", pw),
+            ("admin_confirm", confirm),
+        ]
+    };
+    for (args, field) in [
+        (
+            create("has space", "a long new password", "a long new password"),
+            "admin_name",
+        ),
+        (create("eve", "short", "short"), "admin_password"),
+        (
+            create("eve", "a long new password", "another password!"),
+            "admin_confirm",
+        ),
+        (
+            create("admin", "a long new password", "a long new password"),
+            "admin_name",
+        ),
+    ] {
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend(args);
+        let answer = admin.call("settings/create_admin", &form).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            answer.body
+        );
+        let v: serde_json::Value = serde_json::from_str(&answer.body)?;
+        assert_eq!(v["field"], field, "{}", answer.body);
+    }
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend(create("eve", "a long new password", "a long new password"));
+    let answer = admin.call("settings/create_admin", &form).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+
+    // eve signs in and works.
+    let mut eve = app.client_from("192.0.2.20:40000");
+    let answer = eve.login("eve", "a long new password").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(eve.call("dashboard", &[]).await.status, StatusCode::OK);
+
+    // Nobody disables themselves; admin disables eve, whose session ends at once.
+    let own = admin
+        .call(
+            "settings/admin_status",
+            &[("csrf", &csrf), ("name", "admin"), ("status", "disabled")],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", own.body);
+    let off = admin
+        .call(
+            "settings/admin_status",
+            &[("csrf", &csrf), ("name", "eve"), ("status", "disabled")],
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+    assert_eq!(
+        eve.call("dashboard", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let again = eve.login("eve", "a long new password").await;
+    assert_ne!(again.status, StatusCode::OK, "{}", again.body);
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_events
+         WHERE action IN ('admin.create', 'admin.disable', 'admin.enable') ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await?;
+    assert_eq!(actions, ["admin.create", "admin.disable"]);
     Ok(())
 }

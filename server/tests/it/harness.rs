@@ -60,7 +60,10 @@ impl TestApp {
                     .unwrap()
                     .0,
             ),
-            public_s3_url: "http://127.0.0.1:9000".to_owned(),
+            settings: domain::settings::Live::new(
+                domain::settings::Settings::default(),
+                domain::audit::Network::default(),
+            ),
             store: Arc::new(server::s3::EmbeddedStore::new(
                 pool.clone(),
                 server::store::objects_dir(dir.path()),

@@ -653,10 +653,7 @@ async fn the_audit_is_append_only_and_admin_actions_are_atomic() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_addresses_come_from_trusted_proxies_only_and_can_be_truncated() -> TestResult {
-    let network = domain::audit::Network {
-        trusted_proxies: vec!["127.0.0.1/32".parse()?],
-        truncate_ips: true,
-    };
+    let network = domain::audit::Network::new(vec!["127.0.0.1/32".parse()?], true);
     let env = S3Env::start_full(None, network, true).await;
     let alice = env.user("alice", true).await;
     env.client(&alice)

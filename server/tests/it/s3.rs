@@ -1031,3 +1031,62 @@ async fn many_parts_uploaded_at_once_all_land() -> TestResult {
     assert_eq!(parts.parts().len(), PARTS as usize);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_change_the_endpoint_at_once() -> TestResult {
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("set").send().await?;
+    s3.put_object()
+        .bucket("set")
+        .key("a.txt")
+        .body(ByteStream::from_static(b"a"))
+        .send()
+        .await?;
+    let presign = |secs: u64| {
+        let s3 = s3.clone();
+        async move {
+            let config = PresigningConfig::expires_in(Duration::from_secs(secs))?;
+            let req = s3
+                .get_object()
+                .bucket("set")
+                .key("a.txt")
+                .presigned(config)
+                .await?;
+            Ok::<_, Box<dyn std::error::Error>>(req.uri().to_owned())
+        }
+    };
+    let status = |url: String| async move {
+        let res = reqwest::get(url).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((res.status().as_u16(), res.text().await.unwrap_or_default()))
+    };
+    assert_eq!(status(presign(7200).await?).await?.0, 200);
+
+    // The longest pre-signed lifetime drops to 1 hour, and addresses are truncated.
+    let wanted = domain::settings::Settings {
+        max_link_secs: 3600,
+        default_link_secs: 900,
+        truncate_ips: true,
+        ..env.settings.get()
+    };
+    env.settings.save(&env.pool, &wanted, &admin()).await?;
+    let (code, body) = status(presign(7200).await?).await?;
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("AuthorizationQueryParametersError"), "{body}");
+    assert!(body.contains("3600"), "{body}");
+    assert_eq!(status(presign(3600).await?).await?.0, 200);
+    let truncated = eventually(|| async {
+        let ips: Vec<String> = sqlx::query_scalar(
+            "SELECT client_ip FROM audit_events WHERE action = 'GetObject' ORDER BY id",
+        )
+        .fetch_all(&env.pool)
+        .await
+        .unwrap_or_default();
+        ips.last().is_some_and(|ip| ip == "127.0.0.0")
+            && ips.first().is_some_and(|ip| ip == "127.0.0.1")
+    })
+    .await;
+    assert!(truncated, "the last request's address is stored truncated");
+    Ok(())
+}

@@ -10,6 +10,8 @@ use sqlx::SqlitePool;
 pub struct S3Env {
     pub pool: SqlitePool,
     pub master: Arc<MasterKey>,
+    /// The settings in force on this endpoint (SigV2, longest pre-signed lifetime…).
+    pub settings: domain::settings::Live,
     pub endpoint: String,
     pub objects_dir: std::path::PathBuf,
     /// The object store, as the console and the CLI use it.
@@ -99,20 +101,29 @@ impl S3Env {
             .await
             .unwrap();
         let console = store.console();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let live = domain::settings::Live::new(
+            domain::settings::Settings {
+                public_s3_url: endpoint.clone(),
+                truncate_ips: network.truncating(),
+                ..Default::default()
+            },
+            network.clone(),
+        );
         let settings = server::s3::S3Settings {
             domain: domain.map(str::to_owned),
-            sigv2: true,
+            live: live.clone(),
         };
         let (log, _writer) = server::s3::AuditLog::start(pool.clone(), network, audit_requests);
         let router =
             server::s3::router(pool.clone(), master.clone(), store.clone(), &settings, log)
                 .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(server::s3::serve(listener, router, std::future::pending()));
         S3Env {
             pool,
             master,
+            settings: live,
             endpoint,
             objects_dir,
             store: console,
@@ -134,7 +145,7 @@ impl S3Env {
             .unwrap();
         let settings = server::s3::S3Settings {
             domain: None,
-            sigv2: true,
+            live: self.settings.clone(),
         };
         let (log, _writer) =
             server::s3::AuditLog::start(pool.clone(), domain::audit::Network::default(), true);

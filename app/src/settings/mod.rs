@@ -1,0 +1,348 @@
+//! The Settings page: what links are signed for and how long they may live, audit retention and
+//! IP truncation, SigV2; and the console's admin accounts (create, disable, enable).
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::CsrfField;
+use crate::components::{
+    ConfirmField, FieldError, FormError, LoadError, PasswordInput, Time, action_error,
+};
+use crate::error::AppError;
+
+/// The settings as the form shows them (durations as text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsForm {
+    pub public_s3_url: String,
+    pub default_link: String,
+    pub max_link: String,
+    pub audit_retention: String,
+    pub truncate_ips: bool,
+    pub sigv2: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsView {
+    pub form: SettingsForm,
+    /// For each setting changed here: its field and the command line's value.
+    pub command_line: Vec<(String, String)>,
+    pub admins: Vec<AdminRow>,
+    /// The signed-in admin.
+    pub me: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminRow {
+    pub name: String,
+    pub active: bool,
+    pub created_at: i64,
+}
+
+#[server(endpoint = "settings/get")]
+pub async fn get_settings() -> Result<SettingsView, AppError> {
+    let admin = crate::auth::ssr::require_admin().await?;
+    ssr::view(&admin).await
+}
+
+/// Saves the settings; they apply at once here and within seconds on other instances.
+#[server(endpoint = "settings/save")]
+#[allow(clippy::too_many_arguments)] // one per form field
+pub async fn save_settings(
+    csrf: String,
+    public_s3_url: String,
+    default_link: String,
+    max_link: String,
+    audit_retention: String,
+    truncate_ips: Option<String>,
+    sigv2: Option<String>,
+) -> Result<(), AppError> {
+    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    let form = SettingsForm {
+        public_s3_url,
+        default_link,
+        max_link,
+        audit_retention,
+        truncate_ips: truncate_ips.is_some(),
+        sigv2: sigv2.is_some(),
+    };
+    ssr::save(&admin, form).await
+}
+
+/// Puts every setting back to the command line's value (with `confirm`).
+#[server(endpoint = "settings/reset")]
+pub async fn reset_settings(csrf: String, confirm: Option<String>) -> Result<(), AppError> {
+    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    if confirm.is_none() {
+        return Err(AppError::invalid(
+            "confirm",
+            "Tick the confirmation box to go on.",
+        ));
+    }
+    ssr::reset(&admin).await
+}
+
+/// Creates another console admin.
+#[server(endpoint = "settings/create_admin")]
+pub async fn create_admin(
+    csrf: String,
+    admin_name: String,
+    admin_password: String,
+    admin_confirm: String,
+) -> Result<(), AppError> {
+    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    ssr::create_admin(&admin, &admin_name, admin_password, admin_confirm).await
+}
+
+/// Disables (`status` = `disabled`) or enables another admin.
+#[server(endpoint = "settings/admin_status")]
+pub async fn set_admin_status(csrf: String, name: String, status: String) -> Result<(), AppError> {
+    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    ssr::set_admin_status(&admin, &name, status == "active").await
+}
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let save = ServerAction::<SaveSettings>::new();
+    let reset = ServerAction::<ResetSettings>::new();
+    let create = ServerAction::<CreateAdmin>::new();
+    let status = ServerAction::<SetAdminStatus>::new();
+    // Reloaded after changes that succeeded only: a refused form keeps what was typed.
+    let done = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        let ok = matches!(save.value().get(), Some(Ok(())))
+            | matches!(create.value().get(), Some(Ok(())));
+        if ok {
+            done.update(|n| *n += 1);
+        }
+    });
+    let settings = Resource::new(
+        move || (done.get(), reset.version().get(), status.version().get()),
+        |_| get_settings(),
+    );
+    let body = move || {
+        Suspend::new(async move {
+            match settings.await {
+                Ok(view) => view! { <SettingsForms view save reset create status /> }.into_any(),
+                Err(error) => view! { <LoadError error /> }.into_any(),
+            }
+        })
+    };
+    view! {
+        <Title text="Settings" />
+        <h1>"Settings"</h1>
+        <Transition fallback=|| view! { <p>"Loading settings…"</p> }>{body}</Transition>
+    }
+}
+
+#[component]
+fn SettingsForms(
+    view: SettingsView,
+    save: ServerAction<SaveSettings>,
+    reset: ServerAction<ResetSettings>,
+    create: ServerAction<CreateAdmin>,
+    status: ServerAction<SetAdminStatus>,
+) -> impl IntoView {
+    let f = view.form;
+    let save_error = action_error(save);
+    let reset_error = action_error(reset);
+    let create_error = action_error(create);
+    let status_error = action_error(status);
+    let saved = save.value();
+    let cli = view.command_line.clone();
+    let from_cli = move |field: &str| {
+        cli.iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, value)| format!("Set here; the command line says {value}."))
+            .unwrap_or_else(|| "From the command line.".to_owned())
+    };
+    let overridden = !view.command_line.is_empty();
+    let me = view.me.clone();
+    view! {
+        <section class="card" aria-labelledby="links-settings-title">
+            <h2 id="links-settings-title">"Share links and the S3 endpoint"</h2>
+            <ActionForm action=save>
+                <CsrfField />
+                <label for="public_s3_url">"Public S3 URL"</label>
+                <input
+                    id="public_s3_url"
+                    name="public_s3_url"
+                    type="url"
+                    required
+                    value=f.public_s3_url
+                    aria-describedby="public_s3_url-hint"
+                />
+                <p class="hint" id="public_s3_url-hint">
+                    "The S3 address as link recipients reach it (a reverse proxy's, a real host name). New links are signed for it. "
+                    {from_cli("public_s3_url")}
+                </p>
+                <FieldError error=save_error field="public_s3_url" />
+                <label for="default_link">"Default link lifetime"</label>
+                <input
+                    id="default_link"
+                    name="default_link"
+                    required
+                    value=f.default_link
+                    aria-describedby="default_link-hint"
+                />
+                <p class="hint" id="default_link-hint">
+                    "What the share dialog offers first, e.g. 1h. " {from_cli("default_link_secs")}
+                </p>
+                <FieldError error=save_error field="default_link_secs" />
+                <label for="max_link">"Longest link lifetime"</label>
+                <input
+                    id="max_link"
+                    name="max_link"
+                    required
+                    value=f.max_link
+                    aria-describedby="max_link-hint"
+                />
+                <p class="hint" id="max_link-hint">
+                    "At most 7 days (S3's limit). Also the longest pre-signed URL the endpoint accepts. "
+                    {from_cli("max_link_secs")}
+                </p>
+                <FieldError error=save_error field="max_link_secs" />
+                <label class="check">
+                    <input type="checkbox" name="sigv2" value="on" checked=f.sigv2 />
+                    " Accept SigV2 requests and links (aws cli v1's default for presign)"
+                </label>
+                <p class="hint">{from_cli("sigv2")}</p>
+                <h3>"Audit"</h3>
+                <label for="audit_retention">"Keep audit events for"</label>
+                <input
+                    id="audit_retention"
+                    name="audit_retention"
+                    required
+                    value=f.audit_retention
+                    aria-describedby="audit_retention-hint"
+                />
+                <p class="hint" id="audit_retention-hint">
+                    "Older events are deleted every hour; at least 1 day. "
+                    {from_cli("audit_retention_secs")}
+                </p>
+                <FieldError error=save_error field="audit_retention_secs" />
+                <label class="check">
+                    <input type="checkbox" name="truncate_ips" value="on" checked=f.truncate_ips />
+                    " Store client addresses truncated (IPv4 to /24, IPv6 to /48)"
+                </label>
+                <p class="hint">{from_cli("truncate_ips")}</p>
+                <FormError error=save_error />
+                {move || {
+                    matches!(saved.get(), Some(Ok(())))
+                        .then(|| view! { <p class="success" role="status">"Settings saved."</p> })
+                }}
+                <button type="submit" class="primary">"Save settings"</button>
+            </ActionForm>
+            {overridden
+                .then(|| {
+                    view! {
+                        <ActionForm action=reset attr:class="confirm-form">
+                            <CsrfField />
+                            <ConfirmField
+                                id="confirm-reset-settings".to_owned()
+                                text="Put every setting back to the command line's value".to_owned()
+                            />
+                            <FieldError error=reset_error field="confirm" />
+                            <FormError error=reset_error />
+                            <button type="submit">"Reset to the command line"</button>
+                        </ActionForm>
+                    }
+                })}
+        </section>
+        <section class="card" aria-labelledby="admins-title">
+            <h2 id="admins-title">"Admin accounts"</h2>
+            <p class="hint">
+                "Admins sign in to this console. A disabled admin is signed out at their next request. "
+                <a href="/account">"Change your own password"</a>
+            </p>
+            <FieldError error=status_error field="admins" />
+            <FormError error=status_error />
+            <div class="table-wrap">
+                <table>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Name"</th>
+                            <th scope="col">"Status"</th>
+                            <th scope="col">"Created"</th>
+                            <th scope="col">"Actions"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {view
+                            .admins
+                            .into_iter()
+                            .map(|a| {
+                                let own = a.name == me;
+                                let (next, label) = if a.active {
+                                    ("disabled", format!("Disable {}", a.name))
+                                } else {
+                                    ("active", format!("Enable {}", a.name))
+                                };
+                                view! {
+                                    <tr>
+                                        <td>{a.name.clone()} {own.then_some(" (you)")}</td>
+                                        <td>{if a.active { "active" } else { "disabled" }}</td>
+                                        <td>
+                                            <Time at=a.created_at />
+                                        </td>
+                                        <td class="row-actions">
+                                            {(!own)
+                                                .then(|| {
+                                                    view! {
+                                                        <ActionForm action=status>
+                                                            <CsrfField />
+                                                            <input type="hidden" name="name" value=a.name.clone() />
+                                                            <input type="hidden" name="status" value=next />
+                                                            <button
+                                                                type="submit"
+                                                                class=if a.active { "danger" } else { "" }
+                                                            >
+                                                                {label}
+                                                            </button>
+                                                        </ActionForm>
+                                                    }
+                                                })}
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            <h3>"New admin"</h3>
+            <ActionForm action=create>
+                <CsrfField />
+                <label for="admin_name">"Admin name"</label>
+                <input
+                    id="admin_name"
+                    name="admin_name"
+                    required
+                    maxlength="64"
+                    autocomplete="off"
+                    spellcheck="false"
+                />
+                <FieldError error=create_error field="admin_name" />
+                <PasswordInput
+                    id="admin_password"
+                    name="admin_password"
+                    label="Their password"
+                    autocomplete="new-password"
+                />
+                <FieldError error=create_error field="admin_password" />
+                <PasswordInput
+                    id="admin_confirm"
+                    name="admin_confirm"
+                    label="Confirm their password"
+                    autocomplete="new-password"
+                />
+                <FieldError error=create_error field="admin_confirm" />
+                <FormError error=create_error />
+                <button type="submit" class="primary">"Create admin"</button>
+            </ActionForm>
+        </section>
+    }
+}

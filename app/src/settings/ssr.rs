@@ -1,0 +1,214 @@
+//! What the Settings page reads and changes: the settings in force (through
+//! `domain::settings`, which audits the change) and the console's admin accounts.
+
+use domain::audit::Action;
+use domain::settings::Settings;
+use zeroize::Zeroizing;
+
+use super::{AdminRow, SettingsForm, SettingsView};
+use crate::auth::ssr::{Admin, admin_origin, check_new_password, hash_password};
+use crate::error::AppError;
+use crate::error::ssr::{domain as domain_error, internal};
+use crate::state::{app_state, now_unix};
+
+fn show(secs: i64) -> String {
+    domain::settings::human(secs)
+}
+
+/// A duration field of the form, in seconds.
+fn seconds(field: &str, text: &str) -> Result<i64, AppError> {
+    humantime::parse_duration(text.trim())
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+        .filter(|&secs| secs > 0)
+        .ok_or_else(|| AppError::invalid(field, "Give a duration like 15m, 1h, 7d or 90d."))
+}
+
+pub async fn view(admin: &Admin) -> Result<SettingsView, AppError> {
+    let state = app_state()?;
+    let now = state.settings.get();
+    let base = state.settings.base();
+    let command_line = now
+        .differing(base)
+        .into_iter()
+        .map(|name| {
+            let shown = match name {
+                "public_s3_url" => base.public_s3_url.clone(),
+                "default_link_secs" => show(base.default_link_secs),
+                "max_link_secs" => show(base.max_link_secs),
+                "audit_retention_secs" => show(base.audit_retention_secs),
+                "truncate_ips" => on_off(base.truncate_ips),
+                _ => on_off(base.sigv2),
+            };
+            (name.to_owned(), shown)
+        })
+        .collect();
+    let admins = sqlx::query_as::<_, (String, String, i64)>(
+        "SELECT name, status, created_at FROM admins ORDER BY name",
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .map(|(name, status, created_at)| AdminRow {
+        active: status == "active",
+        name,
+        created_at,
+    })
+    .collect();
+    Ok(SettingsView {
+        form: SettingsForm {
+            public_s3_url: now.public_s3_url,
+            default_link: show(now.default_link_secs),
+            max_link: show(now.max_link_secs),
+            audit_retention: show(now.audit_retention_secs),
+            truncate_ips: now.truncate_ips,
+            sigv2: now.sigv2,
+        },
+        command_line,
+        admins,
+        me: admin.name.clone(),
+    })
+}
+
+fn on_off(on: bool) -> String {
+    if on { "on" } else { "off" }.to_owned()
+}
+
+pub async fn save(admin: &Admin, form: SettingsForm) -> Result<(), AppError> {
+    let state = app_state()?;
+    let wanted = Settings {
+        public_s3_url: form.public_s3_url.trim().trim_end_matches('/').to_owned(),
+        default_link_secs: seconds("default_link_secs", &form.default_link)?,
+        max_link_secs: seconds("max_link_secs", &form.max_link)?,
+        audit_retention_secs: seconds("audit_retention_secs", &form.audit_retention)?,
+        truncate_ips: form.truncate_ips,
+        sigv2: form.sigv2,
+    };
+    let origin = admin_origin(&admin.name).await;
+    state
+        .settings
+        .save(&state.pool, &wanted, &origin)
+        .await
+        .map_err(|e| match e {
+            domain::Error::Invalid { field, message } => AppError::invalid(field, message),
+            other => domain_error(other, "settings"),
+        })
+}
+
+/// Every setting back to the command line's value.
+pub async fn reset(admin: &Admin) -> Result<(), AppError> {
+    let state = app_state()?;
+    let origin = admin_origin(&admin.name).await;
+    let base = state.settings.base().clone();
+    state
+        .settings
+        .save(&state.pool, &base, &origin)
+        .await
+        .map_err(|e| domain_error(e, "settings"))
+}
+
+/// An admin name: 1 to 64 letters, digits, `.`, `_` or `-`.
+fn check_admin_name(name: &str) -> Result<(), AppError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            "admin_name",
+            "Use 1 to 64 letters, digits, dots, underscores or hyphens.",
+        ))
+    }
+}
+
+pub async fn create_admin(
+    admin: &Admin,
+    name: &str,
+    password: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    let (password, confirm) = (Zeroizing::new(password), Zeroizing::new(confirm));
+    let name = name.trim();
+    check_admin_name(name)?;
+    check_new_password(&password).map_err(|m| AppError::invalid("admin_password", m))?;
+    if *password != *confirm {
+        return Err(AppError::invalid(
+            "admin_confirm",
+            "The two passwords differ.",
+        ));
+    }
+    let state = app_state()?;
+    let hash = hash_password(password).await?;
+    let origin = admin_origin(&admin.name).await;
+    let mut tx = state.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let now = now_unix();
+    let inserted = sqlx::query(
+        "INSERT INTO admins (name, password_hash, created_at, password_changed_at)
+         VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(hash)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(AppError::invalid(
+            "admin_name",
+            format!("An admin named {name} already exists."),
+        ));
+    }
+    domain::audit::record_action(&mut tx, &origin, Action::new("admin.create", name))
+        .await
+        .map_err(|e| internal("cannot write the audit trail", e))?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Disables or enables another admin. A disabled admin's sessions end at their next request
+/// (every request checks the account is active); nobody can disable themselves, so one active
+/// admin always remains.
+pub async fn set_admin_status(admin: &Admin, name: &str, active: bool) -> Result<(), AppError> {
+    if name == admin.name {
+        return Err(AppError::invalid(
+            "admins",
+            "You cannot disable your own account; another admin can.",
+        ));
+    }
+    let state = app_state()?;
+    let origin = admin_origin(&admin.name).await;
+    let mut tx = state.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let status = if active { "active" } else { "disabled" };
+    let changed = sqlx::query("UPDATE admins SET status = ? WHERE name = ? AND status <> ?")
+        .bind(status)
+        .bind(name)
+        .bind(status)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM admins WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(AppError::NotFound {
+                message: format!("Admin {name} does not exist."),
+            });
+        }
+        return Ok(());
+    }
+    let action = if active {
+        "admin.enable"
+    } else {
+        "admin.disable"
+    };
+    domain::audit::record_action(&mut tx, &origin, Action::new(action, name))
+        .await
+        .map_err(|e| internal("cannot write the audit trail", e))?;
+    tx.commit().await?;
+    Ok(())
+}
