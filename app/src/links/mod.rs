@@ -508,6 +508,24 @@ pub fn LinkPage() -> impl IntoView {
     }
 }
 
+/// A link just made: its URL with a copy button, its expiry, its QR code.
+#[component]
+fn SharedLinkView(link: SharedLink) -> impl IntoView {
+    view! {
+        <div class="shared" role="status">
+            <h3>"Link ready"</h3>
+            <label for="shared-url">"Share link"</label>
+            <input id="shared-url" readonly value=link.url.clone() class="url" />
+            <CopyButton text=link.url.clone() label="Copy link" />
+            <p>
+                "Works until " <Time at=link.expires_at /> ". "
+                <a href=format!("/links/{}", link.id)>"See its accesses"</a>
+            </p>
+            <div class="qr" role="img" aria-label="QR code of the link" inner_html=link.qr_svg />
+        </div>
+    }
+}
+
 /// The share dialog's lifetimes: form value, seconds, label.
 const EXPIRY_PRESETS: [(&str, i64, &str); 4] = [
     ("15m", 900, "15 minutes"),
@@ -565,25 +583,20 @@ pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
     let longest = move || Suspend::new(async move { limits.await.unwrap_or_default().longest });
     let (b, k) = (bucket.clone(), key.clone());
     let posted = Resource::new(|| (), move |()| take_shared_link(b.clone(), k.clone()));
-    let shown = move || {
-        let made = result
+    // Made here (hydrated), or by a plain form post before this render.
+    let made_here = move || {
+        result
             .get()
             .and_then(Result::ok)
-            .or_else(|| posted.get().and_then(Result::ok).flatten());
-        made.map(|link| {
-            view! {
-                <div class="shared" role="status">
-                    <h3>"Link ready"</h3>
-                    <label for="shared-url">"Share link"</label>
-                    <input id="shared-url" readonly value=link.url.clone() class="url" />
-                    <CopyButton text=link.url.clone() label="Copy link" />
-                    <p>
-                        "Works until " <Time at=link.expires_at /> ". "
-                        <a href=format!("/links/{}", link.id)>"See its accesses"</a>
-                    </p>
-                    <div class="qr" role="img" aria-label="QR code of the link" inner_html=link.qr_svg />
-                </div>
-            }
+            .map(|link| view! { <SharedLinkView link /> })
+    };
+    let made_before = move || {
+        Suspend::new(async move {
+            posted
+                .await
+                .ok()
+                .flatten()
+                .map(|link| view! { <SharedLinkView link /> })
         })
     };
     view! {
@@ -630,7 +643,9 @@ pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
                 />
                 <p class="hint" id="share-custom-hint">
                     "When filled in, it replaces the choice above. At most "
-                    <Transition fallback=|| "7 days">{longest}</Transition>
+                    <strong>
+                        <Transition fallback=|| "7 days">{longest}</Transition>
+                    </strong>
                     "."
                 </p>
                 <FieldError error field="expires" />
@@ -647,7 +662,8 @@ pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
                 <FormError error />
                 <button type="submit" class="primary">"Create link"</button>
             </ActionForm>
-            <Transition fallback=|| ()>{shown}</Transition>
+            {made_here}
+            <Transition fallback=|| ()>{made_before}</Transition>
         </section>
     }
 }

@@ -172,13 +172,17 @@ pub async fn create(
         url: issued.url,
     };
     if plain_form_post() {
-        session().await?.insert(SHARED_LINK, &shared).await?;
+        let session = session().await?;
+        session.remove::<String>(SHARED_LINK_SHOWN_TO).await?;
+        session.insert(SHARED_LINK, &shared).await?;
     }
     Ok(shared)
 }
 
-/// The session entry holding a link made by a plain form post until its dialog shows it.
+/// The session entry holding a link made by a plain form post until its dialog shows it, and
+/// the request that showed it.
 const SHARED_LINK: &str = "shared_link";
+const SHARED_LINK_SHOWN_TO: &str = "shared_link_shown_to";
 
 /// Whether the current request is a form posted without JavaScript (it accepts HTML, as a
 /// navigation does; the hydrated console asks for data).
@@ -192,6 +196,8 @@ fn plain_form_post() -> bool {
     })
 }
 
+/// The link made by a plain form post for this dialog, once: the first page render that asks
+/// takes it (a render may ask more than once; it is the request id that may see it again).
 pub async fn take_shared(bucket: &str, key: &str) -> Result<Option<SharedLink>, AppError> {
     let session = session().await?;
     let Some(link) = session.get::<SharedLink>(SHARED_LINK).await? else {
@@ -200,8 +206,30 @@ pub async fn take_shared(bucket: &str, key: &str) -> Result<Option<SharedLink>, 
     if link.bucket != bucket || link.key != key {
         return Ok(None);
     }
-    session.remove::<SharedLink>(SHARED_LINK).await?;
-    Ok(Some(link))
+    let request = request_id().unwrap_or_default();
+    match session.get::<String>(SHARED_LINK_SHOWN_TO).await? {
+        None => {
+            session.insert(SHARED_LINK_SHOWN_TO, &request).await?;
+            Ok(Some(link))
+        }
+        Some(shown_to) if shown_to == request && !request.is_empty() => Ok(Some(link)),
+        Some(_) => {
+            session.remove::<SharedLink>(SHARED_LINK).await?;
+            session.remove::<String>(SHARED_LINK_SHOWN_TO).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// This request's id (`x-request-id`, set by the server for every request).
+fn request_id() -> Option<String> {
+    leptos::prelude::use_context::<http::request::Parts>().and_then(|parts| {
+        parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    })
 }
 
 /// The URL as a QR code, an SVG drawing (empty if it is too long to encode).
