@@ -156,8 +156,10 @@ fn SettingsForms(
     let from_cli = move |field: &str| {
         cli.iter()
             .find(|(name, _)| name == field)
-            .map(|(_, value)| format!("Set here; the command line says {value}."))
-            .unwrap_or_else(|| "From the command line.".to_owned())
+            .map(|(_, value)| format!("Set here; without it: {value}."))
+            .unwrap_or_else(|| {
+                "Not changed here (the command line's or the built-in value).".to_owned()
+            })
     };
     let overridden = !view.command_line.is_empty();
     let me = view.me.clone();
@@ -289,6 +291,7 @@ fn SettingsForms(
                                             <Time at=a.created_at />
                                         </td>
                                         <td class="row-actions">
+                                            {own.then_some("—")}
                                             {(!own)
                                                 .then(|| {
                                                     view! {
