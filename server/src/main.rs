@@ -1,3 +1,7 @@
+// The console's view types are deep; laying them out in release builds needs more than the
+// default 128 levels.
+#![recursion_limit = "256"]
+
 use std::process::ExitCode;
 
 use clap::Parser;
