@@ -281,6 +281,52 @@ pub async fn allows(
         .any(|g| g.permission.allows(need) && g.covers(key, now)))
 }
 
+/// The user of the access key `key_id`, and whether they may do what needs `need` on `key` (or
+/// a listing of the prefix `key`) in `bucket` now: one query, as the S3 endpoint asks this on
+/// every request. `None` if there is no such key (whether it is usable is the signature check's
+/// business, made before).
+pub async fn allows_key(
+    pool: &SqlitePool,
+    key_id: &str,
+    bucket: &str,
+    key: &str,
+    need: Need,
+) -> Result<Option<(String, bool)>> {
+    let now = now_unix();
+    let rows: Vec<(String, Option<Permission>, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT u.name, g.permission, g.prefix, g.expires_at
+         FROM access_keys k JOIN iam_users u ON u.id = k.user_id
+         LEFT JOIN grants g ON g.user_id = u.id AND g.bucket = ?
+              AND (g.expires_at IS NULL OR g.expires_at > ?)
+         WHERE k.id = ?",
+    )
+    .bind(bucket)
+    .bind(now)
+    .bind(key_id)
+    .fetch_all(pool)
+    .await?;
+    let Some(user) = rows.first().map(|row| row.0.clone()) else {
+        return Ok(None);
+    };
+    let allowed = rows
+        .into_iter()
+        .any(|(user, permission, prefix, expires_at)| {
+            let (Some(permission), Some(prefix)) = (permission, prefix) else {
+                return false;
+            };
+            let grant = Grant {
+                user,
+                bucket: bucket.to_owned(),
+                permission,
+                prefix,
+                expires_at,
+                created_at: 0,
+            };
+            permission.allows(need) && grant.covers(key, now)
+        });
+    Ok(Some((user, allowed)))
+}
+
 /// Adds a grant inside an existing transaction (used when a bucket's creator becomes owner).
 pub(crate) async fn add_owner_in(
     conn: &mut sqlx::SqliteConnection,

@@ -108,16 +108,23 @@ pub struct GrantAccess {
 impl GrantAccess {
     async fn allows(&self, caller: &Caller, bucket: &str, key: &str, need: Need) -> S3Result<()> {
         match grants::allows(&self.pool, &caller.user, bucket, key, need).await {
-            Ok(true) => Ok(()),
-            // As S3 does, a bucket that does not exist is named as such (names are not secret).
-            Ok(false) => match domain::buckets::get(&self.pool, bucket).await {
-                Err(domain::Error::NotFound { .. }) => Err(s3_error!(
-                    NoSuchBucket,
-                    "The specified bucket does not exist"
-                )),
-                _ => Err(s3_error!(AccessDenied, "Access Denied")),
-            },
+            Ok(allowed) => self.answer(allowed, bucket).await,
             Err(err) => Err(internal(err)),
+        }
+    }
+
+    /// The refusal for a request not allowed: as S3 does, a bucket that does not exist is
+    /// named as such (names are not secret).
+    async fn answer(&self, allowed: bool, bucket: &str) -> S3Result<()> {
+        if allowed {
+            return Ok(());
+        }
+        match domain::buckets::get(&self.pool, bucket).await {
+            Err(domain::Error::NotFound { .. }) => Err(s3_error!(
+                NoSuchBucket,
+                "The specified bucket does not exist"
+            )),
+            _ => Err(s3_error!(AccessDenied, "Access Denied")),
         }
     }
 }
@@ -167,6 +174,22 @@ impl S3Access for GrantAccess {
             .access_key
             .parse()
             .map_err(|_| s3_error!(InvalidAccessKeyId))?;
+        let operation = cx.s3_op().name().to_owned();
+        // An object request, the common case, looks up the key's user and their grants at once.
+        if let (Some(need), S3Path::Object { bucket, key }) =
+            (grants::needed_for(&operation), cx.s3_path())
+        {
+            let (user, allowed) = grants::allows_key(&self.pool, id.as_str(), bucket, key, need)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
+            self.answer(allowed, bucket).await?;
+            cx.extensions_mut().insert(Caller {
+                user,
+                access_key_id: id.as_str().to_owned(),
+            });
+            return Ok(());
+        }
         let user = match keys::get(&self.pool, &id).await {
             Ok(key) => key.user,
             Err(domain::Error::NotFound { .. }) => return Err(s3_error!(InvalidAccessKeyId)),
@@ -176,7 +199,6 @@ impl S3Access for GrantAccess {
             user,
             access_key_id: id.as_str().to_owned(),
         };
-        let operation = cx.s3_op().name().to_owned();
         match (grants::needed_for(&operation), cx.s3_path()) {
             (None, _) if operation == "CreateBucket" => {
                 let user = domain::users::get(&self.pool, &caller.user)
@@ -194,9 +216,8 @@ impl S3Access for GrantAccess {
                     self.allows(&caller, bucket, &prefix, need).await?;
                 }
             }
-            (Some(need), S3Path::Object { bucket, key }) => {
-                self.allows(&caller, bucket, key, need).await?;
-            }
+            // Answered above, with the key lookup.
+            (Some(_), S3Path::Object { .. }) => {}
             (Some(_), S3Path::Root) => return Err(s3_error!(AccessDenied, "Access Denied")),
         }
         cx.extensions_mut().insert(caller);
