@@ -292,8 +292,10 @@ pub async fn allows_key(
     key: &str,
     need: Need,
 ) -> Result<Option<(String, bool)>> {
+    /// A user's name and one of their grants on the bucket, if any.
+    type Row = (String, Option<Permission>, Option<String>, Option<i64>);
     let now = now_unix();
-    let rows: Vec<(String, Option<Permission>, Option<String>, Option<i64>)> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT u.name, g.permission, g.prefix, g.expires_at
          FROM access_keys k JOIN iam_users u ON u.id = k.user_id
          LEFT JOIN grants g ON g.user_id = u.id AND g.bucket = ?
