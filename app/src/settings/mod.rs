@@ -49,8 +49,8 @@ pub async fn get_settings() -> Result<SettingsView, AppError> {
 }
 
 /// Saves the settings; they apply at once here and within seconds on other instances.
-#[server(endpoint = "settings/save")]
 #[allow(clippy::too_many_arguments)] // one per form field
+#[server(endpoint = "settings/save")]
 pub async fn save_settings(
     csrf: String,
     public_s3_url: String,
