@@ -12,6 +12,7 @@ use tokio_util::io::ReaderStream;
 use super::checksum::declared_by;
 use super::objects::{
     Checks, NewObject, check_key, commit, receive, row as source_row, timestamp, write_blob,
+    write_blob_unhashed,
 };
 use super::store::{EmbeddedStore, db_error, insert_error, io_error};
 use crate::store::{blob_path, remove_blobs};
@@ -310,7 +311,7 @@ pub(super) async fn complete(
             Err(err) => futures_util::stream::once(async move { Err(err) }).boxed(),
         })
         .flatten();
-    let (blob, size, _) = write_blob(&store.objects_dir, Box::pin(body)).await?;
+    let (blob, size) = write_blob_unhashed(&store.objects_dir, Box::pin(body)).await?;
 
     let mut digests = Md5::new();
     for (_, etag) in &chosen {
