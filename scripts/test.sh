@@ -8,6 +8,14 @@ scripts/setup.sh --tests
 . scripts/env.sh
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# The shared target dir keeps every old build of our own crates (each clone path hashes
+# differently; the test binaries are ~700 MB each): drop those not touched for two hours, so
+# that repeated runs do not fill the disk. Dependencies stay cached.
+find "$CARGO_TARGET_DIR/debug/deps" -maxdepth 1 -type f -mmin +120 \
+  \( -name 'it-*' -o -name 'bucketshare-*' -o -name 'server-*' -o -name 'app-*' -o -name 'domain-*' \
+  -o -name 'libserver-*' -o -name 'libapp-*' -o -name 'libdomain-*' \) -delete 2>/dev/null || true
+find "$CARGO_TARGET_DIR/debug/incremental" -mindepth 1 -maxdepth 1 -mmin +120 -exec rm -rf {} + 2>/dev/null || true
 log="$TMPDIR/test-$$.log"
 trap 'rm -f "$log"' EXIT
 

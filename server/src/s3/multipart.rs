@@ -304,7 +304,7 @@ pub(super) async fn complete(
         .then(|path| async move {
             tokio::fs::File::open(path)
                 .await
-                .map(|file| ReaderStream::with_capacity(file, 64 * 1024))
+                .map(|file| ReaderStream::with_capacity(file, super::objects::READ_CHUNK))
         })
         .map(|opened| match opened {
             Ok(stream) => stream.boxed(),

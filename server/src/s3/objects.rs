@@ -414,7 +414,7 @@ pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Resul
         .await
         .map_err(io_error)?;
     let length = range.end - range.start;
-    let body = ReaderStream::with_capacity(tokio::io::AsyncReadExt::take(file, length), 64 * 1024);
+    let body = ReaderStream::with_capacity(tokio::io::AsyncReadExt::take(file, length), READ_CHUNK);
     Ok(GetObjectOutput {
         body: Some(StreamingBlob::wrap(body)),
         content_length: Some(i64::try_from(length).map_err(io_error)?),
@@ -433,6 +433,10 @@ pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Resul
         ..Default::default()
     })
 }
+
+/// How much of a blob a GET reads at a time: fewer, larger chunks cost less per byte on the way
+/// out (64 KiB chunks held a 64 MiB download to 0.66× nginx's rate).
+pub(super) const READ_CHUNK: usize = 512 * 1024;
 
 /// A time as HTTP writes it (`Expires`).
 pub(super) fn http_date(at: &Timestamp) -> Option<String> {
