@@ -45,10 +45,11 @@ fi
 step "build the site (cargo leptos build)"
 cargo leptos build
 
+# `tee -a`: a plain tee would truncate stderr when it is a file (a redirected log).
 step "browser tests"
-e2e_passed=$(scripts/e2e.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee /dev/stderr | sed -n 's/^e2e: \([0-9]*\) passed$/\1/p')
+e2e_passed=$(scripts/e2e.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee -a /dev/stderr | sed -n 's/^e2e: \([0-9]*\) passed$/\1/p')
 
 step "black-box tests: aws cli, boto3, rclone, curl, crash"
-bb_passed=$(scripts/blackbox.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee /dev/stderr | sed -n 's/^blackbox: \([0-9]*\) passed$/\1/p')
+bb_passed=$(scripts/blackbox.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee -a /dev/stderr | sed -n 's/^blackbox: \([0-9]*\) passed$/\1/p')
 
 printf '\nall: %d passed, 0 failed\n' "$((rust_passed + up_passed + garage_passed + e2e_passed + bb_passed))"

@@ -99,7 +99,7 @@ passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$log" | awk '{s+=$4} END {p
 # The built binary with real clients (aws cli, boto3, rclone, curl, kill -9), as in the
 # embedded run.
 bin="$CARGO_TARGET_DIR/debug/bucketshare"
-bb=$(scripts/blackbox.sh "$bin" | tee /dev/stderr | sed -n 's/^blackbox: \([0-9]*\) passed$/\1/p')
+bb=$(scripts/blackbox.sh "$bin" | tee -a /dev/stderr | sed -n 's/^blackbox: \([0-9]*\) passed$/\1/p')
 passed=$((passed + bb))
 
 # The upstream goes away: readiness says so and S3 requests get 503 at once.
