@@ -259,10 +259,15 @@ impl Live {
 
     /// The settings in force now.
     pub fn get(&self) -> Settings {
-        self.current
-            .read()
-            .map(|s| s.clone())
-            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+        self.read(Settings::clone)
+    }
+
+    /// One value of the settings in force, without copying the rest (for per-request reads).
+    pub fn read<T>(&self, value: impl FnOnce(&Settings) -> T) -> T {
+        match self.current.read() {
+            Ok(current) => value(&current),
+            Err(poisoned) => value(&poisoned.into_inner()),
+        }
     }
 
     /// The command line's settings.

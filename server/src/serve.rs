@@ -240,7 +240,9 @@ async fn sweep_old_audit_events(pool: SqlitePool, settings: Live) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
     loop {
         every.tick().await;
-        let keep = settings.get().audit_retention_secs.saturating_mul(1000);
+        let keep = settings
+            .read(|s| s.audit_retention_secs)
+            .saturating_mul(1000);
         let before = domain::audit::now_millis().saturating_sub(keep);
         match domain::audit::sweep(&pool, before).await {
             Ok(0) => {}

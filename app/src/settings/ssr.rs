@@ -2,7 +2,7 @@
 //! `domain::settings`, which audits the change) and the console's admin accounts.
 
 use domain::audit::Action;
-use domain::settings::Settings;
+use domain::settings::{Settings, human};
 use zeroize::Zeroizing;
 
 use super::{AdminRow, SettingsForm, SettingsView};
@@ -10,10 +10,6 @@ use crate::auth::ssr::{Admin, admin_origin, check_new_password, hash_password};
 use crate::error::AppError;
 use crate::error::ssr::{domain as domain_error, internal};
 use crate::state::{app_state, now_unix};
-
-fn show(secs: i64) -> String {
-    domain::settings::human(secs)
-}
 
 /// A duration field of the form, in seconds.
 fn seconds(field: &str, text: &str) -> Result<i64, AppError> {
@@ -34,9 +30,9 @@ pub async fn view(admin: &Admin) -> Result<SettingsView, AppError> {
         .map(|name| {
             let shown = match name {
                 "public_s3_url" => base.public_s3_url.clone(),
-                "default_link_secs" => show(base.default_link_secs),
-                "max_link_secs" => show(base.max_link_secs),
-                "audit_retention_secs" => show(base.audit_retention_secs),
+                "default_link_secs" => human(base.default_link_secs),
+                "max_link_secs" => human(base.max_link_secs),
+                "audit_retention_secs" => human(base.audit_retention_secs),
                 "truncate_ips" => on_off(base.truncate_ips),
                 _ => on_off(base.sigv2),
             };
@@ -58,9 +54,9 @@ pub async fn view(admin: &Admin) -> Result<SettingsView, AppError> {
     Ok(SettingsView {
         form: SettingsForm {
             public_s3_url: now.public_s3_url,
-            default_link: show(now.default_link_secs),
-            max_link: show(now.max_link_secs),
-            audit_retention: show(now.audit_retention_secs),
+            default_link: human(now.default_link_secs),
+            max_link: human(now.max_link_secs),
+            audit_retention: human(now.audit_retention_secs),
             truncate_ips: now.truncate_ips,
             sigv2: now.sigv2,
         },

@@ -53,7 +53,7 @@ pub fn router(
         let service = service.clone();
         let pool = pool.clone();
         let log = log.clone();
-        let max_secs = live.get().max_link_secs;
+        let max_secs = live.read(|s| s.max_link_secs);
         async move {
             let mut seen = audit::Seen::of(&req, &log);
             seen.hold_place(&log).await;

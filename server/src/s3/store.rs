@@ -117,15 +117,20 @@ pub(super) fn delete_bucket_answer(
     }
 }
 
+/// S3's answer when the object store behind the endpoint cannot be reached.
+pub(super) fn unavailable() -> s3s::S3Error {
+    s3_error!(
+        ServiceUnavailable,
+        "The object store behind this endpoint cannot be reached; try again later"
+    )
+}
+
 /// A failure of the store or the database: 503 when the upstream store failed, else 500.
 fn store_error(err: domain::Error) -> s3s::S3Error {
     match err {
         domain::Error::Store(message) => {
             tracing::warn!(error = %message, "S3 store: upstream failure");
-            s3_error!(
-                ServiceUnavailable,
-                "The object store behind this endpoint cannot be reached; try again later"
-            )
+            unavailable()
         }
         other => db_error(other),
     }

@@ -15,7 +15,9 @@ use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 use sqlx::SqlitePool;
 
-use super::store::{caller, caller_origin, create_bucket_answer, db_error, delete_bucket_answer};
+use super::store::{
+    caller, caller_origin, create_bucket_answer, db_error, delete_bucket_answer, unavailable,
+};
 use super::{listing, objects};
 use crate::store::upstream::{self, Settings};
 use app::buckets::{Listing, ObjectRow};
@@ -87,10 +89,7 @@ impl UpstreamStore {
             return err;
         }
         tracing::warn!(endpoint = %self.settings.endpoint, error = ?err.source(), "upstream store unreachable");
-        s3_error!(
-            ServiceUnavailable,
-            "The object store behind this endpoint cannot be reached; try again later"
-        )
+        unavailable()
     }
 
     /// The 503 for a direct SDK call that never got an answer.
@@ -100,10 +99,7 @@ impl UpstreamStore {
         R: std::fmt::Debug,
     {
         self.describe(err);
-        s3_error!(
-            ServiceUnavailable,
-            "The object store behind this endpoint cannot be reached; try again later"
-        )
+        unavailable()
     }
 
     fn describe<E, R>(&self, err: &aws_sdk_s3::error::SdkError<E, R>) -> String
@@ -293,6 +289,14 @@ impl UpstreamStore {
             .await
             .map_err(|e| self.describe(&e))?;
         Ok(size)
+    }
+}
+
+/// The refusal to delete a bucket that holds objects (worded as the embedded store's).
+fn not_empty(name: &str) -> domain::Error {
+    domain::Error::Invalid {
+        field: "bucket",
+        message: format!("`{name}` holds objects; delete them first or use --force"),
     }
 }
 
@@ -703,12 +707,7 @@ impl ConsoleStore for UpstreamStore {
                 .await;
             match page {
                 Ok(page) if page.key_count().unwrap_or(0) > 0 || !page.contents().is_empty() => {
-                    return Err(domain::Error::Invalid {
-                        field: "bucket",
-                        message: format!(
-                            "`{name}` holds objects; delete them first or use --force"
-                        ),
-                    });
+                    return Err(not_empty(name));
                 }
                 Ok(_) => {}
                 Err(err) if upstream::error_code(&err) == Some("NoSuchBucket") => {}
@@ -721,12 +720,7 @@ impl ConsoleStore for UpstreamStore {
                 // Already gone upstream: the registration goes too.
                 Some("NoSuchBucket") => {}
                 Some("BucketNotEmpty") => {
-                    return Err(domain::Error::Invalid {
-                        field: "bucket",
-                        message: format!(
-                            "`{name}` holds objects; delete them first or use --force"
-                        ),
-                    });
+                    return Err(not_empty(name));
                 }
                 _ => return Err(domain::Error::Store(self.describe(&err))),
             }
