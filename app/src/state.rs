@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRef;
+use domain::db::Pool;
 use leptos::config::LeptosOptions;
-use sqlx::SqlitePool;
 
 use crate::error::{AppError, ssr::internal};
 
@@ -13,7 +13,7 @@ use crate::error::{AppError, ssr::internal};
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub pool: SqlitePool,
+    pub pool: Pool,
     pub auth: Arc<AuthSettings>,
     /// Seals and opens access key secrets (share links are signed with them).
     pub master: Arc<domain::secrets::MasterKey>,
@@ -31,7 +31,7 @@ pub trait ConsoleStore: Send + Sync {
     /// Creates `name` in the store and in the database (with the `owner` grant, if any).
     async fn create_bucket(
         &self,
-        pool: &SqlitePool,
+        pool: &Pool,
         name: &str,
         owner: Option<&str>,
         by: &domain::audit::Origin,
@@ -41,7 +41,7 @@ pub trait ConsoleStore: Send + Sync {
     /// holds no objects. Returns how many objects went with it, when the store knows.
     async fn delete_bucket(
         &self,
-        pool: &SqlitePool,
+        pool: &Pool,
         name: &str,
         with_contents: bool,
         by: &domain::audit::Origin,

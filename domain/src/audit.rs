@@ -7,8 +7,9 @@
 
 use std::net::IpAddr;
 
+use crate::db::{Filtered, Pool};
 use serde::{Deserialize, Serialize};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::AnyConnection;
 
 use crate::Result;
 
@@ -21,9 +22,8 @@ pub fn now_millis() -> i64 {
 }
 
 /// Who an event is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
 pub enum ActorKind {
     /// A console admin, or the admin CLI.
     Admin,
@@ -37,15 +37,18 @@ pub enum ActorKind {
     Anonymous,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+crate::sql_text_enum!(ActorKind { Admin = "admin", User = "user", Link = "link", Presigned = "presigned", Anonymous = "anonymous" });
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
 pub enum Outcome {
     Allowed,
     Denied,
     /// Allowed, but it could not be carried out (a server error, a missing object…).
     Failed,
 }
+
+crate::sql_text_enum!(Outcome { Allowed = "allowed", Denied = "denied", Failed = "failed" });
 
 impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -168,14 +171,14 @@ impl<'a> Action<'a> {
 
 /// Records an admin action in the caller's transaction.
 pub async fn record_action(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     by: &Origin,
     action: Action<'_>,
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_events (at, actor_kind, actor, access_key_id, link_id, action, target,
              bucket, object_key, outcome, status, client_ip, user_agent, request_id, detail)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, $12, $13, $14)",
     )
     .bind(now_millis())
     .bind(by.kind)
@@ -222,7 +225,7 @@ pub struct RequestEvent {
 /// set (the audit can be switched off for S3 requests), and in any case the access counters of
 /// the share links they went through (one update per link, however many of its accesses the
 /// batch holds).
-pub async fn write_requests(pool: &SqlitePool, events: &[RequestEvent], store: bool) -> Result<()> {
+pub async fn write_requests(pool: &Pool, events: &[RequestEvent], store: bool) -> Result<()> {
     // link id → (accesses, bytes, last access in Unix seconds)
     let mut served: std::collections::HashMap<&str, (i64, i64, i64)> =
         std::collections::HashMap::new();
@@ -238,15 +241,15 @@ pub async fn write_requests(pool: &SqlitePool, events: &[RequestEvent], store: b
             counts.2 = counts.2.max(event.at / 1000);
         }
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::db::write_tx(&pool).await?;
     for event in events.iter().filter(|_| store) {
         sqlx::query(
             "INSERT INTO audit_events (at, actor_kind, actor, access_key_id, link_id, action,
                      bucket, object_key, outcome, status, error_code, bytes_sent, client_ip,
                      user_agent, request_id)
-                 VALUES (?1, ?2, COALESCE(?3, (SELECT u.name FROM access_keys k
-                         JOIN iam_users u ON u.id = k.user_id WHERE k.id = ?4)),
-                     ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 VALUES ($1, $2, COALESCE($3, (SELECT u.name FROM access_keys k
+                         JOIN iam_users u ON u.id = k.user_id WHERE k.id = $4)),
+                     $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(event.at)
         .bind(event.kind.unwrap_or(ActorKind::Anonymous))
@@ -268,10 +271,10 @@ pub async fn write_requests(pool: &SqlitePool, events: &[RequestEvent], store: b
     }
     for (link, (count, bytes, last)) in served {
         sqlx::query(
-            "UPDATE share_links SET access_count = access_count + ?,
-                 bytes_served = bytes_served + ?,
-                 last_access_at = MAX(COALESCE(last_access_at, 0), ?)
-             WHERE id = ?",
+            "UPDATE share_links SET access_count = access_count + $1,
+                 bytes_served = bytes_served + $2,
+                 last_access_at = MAX(COALESCE(last_access_at, 0), $3)
+             WHERE id = $4",
         )
         .bind(count)
         .bind(bytes)
@@ -327,19 +330,19 @@ pub struct Filter {
 /// when given (keyset pagination: pass the last id of a page to get the next one). Only the
 /// filters given become conditions, so that SQLite can use the index that fits them.
 pub async fn query(
-    pool: &SqlitePool,
+    pool: &Pool,
     filter: &Filter,
     before: Option<i64>,
     limit: u32,
 ) -> Result<Vec<Event>> {
-    let mut sql = sqlx::QueryBuilder::new(
+    let mut sql = Filtered::new(
         "SELECT id, at, actor_kind, actor, access_key_id, link_id, action, target, bucket,
                 object_key, outcome, status, error_code, bytes_sent, client_ip, user_agent,
                 request_id, detail
          FROM audit_events WHERE 1 = 1",
     );
     if let Some(before) = before {
-        sql.push(" AND id < ").push_bind(before);
+        sql.push(" AND id < ").bind(before);
     }
     let text_filters = [
         ("link_id", &filter.link),
@@ -351,32 +354,31 @@ pub async fn query(
     ];
     for (column, value) in text_filters {
         if let Some(value) = value {
-            sql.push(format_args!(" AND {column} = "))
-                .push_bind(value.clone());
+            sql.push(&format!(" AND {column} = ")).bind(value.clone());
         }
     }
     if let Some(outcome) = filter.outcome {
-        sql.push(" AND outcome = ").push_bind(outcome);
+        sql.push(" AND outcome = ").bind(outcome);
     }
     if let Some(since) = filter.since {
-        sql.push(" AND at >= ").push_bind(since);
+        sql.push(" AND at >= ").bind(since);
     }
     if let Some(until) = filter.until {
-        sql.push(" AND at < ").push_bind(until);
+        sql.push(" AND at < ").bind(until);
     }
-    sql.push(" ORDER BY id DESC LIMIT ")
-        .push_bind(i64::from(limit));
-    Ok(sql.build_query_as().fetch_all(pool).await?)
+    sql.push(" ORDER BY id DESC LIMIT ").bind(i64::from(limit));
+    let (sql, args) = sql.into_parts();
+    Ok(sqlx::query_as_with(&sql, args).fetch_all(pool).await?)
 }
 
 /// Deletes events older than `before` (Unix milliseconds), a few thousand at a time so that
 /// writers are never held up long; returns how many went.
-pub async fn sweep(pool: &SqlitePool, before: i64) -> Result<u64> {
+pub async fn sweep(pool: &Pool, before: i64) -> Result<u64> {
     let mut total = 0;
     loop {
         let done = sqlx::query(
             "DELETE FROM audit_events WHERE id IN
-                 (SELECT id FROM audit_events WHERE at < ? ORDER BY at LIMIT 5000)",
+                 (SELECT id FROM audit_events WHERE at < $1 ORDER BY at LIMIT 5000)",
         )
         .bind(before)
         .execute(pool)

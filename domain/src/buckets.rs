@@ -1,7 +1,7 @@
 //! Buckets bucketshare knows, with their owner.
 
+use crate::db::Pool;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 
 use crate::audit::{self, Action, Origin};
 use crate::{Error, Result, is_unique_violation, now_unix, write_tx};
@@ -17,7 +17,8 @@ pub struct Bucket {
 
 const SELECT_BUCKET: &str = "SELECT b.name, u.name AS owner, b.created_at,
         (SELECT COUNT(*) FROM objects o WHERE o.bucket = b.name) AS objects,
-        (SELECT COALESCE(SUM(size), 0) FROM objects o WHERE o.bucket = b.name) AS bytes
+        (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM objects o
+            WHERE o.bucket = b.name) AS bytes
     FROM buckets b LEFT JOIN iam_users u ON u.id = b.owner_user_id";
 
 /// Checks a bucket name by S3's rules: 3 to 63 characters of lowercase letters, digits, dots
@@ -50,12 +51,7 @@ pub fn check_name(name: &str) -> Result<()> {
 /// Creates the bucket `name`, owned by `owner` (who gets the `owner` grant) if given.
 ///
 /// This fails if: the name is invalid or taken, or the owner does not exist.
-pub async fn create(
-    pool: &SqlitePool,
-    name: &str,
-    owner: Option<&str>,
-    by: &Origin,
-) -> Result<Bucket> {
+pub async fn create(pool: &Pool, name: &str, owner: Option<&str>, by: &Origin) -> Result<Bucket> {
     check_name(name)?;
     let mut tx = write_tx(pool).await?;
     let owner_id: Option<i64> = match owner {
@@ -63,7 +59,7 @@ pub async fn create(
         None => None,
     };
     let inserted =
-        sqlx::query("INSERT INTO buckets (name, owner_user_id, created_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO buckets (name, owner_user_id, created_at) VALUES ($1, $2, $3)")
             .bind(name)
             .bind(owner_id)
             .bind(now_unix())
@@ -95,18 +91,18 @@ pub async fn create(
 }
 
 /// Every bucket, by name.
-pub async fn list(pool: &SqlitePool) -> Result<Vec<Bucket>> {
+pub async fn list(pool: &Pool) -> Result<Vec<Bucket>> {
     Ok(sqlx::query_as(&format!("{SELECT_BUCKET} ORDER BY b.name"))
         .fetch_all(pool)
         .await?)
 }
 
 /// The buckets on which `user` holds a grant that has not expired.
-pub async fn visible_to(pool: &SqlitePool, user: &str) -> Result<Vec<Bucket>> {
+pub async fn visible_to(pool: &Pool, user: &str) -> Result<Vec<Bucket>> {
     Ok(sqlx::query_as(&format!(
         "{SELECT_BUCKET} WHERE b.name IN (
             SELECT g.bucket FROM grants g JOIN iam_users gu ON gu.id = g.user_id
-            WHERE gu.name = ? AND (g.expires_at IS NULL OR g.expires_at > ?))
+            WHERE gu.name = $1 AND (g.expires_at IS NULL OR g.expires_at > $2))
          ORDER BY b.name"
     ))
     .bind(user)
@@ -116,8 +112,8 @@ pub async fn visible_to(pool: &SqlitePool, user: &str) -> Result<Vec<Bucket>> {
 }
 
 /// The bucket `name`.
-pub async fn get(pool: &SqlitePool, name: &str) -> Result<Bucket> {
-    sqlx::query_as(&format!("{SELECT_BUCKET} WHERE b.name = ?"))
+pub async fn get(pool: &Pool, name: &str) -> Result<Bucket> {
+    sqlx::query_as(&format!("{SELECT_BUCKET} WHERE b.name = $1"))
         .bind(name)
         .fetch_optional(pool)
         .await?
@@ -128,21 +124,16 @@ pub async fn get(pool: &SqlitePool, name: &str) -> Result<Bucket> {
 /// its objects. Returns the blob names of what was deleted, for the store to remove from disk.
 ///
 /// This fails if: the bucket does not exist, or it holds objects and `force` is off.
-pub async fn delete(
-    pool: &SqlitePool,
-    name: &str,
-    force: bool,
-    by: &Origin,
-) -> Result<Vec<String>> {
+pub async fn delete(pool: &Pool, name: &str, force: bool, by: &Origin) -> Result<Vec<String>> {
     let mut tx = write_tx(pool).await?;
-    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = ?")
+    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
         .bind(name)
         .fetch_optional(&mut *tx)
         .await?;
     if exists.is_none() {
         return Err(Error::not_found("bucket", name));
     }
-    let blobs: Vec<String> = sqlx::query_scalar("SELECT blob FROM objects WHERE bucket = ?")
+    let blobs: Vec<String> = sqlx::query_scalar("SELECT blob FROM objects WHERE bucket = $1")
         .bind(name)
         .fetch_all(&mut *tx)
         .await?;
@@ -158,24 +149,24 @@ pub async fn delete(
     // Unfinished multipart uploads are not objects; they go with the bucket.
     let parts: Vec<String> = sqlx::query_scalar(
         "SELECT p.blob FROM multipart_parts p JOIN multipart_uploads u ON u.id = p.upload_id
-         WHERE u.bucket = ?",
+         WHERE u.bucket = $1",
     )
     .bind(name)
     .fetch_all(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM multipart_uploads WHERE bucket = ?")
+    sqlx::query("DELETE FROM multipart_uploads WHERE bucket = $1")
         .bind(name)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM objects WHERE bucket = ?")
+    sqlx::query("DELETE FROM objects WHERE bucket = $1")
         .bind(name)
         .execute(&mut *tx)
         .await?;
-    let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM share_links WHERE bucket = ?")
+    let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM share_links WHERE bucket = $1")
         .bind(name)
         .fetch_one(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM buckets WHERE name = ?")
+    sqlx::query("DELETE FROM buckets WHERE name = $1")
         .bind(name)
         .execute(&mut *tx)
         .await?;

@@ -1,15 +1,14 @@
 //! Per-bucket grants, and the one table that says which permission each S3 operation needs.
 
+use crate::db::Pool;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 
 use crate::audit::{self, Action, Origin};
 use crate::{Error, Result, is_unique_violation, now_unix, write_tx};
 
 /// What a grant lets its user do in a bucket (or under a prefix of it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[sqlx(rename_all = "kebab-case")]
 pub enum Permission {
     /// List, get and head objects.
     Read,
@@ -19,6 +18,8 @@ pub enum Permission {
     /// Read and write, plus sharing the bucket's objects and deleting the bucket.
     Owner,
 }
+
+crate::sql_text_enum!(Permission { Read = "read", Write = "write", ReadWrite = "read-write", Owner = "owner" });
 
 /// What one S3 operation needs, from [`needed_for`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +111,7 @@ impl Grant {
     }
 }
 
-const SELECT_GRANT: &str = "SELECT u.name AS user, g.bucket, g.permission, g.prefix,
+const SELECT_GRANT: &str = "SELECT u.name AS \"user\", g.bucket, g.permission, g.prefix,
         g.expires_at, g.created_at
     FROM grants g JOIN iam_users u ON u.id = g.user_id";
 
@@ -119,7 +120,7 @@ const SELECT_GRANT: &str = "SELECT u.name AS user, g.bucket, g.permission, g.pre
 ///
 /// This fails if: the user or the bucket does not exist, or the expiry is not in the future.
 pub async fn add(
-    pool: &SqlitePool,
+    pool: &Pool,
     user: &str,
     bucket: &str,
     permission: Permission,
@@ -133,7 +134,7 @@ pub async fn add(
     }
     let mut tx = write_tx(pool).await?;
     let user_id = crate::users::id_of(&mut tx, user).await?;
-    let bucket_exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = ?")
+    let bucket_exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
         .bind(bucket)
         .fetch_optional(&mut *tx)
         .await?;
@@ -141,7 +142,7 @@ pub async fn add(
         return Err(Error::not_found("bucket", bucket));
     }
     let before: Option<(Permission, Option<i64>)> = sqlx::query_as(
-        "SELECT permission, expires_at FROM grants WHERE user_id = ? AND bucket = ? AND prefix = ?",
+        "SELECT permission, expires_at FROM grants WHERE user_id = $1 AND bucket = $2 AND prefix = $3",
     )
     .bind(user_id)
     .bind(bucket)
@@ -150,7 +151,7 @@ pub async fn add(
     .await?;
     sqlx::query(
         "INSERT INTO grants (user_id, bucket, permission, prefix, expires_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (user_id, bucket, prefix) DO UPDATE SET
              permission = excluded.permission, expires_at = excluded.expires_at,
              created_at = excluded.created_at",
@@ -190,7 +191,7 @@ pub async fn add(
 
 /// Removes `user`'s grant on `bucket` under `prefix`.
 pub async fn remove(
-    pool: &SqlitePool,
+    pool: &Pool,
     user: &str,
     bucket: &str,
     prefix: &str,
@@ -198,8 +199,8 @@ pub async fn remove(
 ) -> Result<()> {
     let mut tx = write_tx(pool).await?;
     let removed: Option<(Permission, Option<i64>)> = sqlx::query_as(
-        "DELETE FROM grants WHERE bucket = ? AND prefix = ?
-           AND user_id = (SELECT id FROM iam_users WHERE name = ?)
+        "DELETE FROM grants WHERE bucket = $1 AND prefix = $2
+           AND user_id = (SELECT id FROM iam_users WHERE name = $3)
          RETURNING permission, expires_at",
     )
     .bind(bucket)
@@ -237,13 +238,9 @@ pub async fn remove(
 }
 
 /// Grants, filtered by user and/or bucket.
-pub async fn list(
-    pool: &SqlitePool,
-    user: Option<&str>,
-    bucket: Option<&str>,
-) -> Result<Vec<Grant>> {
+pub async fn list(pool: &Pool, user: Option<&str>, bucket: Option<&str>) -> Result<Vec<Grant>> {
     Ok(sqlx::query_as(&format!(
-        "{SELECT_GRANT} WHERE (?1 IS NULL OR u.name = ?1) AND (?2 IS NULL OR g.bucket = ?2)
+        "{SELECT_GRANT} WHERE ($1 IS NULL OR u.name = $1) AND ($2 IS NULL OR g.bucket = $2)
          ORDER BY g.bucket, u.name, g.prefix"
     ))
     .bind(user)
@@ -253,10 +250,10 @@ pub async fn list(
 }
 
 /// The grants of user `user_id` on `bucket` that have not expired.
-pub async fn of_user_on(pool: &SqlitePool, user: &str, bucket: &str) -> Result<Vec<Grant>> {
+pub async fn of_user_on(pool: &Pool, user: &str, bucket: &str) -> Result<Vec<Grant>> {
     Ok(sqlx::query_as(&format!(
-        "{SELECT_GRANT} WHERE u.name = ? AND g.bucket = ?
-           AND (g.expires_at IS NULL OR g.expires_at > ?)"
+        "{SELECT_GRANT} WHERE u.name = $1 AND g.bucket = $2
+           AND (g.expires_at IS NULL OR g.expires_at > $3)"
     ))
     .bind(user)
     .bind(bucket)
@@ -267,13 +264,7 @@ pub async fn of_user_on(pool: &SqlitePool, user: &str, bucket: &str) -> Result<V
 
 /// Whether `user` may do what needs `need` on `key` (or a listing of the prefix `key`) in
 /// `bucket` at this moment.
-pub async fn allows(
-    pool: &SqlitePool,
-    user: &str,
-    bucket: &str,
-    key: &str,
-    need: Need,
-) -> Result<bool> {
+pub async fn allows(pool: &Pool, user: &str, bucket: &str, key: &str, need: Need) -> Result<bool> {
     let now = now_unix();
     Ok(of_user_on(pool, user, bucket)
         .await?
@@ -286,7 +277,7 @@ pub async fn allows(
 /// every request. `None` if there is no such key (whether it is usable is the signature check's
 /// business, made before).
 pub async fn allows_key(
-    pool: &SqlitePool,
+    pool: &Pool,
     key_id: &str,
     bucket: &str,
     key: &str,
@@ -298,9 +289,9 @@ pub async fn allows_key(
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT u.name, g.permission, g.prefix, g.expires_at
          FROM access_keys k JOIN iam_users u ON u.id = k.user_id
-         LEFT JOIN grants g ON g.user_id = u.id AND g.bucket = ?
-              AND (g.expires_at IS NULL OR g.expires_at > ?)
-         WHERE k.id = ?",
+         LEFT JOIN grants g ON g.user_id = u.id AND g.bucket = $1
+              AND (g.expires_at IS NULL OR g.expires_at > $2)
+         WHERE k.id = $3",
     )
     .bind(bucket)
     .bind(now)
@@ -331,13 +322,13 @@ pub async fn allows_key(
 
 /// Adds a grant inside an existing transaction (used when a bucket's creator becomes owner).
 pub(crate) async fn add_owner_in(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     user_id: i64,
     bucket: &str,
 ) -> Result<()> {
     let inserted = sqlx::query(
         "INSERT INTO grants (user_id, bucket, permission, prefix, created_at)
-         VALUES (?, ?, 'owner', '', ?)",
+         VALUES ($1, $2, 'owner', '', $3)",
     )
     .bind(user_id)
     .bind(bucket)

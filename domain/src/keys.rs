@@ -1,21 +1,23 @@
 //! S3 access keys of IAM users: created with a secret shown once, listed, disabled, rotated,
 //! deleted, and looked up (secret unsealed) to check a request's signature.
 
+use crate::db::Pool;
 use serde::{Deserialize, Serialize};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::AnyConnection;
 
 use crate::audit::{self, Action, Origin};
 use crate::secrets::{AccessKeyId, MasterKey, SecretKey};
 use crate::users::UserStatus;
 use crate::{Error, Result, now_unix, write_tx};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(rename_all = "lowercase")]
 pub enum KeyStatus {
     Active,
     Inactive,
 }
+
+crate::sql_text_enum!(KeyStatus { Active = "active", Inactive = "inactive" });
 
 /// An access key as admins see it (never with its secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
@@ -61,7 +63,7 @@ impl Credentials {
     }
 }
 
-const SELECT_KEY: &str = "SELECT k.id, u.name AS user, k.status, k.created_at, k.last_used_at,
+const SELECT_KEY: &str = "SELECT k.id, u.name AS \"user\", k.status, k.created_at, k.last_used_at,
         k.expires_at
     FROM access_keys k JOIN iam_users u ON u.id = k.user_id";
 
@@ -73,7 +75,7 @@ fn not_found(id: &str) -> Error {
 ///
 /// This fails if: the user does not exist, or the expiry is not in the future.
 pub async fn create(
-    pool: &SqlitePool,
+    pool: &Pool,
     master: &MasterKey,
     user: &str,
     expires_at: Option<i64>,
@@ -93,7 +95,7 @@ pub async fn create(
 }
 
 pub(crate) async fn create_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     master: &MasterKey,
     user: &str,
     expires_at: Option<i64>,
@@ -107,7 +109,7 @@ pub(crate) async fn create_in(
     let secret = SecretKey::generate();
     sqlx::query(
         "INSERT INTO access_keys (id, user_id, secret_sealed, status, created_at, expires_at)
-         VALUES (?, ?, ?, 'active', ?, ?)",
+         VALUES ($1, $2, $3, 'active', $4, $5)",
     )
     .bind(id.as_str())
     .bind(user_id)
@@ -121,13 +123,13 @@ pub(crate) async fn create_in(
 }
 
 /// Keys of `user`, or of everyone, by user then creation.
-pub async fn list(pool: &SqlitePool, user: Option<&str>) -> Result<Vec<AccessKey>> {
+pub async fn list(pool: &Pool, user: Option<&str>) -> Result<Vec<AccessKey>> {
     if let Some(user) = user {
         // Listing the keys of a user who does not exist is a mistake worth saying.
         crate::users::get(pool, user).await?;
     }
     Ok(sqlx::query_as(&format!(
-        "{SELECT_KEY} WHERE ?1 IS NULL OR u.name = ?1 ORDER BY u.name, k.created_at, k.id"
+        "{SELECT_KEY} WHERE $1 IS NULL OR u.name = $1 ORDER BY u.name, k.created_at, k.id"
     ))
     .bind(user)
     .fetch_all(pool)
@@ -135,12 +137,12 @@ pub async fn list(pool: &SqlitePool, user: Option<&str>) -> Result<Vec<AccessKey
 }
 
 /// The key `id`.
-pub async fn get(pool: &SqlitePool, id: &AccessKeyId) -> Result<AccessKey> {
+pub async fn get(pool: &Pool, id: &AccessKeyId) -> Result<AccessKey> {
     get_in(&mut *pool.acquire().await?, id).await
 }
 
-async fn get_in(conn: &mut SqliteConnection, id: &AccessKeyId) -> Result<AccessKey> {
-    sqlx::query_as(&format!("{SELECT_KEY} WHERE k.id = ?"))
+async fn get_in(conn: &mut AnyConnection, id: &AccessKeyId) -> Result<AccessKey> {
+    sqlx::query_as(&format!("{SELECT_KEY} WHERE k.id = $1"))
         .bind(id.as_str())
         .fetch_optional(conn)
         .await?
@@ -149,14 +151,14 @@ async fn get_in(conn: &mut SqliteConnection, id: &AccessKeyId) -> Result<AccessK
 
 /// Activates or deactivates `id`. An inactive key stops working at once.
 pub async fn set_status(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: &AccessKeyId,
     status: KeyStatus,
     by: &Origin,
 ) -> Result<AccessKey> {
     let mut tx = write_tx(pool).await?;
     let before = get_in(&mut tx, id).await?;
-    sqlx::query("UPDATE access_keys SET status = ? WHERE id = ?")
+    sqlx::query("UPDATE access_keys SET status = $1 WHERE id = $2")
         .bind(status)
         .bind(id.as_str())
         .execute(&mut *tx)
@@ -174,10 +176,10 @@ pub async fn set_status(
 }
 
 /// Deletes `id`.
-pub async fn delete(pool: &SqlitePool, id: &AccessKeyId, by: &Origin) -> Result<()> {
+pub async fn delete(pool: &Pool, id: &AccessKeyId, by: &Origin) -> Result<()> {
     let mut tx = write_tx(pool).await?;
     let before = get_in(&mut tx, id).await?;
-    sqlx::query("DELETE FROM access_keys WHERE id = ?")
+    sqlx::query("DELETE FROM access_keys WHERE id = $1")
         .bind(id.as_str())
         .execute(&mut *tx)
         .await?;
@@ -195,7 +197,7 @@ pub async fn delete(pool: &SqlitePool, id: &AccessKeyId, by: &Origin) -> Result<
 /// Replaces `id` with a new key of the same user and expiry; the old key is deactivated in the
 /// same transaction (delete it once nothing uses it).
 pub async fn rotate(
-    pool: &SqlitePool,
+    pool: &Pool,
     master: &MasterKey,
     id: &AccessKeyId,
     by: &Origin,
@@ -204,7 +206,7 @@ pub async fn rotate(
     let old = get_in(&mut tx, id).await?;
     let expires_at = old.expires_at.filter(|&at| at > now_unix());
     let new = create_in(&mut tx, master, &old.user, expires_at).await?;
-    sqlx::query("UPDATE access_keys SET status = 'inactive' WHERE id = ?")
+    sqlx::query("UPDATE access_keys SET status = 'inactive' WHERE id = $1")
         .bind(id.as_str())
         .execute(&mut *tx)
         .await?;
@@ -223,7 +225,7 @@ pub async fn rotate(
 /// Callers must still check [`Credentials::usable`]. One query: this runs for every signed
 /// S3 request.
 pub async fn credentials(
-    pool: &SqlitePool,
+    pool: &Pool,
     master: &MasterKey,
     id: &AccessKeyId,
 ) -> Result<Option<Credentials>> {
@@ -235,9 +237,9 @@ pub async fn credentials(
         user_status: UserStatus,
     }
     let row: Option<Row> = sqlx::query_as(
-        "SELECT k.id, u.name AS user, k.status, k.created_at, k.last_used_at, k.expires_at,
+        "SELECT k.id, u.name AS \"user\", k.status, k.created_at, k.last_used_at, k.expires_at,
                 k.secret_sealed, u.status AS user_status
-         FROM access_keys k JOIN iam_users u ON u.id = k.user_id WHERE k.id = ?",
+         FROM access_keys k JOIN iam_users u ON u.id = k.user_id WHERE k.id = $1",
     )
     .bind(id.as_str())
     .fetch_optional(pool)

@@ -5,10 +5,9 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use sqlx::SqlitePool;
-
 pub mod audit;
 pub mod buckets;
+pub mod db;
 pub mod grants;
 pub mod keys;
 pub mod links;
@@ -61,13 +60,7 @@ impl Error {
     }
 }
 
-/// A transaction that writes: it takes SQLite's write lock at once (`BEGIN IMMEDIATE`), so a
-/// concurrent writer makes it wait (busy timeout) rather than fail half-way.
-pub(crate) async fn write_tx(
-    pool: &SqlitePool,
-) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
-}
+pub(crate) use db::write_tx;
 
 /// Seconds since the Unix epoch, the time unit of every timestamp column.
 pub fn now_unix() -> i64 {

@@ -2,9 +2,9 @@
 //! counted. The URL itself is made by the caller (aws-sdk-s3's presigner); this module keeps
 //! the record and answers "is this signature a revoked link?" on every pre-signed request.
 
+use crate::db::{Filtered, Pool};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 
 use crate::audit::{self, Action, Origin};
 use crate::{Error, Result, now_unix, write_tx};
@@ -35,29 +35,29 @@ pub struct Link {
 }
 
 /// SQL: whether a grant of the link `l`'s signer still lets the link do what it does (read for
-/// GET, write for PUT) on its object at `?1` (now), leaving out grants matching `extra`.
+/// GET, write for PUT) on its object at `$1` (now), leaving out grants matching `extra`.
 fn covered(extra: &str) -> String {
     format!(
         "EXISTS (SELECT 1 FROM grants g WHERE g.user_id = l.user_id AND g.bucket = l.bucket
             AND substr(l.object_key, 1, length(g.prefix)) = g.prefix
-            AND (g.expires_at IS NULL OR g.expires_at > ?1)
+            AND (g.expires_at IS NULL OR g.expires_at > $1)
             AND ((l.method = 'GET' AND g.permission IN ('read', 'read-write', 'owner'))
               OR (l.method = 'PUT' AND g.permission IN ('write', 'read-write', 'owner')))
             {extra})"
     )
 }
 
-/// SQL: the state of the link `l` (joined with its signer `u` and key `k`) at `?1`.
+/// SQL: the state of the link `l` (joined with its signer `u` and key `k`) at `$1`.
 fn state() -> String {
     format!(
         "CASE
             WHEN l.revoked_at IS NOT NULL THEN 'revoked'
-            WHEN l.expires_at <= ?1 THEN 'expired'
+            WHEN l.expires_at <= $1 THEN 'expired'
             WHEN u.id IS NULL THEN 'user deleted'
             WHEN u.status <> 'active' THEN 'user disabled'
             WHEN k.id IS NULL THEN 'key deleted'
             WHEN k.status <> 'active' THEN 'key disabled'
-            WHEN k.expires_at IS NOT NULL AND k.expires_at <= ?1 THEN 'key expired'
+            WHEN k.expires_at IS NOT NULL AND k.expires_at <= $1 THEN 'key expired'
             WHEN NOT {} THEN 'no permission'
             ELSE 'active'
         END",
@@ -65,7 +65,7 @@ fn state() -> String {
     )
 }
 
-/// SQL: links with their state; `?1` is the time the state is computed for.
+/// SQL: links with their state; `$1` is the time the state is computed for.
 fn select_links() -> String {
     select_links_where("1 = 1")
 }
@@ -74,7 +74,7 @@ fn select_links() -> String {
 /// condition on the table's own columns, which can use its indexes).
 fn select_links_where(inner: &str) -> String {
     format!(
-        "SELECT * FROM (SELECT l.id, l.bucket, l.object_key AS key, l.method, u.name AS user,
+        "SELECT * FROM (SELECT l.id, l.bucket, l.object_key AS key, l.method, u.name AS \"user\",
             l.access_key_id, l.created_by, l.created_at, l.expires_at, l.revoked_at,
             l.revoked_by, l.label, l.access_count, l.bytes_served, l.last_access_at,
             {} AS state
@@ -110,13 +110,13 @@ pub struct NewLink<'a> {
 }
 
 /// Records an issued link.
-pub async fn record(pool: &SqlitePool, link: NewLink<'_>, by: &Origin) -> Result<Link> {
+pub async fn record(pool: &Pool, link: NewLink<'_>, by: &Origin) -> Result<Link> {
     let mut tx = write_tx(pool).await?;
     let user_id = crate::users::id_of(&mut tx, link.user).await?;
     sqlx::query(
         "INSERT INTO share_links (id, bucket, object_key, method, user_id, access_key_id,
              created_by, created_at, expires_at, label, signature)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(link.id)
     .bind(link.bucket)
@@ -152,8 +152,8 @@ pub async fn record(pool: &SqlitePool, link: NewLink<'_>, by: &Origin) -> Result
 }
 
 /// The link `id`.
-pub async fn get(pool: &SqlitePool, id: &str) -> Result<Link> {
-    sqlx::query_as(&format!("{} WHERE id = ?2", select_links()))
+pub async fn get(pool: &Pool, id: &str) -> Result<Link> {
+    sqlx::query_as(&format!("{} WHERE id = $2", select_links()))
         .bind(now_unix())
         .bind(id)
         .fetch_optional(pool)
@@ -176,28 +176,36 @@ pub struct ListFilter {
 }
 
 /// Links, newest first: those that work, unless `all`.
-pub async fn list(pool: &SqlitePool, filter: &ListFilter) -> Result<Vec<Link>> {
+pub async fn list(pool: &Pool, filter: &ListFilter) -> Result<Vec<Link>> {
     // Conditions on the table's own columns go inside, where indexes serve them.
-    let mut inner = vec!["1 = 1".to_owned()];
+    let mut inner = Filtered::new("");
+    // `$1`: the time the links' state is computed for.
+    let now = inner.param(now_unix());
+    inner.push("1 = 1");
     if !filter.all {
         // `+` keeps SQLite off the expiry index here: walking the (created_at, id) index newest
         // first and stopping at `limit` is what keeps a page quick with many live links.
-        inner.push("l.revoked_at IS NULL AND +l.expires_at > ?1".to_owned());
+        inner.push(&format!(
+            " AND l.revoked_at IS NULL AND +l.expires_at > {now}"
+        ));
     }
-    if filter.bucket.is_some() {
-        inner.push("l.bucket = ?2".to_owned());
+    if let Some(bucket) = &filter.bucket {
+        inner.push(" AND l.bucket = ").bind(bucket.clone());
     }
-    if filter.user.is_some() {
-        inner.push("l.user_id = (SELECT id FROM iam_users WHERE name = ?3)".to_owned());
+    if let Some(user) = &filter.user {
+        inner
+            .push(" AND l.user_id = (SELECT id FROM iam_users WHERE name = ")
+            .bind(user.clone())
+            .push(")");
     }
-    if filter.key.is_some() {
-        inner.push("l.object_key = ?4".to_owned());
+    if let Some(key) = &filter.key {
+        inner.push(" AND l.object_key = ").bind(key.clone());
     }
-    if filter.after.is_some() {
-        inner.push(
-            "(l.created_at, l.id) < (SELECT created_at, id FROM share_links WHERE id = ?5)"
-                .to_owned(),
-        );
+    if let Some(after) = &filter.after {
+        inner
+            .push(" AND (l.created_at, l.id) < (SELECT created_at, id FROM share_links WHERE id = ")
+            .bind(after.clone())
+            .push(")");
     }
     let state = if filter.all {
         ""
@@ -207,24 +215,19 @@ pub async fn list(pool: &SqlitePool, filter: &ListFilter) -> Result<Vec<Link>> {
     let limit = filter
         .limit
         .map_or_else(String::new, |n| format!("LIMIT {n}"));
-    Ok(sqlx::query_as(&format!(
+    let (conditions, args) = inner.into_parts();
+    let sql = format!(
         "{} {state} ORDER BY created_at DESC, id DESC {limit}",
-        select_links_where(&inner.join(" AND "))
-    ))
-    .bind(now_unix())
-    .bind(&filter.bucket)
-    .bind(&filter.user)
-    .bind(&filter.key)
-    .bind(&filter.after)
-    .fetch_all(pool)
-    .await?)
+        select_links_where(&conditions)
+    );
+    Ok(sqlx::query_as_with(&sql, args).fetch_all(pool).await?)
 }
 
 /// Links that work now and stop within `until` (Unix seconds), soonest first, at most `limit`.
-pub async fn expiring(pool: &SqlitePool, until: i64, limit: u32) -> Result<Vec<Link>> {
+pub async fn expiring(pool: &Pool, until: i64, limit: u32) -> Result<Vec<Link>> {
     Ok(sqlx::query_as(&format!(
         "{} WHERE state = 'active' ORDER BY expires_at, id LIMIT {limit}",
-        select_links_where("l.revoked_at IS NULL AND l.expires_at > ?1 AND l.expires_at <= ?2")
+        select_links_where("l.revoked_at IS NULL AND l.expires_at > $1 AND l.expires_at <= $2")
     ))
     .bind(now_unix())
     .bind(until)
@@ -233,11 +236,11 @@ pub async fn expiring(pool: &SqlitePool, until: i64, limit: u32) -> Result<Vec<L
 }
 
 /// How many links work now, per signing user.
-pub async fn active_by_user(pool: &SqlitePool) -> Result<Vec<(String, i64)>> {
+pub async fn active_by_user(pool: &Pool) -> Result<Vec<(String, i64)>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT user, COUNT(*) FROM ({}) WHERE state = 'active' AND user IS NOT NULL
-         GROUP BY user",
-        select_links_where("l.revoked_at IS NULL AND l.expires_at > ?1")
+        "SELECT \"user\", COUNT(*) FROM ({}) AS active
+         WHERE state = 'active' AND \"user\" IS NOT NULL GROUP BY \"user\"",
+        select_links_where("l.revoked_at IS NULL AND l.expires_at > $1")
     ))
     .bind(now_unix())
     .fetch_all(pool)
@@ -246,10 +249,10 @@ pub async fn active_by_user(pool: &SqlitePool) -> Result<Vec<(String, i64)>> {
 
 /// How many links work now, counting at most `cap + 1` (a dashboard says "more than `cap`"
 /// rather than check every one of a million links on each visit).
-pub async fn count_active(pool: &SqlitePool, cap: u32) -> Result<i64> {
+pub async fn count_active(pool: &Pool, cap: u32) -> Result<i64> {
     Ok(sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM ({}) WHERE state = 'active' LIMIT {})",
-        select_links_where("l.revoked_at IS NULL AND l.expires_at > ?1"),
+        "SELECT COUNT(*) FROM (SELECT 1 FROM ({}) AS live WHERE state = 'active' LIMIT {}) AS capped",
+        select_links_where("l.revoked_at IS NULL AND l.expires_at > $1"),
         u64::from(cap) + 1
     ))
     .bind(now_unix())
@@ -258,7 +261,7 @@ pub async fn count_active(pool: &SqlitePool, cap: u32) -> Result<i64> {
 }
 
 /// Revokes the link `id`; revoking a revoked link changes nothing.
-pub async fn revoke(pool: &SqlitePool, id: &str, by: &Origin) -> Result<Link> {
+pub async fn revoke(pool: &Pool, id: &str, by: &Origin) -> Result<Link> {
     let link = get(pool, id).await?;
     if link.revoked_at.is_none() {
         revoke_many(pool, &Scope::Link(id.to_owned()), by).await?;
@@ -279,38 +282,38 @@ pub enum Scope {
 /// with its own audit event. Returns their ids.
 ///
 /// This fails if: the user or bucket named by the scope does not exist.
-pub async fn revoke_many(pool: &SqlitePool, scope: &Scope, by: &Origin) -> Result<Vec<String>> {
+pub async fn revoke_many(pool: &Pool, scope: &Scope, by: &Origin) -> Result<Vec<String>> {
     let mut tx = write_tx(pool).await?;
     let now = now_unix();
     let (clause, a, b) = match scope {
-        Scope::Link(id) => ("id = ?4", Some(id.as_str()), None),
+        Scope::Link(id) => ("id = $4", Some(id.as_str()), None),
         Scope::Object { bucket, key } => (
-            "bucket = ?4 AND object_key = ?5",
+            "bucket = $4 AND object_key = $5",
             Some(bucket.as_str()),
             Some(key.as_str()),
         ),
         Scope::User(user) => {
             crate::users::id_of(&mut tx, user).await?;
             (
-                "user_id = (SELECT id FROM iam_users WHERE name = ?4)",
+                "user_id = (SELECT id FROM iam_users WHERE name = $4)",
                 Some(user.as_str()),
                 None,
             )
         }
         Scope::Bucket(bucket) => {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = ?")
+            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
                 .bind(bucket)
                 .fetch_optional(&mut *tx)
                 .await?;
             if exists.is_none() {
                 return Err(Error::not_found("bucket", bucket));
             }
-            ("bucket = ?4", Some(bucket.as_str()), None)
+            ("bucket = $4", Some(bucket.as_str()), None)
         }
     };
     let revoked: Vec<(String, String, String)> = sqlx::query_as(&format!(
-        "UPDATE share_links SET revoked_at = ?1, revoked_by = ?2
-         WHERE revoked_at IS NULL AND expires_at > ?3 AND {clause}
+        "UPDATE share_links SET revoked_at = $1, revoked_by = $2
+         WHERE revoked_at IS NULL AND expires_at > $3 AND {clause}
          RETURNING id, bucket, object_key"
     ))
     .bind(now)
@@ -357,34 +360,38 @@ pub enum Change<'a> {
 }
 
 /// How many links that work now would stop working after `change`.
-pub async fn killed_by(pool: &SqlitePool, change: &Change<'_>) -> Result<i64> {
-    let (clause, a, b, c) = match change {
-        Change::Key(id) => ("access_key_id = ?2", *id, "", ""),
-        Change::User(user) => ("user = ?2", *user, "", ""),
+pub async fn killed_by(pool: &Pool, change: &Change<'_>) -> Result<i64> {
+    let mut query = Filtered::new(&format!(
+        "SELECT COUNT(*) FROM ({}) AS counted WHERE state = 'active' AND ",
+        select_links()
+    ));
+    // `$1`, the time the state is computed for, in `select_links`.
+    query.param(now_unix());
+    match change {
+        Change::Key(id) => {
+            query.push("access_key_id = ").bind(id.to_string());
+        }
+        Change::User(user) => {
+            query.push("\"user\" = ").bind(user.to_string());
+        }
         // Links this grant covers that no other grant of the user covers.
         Change::Grant {
             user,
             bucket,
             prefix,
-        } => (
-            "user = ?2 AND bucket = ?3 AND id IN (SELECT l.id FROM share_links l
-                 WHERE l.bucket = ?3 AND NOT EXISTS_OTHER)",
-            *user,
-            *bucket,
-            *prefix,
-        ),
-    };
-    let clause = clause.replace("EXISTS_OTHER", &covered("AND g.prefix <> ?4"));
-    Ok(sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM ({}) WHERE state = 'active' AND {clause}",
-        select_links()
-    ))
-    .bind(now_unix())
-    .bind(a)
-    .bind(b)
-    .bind(c)
-    .fetch_one(pool)
-    .await?)
+        } => {
+            query.push("\"user\" = ").bind(user.to_string());
+            let bucket = query.param(bucket.to_string());
+            let prefix = query.param(prefix.to_string());
+            query.push(&format!(
+                " AND bucket = {bucket} AND id IN (SELECT l.id FROM share_links l
+                     WHERE l.bucket = {bucket} AND NOT {})",
+                covered(&format!("AND g.prefix <> {prefix}"))
+            ));
+        }
+    }
+    let (sql, args) = query.into_parts();
+    Ok(sqlx::query_scalar_with(&sql, args).fetch_one(pool).await?)
 }
 
 /// What to issue: a link to one object, signed as one user.
@@ -440,7 +447,7 @@ pub struct Issued {
 /// This fails if: the lifetime is out of range, the user does not exist, may not read (GET)
 /// or write (PUT) the object, is disabled, or has no active key valid that long.
 pub async fn issue(
-    pool: &SqlitePool,
+    pool: &Pool,
     master: &crate::secrets::MasterKey,
     settings: &crate::settings::Settings,
     request: Request<'_>,
@@ -642,10 +649,10 @@ pub enum Use {
 }
 
 /// Looks a pre-signed request up by its signature.
-pub async fn lookup(pool: &SqlitePool, signature: &str) -> Result<Use> {
+pub async fn lookup(pool: &Pool, signature: &str) -> Result<Use> {
     let found: Option<(String, Option<i64>, Option<String>)> = sqlx::query_as(
         "SELECT l.id, l.revoked_at, u.name FROM share_links l
-         LEFT JOIN iam_users u ON u.id = l.user_id WHERE l.signature = ?",
+         LEFT JOIN iam_users u ON u.id = l.user_id WHERE l.signature = $1",
     )
     .bind(signature)
     .fetch_optional(pool)

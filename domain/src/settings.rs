@@ -7,8 +7,8 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use crate::db::Pool;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 
 use crate::audit::{self, Action, Network, Origin};
 use crate::{Error, Result, now_unix, write_tx};
@@ -159,7 +159,7 @@ pub fn check_public_url(url: &str) -> Result<()> {
 }
 
 /// The settings in force: `base` (the command line's) with the stored values over it.
-pub async fn load(pool: &SqlitePool, base: &Settings) -> Result<Settings> {
+pub async fn load(pool: &Pool, base: &Settings) -> Result<Settings> {
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT name, value FROM settings")
         .fetch_all(pool)
         .await?;
@@ -171,7 +171,7 @@ pub async fn load(pool: &SqlitePool, base: &Settings) -> Result<Settings> {
 }
 
 /// The names an admin has set (which differ from the command line).
-pub async fn overridden(pool: &SqlitePool) -> Result<Vec<String>> {
+pub async fn overridden(pool: &Pool) -> Result<Vec<String>> {
     Ok(
         sqlx::query_scalar("SELECT name FROM settings ORDER BY name")
             .fetch_all(pool)
@@ -181,12 +181,7 @@ pub async fn overridden(pool: &SqlitePool) -> Result<Vec<String>> {
 
 /// Makes `wanted` the settings in force: values equal to the command line's (`base`) are
 /// stored as "not set", so that the command line governs them again. One audited change.
-pub async fn save(
-    pool: &SqlitePool,
-    base: &Settings,
-    wanted: &Settings,
-    by: &Origin,
-) -> Result<()> {
+pub async fn save(pool: &Pool, base: &Settings, wanted: &Settings, by: &Origin) -> Result<()> {
     wanted.check()?;
     let before = load(pool, base).await?;
     let changed = before.differing(wanted);
@@ -196,13 +191,13 @@ pub async fn save(
     let mut tx = write_tx(pool).await?;
     for name in NAMES {
         if wanted.get(name) == base.get(name) {
-            sqlx::query("DELETE FROM settings WHERE name = ?")
+            sqlx::query("DELETE FROM settings WHERE name = $1")
                 .bind(name)
                 .execute(&mut *tx)
                 .await?;
         } else {
             sqlx::query(
-                "INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)
+                "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3)
                  ON CONFLICT (name) DO UPDATE SET value = excluded.value,
                  updated_at = excluded.updated_at",
             )
@@ -276,7 +271,7 @@ impl Live {
     }
 
     /// Re-reads the settings; returns them.
-    pub async fn refresh(&self, pool: &SqlitePool) -> Result<Settings> {
+    pub async fn refresh(&self, pool: &Pool) -> Result<Settings> {
         let settings = load(pool, &self.base).await?;
         self.network.set_truncating(settings.truncate_ips);
         match self.current.write() {
@@ -287,7 +282,7 @@ impl Live {
     }
 
     /// Saves `wanted` and applies it at once in this process.
-    pub async fn save(&self, pool: &SqlitePool, wanted: &Settings, by: &Origin) -> Result<()> {
+    pub async fn save(&self, pool: &Pool, wanted: &Settings, by: &Origin) -> Result<()> {
         save(pool, &self.base, wanted, by).await?;
         self.refresh(pool).await?;
         self.changed.notify_waiters();

@@ -1,7 +1,8 @@
 //! IAM users: the people and programs that reach buckets with S3 access keys.
 
+use crate::db::Pool;
 use serde::{Deserialize, Serialize};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::AnyConnection;
 
 use crate::audit::{self, Action, Origin};
 use crate::keys::{self, NewKey};
@@ -9,13 +10,14 @@ use crate::secrets::MasterKey;
 use crate::{Error, Result, is_unique_violation, now_unix, write_tx};
 
 /// Whether a user may use their keys at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(rename_all = "lowercase")]
 pub enum UserStatus {
     Active,
     Disabled,
 }
+
+crate::sql_text_enum!(UserStatus { Active = "active", Disabled = "disabled" });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct User {
@@ -23,6 +25,7 @@ pub struct User {
     pub id: i64,
     pub name: String,
     pub status: UserStatus,
+    #[sqlx(try_from = "crate::db::Flag")]
     pub can_create_buckets: bool,
     pub created_at: i64,
     /// Number of access keys, active or not.
@@ -55,7 +58,7 @@ pub fn check_name(name: &str) -> Result<()> {
 ///
 /// This fails if: the name is invalid or taken.
 pub async fn create(
-    pool: &SqlitePool,
+    pool: &Pool,
     master: &MasterKey,
     name: &str,
     can_create_buckets: bool,
@@ -65,10 +68,10 @@ pub async fn create(
     let mut tx = write_tx(pool).await?;
     let inserted = sqlx::query(
         "INSERT INTO iam_users (name, status, can_create_buckets, created_at)
-         VALUES (?, 'active', ?, ?)",
+         VALUES ($1, 'active', $2, $3)",
     )
     .bind(name)
-    .bind(can_create_buckets)
+    .bind(i64::from(can_create_buckets))
     .bind(now_unix())
     .execute(&mut *tx)
     .await;
@@ -93,19 +96,19 @@ pub async fn create(
 }
 
 /// Every user, by name.
-pub async fn list(pool: &SqlitePool) -> Result<Vec<User>> {
+pub async fn list(pool: &Pool) -> Result<Vec<User>> {
     Ok(sqlx::query_as(&format!("{SELECT_USER} ORDER BY u.name"))
         .fetch_all(pool)
         .await?)
 }
 
 /// The user `name`.
-pub async fn get(pool: &SqlitePool, name: &str) -> Result<User> {
+pub async fn get(pool: &Pool, name: &str) -> Result<User> {
     get_in(&mut *pool.acquire().await?, name).await
 }
 
-pub(crate) async fn get_in(conn: &mut SqliteConnection, name: &str) -> Result<User> {
-    sqlx::query_as(&format!("{SELECT_USER} WHERE u.name = ?"))
+pub(crate) async fn get_in(conn: &mut AnyConnection, name: &str) -> Result<User> {
+    sqlx::query_as(&format!("{SELECT_USER} WHERE u.name = $1"))
         .bind(name)
         .fetch_optional(conn)
         .await?
@@ -115,8 +118,8 @@ pub(crate) async fn get_in(conn: &mut SqliteConnection, name: &str) -> Result<Us
 /// The row id of the user `name`.
 ///
 /// This fails if: there is no such user.
-pub(crate) async fn id_of(conn: &mut SqliteConnection, name: &str) -> Result<i64> {
-    sqlx::query_scalar("SELECT id FROM iam_users WHERE name = ?")
+pub(crate) async fn id_of(conn: &mut AnyConnection, name: &str) -> Result<i64> {
+    sqlx::query_scalar("SELECT id FROM iam_users WHERE name = $1")
         .bind(name)
         .fetch_optional(conn)
         .await?
@@ -124,15 +127,10 @@ pub(crate) async fn id_of(conn: &mut SqliteConnection, name: &str) -> Result<i64
 }
 
 /// Enables or disables `name`. A disabled user's keys stop working at once.
-pub async fn set_status(
-    pool: &SqlitePool,
-    name: &str,
-    status: UserStatus,
-    by: &Origin,
-) -> Result<User> {
+pub async fn set_status(pool: &Pool, name: &str, status: UserStatus, by: &Origin) -> Result<User> {
     let mut tx = write_tx(pool).await?;
     let before = get_in(&mut tx, name).await?;
-    sqlx::query("UPDATE iam_users SET status = ? WHERE name = ?")
+    sqlx::query("UPDATE iam_users SET status = $1 WHERE name = $2")
         .bind(status)
         .bind(name)
         .execute(&mut *tx)
@@ -149,9 +147,9 @@ pub async fn set_status(
 }
 
 /// Deletes `name` and, with it, their access keys.
-pub async fn delete(pool: &SqlitePool, name: &str, by: &Origin) -> Result<()> {
+pub async fn delete(pool: &Pool, name: &str, by: &Origin) -> Result<()> {
     let mut tx = write_tx(pool).await?;
-    let done = sqlx::query("DELETE FROM iam_users WHERE name = ?")
+    let done = sqlx::query("DELETE FROM iam_users WHERE name = $1")
         .bind(name)
         .execute(&mut *tx)
         .await?;

@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod s3;
 pub mod serve;
+pub mod sessions;
 pub mod store;
 pub mod transfers;
 pub mod web;

@@ -20,6 +20,7 @@ async fn main() -> ExitCode {
             Ok(args) => {
                 server::serve::run(
                     &cli.data_dir,
+                    cli.database_url.as_ref(),
                     cli.master_key.as_ref(),
                     &cli.public_s3_url,
                     &cli.store,
@@ -32,6 +33,7 @@ async fn main() -> ExitCode {
         Some(Command::Serve(args)) => {
             server::serve::run(
                 &cli.data_dir,
+                cli.database_url.as_ref(),
                 cli.master_key.as_ref(),
                 &cli.public_s3_url,
                 &cli.store,
@@ -42,6 +44,7 @@ async fn main() -> ExitCode {
         Some(Command::Admin(command)) => {
             server::cli::run(
                 &cli.data_dir,
+                cli.database_url.as_ref(),
                 cli.master_key.as_ref(),
                 &cli.public_s3_url,
                 cli.store,

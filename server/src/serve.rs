@@ -10,30 +10,26 @@ use anyhow::{Context, bail};
 use app::auth::ssr::{FIRST_ADMIN, FirstAdmin, ensure_first_admin};
 use app::error::AppError;
 use app::state::{AppState, AuthSettings};
+use domain::db::Pool;
 use leptos::config::LeptosOptions;
-use sqlx::SqlitePool;
-use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::config::{Redacted, ServeArgs, StoreArgs};
+use crate::sessions::Sessions;
 use crate::store::Store;
 use crate::{db, s3, web};
 use domain::audit::Network;
 use domain::secrets::{MasterKey, MasterKeySource};
 use domain::settings::{Live, Settings};
 
-/// The session table, created by the session store itself.
-const SESSION_TABLE: &str = "sessions";
-
 pub async fn run(
     data_dir: &Path,
+    database_url: Option<&Redacted>,
     master_key: Option<&Redacted>,
     public_s3_url: &str,
     store_args: &StoreArgs,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
-    let pool = open_data_dir(data_dir).await?;
+    let pool = open_data_dir(data_dir, database_url).await?;
     // Loaded (and on first start created) now, so that a wrong key stops the start, not the
     // first request.
     let (master, source) = MasterKey::load_or_create(data_dir, master_key.map(|k| k.0.as_str()))?;
@@ -44,8 +40,8 @@ pub async fn run(
         );
     }
     announce_first_admin(&pool, args.admin_password.clone().map(|p| p.0)).await?;
-    let store = session_store(&pool).await?;
-    let sweeper = tokio::spawn(sweep_expired_sessions(pool.clone()));
+    let sessions = Sessions::open(&pool).await?;
+    let sweeper = tokio::spawn(sessions.clone().sweep());
 
     let network = Network::new(args.trusted_proxies.clone(), args.audit_truncate_ips);
     let base = Settings {
@@ -77,7 +73,7 @@ pub async fn run(
             ..AuthSettings::default()
         }),
     };
-    let console = web::app(state, session_layer(store, &args)?);
+    let console = web::app(state, sessions.layer(&args)?);
 
     if let Store::Embedded(_) = objects {
         let swept = s3::sweep_orphans(&pool, &crate::store::objects_dir(data_dir))
@@ -145,15 +141,22 @@ pub async fn run(
     Ok(())
 }
 
-/// Creates the data dir (owner-only) if needed and opens its database.
-pub async fn open_data_dir(data_dir: &Path) -> anyhow::Result<SqlitePool> {
+/// Creates the data dir (owner-only) if needed and opens the database: the data dir's SQLite
+/// file, or the PostgreSQL server of `database_url`.
+pub async fn open_data_dir(
+    data_dir: &Path,
+    database_url: Option<&Redacted>,
+) -> anyhow::Result<Pool> {
     if !data_dir.exists() {
         create_private_dir(data_dir)
             .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
     } else if !data_dir.is_dir() {
         bail!("the data dir {} is not a directory", data_dir.display());
     }
-    db::open(&data_dir.join(db::DB_FILE)).await
+    match database_url {
+        Some(url) => db::open(db::Location::Url(&url.0)).await,
+        None => db::open(db::Location::File(&data_dir.join(db::DB_FILE))).await,
+    }
 }
 
 #[cfg(unix)]
@@ -172,7 +175,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Creates the first admin on an empty data dir and, if its password was generated, prints it
 /// once on standard output.
-async fn announce_first_admin(pool: &SqlitePool, password: Option<String>) -> anyhow::Result<()> {
+async fn announce_first_admin(pool: &Pool, password: Option<String>) -> anyhow::Result<()> {
     match ensure_first_admin(pool, password).await {
         Ok(FirstAdmin::AlreadyThere) => {}
         Ok(FirstAdmin::CreatedWithGivenPassword) => tracing::info!(
@@ -196,47 +199,8 @@ async fn announce_first_admin(pool: &SqlitePool, password: Option<String>) -> an
     Ok(())
 }
 
-async fn session_store(pool: &SqlitePool) -> anyhow::Result<SqliteStore> {
-    let store = SqliteStore::new(pool.clone())
-        .with_table_name(SESSION_TABLE)
-        .map_err(|e| anyhow::anyhow!("session table name: {e}"))?;
-    store
-        .migrate()
-        .await
-        .context("cannot create the session table")?;
-    Ok(store)
-}
-
-/// Session cookies: HttpOnly, SameSite=Lax, Secure when asked, expiring after idle time.
-pub fn session_layer(
-    store: SqliteStore,
-    args: &ServeArgs,
-) -> anyhow::Result<SessionManagerLayer<SqliteStore>> {
-    let idle = time::Duration::try_from(args.session_idle_timeout)
-        .context("--session-idle-timeout is too long")?;
-    Ok(SessionManagerLayer::new(store)
-        .with_name("bucketshare_session")
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(args.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(idle)))
-}
-
-/// Deletes expired sessions every minute. (The store's own `delete_expired` compares its Unix
-/// timestamps with `datetime()` and never matches, so this does it right.)
-async fn sweep_expired_sessions(pool: SqlitePool) {
-    let mut every = tokio::time::interval(Duration::from_secs(60));
-    loop {
-        every.tick().await;
-        let sql = format!("DELETE FROM {SESSION_TABLE} WHERE expiry_date < unixepoch()");
-        if let Err(err) = sqlx::query(&sql).execute(&pool).await {
-            tracing::warn!(error = %err, "could not delete expired sessions");
-        }
-    }
-}
-
 /// Deletes audit events older than the retention in force, at start and then every hour.
-async fn sweep_old_audit_events(pool: SqlitePool, settings: Live) {
+async fn sweep_old_audit_events(pool: Pool, settings: Live) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
     loop {
         every.tick().await;
@@ -253,7 +217,7 @@ async fn sweep_old_audit_events(pool: SqlitePool, settings: Live) {
 }
 
 /// Re-reads the settings every few seconds: another instance (or the CLI) may change them.
-async fn refresh_settings(settings: Live, pool: SqlitePool) {
+async fn refresh_settings(settings: Live, pool: Pool) {
     loop {
         tokio::time::sleep(Live::REFRESH).await;
         if let Err(err) = settings.refresh(&pool).await {

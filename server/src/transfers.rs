@@ -133,7 +133,7 @@ async fn record_upload(
     key: &str,
     size: u64,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = state.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = domain::db::write_tx(&state.pool).await?;
     let action = Action::new("object.upload", key)
         .on(bucket, Some(key))
         .detail(serde_json::json!({ "size": size }));

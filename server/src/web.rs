@@ -12,10 +12,10 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use domain::db::Pool;
 use http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use sqlx::SqlitePool;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -151,7 +151,7 @@ fn is_public(path: &str) -> bool {
 /// Sends visitors without an admin session to the sign-in page, whatever page they asked for,
 /// and signed-in admins away from it.
 async fn require_admin_for_pages(
-    State(pool): State<SqlitePool>,
+    State(pool): State<Pool>,
     session: Session,
     req: Request,
     next: Next,

@@ -1,7 +1,7 @@
 //! Reading the audit trail for the console and its exports.
 
 use domain::audit::{Event, Filter};
-use sqlx::SqlitePool;
+use domain::db::Pool;
 
 use super::{AuditEvent, AuditQuery, PAGE};
 use crate::error::AppError;
@@ -46,7 +46,7 @@ fn time(text: &str, field: &str) -> Result<Option<i64>, AppError> {
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
 }
 
-pub async fn page(pool: &SqlitePool, query: &AuditQuery) -> Result<Vec<AuditEvent>, AppError> {
+pub async fn page(pool: &Pool, query: &AuditQuery) -> Result<Vec<AuditEvent>, AppError> {
     let before = query.before.trim().parse::<i64>().ok();
     let events = domain::audit::query(pool, &filter(query)?, before, PAGE)
         .await

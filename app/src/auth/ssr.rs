@@ -9,9 +9,9 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use axum::extract::ConnectInfo;
 use domain::audit::{Action, Origin};
+use domain::db::Pool;
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use sqlx::SqlitePool;
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 use zeroize::Zeroizing;
@@ -125,7 +125,7 @@ pub fn check_new_password(password: &str) -> Result<(), String> {
 ///
 /// This fails if: a given password is too weak (nothing is created then), or the database fails.
 pub async fn ensure_first_admin(
-    pool: &SqlitePool,
+    pool: &Pool,
     password: Option<String>,
 ) -> Result<FirstAdmin, AppError> {
     let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins")
@@ -144,10 +144,10 @@ pub async fn ensure_first_admin(
     };
     let hash = hash_password(password.clone()).await?;
     let now = now_unix();
-    // `OR IGNORE`: if another process created it meanwhile, theirs stands.
+    // `DO NOTHING`: if another process created it meanwhile, theirs stands.
     let created = sqlx::query(
-        "INSERT OR IGNORE INTO admins (name, password_hash, created_at, password_changed_at)
-         VALUES (?, ?, ?, ?)",
+        "INSERT INTO admins (name, password_hash, created_at, password_changed_at)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
     )
     .bind(FIRST_ADMIN)
     .bind(hash)
@@ -238,8 +238,8 @@ pub fn origin_of(
 }
 
 /// Records a console action that changes nothing else (sign-in, sign-out).
-async fn audit_alone(pool: &SqlitePool, by: &Origin, action: Action<'_>) -> Result<(), AppError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+async fn audit_alone(pool: &Pool, by: &Origin, action: Action<'_>) -> Result<(), AppError> {
+    let mut tx = domain::db::write_tx(&pool).await?;
     domain::audit::record_action(&mut tx, by, action)
         .await
         .map_err(|e| internal("cannot write the audit trail", e))?;
@@ -272,16 +272,13 @@ pub async fn check_csrf(session: &Session, submitted: &str) -> Result<(), AppErr
 /// The admin signed in on `session`, if the session is signed in, the admin still exists and is
 /// active, and their password has not changed since (a password change signs out every other
 /// session).
-pub async fn current_admin(
-    pool: &SqlitePool,
-    session: &Session,
-) -> Result<Option<Admin>, AppError> {
+pub async fn current_admin(pool: &Pool, session: &Session) -> Result<Option<Admin>, AppError> {
     let Some(id) = session.get::<i64>(ADMIN_ID).await? else {
         return Ok(None);
     };
     let epoch = session.get::<i64>(AUTH_EPOCH).await?;
     let row: Option<(String, i64)> = sqlx::query_as(
-        "SELECT name, password_changed_at FROM admins WHERE id = ? AND status = 'active'",
+        "SELECT name, password_changed_at FROM admins WHERE id = $1 AND status = 'active'",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -341,7 +338,7 @@ pub async fn login(csrf: &str, username: &str, password: String) -> Result<Admin
 
     let row: Option<(i64, String, String, i64)> = sqlx::query_as(
         "SELECT id, name, password_hash, password_changed_at FROM admins
-         WHERE name = ? AND status = 'active'",
+         WHERE name = $1 AND status = 'active'",
     )
     .bind(username)
     .fetch_optional(&state.pool)
@@ -426,7 +423,7 @@ pub async fn change_password(
         settings: &state.auth,
     };
     throttle.check(&admin.name, &ip).await?;
-    let stored: String = sqlx::query_scalar("SELECT password_hash FROM admins WHERE id = ?")
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM admins WHERE id = $1")
         .bind(admin.id)
         .fetch_one(&state.pool)
         .await?;
@@ -441,11 +438,12 @@ pub async fn change_password(
     let hash = hash_password(new).await?;
     // The epoch must move even when two changes fall in the same second.
     let origin = admin_origin(&admin.name).await;
-    let mut tx = state.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = domain::db::write_tx(&state.pool).await?;
     let epoch: i64 = sqlx::query_scalar(
-        "UPDATE admins SET password_hash = ?,
-             password_changed_at = MAX(?, password_changed_at + 1)
-         WHERE id = ? RETURNING password_changed_at",
+        "UPDATE admins SET password_hash = $1,
+             password_changed_at = CASE WHEN $2 > password_changed_at THEN $2
+                                        ELSE password_changed_at + 1 END
+         WHERE id = $3 RETURNING password_changed_at",
     )
     .bind(hash)
     .bind(now_unix())
@@ -469,7 +467,7 @@ pub async fn change_password(
 /// Counts failed sign-ins per account and per client address over a sliding window, in SQLite
 /// so that counts survive restarts and are shared by every server on the same database.
 struct Throttle<'a> {
-    pool: &'a SqlitePool,
+    pool: &'a Pool,
     settings: &'a AuthSettings,
 }
 
@@ -482,18 +480,19 @@ impl Throttle<'_> {
     async fn check(&self, username: &str, ip: &str) -> Result<(), AppError> {
         let since = self.window_start();
         let by_account: (i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*), MIN(at) FROM login_failures WHERE username = ? AND at > ?",
+            "SELECT COUNT(*), MIN(at) FROM login_failures WHERE username = $1 AND at > $2",
         )
         .bind(username.to_lowercase())
         .bind(since)
         .fetch_one(self.pool)
         .await?;
-        let by_ip: (i64, Option<i64>) =
-            sqlx::query_as("SELECT COUNT(*), MIN(at) FROM login_failures WHERE ip = ? AND at > ?")
-                .bind(ip)
-                .bind(since)
-                .fetch_one(self.pool)
-                .await?;
+        let by_ip: (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(at) FROM login_failures WHERE ip = $1 AND at > $2",
+        )
+        .bind(ip)
+        .bind(since)
+        .fetch_one(self.pool)
+        .await?;
         for ((count, oldest), limit) in [
             (by_account, self.settings.max_failures_per_account),
             (by_ip, self.settings.max_failures_per_ip),
@@ -512,13 +511,13 @@ impl Throttle<'_> {
 
     async fn record_failure(&self, username: &str, ip: &str) -> Result<(), AppError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO login_failures (username, ip, at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO login_failures (username, ip, at) VALUES ($1, $2, $3)")
             .bind(username.to_lowercase())
             .bind(ip)
             .bind(now_unix())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM login_failures WHERE at <= ?")
+        sqlx::query("DELETE FROM login_failures WHERE at <= $1")
             .bind(self.window_start())
             .execute(&mut *tx)
             .await?;
@@ -528,7 +527,7 @@ impl Throttle<'_> {
 
     /// A successful sign-in forgives the account's failures (not the address's).
     async fn clear(&self, username: &str) -> Result<(), AppError> {
-        sqlx::query("DELETE FROM login_failures WHERE username = ?")
+        sqlx::query("DELETE FROM login_failures WHERE username = $1")
             .bind(username.to_lowercase())
             .execute(self.pool)
             .await?;

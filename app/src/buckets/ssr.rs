@@ -2,8 +2,8 @@
 //! change), objects through the server's store ([`crate::state::ConsoleStore`]).
 
 use domain::buckets;
+use domain::db::Pool;
 use domain::links::{self, Change};
-use sqlx::SqlitePool;
 
 use super::{AccessRow, BucketRow, BucketView};
 use crate::auth::ssr::{Admin, admin_origin};
@@ -25,7 +25,7 @@ fn row(b: buckets::Bucket) -> BucketRow {
     }
 }
 
-pub async fn list(pool: &SqlitePool) -> Result<Vec<BucketRow>, AppError> {
+pub async fn list(pool: &Pool) -> Result<Vec<BucketRow>, AppError> {
     Ok(buckets::list(pool)
         .await
         .map_err(|e| domain_error(e, "name"))?
@@ -135,7 +135,7 @@ pub async fn delete_object(admin: &Admin, bucket: &str, key: &str) -> Result<(),
         .delete_object(bucket, key)
         .await
         .map_err(|e| internal("cannot delete an object", e))?;
-    let mut tx = state.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = domain::db::write_tx(&state.pool).await?;
     domain::audit::record_action(
         &mut tx,
         &origin,

@@ -1,6 +1,6 @@
 //! Dashboard queries.
 
-use sqlx::SqlitePool;
+use domain::db::Pool;
 
 use super::{DayCount, Figures, Overview};
 use crate::error::AppError;
@@ -11,14 +11,14 @@ use crate::state::now_unix;
 const DAYS: i64 = 7;
 
 /// Counts what the dashboard shows, in one read so that the figures agree.
-pub async fn stats(pool: &SqlitePool) -> Result<Figures, AppError> {
+pub async fn stats(pool: &Pool) -> Result<Figures, AppError> {
     let now = now_unix();
     let (iam_users, access_keys, buckets, accesses_24h) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM iam_users),
                 (SELECT COUNT(*) FROM access_keys WHERE status = 'active'),
                 (SELECT COUNT(*) FROM buckets),
                 (SELECT COUNT(*) FROM audit_events
-                  WHERE actor_kind IN ('link', 'presigned') AND at >= ?)",
+                  WHERE actor_kind IN ('link', 'presigned') AND at >= $1)",
     )
     .bind((now - 86_400) * 1000)
     .fetch_one(pool)
@@ -35,15 +35,16 @@ pub async fn stats(pool: &SqlitePool) -> Result<Figures, AppError> {
     })
 }
 
-pub async fn overview(pool: &SqlitePool) -> Result<Overview, AppError> {
+pub async fn overview(pool: &Pool) -> Result<Overview, AppError> {
     let now = now_unix();
     let today = now - now.rem_euclid(86_400);
     let start = today - (DAYS - 1) * 86_400;
     let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT at / 86400000 AS day,
-                SUM(outcome = 'allowed'), SUM(outcome <> 'allowed')
+                SUM(CASE WHEN outcome = 'allowed' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN outcome = 'allowed' THEN 0 ELSE 1 END)
          FROM audit_events
-         WHERE actor_kind IN ('link', 'presigned') AND at >= ?
+         WHERE actor_kind IN ('link', 'presigned') AND at >= $1
          GROUP BY day",
     )
     .bind(start * 1000)

@@ -1,7 +1,7 @@
 //! What the links pages read and change, through `domain::links` (which audits every change).
 
+use domain::db::Pool;
 use domain::links::{self, ListFilter, Scope};
-use sqlx::SqlitePool;
 
 use super::{LinkDetail, LinkQuery, LinkRow, SharedLink};
 use crate::auth::ssr::{Admin, admin_origin, session};
@@ -29,7 +29,7 @@ pub fn link_row(link: domain::links::Link) -> LinkRow {
 /// Rows a links table shows at most.
 const SHOWN: u32 = 200;
 
-pub async fn list(pool: &SqlitePool, query: &LinkQuery) -> Result<Vec<LinkRow>, AppError> {
+pub async fn list(pool: &Pool, query: &LinkQuery) -> Result<Vec<LinkRow>, AppError> {
     let text = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
     let search = query.search.trim().to_lowercase();
     let mut filter = ListFilter {
@@ -65,7 +65,7 @@ pub async fn list(pool: &SqlitePool, query: &LinkQuery) -> Result<Vec<LinkRow>, 
     Ok(shown.into_iter().map(link_row).collect())
 }
 
-pub async fn detail(pool: &SqlitePool, id: &str) -> Result<LinkDetail, AppError> {
+pub async fn detail(pool: &Pool, id: &str) -> Result<LinkDetail, AppError> {
     let link = links::get(pool, id)
         .await
         .map_err(|e| domain_error(e, "id"))?;
@@ -245,7 +245,7 @@ fn qr_svg(url: &str) -> String {
 }
 
 pub async fn signers(
-    pool: &SqlitePool,
+    pool: &Pool,
     bucket: &str,
     key: &str,
     method: &str,

@@ -138,11 +138,11 @@ pub async fn create_admin(
     let state = app_state()?;
     let hash = hash_password(password).await?;
     let origin = admin_origin(&admin.name).await;
-    let mut tx = state.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = domain::db::write_tx(&state.pool).await?;
     let now = now_unix();
     let inserted = sqlx::query(
         "INSERT INTO admins (name, password_hash, created_at, password_changed_at)
-         VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+         VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
     )
     .bind(name)
     .bind(hash)
@@ -176,9 +176,9 @@ pub async fn set_admin_status(admin: &Admin, name: &str, active: bool) -> Result
     }
     let state = app_state()?;
     let origin = admin_origin(&admin.name).await;
-    let mut tx = state.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = domain::db::write_tx(&state.pool).await?;
     let status = if active { "active" } else { "disabled" };
-    let changed = sqlx::query("UPDATE admins SET status = ? WHERE name = ? AND status <> ?")
+    let changed = sqlx::query("UPDATE admins SET status = $1 WHERE name = $2 AND status <> $3")
         .bind(status)
         .bind(name)
         .bind(status)
@@ -186,7 +186,7 @@ pub async fn set_admin_status(admin: &Admin, name: &str, active: bool) -> Result
         .await?
         .rows_affected();
     if changed == 0 {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM admins WHERE name = ?")
+        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM admins WHERE name = $1")
             .bind(name)
             .fetch_optional(&mut *tx)
             .await?;

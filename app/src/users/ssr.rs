@@ -1,9 +1,9 @@
 //! What the users pages read and change, through `domain` (which audits every change).
 
+use domain::db::Pool;
 use domain::keys::{self, KeyStatus};
 use domain::links::{self, Change};
 use domain::users::{self, UserStatus};
-use sqlx::SqlitePool;
 
 use super::{GrantView, KeyView, NewKey, UserDetail, UserSummary};
 use crate::auth::ssr::{Admin, admin_origin, session};
@@ -15,7 +15,7 @@ use crate::state::{app_state, now_unix};
 /// Where a key's secret waits in the session until its page shows it.
 const NEW_KEY: &str = "new_key";
 
-pub async fn list(pool: &SqlitePool, query: &str) -> Result<Vec<UserSummary>, AppError> {
+pub async fn list(pool: &Pool, query: &str) -> Result<Vec<UserSummary>, AppError> {
     let query = query.trim().to_lowercase();
     let all = users::list(pool)
         .await
@@ -38,7 +38,7 @@ pub async fn list(pool: &SqlitePool, query: &str) -> Result<Vec<UserSummary>, Ap
         .collect())
 }
 
-async fn live_links_by_user(pool: &SqlitePool) -> Result<Vec<(String, i64)>, AppError> {
+async fn live_links_by_user(pool: &Pool) -> Result<Vec<(String, i64)>, AppError> {
     links::active_by_user(pool)
         .await
         .map_err(|e| domain_error(e, "links"))
@@ -82,7 +82,7 @@ pub async fn take_new_key(user: &str) -> Result<Option<NewKey>, AppError> {
     Ok(Some(key))
 }
 
-pub async fn detail(pool: &SqlitePool, name: &str) -> Result<UserDetail, AppError> {
+pub async fn detail(pool: &Pool, name: &str) -> Result<UserDetail, AppError> {
     let user = users::get(pool, name)
         .await
         .map_err(|e| domain_error(e, "name"))?;

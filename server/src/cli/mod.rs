@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use domain::audit::Origin;
+use domain::db::Pool;
 use domain::links::{self as share_links, Change};
 use domain::secrets::MasterKey;
 use serde::Serialize;
-use sqlx::SqlitePool;
 
 pub use audit::AuditArgs;
 pub use buckets::BucketCommand;
@@ -52,7 +52,7 @@ pub enum AdminCommand {
 
 /// What a command needs: the database and the master key of the data dir.
 pub struct Context {
-    pub pool: SqlitePool,
+    pub pool: Pool,
     pub master: MasterKey,
     pub data_dir: PathBuf,
     /// Where objects live: opened only by the commands that need it (bucket create and
@@ -66,12 +66,13 @@ pub struct Context {
 
 pub async fn run(
     data_dir: &Path,
+    database_url: Option<&Redacted>,
     master_key: Option<&Redacted>,
     public_s3_url: &str,
     store: StoreArgs,
     command: AdminCommand,
 ) -> anyhow::Result<()> {
-    let pool = crate::serve::open_data_dir(data_dir).await?;
+    let pool = crate::serve::open_data_dir(data_dir, database_url).await?;
     let (master, _) = MasterKey::load_or_create(data_dir, master_key.map(|k| k.0.as_str()))?;
     let cx = Context {
         pool,

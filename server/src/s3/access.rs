@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use domain::db::Pool;
 use domain::grants::{self, Need};
 use domain::keys;
 use domain::secrets::{AccessKeyId, MasterKey};
@@ -14,7 +15,6 @@ use s3s::auth::{S3Auth, SecretKey};
 use s3s::dto::{CopyObjectInput, CopySource, DeleteObjectsInput, UploadPartCopyInput};
 use s3s::path::S3Path;
 use s3s::{S3Request, S3Result, s3_error};
-use sqlx::SqlitePool;
 
 use super::percent_decode;
 
@@ -26,7 +26,7 @@ pub struct Caller {
 }
 
 pub struct KeyAuth {
-    pub pool: SqlitePool,
+    pub pool: Pool,
     pub master: Arc<MasterKey>,
     /// When each key's `last_used_at` was last written, so that a busy key costs one write a
     /// minute, not one per request.
@@ -37,7 +37,7 @@ pub struct KeyAuth {
 const LAST_USED_RESOLUTION_SECS: i64 = 60;
 
 impl KeyAuth {
-    pub fn new(pool: SqlitePool, master: Arc<MasterKey>) -> Self {
+    pub fn new(pool: Pool, master: Arc<MasterKey>) -> Self {
         KeyAuth {
             pool,
             master,
@@ -59,7 +59,7 @@ impl KeyAuth {
         let pool = self.pool.clone();
         let id = id.to_string();
         tokio::spawn(async move {
-            let written = sqlx::query("UPDATE access_keys SET last_used_at = ? WHERE id = ?")
+            let written = sqlx::query("UPDATE access_keys SET last_used_at = $1 WHERE id = $2")
                 .bind(now)
                 .bind(&id)
                 .execute(&pool)
@@ -102,7 +102,7 @@ impl S3Auth for KeyAuth {
 }
 
 pub struct GrantAccess {
-    pub pool: SqlitePool,
+    pub pool: Pool,
 }
 
 impl GrantAccess {

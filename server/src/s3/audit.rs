@@ -17,8 +17,8 @@ use axum::extract::ConnectInfo;
 use axum::response::Response;
 use bytes::Bytes;
 use domain::audit::{ActorKind, Network, Outcome, RequestEvent, now_millis};
+use domain::db::Pool;
 use http_body::{Body as _, Frame};
-use sqlx::SqlitePool;
 use tokio::sync::mpsc;
 
 use super::percent_decode;
@@ -43,7 +43,7 @@ impl AuditLog {
     /// switched off; link counters are kept either way) and ends once every sender is gone and
     /// the queue is written.
     pub fn start(
-        pool: SqlitePool,
+        pool: Pool,
         network: Network,
         store: bool,
     ) -> (AuditLog, tokio::task::JoinHandle<()>) {
@@ -70,7 +70,7 @@ impl AuditLog {
 
 /// Writes a batch, retrying (with growing pauses) until the database takes it: events are
 /// held up, never thrown away.
-async fn write_until_done(pool: &SqlitePool, batch: &[RequestEvent], store: bool) {
+async fn write_until_done(pool: &Pool, batch: &[RequestEvent], store: bool) {
     let mut pause = Duration::from_millis(20);
     loop {
         match domain::audit::write_requests(pool, batch, store).await {

@@ -3,7 +3,7 @@
 //! PUTs: temp file, fsync, rename, then the row).
 
 use domain::audit::Origin;
-use sqlx::SqlitePool;
+use domain::db::Pool;
 
 use super::EmbeddedStore;
 use super::objects::{self, NewObject};
@@ -13,7 +13,7 @@ use app::buckets::{Listing, ObjectRow};
 impl app::state::ConsoleStore for EmbeddedStore {
     async fn create_bucket(
         &self,
-        pool: &SqlitePool,
+        pool: &Pool,
         name: &str,
         owner: Option<&str>,
         by: &Origin,
@@ -23,7 +23,7 @@ impl app::state::ConsoleStore for EmbeddedStore {
 
     async fn delete_bucket(
         &self,
-        pool: &SqlitePool,
+        pool: &Pool,
         name: &str,
         with_contents: bool,
         by: &Origin,
@@ -57,7 +57,7 @@ impl app::state::ConsoleStore for EmbeddedStore {
         while listing.folders.len() + listing.objects.len() < limit {
             let next: Option<(String, i64, i64, Option<String>)> = sqlx::query_as(
                 "SELECT key, size, last_modified, content_type FROM objects
-                 WHERE bucket = ? AND key > ? AND substr(key, 1, length(?)) = ?
+                 WHERE bucket = $1 AND key > $2 AND substr(key, 1, length($3)) = $4
                  ORDER BY key LIMIT 1",
             )
             .bind(bucket)
@@ -89,7 +89,7 @@ impl app::state::ConsoleStore for EmbeddedStore {
             }
         }
         let more: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM objects WHERE bucket = ? AND key > ? AND substr(key, 1, length(?)) = ?
+            "SELECT 1 FROM objects WHERE bucket = $1 AND key > $2 AND substr(key, 1, length($3)) = $4
              LIMIT 1",
         )
         .bind(bucket)

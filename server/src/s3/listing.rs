@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as TOKEN;
 use s3s::dto::*;
 use s3s::{S3Result, s3_error};
 
-use sqlx::SqlitePool;
+use domain::db::Pool;
 
 use super::objects::timestamp;
 use super::store::{EmbeddedStore, db_error};
@@ -16,7 +16,7 @@ const MAX_KEYS: i32 = 1000;
 /// Rows fetched per query while filling a page.
 const BATCH: i64 = 1000;
 
-pub(super) async fn list_buckets(pool: &SqlitePool, user: &str) -> S3Result<ListBucketsOutput> {
+pub(super) async fn list_buckets(pool: &Pool, user: &str) -> S3Result<ListBucketsOutput> {
     let buckets = domain::buckets::visible_to(pool, user)
         .await
         .map_err(db_error)?
@@ -71,10 +71,10 @@ async fn page(
     loop {
         let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(if inclusive_prefix {
             "SELECT key, size, etag, last_modified FROM objects
-             WHERE bucket = ? AND key >= ? ORDER BY key LIMIT ?"
+             WHERE bucket = $1 AND key >= $2 ORDER BY key LIMIT $3"
         } else {
             "SELECT key, size, etag, last_modified FROM objects
-             WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?"
+             WHERE bucket = $1 AND key > $2 ORDER BY key LIMIT $3"
         })
         .bind(bucket)
         .bind(&cursor)

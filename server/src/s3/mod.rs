@@ -21,9 +21,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::response::{IntoResponse, Response};
+use domain::db::Pool;
 use domain::secrets::MasterKey;
 use s3s::service::{S3Service, S3ServiceBuilder};
-use sqlx::SqlitePool;
 
 use crate::store::Store;
 
@@ -41,7 +41,7 @@ pub struct S3Settings {
 
 /// The S3 endpoint as a router, with `/healthz` beside it. Requests are audited through `log`.
 pub fn router(
-    pool: SqlitePool,
+    pool: Pool,
     master: Arc<MasterKey>,
     store: Store,
     settings: &S3Settings,
@@ -68,7 +68,7 @@ pub fn router(
 
 async fn call(
     service: &S3Service,
-    pool: &SqlitePool,
+    pool: &Pool,
     seen: &mut audit::Seen,
     req: axum::extract::Request,
     max_secs: i64,
@@ -109,7 +109,7 @@ async fn call(
 }
 
 fn service(
-    pool: SqlitePool,
+    pool: Pool,
     master: Arc<MasterKey>,
     store: Store,
     settings: &S3Settings,

@@ -30,7 +30,7 @@ struct Upload {
 
 async fn upload(store: &EmbeddedStore, id: &str, bucket: &str, key: &str) -> S3Result<Upload> {
     let found: Option<Upload> = sqlx::query_as(
-        "SELECT bucket, key, content_type, metadata FROM multipart_uploads WHERE id = ?",
+        "SELECT bucket, key, content_type, metadata FROM multipart_uploads WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&store.pool)
@@ -56,7 +56,7 @@ pub(super) async fn create(
     let metadata = serde_json::to_string(&input.metadata.unwrap_or_default()).map_err(io_error)?;
     sqlx::query(
         "INSERT INTO multipart_uploads (id, bucket, key, content_type, metadata, initiator, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&id)
     .bind(&input.bucket)
@@ -117,13 +117,9 @@ async fn save_part(
     size: u64,
     etag: &str,
 ) -> S3Result<()> {
-    let mut tx = store
-        .pool
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(db_error)?;
+    let mut tx = domain::db::write_tx(&store.pool).await.map_err(db_error)?;
     let old: Option<String> = sqlx::query_scalar(
-        "SELECT blob FROM multipart_parts WHERE upload_id = ? AND part_number = ?",
+        "SELECT blob FROM multipart_parts WHERE upload_id = $1 AND part_number = $2",
     )
     .bind(upload_id)
     .bind(part_number)
@@ -131,8 +127,10 @@ async fn save_part(
     .await
     .map_err(db_error)?;
     let written = sqlx::query(
-        "INSERT OR REPLACE INTO multipart_parts (upload_id, part_number, blob, size, etag, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO multipart_parts (upload_id, part_number, blob, size, etag, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (upload_id, part_number) DO UPDATE SET blob = excluded.blob,
+             size = excluded.size, etag = excluded.etag, created_at = excluded.created_at",
     )
     .bind(upload_id)
     .bind(part_number)
@@ -253,7 +251,7 @@ pub(super) async fn complete(
         .filter(|p| !p.is_empty())
         .ok_or_else(|| s3_error!(MalformedXML, "The upload must list at least one part"))?;
     let stored: Vec<(i32, String, i64, String)> = sqlx::query_as(
-        "SELECT part_number, blob, size, etag FROM multipart_parts WHERE upload_id = ?
+        "SELECT part_number, blob, size, etag FROM multipart_parts WHERE upload_id = $1
          ORDER BY part_number",
     )
     .bind(&input.upload_id)
@@ -346,18 +344,14 @@ pub(super) async fn complete(
 
 /// Deletes an upload's rows; returns its parts' blobs for removal.
 async fn drop_upload(store: &EmbeddedStore, id: &str) -> S3Result<Vec<String>> {
-    let mut tx = store
-        .pool
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(db_error)?;
+    let mut tx = domain::db::write_tx(&store.pool).await.map_err(db_error)?;
     let blobs: Vec<String> =
-        sqlx::query_scalar("SELECT blob FROM multipart_parts WHERE upload_id = ?")
+        sqlx::query_scalar("SELECT blob FROM multipart_parts WHERE upload_id = $1")
             .bind(id)
             .fetch_all(&mut *tx)
             .await
             .map_err(db_error)?;
-    sqlx::query("DELETE FROM multipart_uploads WHERE id = ?")
+    sqlx::query("DELETE FROM multipart_uploads WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await
@@ -382,7 +376,7 @@ pub(super) async fn list_parts(
     let after = input.part_number_marker.unwrap_or(0);
     let rows: Vec<(i32, i64, String, i64)> = sqlx::query_as(
         "SELECT part_number, size, etag, created_at FROM multipart_parts
-         WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?",
+         WHERE upload_id = $1 AND part_number > $2 ORDER BY part_number LIMIT $3",
     )
     .bind(&input.upload_id)
     .bind(after)
@@ -427,7 +421,7 @@ pub(super) async fn list_uploads(
     let prefix = input.prefix.clone().unwrap_or_default();
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT key, id, created_at FROM multipart_uploads
-         WHERE bucket = ? AND substr(key, 1, length(?)) = ? ORDER BY key, id LIMIT 1000",
+         WHERE bucket = $1 AND substr(key, 1, length($2)) = $3 ORDER BY key, id LIMIT 1000",
     )
     .bind(&input.bucket)
     .bind(&prefix)

@@ -64,7 +64,7 @@ pub(super) fn check_key(key: &str) -> S3Result<()> {
 pub(super) async fn row(store: &EmbeddedStore, bucket: &str, key: &str) -> S3Result<ObjectRow> {
     let found: Option<ObjectRow> = sqlx::query_as(
         "SELECT blob, size, etag, content_type, metadata, last_modified FROM objects
-         WHERE bucket = ? AND key = ?",
+         WHERE bucket = $1 AND key = $2",
     )
     .bind(bucket)
     .bind(key)
@@ -196,22 +196,21 @@ pub(super) struct NewObject<'a> {
 /// Makes the object visible, replacing (and then removing) any previous version.
 pub(super) async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Result<()> {
     let metadata = serde_json::to_string(&object.metadata.unwrap_or_default()).map_err(io_error)?;
-    let mut tx = store
-        .pool
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(db_error)?;
+    let mut tx = domain::db::write_tx(&store.pool).await.map_err(db_error)?;
     let old: Option<String> =
-        sqlx::query_scalar("SELECT blob FROM objects WHERE bucket = ? AND key = ?")
+        sqlx::query_scalar("SELECT blob FROM objects WHERE bucket = $1 AND key = $2")
             .bind(object.bucket)
             .bind(object.key)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_error)?;
     let written = sqlx::query(
-        "INSERT OR REPLACE INTO objects
+        "INSERT INTO objects
              (bucket, key, blob, size, etag, content_type, metadata, last_modified)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (bucket, key) DO UPDATE SET blob = excluded.blob, size = excluded.size,
+             etag = excluded.etag, content_type = excluded.content_type,
+             metadata = excluded.metadata, last_modified = excluded.last_modified",
     )
     .bind(object.bucket)
     .bind(object.key)
@@ -466,7 +465,7 @@ pub(super) async fn head(
 pub(super) async fn delete(store: &EmbeddedStore, bucket: &str, key: &str) -> S3Result<()> {
     store.require_bucket(bucket).await?;
     let blob: Option<String> =
-        sqlx::query_scalar("DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING blob")
+        sqlx::query_scalar("DELETE FROM objects WHERE bucket = $1 AND key = $2 RETURNING blob")
             .bind(bucket)
             .bind(key)
             .fetch_optional(&store.pool)
@@ -555,7 +554,7 @@ pub(super) async fn copy(
 
 /// Removes what interrupted writes left: everything in `tmp/`, and blob files that no object
 /// or multipart part refers to. Run at start, before the endpoint takes requests.
-pub async fn sweep_orphans(pool: &sqlx::SqlitePool, objects_dir: &Path) -> anyhow::Result<usize> {
+pub async fn sweep_orphans(pool: &domain::db::Pool, objects_dir: &Path) -> anyhow::Result<usize> {
     let mut removed = 0;
     let tmp = objects_dir.join("tmp");
     if let Ok(mut entries) = tokio::fs::read_dir(&tmp).await {
@@ -573,8 +572,8 @@ pub async fn sweep_orphans(pool: &sqlx::SqlitePool, objects_dir: &Path) -> anyho
         while let Some(file) = files.next_entry().await? {
             let name = file.file_name().to_string_lossy().into_owned();
             let known: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM objects WHERE blob = ?1
-                 UNION ALL SELECT 1 FROM multipart_parts WHERE blob = ?1",
+                "SELECT 1 FROM objects WHERE blob = $1
+                 UNION ALL SELECT 1 FROM multipart_parts WHERE blob = $1",
             )
             .bind(&name)
             .fetch_optional(pool)

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use domain::audit::Origin;
+use domain::db::Pool;
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
-use sqlx::SqlitePool;
 
 use super::access::Caller;
 use super::{listing, multipart, objects};
@@ -15,18 +15,18 @@ use app::state::ConsoleStore;
 /// Objects in files under `objects_dir`, indexed in SQLite.
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    pub(super) pool: SqlitePool,
+    pub(super) pool: Pool,
     pub(super) objects_dir: PathBuf,
 }
 
 impl EmbeddedStore {
-    pub fn new(pool: SqlitePool, objects_dir: PathBuf) -> Self {
+    pub fn new(pool: Pool, objects_dir: PathBuf) -> Self {
         EmbeddedStore { pool, objects_dir }
     }
 
     /// Fails with `NoSuchBucket` unless `bucket` exists.
     pub(super) async fn require_bucket(&self, bucket: &str) -> S3Result<()> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = ?")
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
             .bind(bucket)
             .fetch_optional(&self.pool)
             .await
@@ -77,7 +77,7 @@ pub(super) fn caller_origin<T>(req: &S3Request<T>) -> S3Result<Origin> {
 
 /// S3's answer to a bucket creation, whichever store made it.
 pub(super) async fn create_bucket_answer(
-    pool: &SqlitePool,
+    pool: &Pool,
     user: &str,
     bucket: &str,
     created: domain::Result<()>,

@@ -10,10 +10,10 @@ use std::sync::Arc;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 use domain::audit::Origin;
+use domain::db::Pool;
 use futures_util::StreamExt;
 use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
-use sqlx::SqlitePool;
 
 use super::store::{
     caller, caller_origin, create_bucket_answer, db_error, delete_bucket_answer, unavailable,
@@ -26,7 +26,7 @@ use app::state::{ConsoleStore, UploadBody};
 /// Objects in an upstream S3 store; users, grants and links in SQLite.
 #[derive(Clone)]
 pub struct UpstreamStore {
-    pool: SqlitePool,
+    pool: Pool,
     settings: Arc<Settings>,
     client: aws_sdk_s3::Client,
     proxy: Arc<s3s_aws::Proxy>,
@@ -36,7 +36,7 @@ pub struct UpstreamStore {
 const UPLOAD_PART: usize = 8 * 1024 * 1024;
 
 impl UpstreamStore {
-    pub fn new(pool: SqlitePool, settings: Settings) -> Self {
+    pub fn new(pool: Pool, settings: Settings) -> Self {
         let client = settings.client();
         UpstreamStore {
             pool,
@@ -49,7 +49,7 @@ impl UpstreamStore {
     /// The upstream name of `bucket` if bucketshare has it; `NoSuchBucket` otherwise (other
     /// buckets of the upstream store are never reached).
     async fn upstream_bucket(&self, bucket: &str) -> S3Result<String> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = ?")
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
             .bind(bucket)
             .fetch_optional(&self.pool)
             .await
@@ -654,7 +654,7 @@ impl UpstreamStore {
 impl ConsoleStore for UpstreamStore {
     async fn create_bucket(
         &self,
-        pool: &SqlitePool,
+        pool: &Pool,
         name: &str,
         owner: Option<&str>,
         by: &Origin,
@@ -686,7 +686,7 @@ impl ConsoleStore for UpstreamStore {
 
     async fn delete_bucket(
         &self,
-        pool: &SqlitePool,
+        pool: &Pool,
         name: &str,
         with_contents: bool,
         by: &Origin,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use app::state::ConsoleStore;
-use sqlx::SqlitePool;
+use domain::db::Pool;
 
 use crate::config::{StoreArgs, StoreKind};
 use crate::s3::{EmbeddedStore, UpstreamStore};
@@ -26,11 +26,7 @@ pub enum Store {
 impl Store {
     /// Opens the store `args` describe, after checking that it is the kind this data dir's
     /// buckets live in (and recording it on first use).
-    pub async fn open(
-        args: &StoreArgs,
-        pool: &SqlitePool,
-        data_dir: &Path,
-    ) -> anyhow::Result<Self> {
+    pub async fn open(args: &StoreArgs, pool: &Pool, data_dir: &Path) -> anyhow::Result<Self> {
         let upstream = match args.store {
             StoreKind::Embedded => None,
             StoreKind::S3 => Some(upstream::Settings::from_args(args)?),
@@ -53,7 +49,7 @@ impl Store {
 
 /// Compares the store asked for with the one recorded for the data dir; records it if none is.
 async fn check_identity(
-    pool: &SqlitePool,
+    pool: &Pool,
     args: &StoreArgs,
     endpoint: Option<&str>,
 ) -> anyhow::Result<()> {
@@ -68,11 +64,12 @@ async fn check_identity(
         None => {
             sqlx::query(
                 "INSERT INTO store_identity (id, kind, endpoint, bucket_prefix, recorded_at)
-                 VALUES (1, ?, ?, ?, unixepoch()) ON CONFLICT (id) DO NOTHING",
+                 VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
             )
             .bind(kind)
             .bind(endpoint)
             .bind(prefix)
+            .bind(domain::now_unix())
             .execute(pool)
             .await
             .context("cannot record which store this data dir uses")?;
@@ -94,7 +91,7 @@ async fn check_identity(
                     now = endpoint.unwrap_or("-"),
                     "the upstream store's endpoint changed"
                 );
-                sqlx::query("UPDATE store_identity SET endpoint = ? WHERE id = 1")
+                sqlx::query("UPDATE store_identity SET endpoint = $1 WHERE id = 1")
                     .bind(endpoint)
                     .execute(pool)
                     .await

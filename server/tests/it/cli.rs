@@ -8,14 +8,23 @@ use domain::secrets::{AccessKeyId, MasterKey};
 
 use crate::harness::TestResult;
 
-fn bucketshare(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bucketshare"))
+/// The binary on the data dir `data_dir` (and its PostgreSQL database when the tests run
+/// against one).
+fn command(data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bucketshare"));
+    command
         .arg("--data-dir")
         .arg(data_dir)
-        .args(args)
         .env_remove("BUCKETSHARE_MASTER_KEY")
-        .output()
-        .unwrap()
+        .env_remove("BUCKETSHARE_DATABASE_URL");
+    if let Some(url) = crate::harness::database_url_blocking(data_dir) {
+        command.env("BUCKETSHARE_DATABASE_URL", url.0);
+    }
+    command
+}
+
+fn bucketshare(data_dir: &Path, args: &[&str]) -> Output {
+    command(data_dir).args(args).output().unwrap()
 }
 
 fn ok(data_dir: &Path, args: &[&str]) -> String {
@@ -74,7 +83,7 @@ async fn users_and_keys_from_creation_to_deletion() -> TestResult {
             );
         }
     }
-    let pool = server::serve::open_data_dir(data).await?;
+    let pool = crate::harness::open_data_dir(data).await?;
     let (master, _) = MasterKey::load_or_create(data, None)?;
     let first: AccessKeyId = first_id.parse()?;
     let creds = keys::credentials(&pool, &master, &first).await?.unwrap();
@@ -173,9 +182,7 @@ fn mistakes_get_clear_errors_and_change_nothing() -> TestResult {
 fn a_wrong_master_key_is_refused_before_anything_runs() -> TestResult {
     let dir = tempfile::tempdir()?;
     let data = dir.path();
-    let out = Command::new(env!("CARGO_BIN_EXE_bucketshare"))
-        .arg("--data-dir")
-        .arg(data)
+    let out = command(data)
         .args(["user", "create", "carol"])
         .env("BUCKETSHARE_MASTER_KEY", "too short")
         .output()?;
@@ -268,7 +275,7 @@ async fn buckets_and_grants() -> TestResult {
         ]
     );
 
-    let pool = server::serve::open_data_dir(data).await?;
+    let pool = crate::harness::open_data_dir(data).await?;
     assert!(grants::allows(&pool, "alice", "team-share", "any/key", Need::Owner).await?);
     assert!(grants::allows(&pool, "bob", "team-share", "reports/q1.pdf", Need::Read).await?);
     assert!(!grants::allows(&pool, "bob", "team-share", "reports/q1.pdf", Need::Write).await?);

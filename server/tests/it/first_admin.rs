@@ -7,7 +7,7 @@ use crate::harness::{TestApp, TestResult};
 #[tokio::test]
 async fn first_start_creates_one_admin_with_a_generated_password() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let pool = server::serve::open_data_dir(&dir.path().join("fresh")).await?;
+    let pool = crate::harness::open_data_dir(&dir.path().join("fresh")).await?;
     let FirstAdmin::CreatedWithGeneratedPassword(password) =
         ensure_first_admin(&pool, None).await?
     else {
@@ -34,7 +34,7 @@ async fn first_start_creates_one_admin_with_a_generated_password() -> TestResult
 #[tokio::test]
 async fn a_weak_given_password_creates_nothing() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let pool = server::serve::open_data_dir(dir.path()).await?;
+    let pool = crate::harness::open_data_dir(dir.path()).await?;
     let err = ensure_first_admin(&pool, Some("short".into())).await.err();
     assert!(
         matches!(err, Some(AppError::Invalid { ref field, .. }) if field == "BUCKETSHARE_ADMIN_PASSWORD")

@@ -1,6 +1,7 @@
 //! A console on a fresh data dir, and a cookie-keeping client to drive it.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,20 +10,68 @@ use app::state::{AppState, AuthSettings};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use domain::db::Pool;
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
-use server::config::ServeArgs;
-use sqlx::SqlitePool;
+use server::config::{Redacted, ServeArgs};
 use tower::ServiceExt;
 
 pub const PASSWORD: &str = "a long test password";
+
+/// Names a PostgreSQL server (`postgres://user@host:port`) to run the tests against instead
+/// of SQLite: `scripts/postgres-tests.sh` starts one and sets it.
+const POSTGRES_VAR: &str = "BUCKETSHARE_TEST_POSTGRES";
+
+/// Opens the database of the data dir `dir` as `serve` would: its SQLite file, or with
+/// [`POSTGRES_VAR`] set, a PostgreSQL database of its own (see [`database_url`]).
+pub async fn open_data_dir(dir: &Path) -> anyhow::Result<Pool> {
+    let url = database_url(dir).await;
+    server::serve::open_data_dir(dir, url.as_ref()).await
+}
+
+/// With [`POSTGRES_VAR`] set, the `--database-url` of the data dir `dir`: a database named
+/// after the dir, created on first use, so that tests stay apart and reopening a dir (a second
+/// instance, a restart) reopens its database.
+pub async fn database_url(dir: &Path) -> Option<Redacted> {
+    use sqlx::Connection;
+    let server = std::env::var(POSTGRES_VAR).ok()?;
+    let mut hasher = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(&std::path::absolute(dir).unwrap(), &mut hasher);
+    let name = format!("bs_{:016x}", std::hash::Hasher::finish(&hasher));
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .unwrap();
+    if let Err(err) = sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+    {
+        // 42P04: it exists already.
+        let code = err.as_database_error().and_then(|e| e.code());
+        assert_eq!(code.as_deref(), Some("42P04"), "{err}");
+    }
+    Some(Redacted(format!("{server}/{name}")))
+}
+
+/// [`database_url`] for code that is not async (commands run as child processes).
+pub fn database_url_blocking(dir: &Path) -> Option<Redacted> {
+    let dir = dir.to_owned();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(database_url(&dir))
+    })
+    .join()
+    .unwrap()
+}
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 pub struct TestApp {
     pub router: Router,
-    pub pool: SqlitePool,
+    pub pool: Pool,
     _dir: tempfile::TempDir,
 }
 
@@ -35,15 +84,12 @@ impl TestApp {
     /// has the password [`PASSWORD`].
     pub async fn with(auth: AuthSettings, idle: Duration) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let pool = server::serve::open_data_dir(dir.path()).await.unwrap();
+        let pool = open_data_dir(dir.path()).await.unwrap();
         let created = ensure_first_admin(&pool, Some(PASSWORD.to_owned()))
             .await
             .unwrap();
         assert!(matches!(created, FirstAdmin::CreatedWithGivenPassword));
-        let store = tower_sessions_sqlx_store::SqliteStore::new(pool.clone())
-            .with_table_name("sessions")
-            .unwrap();
-        store.migrate().await.unwrap();
+        let sessions = server::sessions::Sessions::open(&pool).await.unwrap();
         let args = ServeArgs {
             session_idle_timeout: idle,
             ..ServeArgs::default()
@@ -69,7 +115,7 @@ impl TestApp {
                 server::store::objects_dir(dir.path()),
             )),
         };
-        let sessions = server::serve::session_layer(store, &args).unwrap();
+        let sessions = sessions.layer(&args).unwrap();
         TestApp {
             router: server::web::app(state, sessions),
             pool,

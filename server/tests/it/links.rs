@@ -21,6 +21,9 @@ fn cli(env: &S3Env, args: &[&str]) -> Output {
     if let Some(prefix) = &env.upstream_prefix {
         command.env("BUCKETSHARE_STORE_BUCKET_PREFIX", prefix);
     }
+    if let Some(url) = crate::harness::database_url_blocking(env.dir.path()) {
+        command.env("BUCKETSHARE_DATABASE_URL", url.0);
+    }
     command
         .arg("--data-dir")
         .arg(env.dir.path())
@@ -28,6 +31,7 @@ fn cli(env: &S3Env, args: &[&str]) -> Output {
         .arg(&env.endpoint)
         .args(args)
         .env_remove("BUCKETSHARE_MASTER_KEY")
+        .env_remove("BUCKETSHARE_DATABASE_URL")
         .env("USER", "ops")
         .output()
         .unwrap()

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use domain::db::Pool;
 use domain::secrets::MasterKey;
-use sqlx::SqlitePool;
 
 pub struct S3Env {
-    pub pool: SqlitePool,
+    pub pool: Pool,
     pub master: Arc<MasterKey>,
     /// The settings in force on this endpoint (SigV2, longest pre-signed lifetime…).
     pub settings: domain::settings::Live,
@@ -85,7 +85,7 @@ impl S3Env {
         audit_requests: bool,
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let pool = server::serve::open_data_dir(dir.path()).await.unwrap();
+        let pool = crate::harness::open_data_dir(dir.path()).await.unwrap();
         let (master, _) = MasterKey::load_or_create(dir.path(), None).unwrap();
         let master = Arc::new(master);
         let objects_dir = server::store::objects_dir(dir.path());
@@ -135,7 +135,9 @@ impl S3Env {
     /// A second instance over the same data dir and store, as behind a load balancer: its own
     /// database connections, audit writer and listener. Returns its endpoint.
     pub async fn second_instance(&self) -> String {
-        let pool = server::serve::open_data_dir(self.dir.path()).await.unwrap();
+        let pool = crate::harness::open_data_dir(self.dir.path())
+            .await
+            .unwrap();
         let mut store_args = store_args();
         if let Some(prefix) = &self.upstream_prefix {
             store_args.store_bucket_prefix = prefix.clone();

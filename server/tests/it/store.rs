@@ -217,7 +217,7 @@ async fn an_unreachable_upstream_answers_503_and_is_not_ready() -> TestResult {
 #[tokio::test]
 async fn a_data_dir_keeps_the_store_it_was_first_used_with() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let pool = server::serve::open_data_dir(dir.path()).await?;
+    let pool = crate::harness::open_data_dir(dir.path()).await?;
     let mut embedded = store_args();
     embedded.store = server::config::StoreKind::Embedded;
     server::store::Store::open(&embedded, &pool, dir.path()).await?;
@@ -226,7 +226,7 @@ async fn a_data_dir_keeps_the_store_it_was_first_used_with() -> TestResult {
     assert!(err.contains("--store embedded"), "{err}");
 
     let dir = tempfile::tempdir()?;
-    let pool = server::serve::open_data_dir(dir.path()).await?;
+    let pool = crate::harness::open_data_dir(dir.path()).await?;
     let upstream = unreachable_store();
     server::store::Store::open(&upstream, &pool, dir.path()).await?;
     let mut prefixed = upstream.clone();

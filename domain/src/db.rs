@@ -1,0 +1,171 @@
+//! The metadata database, SQLite or PostgreSQL, reached through sqlx's `Any` driver: every query
+//! in bucketshare is written once, in the SQL both understand (`$1` placeholders, `RETURNING`,
+//! `ON CONFLICT`, timestamps passed in rather than computed by the database).
+
+use sqlx::any::AnyArguments;
+use sqlx::{Any, Arguments, Encode, Type};
+
+use crate::Result;
+
+/// The connection pool every function here takes.
+pub type Pool = sqlx::AnyPool;
+/// A transaction on [`Pool`].
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+/// Which database a pool reaches; the few statements that differ ask this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A file in the data dir: one machine, any number of processes on it.
+    Sqlite,
+    /// A PostgreSQL server (`--database-url`): instances on several machines share it.
+    Postgres,
+}
+
+impl Backend {
+    pub fn of(pool: &Pool) -> Backend {
+        Backend::of_url(pool.connect_options().database_url.as_str())
+    }
+
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// The advisory lock every PostgreSQL write transaction takes: writers queue one behind the
+/// other, as they do on SQLite, so a read-then-write inside one never races another's.
+const WRITE_LOCK: i64 = 0x6275_636b_6574; // "bucket"
+
+/// A transaction that writes. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`) so
+/// that a concurrent writer makes it wait (busy timeout) rather than fail half-way; on
+/// PostgreSQL it takes [`WRITE_LOCK`] for the same effect.
+pub async fn write_tx(pool: &Pool) -> sqlx::Result<Tx> {
+    match Backend::of(pool) {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)")
+                .bind(WRITE_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            Ok(tx)
+        }
+    }
+}
+
+/// A statement whose conditions depend on the caller's filters: each bound value gets the next
+/// `$n` placeholder, so only the values used are sent (PostgreSQL refuses unused ones).
+#[derive(Default)]
+pub struct Filtered {
+    sql: String,
+    args: AnyArguments<'static>,
+    count: usize,
+}
+
+impl Filtered {
+    pub fn new(sql: &str) -> Self {
+        Filtered {
+            sql: sql.to_owned(),
+            ..Filtered::default()
+        }
+    }
+
+    /// Appends SQL text as is.
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub fn bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: 'static + Send + Encode<'static, Any> + Type<Any>,
+    {
+        let placeholder = self.param(value);
+        self.sql.push_str(&placeholder);
+        self
+    }
+
+    /// Adds `value` and returns its placeholder, for SQL that names it more than once.
+    pub fn param<T>(&mut self, value: T) -> String
+    where
+        T: 'static + Send + Encode<'static, Any> + Type<Any>,
+    {
+        self.count += 1;
+        // Encoding into Any's buffer only records the value; it cannot fail for the types used.
+        let _ = self.args.add(value);
+        format!("${}", self.count)
+    }
+
+    /// The SQL text and its arguments, for `sqlx::query_as_with` and friends.
+    pub fn into_parts(self) -> (String, AnyArguments<'static>) {
+        (self.sql, self.args)
+    }
+}
+
+/// Stores an enum as the text of its variants (a `TEXT` column with a `CHECK` in both
+/// databases): `sql_text_enum!(Status { Active = "active", Disabled = "disabled" });`
+#[macro_export]
+macro_rules! sql_text_enum {
+    ($ty:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        impl sqlx::Type<sqlx::Any> for $ty {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <&str as sqlx::Type<sqlx::Any>>::type_info()
+            }
+            fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+                <&str as sqlx::Type<sqlx::Any>>::compatible(ty)
+            }
+        }
+
+        impl<'q> sqlx::Encode<'q, sqlx::Any> for $ty {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer<'q>,
+            ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                let text: &'static str = match self {
+                    $($ty::$variant => $text,)+
+                };
+                <&str as sqlx::Encode<'q, sqlx::Any>>::encode(text, buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $ty {
+            fn decode(
+                value: sqlx::any::AnyValueRef<'r>,
+            ) -> std::result::Result<Self, sqlx::error::BoxDynError> {
+                match <&str as sqlx::Decode<'r, sqlx::Any>>::decode(value)? {
+                    $($text => Ok($ty::$variant),)+
+                    other => Err(format!("`{other}` is not a {}", stringify!($ty)).into()),
+                }
+            }
+        }
+    };
+}
+
+/// A yes/no column, stored as 0 or 1 in both databases (SQLite has no boolean type). Read a
+/// `bool` field with `#[sqlx(try_from = "Flag")]`; bind `i64::from(flag)`.
+pub struct Flag(pub bool);
+
+impl Type<Any> for Flag {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <i64 as Type<Any>>::type_info()
+    }
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <i64 as Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Any> for Flag {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(Flag(<i64 as sqlx::Decode<'r, Any>>::decode(value)? != 0))
+    }
+}
+
+impl From<Flag> for bool {
+    fn from(flag: Flag) -> bool {
+        flag.0
+    }
+}

@@ -1,0 +1,10 @@
+-- Share links are recognised on use by their signature (unique per pre-signed URL), and count
+-- their accesses.
+
+ALTER TABLE share_links ADD COLUMN signature TEXT COLLATE "C";
+ALTER TABLE share_links ADD COLUMN revoked_by TEXT COLLATE "C";
+ALTER TABLE share_links ADD COLUMN access_count BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE share_links ADD COLUMN last_access_at BIGINT;
+
+CREATE UNIQUE INDEX share_links_by_signature ON share_links (signature);
+CREATE INDEX share_links_by_user ON share_links (user_id);

@@ -1,0 +1,7 @@
+-- Settings an admin changed in the console, over the command line's values (see
+-- domain::settings). A missing row means the command line's value is in force.
+CREATE TABLE settings (
+    name       TEXT COLLATE "C"    PRIMARY KEY,
+    value      TEXT COLLATE "C"    NOT NULL,
+    updated_at BIGINT NOT NULL
+);
