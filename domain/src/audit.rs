@@ -241,7 +241,7 @@ pub async fn write_requests(pool: &Pool, events: &[RequestEvent], store: bool) -
             counts.2 = counts.2.max(event.at / 1000);
         }
     }
-    let mut tx = crate::db::write_tx(&pool).await?;
+    let mut tx = crate::db::write_tx(pool).await?;
     for event in events.iter().filter(|_| store) {
         sqlx::query(
             "INSERT INTO audit_events (at, actor_kind, actor, access_key_id, link_id, action,
@@ -273,7 +273,7 @@ pub async fn write_requests(pool: &Pool, events: &[RequestEvent], store: bool) -
         sqlx::query(
             "UPDATE share_links SET access_count = access_count + $1,
                  bytes_served = bytes_served + $2,
-                 last_access_at = MAX(COALESCE(last_access_at, 0), $3)
+                 last_access_at = CASE WHEN last_access_at > $3 THEN last_access_at ELSE $3 END
              WHERE id = $4",
         )
         .bind(count)

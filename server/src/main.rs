@@ -65,7 +65,13 @@ async fn main() -> ExitCode {
 fn init_logging(cli: &Cli) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(&cli.log)
         .map_err(|e| anyhow::anyhow!("--log {:?} is not a valid filter: {e}", cli.log))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // PostgreSQL's notices ("relation already exists, skipping" at each start) are not news.
+    let filter = filter.add_directive("sqlx::postgres::notice=warn".parse()?);
+    // Logs go to standard error: standard output is the admin commands' answer (and the first
+    // admin's password).
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -239,7 +239,7 @@ pub fn origin_of(
 
 /// Records a console action that changes nothing else (sign-in, sign-out).
 async fn audit_alone(pool: &Pool, by: &Origin, action: Action<'_>) -> Result<(), AppError> {
-    let mut tx = domain::db::write_tx(&pool).await?;
+    let mut tx = domain::db::write_tx(pool).await?;
     domain::audit::record_action(&mut tx, by, action)
         .await
         .map_err(|e| internal("cannot write the audit trail", e))?;

@@ -21,9 +21,6 @@ fn cli(env: &S3Env, args: &[&str]) -> Output {
     if let Some(prefix) = &env.upstream_prefix {
         command.env("BUCKETSHARE_STORE_BUCKET_PREFIX", prefix);
     }
-    if let Some(url) = crate::harness::database_url_blocking(env.dir.path()) {
-        command.env("BUCKETSHARE_DATABASE_URL", url.0);
-    }
     command
         .arg("--data-dir")
         .arg(env.dir.path())
@@ -32,9 +29,11 @@ fn cli(env: &S3Env, args: &[&str]) -> Output {
         .args(args)
         .env_remove("BUCKETSHARE_MASTER_KEY")
         .env_remove("BUCKETSHARE_DATABASE_URL")
-        .env("USER", "ops")
-        .output()
-        .unwrap()
+        .env("USER", "ops");
+    if let Some(url) = crate::harness::database_url_blocking(env.dir.path()) {
+        command.env("BUCKETSHARE_DATABASE_URL", url.0);
+    }
+    command.output().unwrap()
 }
 
 fn ok(env: &S3Env, args: &[&str]) -> String {
@@ -642,12 +641,19 @@ async fn the_audit_is_append_only_and_admin_actions_are_atomic() -> TestResult {
         "audit rows were changed"
     );
     // An action whose audit record cannot be written does not happen.
-    sqlx::query(
-        "CREATE TRIGGER refuse_disable BEFORE INSERT ON audit_events
-         WHEN NEW.action = 'user.disable' BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END",
-    )
-    .execute(&env.pool)
-    .await?;
+    let refuse = match domain::db::Backend::of(&env.pool) {
+        domain::db::Backend::Sqlite => {
+            "CREATE TRIGGER refuse_disable BEFORE INSERT ON audit_events
+             WHEN NEW.action = 'user.disable' BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END"
+        }
+        domain::db::Backend::Postgres => {
+            "CREATE FUNCTION refuse_disable() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN RAISE EXCEPTION 'audit unavailable'; END $$;
+             CREATE TRIGGER refuse_disable BEFORE INSERT ON audit_events FOR EACH ROW
+             WHEN (NEW.action = 'user.disable') EXECUTE FUNCTION refuse_disable();"
+        }
+    };
+    sqlx::raw_sql(refuse).execute(&env.pool).await?;
     let out = cli(&env, &["user", "disable", "carol"]);
     assert!(!out.status.success());
     let user = domain::users::get(&env.pool, "carol").await?;
