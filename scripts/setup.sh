@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing bucketshare needs, skipping what is already there:
 # the pinned Rust toolchain (rust-toolchain.toml), cargo-leptos, the wasm-bindgen CLI, wasm-opt
-# (npm binaryen); with --tests also Chromium, rclone, aws cli, boto3 and the browser-test
-# packages and s3s-fs (a real S3 server for the upstream-store tests); with --bench wrk, nginx and
+# (npm binaryen); with --tests also Chromium, rclone, PostgreSQL, aws cli, boto3 and the
+# browser-test packages and s3s-fs (a real S3 server for the upstream-store tests); with --bench wrk, nginx and
 # boto3; with --garage a Garage server built from crates.io (long: once per machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,6 +103,10 @@ if [ "$want_tests" = yes ]; then
   if ! command -v rclone >/dev/null; then
     step "rclone (Debian) for black-box S3 tests"
     apt_install rclone
+  fi
+  if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    step "PostgreSQL (Debian) for the --database-url tests (a throwaway cluster; the service stays off)"
+    apt_install postgresql
   fi
   if [ ! -d end2end/node_modules/@playwright/test ] \
     || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then

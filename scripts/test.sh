@@ -42,6 +42,9 @@ else
   echo "Garage is not installed here: its run is skipped (scripts/test-garage.sh installs it)."
 fi
 
+step "the Rust suite on PostgreSQL, and two instances sharing one database"
+pg_passed=$(scripts/postgres-tests.sh | sed -n 's/^postgres: \([0-9]*\) passed$/\1/p')
+
 step "build the site (cargo leptos build)"
 cargo leptos build
 
@@ -52,4 +55,4 @@ e2e_passed=$(scripts/e2e.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee -a /dev/
 step "black-box tests: aws cli, boto3, rclone, curl, crash"
 bb_passed=$(scripts/blackbox.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee -a /dev/stderr | sed -n 's/^blackbox: \([0-9]*\) passed$/\1/p')
 
-printf '\nall: %d passed, 0 failed\n' "$((rust_passed + up_passed + garage_passed + e2e_passed + bb_passed))"
+printf '\nall: %d passed, 0 failed\n' "$((rust_passed + up_passed + pg_passed + garage_passed + e2e_passed + bb_passed))"
