@@ -78,6 +78,14 @@ for key in report.txt big.bin site/index.html site/css/main.css; do
   grep -q " $key\$" <<<"$listing" || fail "ls lacks $key"
 done
 ok "aws s3 ls --recursive"
+counts=$(cli bucket list --json | python3 -c 'import json,sys; b=[b for b in json.load(sys.stdin) if b["name"] == "team"][0]; print(b["objects"], b["bytes"])')
+if [ "$embedded" = yes ]; then
+  [ "$counts" = "4 $((20 * 1024 * 1024 + 18 + 2 + 2))" ] || fail "bucket list counts: $counts"
+  ok "bucket list: 4 objects and their bytes"
+else
+  [ "$counts" = "None None" ] || fail "bucket list counts with an upstream store: $counts"
+  ok "bucket list: no counts with an upstream store (it keeps its own), rather than 0"
+fi
 
 url=$(aws s3 presign s3://team/report.txt --expires-in 300)
 [[ "$url" == *Signature=* && "$url" == *AWSAccessKeyId=* ]] || fail "expected a SigV2 URL: $url"

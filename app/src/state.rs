@@ -50,6 +50,12 @@ pub trait ConsoleStore: Send + Sync {
     /// Whether the store answers (`/readyz`); the error says what is wrong.
     async fn ready(&self) -> Result<(), String>;
 
+    /// Whether bucketshare's database counts this store's objects and bytes (the embedded
+    /// store's index does; an upstream store keeps its own counts, which S3 does not expose).
+    fn counts_objects(&self) -> bool {
+        true
+    }
+
     /// One page of `bucket` under `prefix`, folded at `/`, starting after `after`.
     async fn list(
         &self,

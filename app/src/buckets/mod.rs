@@ -21,8 +21,10 @@ use crate::links::{LinkTable, ShareDialog};
 pub struct BucketRow {
     pub name: String,
     pub owner: Option<String>,
-    pub objects: i64,
-    pub bytes: i64,
+    /// How many objects and bytes it holds, when bucketshare counts them (not with an
+    /// upstream store).
+    pub objects: Option<i64>,
+    pub bytes: Option<i64>,
     pub created_at: i64,
 }
 
@@ -160,6 +162,11 @@ pub async fn remove_grant(
 }
 
 /// `1.5 MiB` for a byte count.
+/// A count the store may not give: `—` (with an upstream store) rather than a wrong 0.
+fn count_or_dash(count: Option<i64>, show: impl Fn(i64) -> String) -> String {
+    count.map_or_else(|| "—".to_owned(), show)
+}
+
 pub fn human_size(bytes: i64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
@@ -208,8 +215,8 @@ pub fn BucketsPage() -> impl IntoView {
                                                     <a href=format!("/buckets/{}", b.name)>{b.name.clone()}</a>
                                                 </td>
                                                 <td>{b.owner.clone().unwrap_or_else(|| "-".into())}</td>
-                                                <td>{b.objects}</td>
-                                                <td>{human_size(b.bytes)}</td>
+                                                <td>{count_or_dash(b.objects, |n| n.to_string())}</td>
+                                                <td>{count_or_dash(b.bytes, human_size)}</td>
                                                 <td>
                                                     <Time at=b.created_at />
                                                 </td>
@@ -719,8 +726,21 @@ fn BucketSettings(bucket: BucketRow, delete_bucket: ServerAction<DeleteBucket>) 
         <section class="card" aria-labelledby="delete-bucket-title">
             <h2 id="delete-bucket-title">"Delete bucket"</h2>
             <p>
-                {bucket.name.clone()} " holds " {bucket.objects} " objects ("
-                {human_size(bucket.bytes)} "). Its grants and share links go with it."
+                {match (bucket.objects, bucket.bytes) {
+                    (Some(objects), Some(bytes)) => {
+                        format!(
+                            "{} holds {objects} objects ({}). Its grants and share links go with it.",
+                            bucket.name,
+                            human_size(bytes),
+                        )
+                    }
+                    _ => {
+                        format!(
+                            "{}'s objects are in the upstream store. Its grants and share links go with it.",
+                            bucket.name,
+                        )
+                    }
+                }}
             </p>
             <ActionForm action=delete_bucket attr:class="confirm-form">
                 <CsrfField />

@@ -15,22 +15,25 @@ use crate::state::app_state;
 /// Entries (folders and objects) per page of the object browser.
 const PAGE: usize = 100;
 
-fn row(b: buckets::Bucket) -> BucketRow {
+/// `counted`: whether the store's objects are counted in the database (see
+/// [`crate::state::ConsoleStore::counts_objects`]).
+fn row(b: buckets::Bucket, counted: bool) -> BucketRow {
     BucketRow {
         name: b.name,
         owner: b.owner,
-        objects: b.objects,
-        bytes: b.bytes,
+        objects: counted.then_some(b.objects),
+        bytes: counted.then_some(b.bytes),
         created_at: b.created_at,
     }
 }
 
 pub async fn list(pool: &Pool) -> Result<Vec<BucketRow>, AppError> {
+    let counted = app_state()?.store.counts_objects();
     Ok(buckets::list(pool)
         .await
         .map_err(|e| domain_error(e, "name"))?
         .into_iter()
-        .map(row)
+        .map(|b| row(b, counted))
         .collect())
 }
 
@@ -116,7 +119,7 @@ pub async fn view(name: &str, prefix: &str, after: &str) -> Result<BucketView, A
         .map(|u| u.name)
         .collect();
     Ok(BucketView {
-        bucket: row(bucket),
+        bucket: row(bucket, state.store.counts_objects()),
         listing,
         access,
         links: bucket_links.into_iter().take(500).map(link_row).collect(),

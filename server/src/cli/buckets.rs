@@ -3,6 +3,8 @@
 use clap::Subcommand;
 use domain::buckets::{self, Bucket};
 
+use crate::config::StoreKind;
+
 use super::{Context, print_json, print_table, show_time};
 
 #[derive(Debug, Subcommand)]
@@ -41,12 +43,25 @@ pub async fn run(cx: &Context, command: BucketCommand) -> anyhow::Result<()> {
         }
         BucketCommand::List { json } => {
             let all = buckets::list(&cx.pool).await?;
+            // An upstream store keeps its own counts: show none rather than the index's 0.
+            let counted = cx.store.store == StoreKind::Embedded;
             if json {
+                let all: Vec<_> = all
+                    .iter()
+                    .map(|b| {
+                        let mut v = serde_json::json!(b);
+                        if !counted {
+                            v["objects"] = serde_json::Value::Null;
+                            v["bytes"] = serde_json::Value::Null;
+                        }
+                        v
+                    })
+                    .collect();
                 print_json(&all)?;
             } else {
                 print_table(
                     &["NAME", "OWNER", "OBJECTS", "BYTES", "CREATED"],
-                    &all.iter().map(row).collect::<Vec<_>>(),
+                    &all.iter().map(|b| row(b, counted)).collect::<Vec<_>>(),
                 );
             }
         }
@@ -63,12 +78,19 @@ pub async fn run(cx: &Context, command: BucketCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn row(bucket: &Bucket) -> Vec<String> {
+fn row(bucket: &Bucket, counted: bool) -> Vec<String> {
+    let count = |n: i64| {
+        if counted {
+            n.to_string()
+        } else {
+            "-".to_owned()
+        }
+    };
     vec![
         bucket.name.clone(),
         bucket.owner.clone().unwrap_or_else(|| "-".to_owned()),
-        bucket.objects.to_string(),
-        bucket.bytes.to_string(),
+        count(bucket.objects),
+        count(bucket.bytes),
         show_time(Some(bucket.created_at)),
     ]
 }

@@ -729,6 +729,10 @@ impl ConsoleStore for UpstreamStore {
         Ok(Some(emptied))
     }
 
+    fn counts_objects(&self) -> bool {
+        false
+    }
+
     async fn ready(&self) -> Result<(), String> {
         self.client
             .list_buckets()
