@@ -40,6 +40,29 @@ pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl 
     }
 }
 
+/// A required text field with its label, a hint tied to it for screen readers, and the error
+/// about it (under `error_field`, the name the server reports it by).
+#[component]
+pub fn TextField(
+    id: &'static str,
+    label: &'static str,
+    value: String,
+    hint: String,
+    error: Signal<Option<AppError>>,
+    error_field: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+) -> impl IntoView {
+    let hint_id = format!("{id}-hint");
+    view! {
+        <label for=id>{label}</label>
+        <input id=id name=id type=kind required value=value aria-describedby=hint_id.clone() />
+        <p class="hint" id=hint_id>
+            {hint}
+        </p>
+        <FieldError error field=error_field />
+    }
+}
+
 /// A password field with a "Show" toggle (which needs the WASM bundle; without it the field
 /// still works, hidden).
 #[component]

@@ -224,12 +224,22 @@ pub struct RequestEvent {
 /// Writes a batch of request events in one transaction: the events themselves when `store` is
 /// set (the audit can be switched off for S3 requests), and in any case the access counters of
 /// the share links they went through (one update per link, however many of its accesses the
-/// batch holds).
+/// batch holds) and the hourly counts of pre-signed requests ([`access_hours`]).
 pub async fn write_requests(pool: &Pool, events: &[RequestEvent], store: bool) -> Result<()> {
     // link id → (accesses, bytes, last access in Unix seconds)
     let mut served: std::collections::HashMap<&str, (i64, i64, i64)> =
         std::collections::HashMap::new();
+    // hour → (allowed, not allowed), of requests through links and other pre-signed URLs
+    let mut hours: std::collections::BTreeMap<i64, (i64, i64)> = std::collections::BTreeMap::new();
     for event in events {
+        if matches!(event.kind, Some(ActorKind::Link | ActorKind::Presigned)) {
+            let counts = hours.entry(event.at / HOUR_MS).or_default();
+            if event.outcome == Some(Outcome::Allowed) {
+                counts.0 += 1;
+            } else {
+                counts.1 += 1;
+            }
+        }
         if let Some(link) = &event.link_id
             && event.outcome == Some(Outcome::Allowed)
         {
@@ -266,6 +276,18 @@ pub async fn write_requests(pool: &Pool, events: &[RequestEvent], store: bool) -
         .bind(&event.client_ip)
         .bind(&event.user_agent)
         .bind(&event.request_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (hour, (allowed, denied)) in hours {
+        sqlx::query(
+            "INSERT INTO access_hours (hour, allowed, denied) VALUES ($1, $2, $3)
+             ON CONFLICT (hour) DO UPDATE SET allowed = access_hours.allowed + excluded.allowed,
+                 denied = access_hours.denied + excluded.denied",
+        )
+        .bind(hour)
+        .bind(allowed)
+        .bind(denied)
         .execute(&mut *tx)
         .await?;
     }
@@ -385,9 +407,30 @@ pub async fn sweep(pool: &Pool, before: i64) -> Result<u64> {
         .await?;
         total += done.rows_affected();
         if done.rows_affected() < 5000 {
-            return Ok(total);
+            break;
         }
     }
+    sqlx::query("DELETE FROM access_hours WHERE hour < $1")
+        .bind(before / HOUR_MS)
+        .execute(pool)
+        .await?;
+    Ok(total)
+}
+
+/// An hour in Unix milliseconds, the unit of [`access_hours`].
+const HOUR_MS: i64 = 3_600_000;
+
+/// Requests through share links and other pre-signed URLs since `since` (Unix milliseconds),
+/// counted per hour: `(hour start in Unix seconds, allowed, not allowed)`, oldest first. Kept by
+/// the audit writer (even with the request audit off), so reading a week is at most 168 rows;
+/// `since` is rounded down to its hour.
+pub async fn access_hours(pool: &Pool, since: i64) -> Result<Vec<(i64, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT hour * 3600, allowed, denied FROM access_hours WHERE hour >= $1 ORDER BY hour",
+    )
+    .bind(since / HOUR_MS)
+    .fetch_all(pool)
+    .await?)
 }
 
 /// The columns of a CSV export, in order.

@@ -13,16 +13,22 @@ const DAYS: i64 = 7;
 /// Counts what the dashboard shows, in one read so that the figures agree.
 pub async fn stats(pool: &Pool) -> Result<Figures, AppError> {
     let now = now_unix();
-    let (iam_users, access_keys, buckets, accesses_24h) = sqlx::query_as(
+    let (iam_users, access_keys, buckets) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM iam_users),
                 (SELECT COUNT(*) FROM access_keys WHERE status = 'active'),
-                (SELECT COUNT(*) FROM buckets),
-                (SELECT COUNT(*) FROM audit_events
-                  WHERE actor_kind IN ('link', 'presigned') AND at >= $1)",
+                (SELECT COUNT(*) FROM buckets)",
     )
-    .bind((now - 86_400) * 1000)
     .fetch_one(pool)
     .await?;
+    // The last 24 hours, counted by the hour: the 24 hours that start after now - 24 h (the
+    // current one included, so far).
+    let since = (now - 86_400 + 3_599) / 3_600 * 3_600;
+    let accesses_24h = domain::audit::access_hours(pool, since * 1000)
+        .await
+        .map_err(|e| domain_error(e, "audit"))?
+        .iter()
+        .map(|(_, allowed, denied)| allowed + denied)
+        .sum();
     let active_links = domain::links::count_active(pool, super::COUNT_CAP)
         .await
         .map_err(|e| domain_error(e, "links"))?;
@@ -39,24 +45,18 @@ pub async fn overview(pool: &Pool) -> Result<Overview, AppError> {
     let now = now_unix();
     let today = now - now.rem_euclid(86_400);
     let start = today - (DAYS - 1) * 86_400;
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT at / 86400000 AS day,
-                SUM(CASE WHEN outcome = 'allowed' THEN 1 ELSE 0 END),
-                SUM(CASE WHEN outcome = 'allowed' THEN 0 ELSE 1 END)
-         FROM audit_events
-         WHERE actor_kind IN ('link', 'presigned') AND at >= $1
-         GROUP BY day",
-    )
-    .bind(start * 1000)
-    .fetch_all(pool)
-    .await?;
+    let hours = domain::audit::access_hours(pool, start * 1000)
+        .await
+        .map_err(|e| domain_error(e, "audit"))?;
     let accesses = (0..DAYS)
         .map(|i| {
             let day = start / 86_400 + i;
-            let (allowed, denied) = rows
+            let (allowed, denied) = hours
                 .iter()
-                .find(|(d, _, _)| *d == day)
-                .map_or((0, 0), |(_, a, d)| (*a, *d));
+                .filter(|(hour, _, _)| hour / 86_400 == day)
+                .fold((0, 0), |(a, d), (_, allowed, denied)| {
+                    (a + allowed, d + denied)
+                });
             DayCount {
                 day: day * 86_400,
                 allowed,

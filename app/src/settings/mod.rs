@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::CsrfField;
 use crate::components::{
-    ConfirmField, FieldError, FormError, LoadError, PasswordInput, Time, action_error,
+    ConfirmField, FieldError, FormError, LoadError, PasswordInput, TextField, Time, action_error,
 };
 use crate::error::AppError;
 
@@ -168,64 +168,57 @@ fn SettingsForms(
             <h2 id="links-settings-title">"Share links and the S3 endpoint"</h2>
             <ActionForm action=save>
                 <CsrfField />
-                <label for="public_s3_url">"Public S3 URL"</label>
-                <input
+                <TextField
                     id="public_s3_url"
-                    name="public_s3_url"
-                    type="url"
-                    required
+                    label="Public S3 URL"
+                    kind="url"
                     value=f.public_s3_url
-                    aria-describedby="public_s3_url-hint"
+                    hint=format!(
+                        "The S3 address as link recipients reach it (a reverse proxy's, a real host name). New links are signed for it. {}",
+                        from_cli("public_s3_url"),
+                    )
+                    error=save_error
+                    error_field="public_s3_url"
                 />
-                <p class="hint" id="public_s3_url-hint">
-                    "The S3 address as link recipients reach it (a reverse proxy's, a real host name). New links are signed for it. "
-                    {from_cli("public_s3_url")}
-                </p>
-                <FieldError error=save_error field="public_s3_url" />
-                <label for="default_link">"Default link lifetime"</label>
-                <input
+                <TextField
                     id="default_link"
-                    name="default_link"
-                    required
+                    label="Default link lifetime"
                     value=f.default_link
-                    aria-describedby="default_link-hint"
+                    hint=format!(
+                        "What the share dialog offers first, e.g. 1h. {}",
+                        from_cli("default_link_secs"),
+                    )
+                    error=save_error
+                    error_field="default_link_secs"
                 />
-                <p class="hint" id="default_link-hint">
-                    "What the share dialog offers first, e.g. 1h. " {from_cli("default_link_secs")}
-                </p>
-                <FieldError error=save_error field="default_link_secs" />
-                <label for="max_link">"Longest link lifetime"</label>
-                <input
+                <TextField
                     id="max_link"
-                    name="max_link"
-                    required
+                    label="Longest link lifetime"
                     value=f.max_link
-                    aria-describedby="max_link-hint"
+                    hint=format!(
+                        "At most 7 days (S3's limit). Also the longest pre-signed URL the endpoint accepts. {}",
+                        from_cli("max_link_secs"),
+                    )
+                    error=save_error
+                    error_field="max_link_secs"
                 />
-                <p class="hint" id="max_link-hint">
-                    "At most 7 days (S3's limit). Also the longest pre-signed URL the endpoint accepts. "
-                    {from_cli("max_link_secs")}
-                </p>
-                <FieldError error=save_error field="max_link_secs" />
                 <label class="check">
                     <input type="checkbox" name="sigv2" value="on" checked=f.sigv2 />
                     " Accept SigV2 requests and links (aws cli v1's default for presign)"
                 </label>
                 <p class="hint">{from_cli("sigv2")}</p>
                 <h3>"Audit"</h3>
-                <label for="audit_retention">"Keep audit events for"</label>
-                <input
+                <TextField
                     id="audit_retention"
-                    name="audit_retention"
-                    required
+                    label="Keep audit events for"
                     value=f.audit_retention
-                    aria-describedby="audit_retention-hint"
+                    hint=format!(
+                        "Older events are deleted every hour; at least 1 day. {}",
+                        from_cli("audit_retention_secs"),
+                    )
+                    error=save_error
+                    error_field="audit_retention_secs"
                 />
-                <p class="hint" id="audit_retention-hint">
-                    "Older events are deleted every hour; at least 1 day. "
-                    {from_cli("audit_retention_secs")}
-                </p>
-                <FieldError error=save_error field="audit_retention_secs" />
                 <label class="check">
                     <input type="checkbox" name="truncate_ips" value="on" checked=f.truncate_ips />
                     " Store client addresses truncated (IPv4 to /24, IPv6 to /48)"

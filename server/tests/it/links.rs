@@ -137,6 +137,12 @@ async fn a_link_is_served_counted_revoked_and_audited() -> TestResult {
         })
         .await
     );
+    // The dashboard counts them too (by the hour, kept by the same writer): two downloads and
+    // the refused use of the revoked link, today.
+    let overview = app::dashboard::ssr::overview(&env.pool).await?;
+    assert_eq!(overview.figures.accesses_24h, 3);
+    let today = overview.accesses.last().map(|d| (d.allowed, d.denied));
+    assert_eq!(today, Some((2, 1)), "{:?}", overview.accesses);
     let listed = json(&env, &["link", "list", "--json"]);
     assert_eq!(listed[0]["id"], id.as_str());
     assert_eq!(listed[0]["state"], "active");
