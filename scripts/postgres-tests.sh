@@ -86,9 +86,7 @@ export BUCKETSHARE_STORE=s3 BUCKETSHARE_STORE_ENDPOINT="http://127.0.0.1:$s3s_po
 export BUCKETSHARE_PUBLIC_S3_URL="http://127.0.0.1:$s3_a"
 export BUCKETSHARE_ADMIN_PASSWORD=two-instances-password
 for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$s3s_port/" && break; sleep 0.1; done
-"$bin" --data-dir "$work/a" user create alice >/dev/null || fail "user create"
-"$bin" --data-dir "$work/a" bucket create team --owner alice >/dev/null || fail "bucket create"
-"$bin" --data-dir "$work/a" key create alice --json >"$work/alice.json" || fail "key create"
+# Both start at once on the empty database: they race to migrate it and create the first admin.
 "$bin" --data-dir "$work/a" serve --console-addr "127.0.0.1:$console_a" \
   --s3-addr "127.0.0.1:$s3_a" >"$work/a.log" 2>&1 &
 pids+=($!)
@@ -100,7 +98,12 @@ for c in "$console_a" "$console_b"; do
   [ "$(curl -s "http://127.0.0.1:$c/readyz")" = ready ] || fail "instance on $c not ready"
 done
 [ -f "$work/b/bucketshare.db" ] && fail "instance B made a SQLite file despite --database-url"
-ok "two instances (data dirs a and b) ready on one PostgreSQL database and one upstream store"
+admins=$(psql -d bs_shared -c "SELECT count(*) FROM admins")
+[ "$admins" = 1 ] || fail "$admins first admins after a simultaneous start"
+ok "two instances (data dirs a and b) started at once on one empty PostgreSQL database (one first admin) and one upstream store"
+"$bin" --data-dir "$work/a" user create alice >/dev/null || fail "user create"
+"$bin" --data-dir "$work/b" bucket create team --owner alice >/dev/null || fail "bucket create"
+"$bin" --data-dir "$work/a" key create alice --json >"$work/alice.json" || fail "key create"
 
 "$TOOLS_DIR/venv/bin/python" - "$work/alice.json" "$console_a" "$s3_a" "$console_b" "$s3_b" \
   >"$work/pair.out" 2>"$work/pair.log" <<'EOF' || fail "two instances: $(tail -n 5 "$work/pair.log")"

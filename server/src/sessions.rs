@@ -64,12 +64,21 @@ impl Sessions {
                 )
             }
         };
-        match &sessions {
-            Sessions::Sqlite(store, _) => store.migrate().await,
-            Sessions::Postgres(store) => store.migrate().await,
+        // Instances starting together on a fresh PostgreSQL database race to create the table
+        // (`CREATE TABLE IF NOT EXISTS` is not atomic there): the loser tries once more.
+        let mut tries = 0;
+        loop {
+            let created = match &sessions {
+                Sessions::Sqlite(store, _) => store.migrate().await,
+                Sessions::Postgres(store) => store.migrate().await,
+            };
+            match created {
+                Ok(()) => return Ok(sessions),
+                Err(_) if tries == 0 => tries += 1,
+                Err(err) => return Err(err).context("cannot create the session table"),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        .context("cannot create the session table")?;
-        Ok(sessions)
     }
 
     /// Deletes expired sessions. (The SQLite store's own `delete_expired` compares its Unix
