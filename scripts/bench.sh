@@ -9,7 +9,7 @@ scripts/setup.sh --bench --garage
 . scripts/env.sh
 
 # The same release build as scripts/serve.sh (cargo-leptos), so the two share the cache.
-cargo leptos build --release
+cargo leptos build --release --split
 GARAGE_BIN="$GARAGE_BIN" "$TOOLS_DIR/venv/bin/python" bench/bench.py "$CARGO_TARGET_DIR/release/bucketshare" "$@"
 "$TOOLS_DIR/venv/bin/python" bench/console.py "$CARGO_TARGET_DIR/release/bucketshare"
 # The console's WASM bundle, as browsers download it.

@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 . scripts/env.sh
 
-cargo leptos build --release
+cargo leptos build --release --split
 export BUCKETSHARE_SITE_ROOT="${BUCKETSHARE_SITE_ROOT:-$PWD/target/site}"
 exec "$CARGO_TARGET_DIR/release/bucketshare" "$@"

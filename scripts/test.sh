@@ -45,8 +45,9 @@ fi
 step "the Rust suite on PostgreSQL, and two instances sharing one database"
 pg_passed=$(scripts/postgres-tests.sh | sed -n 's/^postgres: \([0-9]*\) passed$/\1/p')
 
-step "build the site (cargo leptos build)"
-cargo leptos build
+# `--split`: every page is a lazy route (app/src/lib.rs), its code a chunk of its own.
+step "build the site (cargo leptos build --split)"
+cargo leptos build --split
 
 # `tee -a`: a plain tee would truncate stderr when it is a file (a redirected log).
 step "browser tests"

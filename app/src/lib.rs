@@ -24,7 +24,7 @@ pub mod users;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Outlet, ParentRoute, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 use crate::account::AccountPage;
 use crate::audit::AuditPage;
@@ -80,22 +80,65 @@ fn ConsoleRoutes() -> impl IntoView {
     provide_context(session);
     view! {
         <Routes fallback=NotFound>
-            <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+            <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
             <ParentRoute path=path!("/") view=ConsoleLayout ssr=SsrMode::Async>
-                <Route path=path!("") view=DashboardPage ssr=SsrMode::Async />
-                <Route path=path!("account") view=AccountPage ssr=SsrMode::Async />
-                <Route path=path!("users") view=UsersPage ssr=SsrMode::Async />
-                <Route path=path!("users/:name") view=UserPage ssr=SsrMode::Async />
-                <Route path=path!("buckets") view=BucketsPage ssr=SsrMode::Async />
-                <Route path=path!("buckets/:name") view=BucketPage ssr=SsrMode::Async />
-                <Route path=path!("links") view=LinksPage ssr=SsrMode::Async />
-                <Route path=path!("links/:id") view=LinkPage ssr=SsrMode::Async />
-                <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
-                <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async />
+                <Route path=path!("") view={Lazy::<DashboardRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("users/:name") view={Lazy::<UserRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("buckets") view={Lazy::<BucketsRoute>::new()} ssr=SsrMode::Async />
+                <Route
+                    path=path!("buckets/:name")
+                    view={Lazy::<BucketRoute>::new()}
+                    ssr=SsrMode::Async
+                />
+                <Route path=path!("links") view={Lazy::<LinksRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("links/:id") view={Lazy::<LinkRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
+                <Route
+                    path=path!("settings")
+                    view={Lazy::<SettingsRoute>::new()}
+                    ssr=SsrMode::Async
+                />
             </ParentRoute>
         </Routes>
     }
 }
+
+/// Every page as a lazy route: in release builds (`cargo leptos build --release --split`) each
+/// page's code is its own WASM chunk, fetched when the page is first shown (at hydration, the
+/// chunk of the page being hydrated), so the bundle every visit downloads holds only the router,
+/// the frame and what pages share. The page components load their own data.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),+ $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    )+};
+}
+
+lazy_pages!(
+    LoginRoute => LoginPage,
+    DashboardRoute => DashboardPage,
+    AccountRoute => AccountPage,
+    UsersRoute => UsersPage,
+    UserRoute => UserPage,
+    BucketsRoute => BucketsPage,
+    BucketRoute => BucketPage,
+    LinksRoute => LinksPage,
+    LinkRoute => LinkPage,
+    AuditRoute => AuditPage,
+    SettingsRoute => SettingsPage,
+);
 
 /// The frame of every signed-in page: header with navigation and the admin's name.
 #[component]

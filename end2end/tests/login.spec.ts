@@ -32,8 +32,16 @@ test("a wrong password shows an error and signs nobody in", async ({ page }) => 
 });
 
 test("the admin signs in, sees the dashboard, uses the hydrated app and signs out", async ({ page }) => {
+  // The sign-in page loads the main bundle and its own chunk only, compressed.
+  const wasm: { url: string; encoding?: string }[] = [];
+  page.on("response", (res) => {
+    if (res.url().endsWith(".wasm")) wasm.push({ url: res.url(), encoding: res.headers()["content-encoding"] });
+  });
   await page.goto("/login");
   await hydrated(page);
+  expect(wasm.map((w) => w.url)).toContainEqual(expect.stringMatching(/\/pkg\/bucketshare\.wasm$/));
+  expect(wasm.some((w) => /\/pkg\/chunk_\d+\.wasm$/.test(w.url))).toBe(true);
+  expect(wasm.every((w) => w.encoding === "gzip")).toBe(true);
   await signIn(page);
 
   await expect(page).toHaveURL(/\/$/);
