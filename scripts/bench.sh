@@ -12,6 +12,12 @@ scripts/setup.sh --bench --garage
 cargo leptos build --release --split
 GARAGE_BIN="$GARAGE_BIN" "$TOOLS_DIR/venv/bin/python" bench/bench.py "$CARGO_TARGET_DIR/release/bucketshare" "$@"
 "$TOOLS_DIR/venv/bin/python" bench/console.py "$CARGO_TARGET_DIR/release/bucketshare"
-# The console's WASM bundle, as browsers download it.
+# The console's WASM, as browsers download it: the main bundle every visit loads, and the pages'
+# chunks (each visit loads those of the pages it shows).
 wasm=target/site/pkg/bucketshare.wasm
-printf '\nRelease WASM bundle: %s bytes, %s bytes gzipped (-9)\n' "$(stat -c %s "$wasm")" "$(gzip -9 -c "$wasm" | wc -c)"
+printf '\nRelease WASM, main bundle: %s bytes, %s bytes gzipped (-9)\n' "$(stat -c %s "$wasm")" "$(gzip -9 -c "$wasm" | wc -c)"
+chunks=0; largest=0; n=0
+for f in target/site/pkg/chunk_*.wasm; do
+  z=$(gzip -9 -c "$f" | wc -c); chunks=$((chunks + z)); n=$((n + 1)); [ "$z" -gt "$largest" ] && largest=$z
+done
+printf 'Release WASM, page chunks: %s files, %s bytes gzipped in all, the largest %s\n' "$n" "$chunks" "$largest"
