@@ -44,12 +44,15 @@ fi
 "${as_pg[@]}" "$pg_bin/initdb" -D "$pg_dir/data" --auth=trust -U postgres --encoding=UTF8 \
   --locale=C.UTF-8 >"$work/initdb.log" 2>&1 || fail "initdb"
 port=$(free_port)
-# A test cluster: durability off for speed (the SQLite runs keep full fsync).
-"${as_pg[@]}" "$pg_bin/postgres" -D "$pg_dir/data" -k "$pg_dir" -h 127.0.0.1 -p "$port" \
-  -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
-  >"$work/postgres.log" 2>&1 &
-for _ in $(seq 1 100); do "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$port" && break; sleep 0.1; done
-"$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$port" || fail "PostgreSQL did not start"
+start_postgres() {
+  # A test cluster: durability off for speed (the SQLite runs keep full fsync).
+  "${as_pg[@]}" "$pg_bin/postgres" -D "$pg_dir/data" -k "$pg_dir" -h 127.0.0.1 -p "$port" \
+    -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
+    >>"$work/postgres.log" 2>&1 &
+  for _ in $(seq 1 100); do "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$port" && break; sleep 0.1; done
+  "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$port" || fail "PostgreSQL did not start"
+}
+start_postgres
 server="postgres://postgres@127.0.0.1:$port"
 psql() { "$pg_bin/psql" -X -q -At -h 127.0.0.1 -p "$port" -U postgres "$@"; }
 echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port" >&2
@@ -178,4 +181,22 @@ print(3)
 EOF
 passed=$((passed + $(cat "$work/pair.out")))
 cat "$work/pair.log" >&2
+
+# The database goes away, then comes back: readiness says so, and the instances recover
+# without a restart.
+"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast stop >/dev/null
+code=$(curl -s -o "$work/out" -w '%{http_code}' "http://127.0.0.1:$console_a/readyz")
+[ "$code" = 503 ] && grep -q database "$work/out" || fail "readyz with the database down: $code $(cat "$work/out")"
+ok "/readyz: 503 \"$(cat "$work/out")\" with the database down"
+start_postgres
+for _ in $(seq 1 50); do
+  [ "$(curl -s "http://127.0.0.1:$console_a/readyz")" = ready ] \
+    && [ "$(curl -s "http://127.0.0.1:$console_b/readyz")" = ready ] && break
+  sleep 0.2
+done
+for c in "$console_a" "$console_b"; do
+  [ "$(curl -s "http://127.0.0.1:$c/readyz")" = ready ] || fail "instance on $c not ready after the database came back"
+done
+"$bin" --data-dir "$work/a" user list --json | grep -q '"alice"' || fail "user list after the database came back"
+ok "both instances ready again once the database is back, without a restart"
 echo "postgres: $passed passed"

@@ -97,7 +97,6 @@ pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLay
         )
 }
 
-/// Liveness: the process answers.
 /// `listener` with Nagle's algorithm off on every connection: a response's head and body go out
 /// at once, instead of the body waiting for the client's delayed ACK (40 ms on Linux), which
 /// capped small GETs at a few thousand per second.
@@ -112,6 +111,7 @@ pub fn no_delay(
     })
 }
 
+/// Liveness: the process answers.
 async fn healthz() -> &'static str {
     "ok\n"
 }
