@@ -7,11 +7,11 @@
 
 use std::net::IpAddr;
 
-use crate::db::{Filtered, Pool};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 use crate::Result;
+use crate::db::{Filtered, Pool};
 
 /// Milliseconds since the Unix epoch, the time unit of audit events.
 pub fn now_millis() -> i64 {

@@ -1,9 +1,9 @@
 //! Buckets bucketshare knows, with their owner.
 
-use crate::db::Pool;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Action, Origin};
+use crate::db::Pool;
 use crate::{Error, Result, is_unique_violation, now_unix, write_tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]

@@ -1,9 +1,9 @@
 //! Per-bucket grants, and the one table that says which permission each S3 operation needs.
 
-use crate::db::Pool;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Action, Origin};
+use crate::db::Pool;
 use crate::{Error, Result, is_unique_violation, now_unix, write_tx};
 
 /// What a grant lets its user do in a bucket (or under a prefix of it).

@@ -1,11 +1,11 @@
 //! S3 access keys of IAM users: created with a secret shown once, listed, disabled, rotated,
 //! deleted, and looked up (secret unsealed) to check a request's signature.
 
-use crate::db::Pool;
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 use crate::audit::{self, Action, Origin};
+use crate::db::Pool;
 use crate::secrets::{AccessKeyId, MasterKey, SecretKey};
 use crate::users::UserStatus;
 use crate::{Error, Result, now_unix, write_tx};

@@ -2,11 +2,11 @@
 //! counted. The URL itself is made by the caller (aws-sdk-s3's presigner); this module keeps
 //! the record and answers "is this signature a revoked link?" on every pre-signed request.
 
-use crate::db::{Filtered, Pool};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Action, Origin};
+use crate::db::{Filtered, Pool};
 use crate::{Error, Result, now_unix, write_tx};
 
 /// Longest a link may live: 7 days, as S3 allows for pre-signed URLs.

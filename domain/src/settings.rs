@@ -7,10 +7,10 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::db::Pool;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Action, Network, Origin};
+use crate::db::Pool;
 use crate::{Error, Result, now_unix, write_tx};
 
 /// S3's own limit for a pre-signed URL: 7 days.

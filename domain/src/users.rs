@@ -1,10 +1,10 @@
 //! IAM users: the people and programs that reach buckets with S3 access keys.
 
-use crate::db::Pool;
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 use crate::audit::{self, Action, Origin};
+use crate::db::Pool;
 use crate::keys::{self, NewKey};
 use crate::secrets::MasterKey;
 use crate::{Error, Result, is_unique_violation, now_unix, write_tx};
