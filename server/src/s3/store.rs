@@ -50,9 +50,8 @@ pub(super) fn db_error(err: impl std::fmt::Display) -> s3s::S3Error {
 /// A failed insert: `gone` if the row it belongs to (bucket, upload) was deleted meanwhile (a
 /// foreign key violation), else a database error.
 pub(super) fn insert_error(err: sqlx::Error, gone: s3s::S3Error) -> s3s::S3Error {
-    const SQLITE_CONSTRAINT_FOREIGNKEY: &str = "787";
-    match err.as_database_error().and_then(|e| e.code()).as_deref() {
-        Some(SQLITE_CONSTRAINT_FOREIGNKEY) => gone,
+    match err.as_database_error().map(|e| e.kind()) {
+        Some(sqlx::error::ErrorKind::ForeignKeyViolation) => gone,
         _ => db_error(err),
     }
 }
@@ -311,5 +310,55 @@ impl S3 for EmbeddedStore {
         multipart::upload_part_copy(self, req.input)
             .await
             .map(S3Response::new)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A row whose bucket is gone (deleted between the request's checks and its commit) is
+    /// the client's `NoSuch…` error, not an internal one: on SQLite, and on PostgreSQL when the
+    /// tests have one (`BUCKETSHARE_TEST_POSTGRES`, see `scripts/postgres-tests.sh`).
+    #[tokio::test]
+    async fn an_insert_into_a_deleted_bucket_is_no_such_bucket() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.db");
+        let mut pools = vec![
+            crate::db::open(crate::db::Location::File(&file))
+                .await
+                .unwrap(),
+        ];
+        if let Ok(server) = std::env::var("BUCKETSHARE_TEST_POSTGRES") {
+            use sqlx::Connection;
+            let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+                .await
+                .unwrap();
+            let _ = sqlx::query("DROP DATABASE IF EXISTS bs_unit_store")
+                .execute(&mut admin)
+                .await;
+            sqlx::query("CREATE DATABASE bs_unit_store")
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            let url = format!("{server}/bs_unit_store");
+            pools.push(
+                crate::db::open(crate::db::Location::Url(&url))
+                    .await
+                    .unwrap(),
+            );
+        }
+        for pool in pools {
+            let err = sqlx::query(
+                "INSERT INTO objects (bucket, key, blob, size, etag, last_modified)
+                 VALUES ('gone', 'k', 'b', 0, 'e', 0)",
+            )
+            .execute(&pool)
+            .await
+            .unwrap_err();
+            let mapped = insert_error(err, s3_error!(NoSuchBucket));
+            assert_eq!(*mapped.code(), s3s::S3ErrorCode::NoSuchBucket);
+        }
     }
 }
