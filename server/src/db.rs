@@ -57,8 +57,11 @@ pub async fn open(location: Location<'_>) -> anyhow::Result<Pool> {
                     Ok(())
                 })
             }),
+        // No ping before each use either: that is a network round trip per query. A connection
+        // the server dropped fails its next query instead, and the pool replaces it.
         Backend::Postgres => AnyPoolOptions::new()
             .max_connections(16)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10)),
     };
     let pool = options
