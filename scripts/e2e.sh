@@ -36,7 +36,7 @@ done
 export BASE_URL="http://127.0.0.1:$port"
 export S3_URL="http://127.0.0.1:$s3_port"
 # Screenshots of every page, for reviewers (git-ignored).
-export SCREENSHOT_DIR="$PWD/end2end/screenshots"
+export SCREENSHOT_DIR="${SCREENSHOT_DIR:-$PWD/end2end/screenshots}"
 mkdir -p "$SCREENSHOT_DIR"
 export PLAYWRIGHT_JSON="$data/results.json"
 status=0

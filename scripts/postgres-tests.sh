@@ -2,7 +2,8 @@
 # bucketshare on PostgreSQL (`--database-url`), against a server started here from Debian's
 # `postgresql` (a throwaway cluster on 127.0.0.1):
 #  1. the in-process Rust suite, each test in a database of its own;
-#  2. two real instances with their own data dirs sharing that database, the same master key
+#  2. the browser tests against the built site, the server on PostgreSQL;
+#  3. two real instances with their own data dirs sharing that database, the same master key
 #     and one upstream store (s3s-fs), as behind a load balancer: a console session opened on
 #     one is valid on the other, a link issued on one downloads through the other, and once
 #     revoked through one it is refused by the other (the time that takes is printed).
@@ -68,7 +69,16 @@ dbs=$(psql -d postgres -c "SELECT count(*) FROM pg_database WHERE datname LIKE '
 echo "ok    the Rust suite on PostgreSQL: $rust passed, in $dbs databases" >&2
 passed=$((passed + rust))
 
-# --- 2. two instances sharing the database ---------------------------------------------------
+# --- 2. the browser tests, the server on PostgreSQL ------------------------------------------
+cargo leptos build --split >&2
+psql -d postgres -c "CREATE DATABASE bs_e2e"
+e2e=$(BUCKETSHARE_DATABASE_URL="$server/bs_e2e" SCREENSHOT_DIR="$work/screenshots" \
+  scripts/e2e.sh "$CARGO_TARGET_DIR/debug/bucketshare" | sed -n 's/^e2e: \([0-9]*\) passed$/\1/p')
+[ "$(psql -d bs_e2e -c "SELECT count(*) FROM share_links")" -gt 0 ] || fail "the browser tests left no link in PostgreSQL"
+echo "ok    the browser tests with the server on PostgreSQL: $e2e passed" >&2
+passed=$((passed + e2e))
+
+# --- 3. two instances sharing the database ---------------------------------------------------
 bin="$CARGO_TARGET_DIR/debug/bucketshare"
 s3s_port=$(free_port)
 store_key=PGTESTSTOREKEY

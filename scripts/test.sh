@@ -42,9 +42,6 @@ else
   echo "Garage is not installed here: its run is skipped (scripts/test-garage.sh installs it)."
 fi
 
-step "the Rust suite on PostgreSQL, and two instances sharing one database"
-pg_passed=$(scripts/postgres-tests.sh | sed -n 's/^postgres: \([0-9]*\) passed$/\1/p')
-
 # `--split`: every page is a lazy route (app/src/lib.rs), its code a chunk of its own.
 step "build the site (cargo leptos build --split)"
 cargo leptos build --split
@@ -52,6 +49,9 @@ cargo leptos build --split
 # `tee -a`: a plain tee would truncate stderr when it is a file (a redirected log).
 step "browser tests"
 e2e_passed=$(scripts/e2e.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee -a /dev/stderr | sed -n 's/^e2e: \([0-9]*\) passed$/\1/p')
+
+step "the Rust suite and the browser tests on PostgreSQL, and two instances sharing one database"
+pg_passed=$(scripts/postgres-tests.sh | sed -n 's/^postgres: \([0-9]*\) passed$/\1/p')
 
 step "black-box tests: aws cli, boto3, rclone, curl, crash"
 bb_passed=$(scripts/blackbox.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee -a /dev/stderr | sed -n 's/^blackbox: \([0-9]*\) passed$/\1/p')
