@@ -111,7 +111,22 @@ pub async fn visible_to(pool: &Pool, user: &str) -> Result<Vec<Bucket>> {
     .await?)
 }
 
-/// The bucket `name`.
+/// Fails with [`Error::NotFound`] unless the bucket `name` exists: one indexed lookup, without
+/// the object counts of [`get`], on the pool or inside a transaction.
+pub async fn require<'c, E>(conn: E, name: &str) -> Result<()>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
+        .bind(name)
+        .fetch_optional(conn)
+        .await?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| Error::not_found("bucket", name))
+}
+
+/// The bucket `name`, with its object counts.
 pub async fn get(pool: &Pool, name: &str) -> Result<Bucket> {
     sqlx::query_as(&format!("{SELECT_BUCKET} WHERE b.name = $1"))
         .bind(name)
@@ -126,13 +141,7 @@ pub async fn get(pool: &Pool, name: &str) -> Result<Bucket> {
 /// This fails if: the bucket does not exist, or it holds objects and `force` is off.
 pub async fn delete(pool: &Pool, name: &str, force: bool, by: &Origin) -> Result<Vec<String>> {
     let mut tx = write_tx(pool).await?;
-    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if exists.is_none() {
-        return Err(Error::not_found("bucket", name));
-    }
+    require(&mut *tx, name).await?;
     let blobs: Vec<String> = sqlx::query_scalar("SELECT blob FROM objects WHERE bucket = $1")
         .bind(name)
         .fetch_all(&mut *tx)

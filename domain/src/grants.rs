@@ -134,13 +134,7 @@ pub async fn add(
     }
     let mut tx = write_tx(pool).await?;
     let user_id = crate::users::id_of(&mut tx, user).await?;
-    let bucket_exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
-        .bind(bucket)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if bucket_exists.is_none() {
-        return Err(Error::not_found("bucket", bucket));
-    }
+    crate::buckets::require(&mut *tx, bucket).await?;
     let before: Option<(Permission, Option<i64>)> = sqlx::query_as(
         "SELECT permission, expires_at FROM grants WHERE user_id = $1 AND bucket = $2 AND prefix = $3",
     )

@@ -301,13 +301,7 @@ pub async fn revoke_many(pool: &Pool, scope: &Scope, by: &Origin) -> Result<Vec<
             )
         }
         Scope::Bucket(bucket) => {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
-                .bind(bucket)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if exists.is_none() {
-                return Err(Error::not_found("bucket", bucket));
-            }
+            crate::buckets::require(&mut *tx, bucket).await?;
             ("bucket = $4", Some(bucket.as_str()), None)
         }
     };

@@ -27,7 +27,14 @@ pub struct Cli {
     /// database instead of `<data-dir>/bucketshare.db`, so that several instances can share it:
     /// `postgres://user:password@host:5432/bucketshare`. Instances sharing it need the same
     /// master key (`--master-key`).
-    #[arg(long, env = "BUCKETSHARE_DATABASE_URL", hide_env_values = true, global = true, value_parser = parse_database_url)]
+    /// Checked when the database is opened (`db::check_url`): clap's own refusal would echo
+    /// the value, password included.
+    #[arg(
+        long,
+        env = "BUCKETSHARE_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
     pub database_url: Option<Redacted>,
 
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `bucketshare=debug,info`).
@@ -145,19 +152,6 @@ fn parse_public_url(text: &str) -> Result<String, String> {
             "`{text}` must be an http:// or https:// URL with a host and no query"
         )),
     }
-}
-
-/// `--database-url`: a PostgreSQL URL with a host (shown back without its password).
-fn parse_database_url(text: &str) -> Result<Redacted, String> {
-    let shown = crate::db::without_password(text);
-    let url = url::Url::parse(text).map_err(|e| format!("`{shown}` is not a URL ({e})"))?;
-    if !matches!(url.scheme(), "postgres" | "postgresql") || url.host_str().is_none() {
-        return Err(format!(
-            "`{shown}` must be a postgres:// URL with a host (without --database-url, the \
-             database is the data dir's SQLite file)"
-        ));
-    }
-    Ok(Redacted(text.to_owned()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use domain::db::{Backend, Pool};
-use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
+use sqlx::{Connection, Executor};
 
 /// The file name of the SQLite database inside the data dir.
 pub const DB_FILE: &str = "bucketshare.db";
@@ -59,10 +59,20 @@ pub async fn open(location: Location<'_>) -> anyhow::Result<Pool> {
             }),
         // No ping before each use either: that is a network round trip per query. A connection
         // the server dropped fails its next query instead, and the pool replaces it.
-        Backend::Postgres => AnyPoolOptions::new()
-            .max_connections(16)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(10)),
+        Backend::Postgres => {
+            // One connection first, so that an unreachable server or a refused login says so
+            // at once (the pool would retry until its acquire timeout, then only say that).
+            sqlx::AnyConnection::connect(&url)
+                .await
+                .with_context(|| format!("cannot open the database {shown}"))?
+                .close()
+                .await
+                .ok();
+            AnyPoolOptions::new()
+                .max_connections(16)
+                .test_before_acquire(false)
+                .acquire_timeout(Duration::from_secs(10))
+        }
     };
     let pool = options
         .connect(&url)
@@ -74,6 +84,19 @@ pub async fn open(location: Location<'_>) -> anyhow::Result<Pool> {
     };
     migrated.with_context(|| format!("cannot migrate the database {shown}"))?;
     Ok(pool)
+}
+
+/// `--database-url`: a PostgreSQL URL with a host. The message shows it without its password.
+pub fn check_url(text: &str) -> Result<(), String> {
+    let shown = without_password(text);
+    let url = url::Url::parse(text).map_err(|e| format!("`{shown}` is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "postgres" | "postgresql") || url.host_str().is_none() {
+        return Err(format!(
+            "`{shown}` must be a postgres:// URL with a host (without --database-url, the \
+             database is the data dir's SQLite file)"
+        ));
+    }
+    Ok(())
 }
 
 /// A database URL as it may be logged: without its password.

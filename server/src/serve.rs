@@ -147,6 +147,9 @@ pub async fn open_data_dir(
     data_dir: &Path,
     database_url: Option<&Redacted>,
 ) -> anyhow::Result<Pool> {
+    if let Some(url) = database_url {
+        db::check_url(&url.0).map_err(|message| anyhow::anyhow!("--database-url: {message}"))?;
+    }
     if !data_dir.exists() {
         create_private_dir(data_dir)
             .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;

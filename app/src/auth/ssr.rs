@@ -92,6 +92,27 @@ fn dummy_hash(argon2: &Argon2<'_>) -> Result<&'static str, AppError> {
 }
 
 /// A random alphanumeric string (62 symbols, ~5.95 bits each) from the OS-seeded thread RNG.
+/// Adds the admin `name` with the password hash `hash`; `false` (and nothing changed) if an
+/// admin of that name exists.
+pub async fn insert_admin<'c, E>(conn: E, name: &str, hash: String) -> Result<bool, AppError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let now = now_unix();
+    let inserted = sqlx::query(
+        "INSERT INTO admins (name, password_hash, created_at, password_changed_at)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(hash)
+    .bind(now)
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
 pub fn random_string(len: usize) -> String {
     rand::rng()
         .sample_iter(Alphanumeric)
@@ -143,20 +164,8 @@ pub async fn ensure_first_admin(
         None => (Zeroizing::new(random_string(24)), true),
     };
     let hash = hash_password(password.clone()).await?;
-    let now = now_unix();
-    // `DO NOTHING`: if another process created it meanwhile, theirs stands.
-    let created = sqlx::query(
-        "INSERT INTO admins (name, password_hash, created_at, password_changed_at)
-         VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(FIRST_ADMIN)
-    .bind(hash)
-    .bind(now)
-    .bind(now)
-    .execute(pool)
-    .await?
-    .rows_affected()
-        == 1;
+    // If another process created it meanwhile, theirs stands.
+    let created = insert_admin(pool, FIRST_ADMIN, hash).await?;
     Ok(match (created, generated) {
         (false, _) => FirstAdmin::AlreadyThere,
         (true, false) => FirstAdmin::CreatedWithGivenPassword,

@@ -130,7 +130,7 @@ pub async fn view(name: &str, prefix: &str, after: &str) -> Result<BucketView, A
 pub async fn delete_object(admin: &Admin, bucket: &str, key: &str) -> Result<(), AppError> {
     let state = app_state()?;
     let origin = admin_origin(&admin.name).await;
-    buckets::get(&state.pool, bucket)
+    buckets::require(&state.pool, bucket)
         .await
         .map_err(|e| domain_error(e, "bucket"))?;
     state

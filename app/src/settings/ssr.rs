@@ -6,10 +6,10 @@ use domain::settings::{Settings, human};
 use zeroize::Zeroizing;
 
 use super::{AdminRow, SettingsForm, SettingsView};
-use crate::auth::ssr::{Admin, admin_origin, check_new_password, hash_password};
+use crate::auth::ssr::{Admin, admin_origin, check_new_password, hash_password, insert_admin};
 use crate::error::AppError;
 use crate::error::ssr::{domain as domain_error, internal};
-use crate::state::{app_state, now_unix};
+use crate::state::app_state;
 
 /// A duration field of the form, in seconds.
 fn seconds(field: &str, text: &str) -> Result<i64, AppError> {
@@ -139,19 +139,7 @@ pub async fn create_admin(
     let hash = hash_password(password).await?;
     let origin = admin_origin(&admin.name).await;
     let mut tx = domain::db::write_tx(&state.pool).await?;
-    let now = now_unix();
-    let inserted = sqlx::query(
-        "INSERT INTO admins (name, password_hash, created_at, password_changed_at)
-         VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(name)
-    .bind(hash)
-    .bind(now)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
+    if !insert_admin(&mut *tx, name, hash).await? {
         return Err(AppError::invalid(
             "admin_name",
             format!("An admin named {name} already exists."),

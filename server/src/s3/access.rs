@@ -119,7 +119,7 @@ impl GrantAccess {
         if allowed {
             return Ok(());
         }
-        match domain::buckets::get(&self.pool, bucket).await {
+        match domain::buckets::require(&self.pool, bucket).await {
             Err(domain::Error::NotFound { .. }) => Err(s3_error!(
                 NoSuchBucket,
                 "The specified bucket does not exist"

@@ -26,18 +26,19 @@ impl EmbeddedStore {
 
     /// Fails with `NoSuchBucket` unless `bucket` exists.
     pub(super) async fn require_bucket(&self, bucket: &str) -> S3Result<()> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
-            .bind(bucket)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        match found {
-            Some(_) => Ok(()),
-            None => Err(s3_error!(
-                NoSuchBucket,
-                "The specified bucket does not exist"
-            )),
-        }
+        require_bucket(&self.pool, bucket).await
+    }
+}
+
+/// Fails with `NoSuchBucket` unless bucketshare has `bucket` (whichever store holds it).
+pub(super) async fn require_bucket(pool: &Pool, bucket: &str) -> S3Result<()> {
+    match domain::buckets::require(pool, bucket).await {
+        Ok(()) => Ok(()),
+        Err(domain::Error::NotFound { .. }) => Err(s3_error!(
+            NoSuchBucket,
+            "The specified bucket does not exist"
+        )),
+        Err(err) => Err(db_error(err)),
     }
 }
 

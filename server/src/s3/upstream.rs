@@ -16,7 +16,7 @@ use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
 use super::store::{
-    caller, caller_origin, create_bucket_answer, db_error, delete_bucket_answer, unavailable,
+    caller, caller_origin, create_bucket_answer, delete_bucket_answer, unavailable,
 };
 use super::{listing, objects};
 use crate::store::upstream::{self, Settings};
@@ -49,18 +49,8 @@ impl UpstreamStore {
     /// The upstream name of `bucket` if bucketshare has it; `NoSuchBucket` otherwise (other
     /// buckets of the upstream store are never reached).
     async fn upstream_bucket(&self, bucket: &str) -> S3Result<String> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
-            .bind(bucket)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        match found {
-            Some(_) => Ok(self.settings.bucket(bucket)),
-            None => Err(s3_error!(
-                NoSuchBucket,
-                "The specified bucket does not exist"
-            )),
-        }
+        super::store::require_bucket(&self.pool, bucket).await?;
+        Ok(self.settings.bucket(bucket))
     }
 
     /// The upstream name of the bucket of an object request, after checking its key. Keys with
@@ -660,11 +650,15 @@ impl ConsoleStore for UpstreamStore {
         by: &Origin,
     ) -> domain::Result<domain::buckets::Bucket> {
         domain::buckets::check_name(name)?;
-        if domain::buckets::get(pool, name).await.is_ok() {
-            return Err(domain::Error::AlreadyExists {
-                what: "bucket",
-                name: name.to_owned(),
-            });
+        match domain::buckets::require(pool, name).await {
+            Ok(()) => {
+                return Err(domain::Error::AlreadyExists {
+                    what: "bucket",
+                    name: name.to_owned(),
+                });
+            }
+            Err(domain::Error::NotFound { .. }) => {}
+            Err(err) => return Err(err),
         }
         let upstream = self.settings.bucket(name);
         // An existing upstream bucket of the service account is adopted: that is how buckets
@@ -691,7 +685,7 @@ impl ConsoleStore for UpstreamStore {
         with_contents: bool,
         by: &Origin,
     ) -> domain::Result<Option<usize>> {
-        domain::buckets::get(pool, name).await?;
+        domain::buckets::require(pool, name).await?;
         let upstream = self.settings.bucket(name);
         let emptied = if with_contents {
             self.empty(&upstream).await.map_err(domain::Error::Store)?

@@ -179,6 +179,45 @@ fn mistakes_get_clear_errors_and_change_nothing() -> TestResult {
 }
 
 #[test]
+fn a_bad_database_url_is_refused_clearly_and_its_password_never_shown() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("new");
+    let run = |url: &str| -> Result<(Option<i32>, String, std::time::Duration), std::io::Error> {
+        let started = std::time::Instant::now();
+        let out = command(&data)
+            .args(["--database-url", url, "user", "list"])
+            .output()?;
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        Ok((out.status.code(), err, started.elapsed()))
+    };
+    let (code, err, _) = run("mysql://ops:s3cretpw@db/bucketshare")?;
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("--database-url: `mysql://ops:***@db/bucketshare` must be a postgres:// URL"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("s3cretpw"),
+        "the password is never echoed: {err}"
+    );
+    assert!(!data.exists(), "nothing was created");
+    // Nothing listens on port 1: the cause is named at once, not after the pool's timeout.
+    let (code, err, took) = run("postgres://ops:s3cretpw@127.0.0.1:1/bucketshare")?;
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("cannot open the database postgres://ops:***@127.0.0.1:1/bucketshare"),
+        "{err}"
+    );
+    assert!(err.contains("refused"), "{err}");
+    assert!(
+        !err.contains("s3cretpw"),
+        "the password is never echoed: {err}"
+    );
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    Ok(())
+}
+
+#[test]
 fn a_wrong_master_key_is_refused_before_anything_runs() -> TestResult {
     let dir = tempfile::tempdir()?;
     let data = dir.path();

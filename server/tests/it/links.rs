@@ -741,9 +741,19 @@ async fn retention_deletes_only_events_older_than_it() -> TestResult {
     )
     .execute(&env.pool)
     .await?;
+    // The dashboard's hourly counts go with the events of their hours.
+    let this_hour = domain::audit::now_millis() / 3_600_000;
+    sqlx::query("INSERT INTO access_hours (hour, allowed, denied) VALUES (0, 1, 1), ($1, 5, 0)")
+        .bind(this_hour)
+        .execute(&env.pool)
+        .await?;
     let day_ago = domain::audit::now_millis() - 86_400_000;
     assert_eq!(domain::audit::sweep(&env.pool, day_ago).await?, 2);
     assert_eq!(events(&env, "at < 1000000").await, 0);
+    let hours: Vec<i64> = sqlx::query_scalar("SELECT hour FROM access_hours")
+        .fetch_all(&env.pool)
+        .await?;
+    assert_eq!(hours, [this_hour]);
     assert_eq!(
         events(&env, "action = 'user.create' AND actor = 'test-admin'").await,
         1
