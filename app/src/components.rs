@@ -1,19 +1,8 @@
 //! Small pieces of UI shared by several pages.
 
 use leptos::prelude::*;
-use leptos::server_fn::ServerFn;
 
 use crate::error::AppError;
-
-/// The error of a server action's latest run, if it failed.
-pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
-where
-    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
-    S::Output: Clone + Send + Sync + 'static,
-{
-    let value = action.value();
-    Signal::derive(move || value.get().and_then(Result::err))
-}
 
 /// An error that belongs to no single field, as an alert under the form.
 #[component]

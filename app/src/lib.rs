@@ -15,6 +15,7 @@ pub mod buckets;
 pub mod components;
 pub mod dashboard;
 pub mod error;
+pub mod form;
 pub mod links;
 pub mod settings;
 #[cfg(feature = "ssr")]

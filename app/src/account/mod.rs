@@ -3,8 +3,9 @@
 use leptos::prelude::*;
 
 use crate::auth::CsrfField;
-use crate::components::{FieldError, FormError, PasswordInput, action_error};
+use crate::components::{FieldError, FormError, PasswordInput};
 use crate::error::AppError;
+use crate::form::{FormAction, ServerForm};
 
 /// Changes the signed-in admin's password. Other sessions of this admin are signed out.
 #[server(endpoint = "change_password")]
@@ -21,15 +22,15 @@ pub async fn change_password(
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    let change = ServerAction::<ChangePassword>::new();
+    let change = FormAction::<ChangePassword>::new();
     let result = change.value();
-    let error = action_error(change);
+    let error = change.error();
     let pending = change.pending();
     view! {
         <h1>"Your account"</h1>
         <section class="card" aria-labelledby="password-title">
             <h2 id="password-title">"Change password"</h2>
-            <ActionForm action=change>
+            <ServerForm action=change>
                 <CsrfField />
                 <PasswordInput
                     id="current_password"
@@ -60,7 +61,7 @@ pub fn AccountPage() -> impl IntoView {
                 <button type="submit" class="primary" disabled=pending>
                     "Change password"
                 </button>
-            </ActionForm>
+            </ServerForm>
         </section>
     }
 }

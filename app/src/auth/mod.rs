@@ -7,8 +7,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use crate::components::{FormError, PasswordInput, action_error};
+use crate::components::{FormError, PasswordInput};
 use crate::error::AppError;
+use crate::form::{FormAction, ServerForm};
 
 /// What the console knows about the visitor's session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,16 +33,10 @@ impl SessionEpoch {
         self.0.get()
     }
 
-    /// Fetches the session again each time `action` completes. Actions are created by the page
-    /// that shows their form (inside the routes), where a plain form post's error, carried back
-    /// in the URL, finds them.
-    pub fn follow<S>(self, action: ServerAction<S>)
-    where
-        S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
-        S::Output: Send + Sync + 'static,
-        S::Error: Send + Sync + 'static,
-    {
-        let version = action.version();
+    /// Fetches the session again each time a form's action completes (`version` is its
+    /// [`FormAction::version`]). Actions are created by the page that shows their form (inside
+    /// the routes), where a plain form post's error, carried back in the URL, finds them.
+    pub fn follow(self, version: ReadSignal<usize>) {
         Effect::new(move |seen: Option<usize>| {
             let now = version.get();
             if seen.is_some_and(|seen| seen != now) {
@@ -99,15 +94,15 @@ pub fn CsrfField() -> impl IntoView {
 /// The sign-in page. Works as a plain form post before (or without) the WASM bundle.
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let login = ServerAction::<Login>::new();
-    expect_context::<SessionEpoch>().follow(login);
+    let login = FormAction::<Login>::new();
+    expect_context::<SessionEpoch>().follow(login.version());
     let pending = login.pending();
     view! {
         <Title text="Sign in" />
         <main class="auth">
             <section class="card" aria-labelledby="login-title">
                 <h1 id="login-title">"Sign in to bucketshare"</h1>
-                <ActionForm action=login>
+                <ServerForm action=login>
                     <CsrfField />
                     <label for="username">"User name"</label>
                     <input
@@ -125,11 +120,11 @@ pub fn LoginPage() -> impl IntoView {
                         label="Password"
                         autocomplete="current-password"
                     />
-                    <FormError error=action_error(login) />
+                    <FormError error=login.error() />
                     <button type="submit" class="primary" disabled=pending>
                         {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                     </button>
-                </ActionForm>
+                </ServerForm>
             </section>
         </main>
     }
@@ -138,12 +133,12 @@ pub fn LoginPage() -> impl IntoView {
 /// The "Sign out" button of the console's header.
 #[component]
 pub fn LogoutButton() -> impl IntoView {
-    let logout = ServerAction::<Logout>::new();
-    expect_context::<SessionEpoch>().follow(logout);
+    let logout = FormAction::<Logout>::new();
+    expect_context::<SessionEpoch>().follow(logout.version());
     view! {
-        <ActionForm action=logout attr:class="logout">
+        <ServerForm action=logout attr:class="logout">
             <CsrfField />
             <button type="submit">"Sign out"</button>
-        </ActionForm>
+        </ServerForm>
     }
 }

@@ -10,10 +10,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CsrfField;
-use crate::components::{
-    ConfirmField, FieldError, FormError, LoadError, Time, action_error, encode,
-};
+use crate::components::{ConfirmField, FieldError, FormError, LoadError, Time, encode};
 use crate::error::AppError;
+use crate::form::{FormAction, ServerForm};
 use crate::links::LinkRow;
 use crate::links::{LinkTable, ShareDialog};
 
@@ -161,31 +160,31 @@ pub async fn remove_grant(
     ssr::remove_grant(&admin, &bucket, &user, &prefix).await
 }
 
-/// `1.5 MiB` for a byte count.
 /// A count the store may not give: `—` (with an upstream store) rather than a wrong 0.
 fn count_or_dash(count: Option<i64>, show: impl Fn(i64) -> String) -> String {
     count.map_or_else(|| "—".to_owned(), show)
 }
 
+/// `1.5 MiB` for a byte count, to a tenth of the largest binary unit it reaches. Integer
+/// arithmetic: formatting an `f64` would pull ~18 KB of float printing into the WASM bundle.
 pub fn human_size(bytes: i64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
     let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
+    while unit < UNITS.len() - 1 && bytes >= 1i64 << (10 * (unit + 1)) {
         unit += 1;
     }
     if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
+        return format!("{bytes} B");
     }
+    let scale = 1i128 << (10 * unit);
+    let tenths = (i128::from(bytes) * 10 + scale / 2) / scale;
+    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
 #[component]
 pub fn BucketsPage() -> impl IntoView {
-    let create = ServerAction::<CreateBucket>::new();
-    let error = action_error(create);
+    let create = FormAction::<CreateBucket>::new();
+    let error = create.error();
     let buckets = Resource::new(move || create.version().get(), |_| list_buckets());
     let table = move || {
         Suspend::new(async move {
@@ -238,7 +237,7 @@ pub fn BucketsPage() -> impl IntoView {
         <h1>"Buckets"</h1>
         <section class="card" aria-labelledby="new-bucket-title">
             <h2 id="new-bucket-title">"New bucket"</h2>
-            <ActionForm action=create attr:class="inline-form">
+            <ServerForm action=create attr:class="inline-form">
                 <CsrfField />
                 <div class="field">
                     <label for="new-bucket-name">"Bucket name"</label>
@@ -257,7 +256,7 @@ pub fn BucketsPage() -> impl IntoView {
                     <input id="new-bucket-owner" name="owner" autocomplete="off" />
                 </div>
                 <button type="submit" class="primary">"Create bucket"</button>
-            </ActionForm>
+            </ServerForm>
             <FieldError error field="name" />
             <FieldError error field="owner" />
             <FormError error />
@@ -280,10 +279,10 @@ pub fn BucketPage() -> impl IntoView {
             t
         }
     };
-    let delete_object = ServerAction::<DeleteObject>::new();
-    let grant = ServerAction::<AddGrant>::new();
-    let ungrant = ServerAction::<RemoveGrant>::new();
-    let delete_bucket = ServerAction::<DeleteBucket>::new();
+    let delete_object = FormAction::<DeleteObject>::new();
+    let grant = FormAction::<AddGrant>::new();
+    let ungrant = FormAction::<RemoveGrant>::new();
+    let delete_bucket = FormAction::<DeleteBucket>::new();
     let (uploads, set_uploads) = signal(0u32);
     // The upload's progress lives here, above the listing it refreshes, so that it survives it.
     let upload = UploadState {
@@ -356,11 +355,11 @@ fn ObjectsTab(
     data: BucketView,
     prefix: String,
     share: String,
-    delete_object: ServerAction<DeleteObject>,
+    delete_object: FormAction<DeleteObject>,
     upload: UploadState,
 ) -> impl IntoView {
     let bucket = data.bucket.name.clone();
-    let error = action_error(delete_object);
+    let error = delete_object.error();
     let base = format!("/buckets/{bucket}?tab=objects");
     let href = {
         let base = base.clone();
@@ -461,7 +460,7 @@ fn ObjectsTab(
                                                     >
                                                         "Delete…"
                                                     </summary>
-                                                    <ActionForm action=delete_object attr:class="confirm-form">
+                                                    <ServerForm action=delete_object attr:class="confirm-form">
                                                         <CsrfField />
                                                         <input type="hidden" name="bucket" value=bucket.clone() />
                                                         <input type="hidden" name="key" value=o.key.clone() />
@@ -476,7 +475,7 @@ fn ObjectsTab(
                                                         >
                                                             "Delete"
                                                         </button>
-                                                    </ActionForm>
+                                                    </ServerForm>
                                                 </details>
                                             </td>
                                         </tr>
@@ -604,17 +603,17 @@ fn upload_with_progress(ev: &leptos::ev::SubmitEvent, state: UploadState) -> boo
 #[component]
 fn AccessTab(
     data: BucketView,
-    grant: ServerAction<AddGrant>,
-    ungrant: ServerAction<RemoveGrant>,
+    grant: FormAction<AddGrant>,
+    ungrant: FormAction<RemoveGrant>,
 ) -> impl IntoView {
     let bucket = data.bucket.name.clone();
     let (bucket_for_grant, bucket_title) = (bucket.clone(), bucket.clone());
-    let grant_error = action_error(grant);
-    let ungrant_error = action_error(ungrant);
+    let grant_error = grant.error();
+    let ungrant_error = ungrant.error();
     view! {
         <section class="card" aria-labelledby="grant-title">
             <h2 id="grant-title">"Grant access"</h2>
-            <ActionForm action=grant attr:class="inline-form">
+            <ServerForm action=grant attr:class="inline-form">
                 <CsrfField />
                 <input type="hidden" name="bucket" value=bucket_for_grant />
                 <div class="field">
@@ -645,7 +644,7 @@ fn AccessTab(
                     <input id="grant-expires" name="expires" placeholder="7d" />
                 </div>
                 <button type="submit" class="primary">"Grant"</button>
-            </ActionForm>
+            </ServerForm>
             <FieldError error=grant_error field="user" />
             <FieldError error=grant_error field="expires" />
             <FormError error=grant_error />
@@ -693,7 +692,7 @@ fn AccessTab(
                                                         .unwrap_or_else(|| "never".into_any())}
                                                 </td>
                                                 <td>
-                                                    <ActionForm action=ungrant attr:class="confirm-form">
+                                                    <ServerForm action=ungrant attr:class="confirm-form">
                                                         <CsrfField />
                                                         <input type="hidden" name="bucket" value=bucket.clone() />
                                                         <input type="hidden" name="user" value=a.user.clone() />
@@ -703,7 +702,7 @@ fn AccessTab(
                                                             text=stops
                                                         />
                                                         <button type="submit" class="danger">"Remove"</button>
-                                                    </ActionForm>
+                                                    </ServerForm>
                                                 </td>
                                             </tr>
                                         }
@@ -720,8 +719,8 @@ fn AccessTab(
 }
 
 #[component]
-fn BucketSettings(bucket: BucketRow, delete_bucket: ServerAction<DeleteBucket>) -> impl IntoView {
-    let error = action_error(delete_bucket);
+fn BucketSettings(bucket: BucketRow, delete_bucket: FormAction<DeleteBucket>) -> impl IntoView {
+    let error = delete_bucket.error();
     view! {
         <section class="card" aria-labelledby="delete-bucket-title">
             <h2 id="delete-bucket-title">"Delete bucket"</h2>
@@ -742,7 +741,7 @@ fn BucketSettings(bucket: BucketRow, delete_bucket: ServerAction<DeleteBucket>) 
                     }
                 }}
             </p>
-            <ActionForm action=delete_bucket attr:class="confirm-form">
+            <ServerForm action=delete_bucket attr:class="confirm-form">
                 <CsrfField />
                 <input type="hidden" name="name" value=bucket.name.clone() />
                 <label class="check">
@@ -754,9 +753,29 @@ fn BucketSettings(bucket: BucketRow, delete_bucket: ServerAction<DeleteBucket>) 
                     text=format!("Delete bucket {} for good.", bucket.name)
                 />
                 <button type="submit" class="danger">"Delete bucket"</button>
-            </ActionForm>
+            </ServerForm>
             <FormError error />
             <FieldError error field="name" />
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_size;
+
+    #[test]
+    fn sizes_read_in_binary_units_to_a_tenth() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1024), "1.0 KiB");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(1587), "1.5 KiB");
+        assert_eq!(human_size(1588), "1.6 KiB");
+        assert_eq!(human_size(64 << 20), "64.0 MiB");
+        assert_eq!(human_size((5 << 30) + (1 << 29)), "5.5 GiB");
+        assert_eq!(human_size(3 << 40), "3.0 TiB");
+        assert_eq!(human_size(5000 << 40), "5000.0 TiB");
+        assert_eq!(human_size(i64::MAX), "8388608.0 TiB");
     }
 }

@@ -14,10 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditEvent, EventTable};
 use crate::auth::CsrfField;
-use crate::components::{
-    ConfirmField, CopyButton, FieldError, FormError, LoadError, Time, action_error,
-};
+use crate::components::{ConfirmField, CopyButton, FieldError, FormError, LoadError, Time};
 use crate::error::AppError;
+use crate::form::{FormAction, ServerForm};
 
 /// A short view of a share link, for tables.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,8 +176,8 @@ fn query_from_url() -> Memo<LinkQuery> {
 #[component]
 pub fn LinksPage() -> impl IntoView {
     let query = query_from_url();
-    let revoke = ServerAction::<RevokeLinks>::new();
-    let error = action_error(revoke);
+    let revoke = FormAction::<RevokeLinks>::new();
+    let error = revoke.error();
     let links = Resource::new(
         move || (query.get(), revoke.version().get()),
         |(q, _)| list_links(q),
@@ -222,7 +221,7 @@ pub fn LinksPage() -> impl IntoView {
                             .filter(|_| live > 0)
                             .map(|scope| {
                                 view! {
-                                    <ActionForm action=revoke attr:class="confirm-form">
+                                    <ServerForm action=revoke attr:class="confirm-form">
                                         <CsrfField />
                                         <input type="hidden" name="scope" value=scope />
                                         <ConfirmField
@@ -234,7 +233,7 @@ pub fn LinksPage() -> impl IntoView {
                                         <button type="submit" class="danger">
                                             "Revoke all"
                                         </button>
-                                    </ActionForm>
+                                    </ServerForm>
                                 }
                             })}
                     }
@@ -292,7 +291,7 @@ pub fn LinksPage() -> impl IntoView {
 #[component]
 pub fn LinkTable(
     links: Vec<LinkRow>,
-    #[prop(optional)] revoke: Option<ServerAction<RevokeLinks>>,
+    #[prop(optional)] revoke: Option<FormAction<RevokeLinks>>,
 ) -> impl IntoView {
     if links.is_empty() {
         return view! { <p class="empty">"No share links."</p> }.into_any();
@@ -364,7 +363,7 @@ pub fn LinkTable(
                                                     {active
                                                         .then(|| {
                                                             view! {
-                                                                <ActionForm action>
+                                                                <ServerForm action>
                                                                     <CsrfField />
                                                                     <input type="hidden" name="id" value=l.id.clone() />
                                                                     <button
@@ -374,7 +373,7 @@ pub fn LinkTable(
                                                                     >
                                                                         "Revoke"
                                                                     </button>
-                                                                </ActionForm>
+                                                                </ServerForm>
                                                             }
                                                         })}
                                                 </td>
@@ -427,8 +426,8 @@ fn Countdown(until: i64) -> impl IntoView {
 pub fn LinkPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let revoke = ServerAction::<RevokeLinks>::new();
-    let error = action_error(revoke);
+    let revoke = FormAction::<RevokeLinks>::new();
+    let error = revoke.error();
     let detail = Resource::new(
         move || (id(), revoke.version().get()),
         |(id, _)| get_link(id),
@@ -483,11 +482,11 @@ pub fn LinkPage() -> impl IntoView {
                 {active
                     .then(|| {
                         view! {
-                            <ActionForm action=revoke>
+                            <ServerForm action=revoke>
                                 <CsrfField />
                                 <input type="hidden" name="id" value=l.id.clone() />
                                 <button type="submit" class="danger">"Revoke this link"</button>
-                            </ActionForm>
+                            </ServerForm>
                         }
                     })}
                 <section aria-labelledby="access-log-title">
@@ -540,8 +539,8 @@ const EXPIRY_PRESETS: [(&str, i64, &str); 4] = [
 /// allowed to, download or upload-only, a label; then the URL with copy button and QR code.
 #[component]
 pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
-    let create = ServerAction::<CreateLink>::new();
-    let error = action_error(create);
+    let create = FormAction::<CreateLink>::new();
+    let error = create.error();
     let result = create.value();
     let (method, set_method) = signal("GET".to_owned());
     let (b, k) = (bucket.clone(), key.clone());
@@ -604,7 +603,7 @@ pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
     view! {
         <section class="card share" aria-labelledby="share-title">
             <h2 id="share-title">"Share " {key.clone()}</h2>
-            <ActionForm action=create>
+            <ServerForm action=create>
                 <CsrfField />
                 <input type="hidden" name="bucket" value=bucket.clone() />
                 <input type="hidden" name="key" value=key.clone() />
@@ -663,7 +662,7 @@ pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
                 <input id="share-label" name="label" maxlength="200" />
                 <FormError error />
                 <button type="submit" class="primary">"Create link"</button>
-            </ActionForm>
+            </ServerForm>
             {made_here}
             <Transition fallback=|| ()>{made_before}</Transition>
         </section>

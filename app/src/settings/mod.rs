@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::CsrfField;
 use crate::components::{
-    ConfirmField, FieldError, FormError, LoadError, PasswordInput, TextField, Time, action_error,
+    ConfirmField, FieldError, FormError, LoadError, PasswordInput, TextField, Time,
 };
 use crate::error::AppError;
+use crate::form::{FormAction, ServerForm};
 
 /// The settings as the form shows them (durations as text).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,10 +107,10 @@ pub async fn set_admin_status(csrf: String, name: String, status: String) -> Res
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
-    let save = ServerAction::<SaveSettings>::new();
-    let reset = ServerAction::<ResetSettings>::new();
-    let create = ServerAction::<CreateAdmin>::new();
-    let status = ServerAction::<SetAdminStatus>::new();
+    let save = FormAction::<SaveSettings>::new();
+    let reset = FormAction::<ResetSettings>::new();
+    let create = FormAction::<CreateAdmin>::new();
+    let status = FormAction::<SetAdminStatus>::new();
     // Reloaded after changes that succeeded only: a refused form keeps what was typed.
     let done = RwSignal::new(0u32);
     Effect::new(move |_| {
@@ -141,16 +142,16 @@ pub fn SettingsPage() -> impl IntoView {
 #[component]
 fn SettingsForms(
     view: SettingsView,
-    save: ServerAction<SaveSettings>,
-    reset: ServerAction<ResetSettings>,
-    create: ServerAction<CreateAdmin>,
-    status: ServerAction<SetAdminStatus>,
+    save: FormAction<SaveSettings>,
+    reset: FormAction<ResetSettings>,
+    create: FormAction<CreateAdmin>,
+    status: FormAction<SetAdminStatus>,
 ) -> impl IntoView {
     let f = view.form;
-    let save_error = action_error(save);
-    let reset_error = action_error(reset);
-    let create_error = action_error(create);
-    let status_error = action_error(status);
+    let save_error = save.error();
+    let reset_error = reset.error();
+    let create_error = create.error();
+    let status_error = status.error();
     let saved = save.value();
     let cli = view.command_line.clone();
     let from_cli = move |field: &str| {
@@ -166,7 +167,7 @@ fn SettingsForms(
     view! {
         <section class="card" aria-labelledby="links-settings-title">
             <h2 id="links-settings-title">"Share links and the S3 endpoint"</h2>
-            <ActionForm action=save>
+            <ServerForm action=save>
                 <CsrfField />
                 <TextField
                     id="public_s3_url"
@@ -230,11 +231,11 @@ fn SettingsForms(
                         .then(|| view! { <p class="success" role="status">"Settings saved."</p> })
                 }}
                 <button type="submit" class="primary">"Save settings"</button>
-            </ActionForm>
+            </ServerForm>
             {overridden
                 .then(|| {
                     view! {
-                        <ActionForm action=reset attr:class="confirm-form">
+                        <ServerForm action=reset attr:class="confirm-form">
                             <CsrfField />
                             <ConfirmField
                                 id="confirm-reset-settings".to_owned()
@@ -243,7 +244,7 @@ fn SettingsForms(
                             <FieldError error=reset_error field="confirm" />
                             <FormError error=reset_error />
                             <button type="submit">"Reset to the command line"</button>
-                        </ActionForm>
+                        </ServerForm>
                     }
                 })}
         </section>
@@ -288,7 +289,7 @@ fn SettingsForms(
                                             {(!own)
                                                 .then(|| {
                                                     view! {
-                                                        <ActionForm action=status>
+                                                        <ServerForm action=status>
                                                             <CsrfField />
                                                             <input type="hidden" name="name" value=a.name.clone() />
                                                             <input type="hidden" name="status" value=next />
@@ -298,7 +299,7 @@ fn SettingsForms(
                                                             >
                                                                 {label}
                                                             </button>
-                                                        </ActionForm>
+                                                        </ServerForm>
                                                     }
                                                 })}
                                         </td>
@@ -310,7 +311,7 @@ fn SettingsForms(
                 </table>
             </div>
             <h3>"New admin"</h3>
-            <ActionForm action=create>
+            <ServerForm action=create>
                 <CsrfField />
                 <label for="admin_name">"Admin name"</label>
                 <input
@@ -338,7 +339,7 @@ fn SettingsForms(
                 <FieldError error=create_error field="admin_confirm" />
                 <FormError error=create_error />
                 <button type="submit" class="primary">"Create admin"</button>
-            </ActionForm>
+            </ServerForm>
         </section>
     }
 }

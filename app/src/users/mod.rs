@@ -10,10 +10,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CsrfField;
-use crate::components::{
-    ConfirmField, CopyButton, FieldError, FormError, LoadError, Time, action_error,
-};
+use crate::components::{ConfirmField, CopyButton, FieldError, FormError, LoadError, Time};
 use crate::error::AppError;
+use crate::form::{FormAction, ServerForm};
 
 /// A user as the list shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,8 +131,8 @@ pub async fn change_key(
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    let create = ServerAction::<CreateUser>::new();
-    let error = action_error(create);
+    let create = FormAction::<CreateUser>::new();
+    let error = create.error();
     let query = use_query_map();
     let search = move || query.read().get("q").unwrap_or_default();
     let users = Resource::new(search, list_users);
@@ -157,7 +156,7 @@ pub fn UsersPage() -> impl IntoView {
                 "A user reaches the buckets you grant them with S3 access keys. "
                 "The first key is made now; its secret is shown once."
             </p>
-            <ActionForm action=create attr:class="inline-form">
+            <ServerForm action=create attr:class="inline-form">
                 <CsrfField />
                 <div class="field">
                     <label for="new-user-name">"User name"</label>
@@ -176,7 +175,7 @@ pub fn UsersPage() -> impl IntoView {
                     " May create buckets"
                 </label>
                 <button type="submit" class="primary">"Create user"</button>
-            </ActionForm>
+            </ServerForm>
             <FieldError error field="name" />
             <FormError error />
         </section>
@@ -254,10 +253,10 @@ fn StatusBadge(active: bool) -> impl IntoView {
 pub fn UserPage() -> impl IntoView {
     let params = use_params_map();
     let name = move || params.read().get("name").unwrap_or_default();
-    let change_user = ServerAction::<ChangeUser>::new();
-    let change_key = ServerAction::<ChangeKey>::new();
-    let user_error = action_error(change_user);
-    let key_error = action_error(change_key);
+    let change_user = FormAction::<ChangeUser>::new();
+    let change_key = FormAction::<ChangeKey>::new();
+    let user_error = change_user.error();
+    let key_error = change_key.error();
     let detail = Resource::new(
         move || {
             (
@@ -300,8 +299,8 @@ pub fn UserPage() -> impl IntoView {
 fn UserBody(
     detail: UserDetail,
     fresh: Option<NewKey>,
-    change_user: ServerAction<ChangeUser>,
-    change_key: ServerAction<ChangeKey>,
+    change_user: FormAction<ChangeUser>,
+    change_key: FormAction<ChangeKey>,
     user_error: Signal<Option<AppError>>,
     key_error: Signal<Option<AppError>>,
 ) -> impl IntoView {
@@ -328,27 +327,27 @@ fn UserBody(
             <div class="actions">
                 {if user.active {
                     view! {
-                        <ActionForm action=change_user attr:class="confirm-form">
+                        <ServerForm action=change_user attr:class="confirm-form">
                             <CsrfField />
                             <input type="hidden" name="name" value=name_status />
                             <input type="hidden" name="change" value="disable" />
                             <ConfirmField id="confirm-disable".to_owned() text=stops(live) />
                             <button type="submit">"Disable user"</button>
-                        </ActionForm>
+                        </ServerForm>
                     }
                         .into_any()
                 } else {
                     view! {
-                        <ActionForm action=change_user>
+                        <ServerForm action=change_user>
                             <CsrfField />
                             <input type="hidden" name="name" value=name_status />
                             <input type="hidden" name="change" value="enable" />
                             <button type="submit">"Enable user"</button>
-                        </ActionForm>
+                        </ServerForm>
                     }
                         .into_any()
                 }}
-                <ActionForm action=change_user attr:class="confirm-form">
+                <ServerForm action=change_user attr:class="confirm-form">
                     <CsrfField />
                     <input type="hidden" name="name" value=name_delete.clone() />
                     <input type="hidden" name="change" value="delete" />
@@ -357,7 +356,7 @@ fn UserBody(
                         text=format!("Delete {name_delete} and their keys. {}", stops(live))
                     />
                     <button type="submit" class="danger">"Delete user"</button>
-                </ActionForm>
+                </ServerForm>
             </div>
             <FormError error=user_error />
         </section>
@@ -386,12 +385,12 @@ fn UserBody(
                     </tbody>
                 </table>
             </div>
-            <ActionForm action=change_key>
+            <ServerForm action=change_key>
                 <CsrfField />
                 <input type="hidden" name="user" value=name_new_key />
                 <input type="hidden" name="change" value="create" />
                 <button type="submit">"Add access key"</button>
-            </ActionForm>
+            </ServerForm>
             <FormError error=key_error />
         </section>
         <section class="card" aria-labelledby="grants-title">
@@ -447,7 +446,7 @@ fn UserBody(
 }
 
 #[component]
-fn KeyRow(user: String, key: KeyView, change_key: ServerAction<ChangeKey>) -> impl IntoView {
+fn KeyRow(user: String, key: KeyView, change_key: FormAction<ChangeKey>) -> impl IntoView {
     let stops = match key.live_links {
         0 => "Stops no live share link.".to_owned(),
         1 => "Stops 1 live share link.".to_owned(),
@@ -458,7 +457,7 @@ fn KeyRow(user: String, key: KeyView, change_key: ServerAction<ChangeKey>) -> im
         let id = format!("confirm-{change}-{key_id}");
         let (user, key_id, stops) = (user.clone(), key_id.clone(), stops.clone());
         view! {
-            <ActionForm action=change_key attr:class="confirm-form">
+            <ServerForm action=change_key attr:class="confirm-form">
                 <CsrfField />
                 <input type="hidden" name="user" value=user />
                 <input type="hidden" name="key" value=key_id />
@@ -467,7 +466,7 @@ fn KeyRow(user: String, key: KeyView, change_key: ServerAction<ChangeKey>) -> im
                 <button type="submit" class=if change == "delete" { "danger" } else { "" }>
                     {label}
                 </button>
-            </ActionForm>
+            </ServerForm>
         }
     };
     let active = key.status == "active";
