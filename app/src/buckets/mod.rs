@@ -6,6 +6,7 @@ pub mod ssr;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
@@ -265,69 +266,31 @@ pub fn BucketsPage() -> impl IntoView {
     }
 }
 
+/// A bucket's page: its name, the tabs, and the tab shown (a route of its own, see
+/// `ConsoleRoutes`: `/buckets/{name}` for objects, `…/access`, `…/links`, `…/settings`, and
+/// `…/share?key=` for the share dialog). Each tab is a lazy route, so that the bucket page
+/// fetches the code of the tab it shows only.
 #[component]
-pub fn BucketPage() -> impl IntoView {
+pub fn BucketFrame() -> impl IntoView {
     let params = use_params_map();
-    let query = use_query_map();
     let name = move || params.read().get("name").unwrap_or_default();
-    let q = move |k: &str| query.read().get(k).unwrap_or_default();
-    let tab = move || {
-        let t = q("tab");
-        if t.is_empty() {
-            "objects".to_owned()
-        } else {
-            t
-        }
-    };
-    let delete_object = FormAction::<DeleteObject>::new();
-    let grant = FormAction::<AddGrant>::new();
-    let ungrant = FormAction::<RemoveGrant>::new();
-    let delete_bucket = FormAction::<DeleteBucket>::new();
-    let (uploads, set_uploads) = signal(0u32);
-    // The upload's progress lives here, above the listing it refreshes, so that it survives it.
-    let upload = UploadState {
-        progress: RwSignal::new(None),
-        status: RwSignal::new(String::new()),
-        done: set_uploads,
-    };
-    let view_data = Resource::new(
-        move || {
-            (
-                name(),
-                q("prefix"),
-                q("after"),
-                uploads.get(),
-                delete_object.version().get(),
-                grant.version().get(),
-                ungrant.version().get(),
-            )
-        },
-        |(name, prefix, after, ..)| get_bucket(name, prefix, after),
-    );
-    let body = move || {
-        Suspend::new(async move {
-            let data = match view_data.await {
-                Ok(data) => data,
-                Err(error) => return view! { <LoadError error /> }.into_any(),
-            };
-            let prefix = q("prefix");
-            let share = q("share");
-            match tab().as_str() {
-                "access" => view! { <AccessTab data grant ungrant /> }.into_any(),
-                "links" => view! { <LinkTable links=data.links /> }.into_any(),
-                "settings" => {
-                    view! { <BucketSettings bucket=data.bucket delete_bucket /> }.into_any()
-                }
-                _ => view! { <ObjectsTab data prefix share delete_object upload /> }.into_any(),
-            }
-        })
-    };
+    let path = leptos_router::hooks::use_location().pathname;
     let tab_link = move |id: &'static str, label: &'static str| {
+        let href = move || match id {
+            "" => format!("/buckets/{}", encode(&name())),
+            _ => format!("/buckets/{}/{id}", encode(&name())),
+        };
+        let current = move || {
+            let path = path.get();
+            let tab = path.rsplit('/').next().unwrap_or_default();
+            let shown = match tab {
+                "access" | "links" | "settings" => tab,
+                _ => "",
+            };
+            (shown == id).then_some("page")
+        };
         view! {
-            <a
-                href=move || format!("/buckets/{}?tab={id}", name())
-                aria-current=move || (tab() == id).then_some("page")
-            >
+            <a href=href aria-current=current>
                 {label}
             </a>
         }
@@ -341,12 +304,116 @@ pub fn BucketPage() -> impl IntoView {
         </p>
         <h1>{name}</h1>
         <nav class="tabs" aria-label="Bucket">
-            {tab_link("objects", "Objects")}
+            {tab_link("", "Objects")}
             {tab_link("access", "Access")}
             {tab_link("links", "Links")}
             {tab_link("settings", "Settings")}
         </nav>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>{body}</Transition>
+        <Outlet />
+    }
+}
+
+/// The bucket named in the URL, for the folder and page in the query, fetched again whenever
+/// `changed` moves (an action of the tab completed).
+fn bucket_view(
+    changed: impl Fn() -> usize + Send + Sync + 'static,
+) -> Resource<Result<BucketView, AppError>> {
+    let params = use_params_map();
+    let query = use_query_map();
+    Resource::new(
+        move || {
+            let q = query.read();
+            (
+                params.read().get("name").unwrap_or_default(),
+                q.get("prefix").unwrap_or_default(),
+                q.get("after").unwrap_or_default(),
+                changed(),
+            )
+        },
+        |(name, prefix, after, _)| get_bucket(name, prefix, after),
+    )
+}
+
+/// A tab's body once its bucket is loaded.
+fn loaded(
+    data: Resource<Result<BucketView, AppError>>,
+    show: impl Fn(BucketView) -> AnyView + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let body = move || {
+        let show = show.clone();
+        Suspend::new(async move {
+            match data.await {
+                Ok(data) => show(data),
+                Err(error) => view! { <LoadError error /> }.into_any(),
+            }
+        })
+    };
+    view! { <Transition fallback=|| view! { <p>"Loading…"</p> }>{body}</Transition> }
+}
+
+/// The Objects tab: the folder, upload, and per-object share and delete.
+#[component]
+pub fn BucketObjects() -> impl IntoView {
+    let query = use_query_map();
+    let delete_object = FormAction::<DeleteObject>::new();
+    let (uploads, set_uploads) = signal(0u32);
+    // The upload's progress lives here, above the listing it refreshes, so that it survives it.
+    let upload = UploadState {
+        progress: RwSignal::new(None),
+        status: RwSignal::new(String::new()),
+        done: set_uploads,
+    };
+    let data = bucket_view(move || uploads.get() as usize + delete_object.version().get());
+    loaded(data, move |data| {
+        let prefix = query.read_untracked().get("prefix").unwrap_or_default();
+        view! { <ObjectsTab data prefix delete_object upload /> }.into_any()
+    })
+}
+
+/// The Access tab: grant and remove.
+#[component]
+pub fn BucketAccess() -> impl IntoView {
+    let grant = FormAction::<AddGrant>::new();
+    let ungrant = FormAction::<RemoveGrant>::new();
+    let data = bucket_view(move || grant.version().get() + ungrant.version().get());
+    loaded(data, move |data| {
+        view! { <AccessTab data grant ungrant /> }.into_any()
+    })
+}
+
+/// The Links tab: this bucket's share links.
+#[component]
+pub fn BucketLinks() -> impl IntoView {
+    let data = bucket_view(|| 0);
+    loaded(data, |data| {
+        view! { <LinkTable links=data.links /> }.into_any()
+    })
+}
+
+/// The Settings tab: deleting the bucket.
+#[component]
+pub fn BucketSettingsTab() -> impl IntoView {
+    let delete_bucket = FormAction::<DeleteBucket>::new();
+    let data = bucket_view(|| 0);
+    loaded(data, move |data| {
+        view! { <BucketSettings bucket=data.bucket delete_bucket /> }.into_any()
+    })
+}
+
+/// The share dialog of the object `?key=`, with the way back to its folder.
+#[component]
+pub fn BucketShare() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let bucket = params.read_untracked().get("name").unwrap_or_default();
+    let key = query.read_untracked().get("key").unwrap_or_default();
+    let folder = key.rfind('/').map_or("", |slash| &key[..=slash]).to_owned();
+    let back = format!("/buckets/{}?prefix={}", encode(&bucket), encode(&folder));
+    view! {
+        <p>
+            <a href=back>"Back to the folder"</a>
+        </p>
+        <ShareDialog bucket key />
     }
 }
 
@@ -354,16 +421,15 @@ pub fn BucketPage() -> impl IntoView {
 fn ObjectsTab(
     data: BucketView,
     prefix: String,
-    share: String,
     delete_object: FormAction<DeleteObject>,
     upload: UploadState,
 ) -> impl IntoView {
     let bucket = data.bucket.name.clone();
     let error = delete_object.error();
-    let base = format!("/buckets/{bucket}?tab=objects");
+    let base = format!("/buckets/{}", encode(&bucket));
     let href = {
         let base = base.clone();
-        move |prefix: &str| format!("{base}&prefix={}", encode(prefix))
+        move |prefix: &str| format!("{base}?prefix={}", encode(prefix))
     };
     // Breadcrumbs: the bucket, then each folder of the prefix.
     let mut crumbs = vec![(bucket.clone(), String::new())];
@@ -387,8 +453,6 @@ fn ObjectsTab(
                 .collect_view()}
         </nav>
         <Upload bucket=bucket.clone() prefix=prefix.clone() state=upload />
-        {(!share.is_empty())
-            .then(|| view! { <ShareDialog bucket=bucket.clone() key=share.clone() /> })}
         <FormError error />
         {if empty {
             view! { <p class="empty">"Nothing here yet."</p> }.into_any()
@@ -431,8 +495,7 @@ fn ObjectsTab(
                                     let bucket = bucket.clone();
                                     let label = o.key[prefix.len()..].to_owned();
                                     let share_href = format!(
-                                        "{}&share={}",
-                                        href(&prefix),
+                                        "{base}/share?key={}",
                                         encode(&o.key),
                                     );
                                     view! {

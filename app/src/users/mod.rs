@@ -414,7 +414,7 @@ fn UserBody(
                                 view! {
                                     <li>
                                         <a href=format!(
-                                            "/buckets/{}?tab=access",
+                                            "/buckets/{}/access",
                                             g.bucket,
                                         )>{g.bucket.clone()}</a>
                                         {(!g.prefix.is_empty())
