@@ -84,10 +84,10 @@ fn ConsoleRoutes() -> impl IntoView {
     provide_context(session);
     view! {
         <Routes fallback=NotFound>
-            <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
+            <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
             <ParentRoute path=path!("/") view=ConsoleLayout ssr=SsrMode::Async>
                 <Route path=path!("") view={Lazy::<DashboardRoute>::new()} ssr=SsrMode::Async />
-                <Route path=path!("account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("account") view=AccountPage ssr=SsrMode::Async />
                 <Route path=path!("users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("users/:name") view={Lazy::<UserRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("buckets") view={Lazy::<BucketsRoute>::new()} ssr=SsrMode::Async />
@@ -127,10 +127,13 @@ fn ConsoleRoutes() -> impl IntoView {
     }
 }
 
-/// Every page as a lazy route: in release builds (`cargo leptos build --release --split`) each
+/// The pages as lazy routes: in release builds (`cargo leptos build --release --split`) each
 /// page's code is its own WASM chunk, fetched when the page is first shown (at hydration, the
 /// chunk of the page being hydrated), so the bundle every visit downloads holds only the router,
-/// the frame and what pages share. The page components load their own data.
+/// the frame and what pages share. The page components load their own data. The sign-in and
+/// account pages (a few KB each) and the bucket page's frame stay in the main bundle: every split
+/// point multiplies the small chunk files that code shared between pages is cut into, and each
+/// file costs a request and compresses on its own.
 macro_rules! lazy_pages {
     ($($route:ident => $page:ident),+ $(,)?) => {$(
         struct $route;
@@ -149,9 +152,7 @@ macro_rules! lazy_pages {
 }
 
 lazy_pages!(
-    LoginRoute => LoginPage,
     DashboardRoute => DashboardPage,
-    AccountRoute => AccountPage,
     UsersRoute => UsersPage,
     UserRoute => UserPage,
     BucketsRoute => BucketsPage,

@@ -17,7 +17,7 @@ use http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -56,9 +56,10 @@ pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLay
         ))
         .layer(middleware::from_fn(refuse_cross_site_writes))
         .layer(sessions)
-        // Pages, server function answers and the WASM bundle (its main part is ~3× smaller
-        // gzipped) go compressed to browsers that accept it.
-        .layer(CompressionLayer::new())
+        // Pages, server function answers and the WASM files (~2.7× smaller gzipped) go
+        // compressed to browsers that accept it, at gzip's best level: ~1 % fewer bytes than
+        // the default for the WASM, for a few milliseconds of CPU per file.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Best))
         .with_state(state.clone());
 
     Router::new()
