@@ -2,8 +2,9 @@
 # Installs what building and testing bucketshare needs, skipping what is already there:
 # the pinned Rust toolchain (rust-toolchain.toml), cargo-leptos, the wasm-bindgen CLI, wasm-opt
 # (npm binaryen); with --tests also Chromium, rclone, PostgreSQL, aws cli, boto3 and the
-# browser-test packages and s3s-fs (a real S3 server for the upstream-store tests); with --bench wrk, nginx and
-# boto3; with --garage a Garage server built from crates.io (long: once per machine).
+# browser-test packages and s3s-fs (a real S3 server for the upstream-store tests); with --bench
+# wrk, nginx, s3s-fs, boto3 and the browser tools (the WASM per page is measured in Chromium);
+# with --garage a Garage server built from crates.io (long: once per machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -95,7 +96,7 @@ if [ "$want_bench" = yes ]; then
   done
 fi
 
-if [ "$want_tests" = yes ]; then
+if [ "$want_tests" = yes ] || [ "$want_bench" = yes ]; then
   if ! command -v chromium >/dev/null; then
     step "Chromium (Debian) for browser tests"
     apt_install chromium
