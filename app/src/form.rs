@@ -104,7 +104,7 @@ where
         });
     };
     view! {
-        <form method="post" action=S::PATH on:submit=on_submit>
+        <form action=S::PATH method="post" on:submit=on_submit>
             {children()}
         </form>
     }
