@@ -69,6 +69,8 @@ test("a first-time admin shares a file end to end, then revokes and audits it", 
 
   // alice may read it.
   await page.getByRole("link", { name: "Access", exact: true }).click();
+  await expect(page).toHaveURL(/\/buckets\/team\/access$/);
+  await expect(page.getByRole("link", { name: "Access", exact: true })).toHaveAttribute("aria-current", "page");
   await page.getByLabel("User").selectOption("alice");
   await page.getByLabel("Permission").selectOption("read");
   await page.getByRole("button", { name: "Grant" }).click();

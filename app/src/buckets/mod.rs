@@ -280,9 +280,13 @@ pub fn BucketFrame() -> impl IntoView {
             "" => format!("/buckets/{}", encode(&name())),
             _ => format!("/buckets/{}/{id}", encode(&name())),
         };
+        // `/buckets/{name}/{tab}`; bucket names hold no `/`.
         let current = move || {
             let path = path.get();
-            let tab = path.rsplit('/').next().unwrap_or_default();
+            let tab = path
+                .strip_prefix("/buckets/")
+                .and_then(|rest| rest.split_once('/'))
+                .map_or("", |(_, tab)| tab);
             let shown = match tab {
                 "access" | "links" | "settings" => tab,
                 _ => "",
@@ -405,15 +409,18 @@ pub fn BucketSettingsTab() -> impl IntoView {
 pub fn BucketShare() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
-    let bucket = params.read_untracked().get("name").unwrap_or_default();
-    let key = query.read_untracked().get("key").unwrap_or_default();
-    let folder = key.rfind('/').map_or("", |slash| &key[..=slash]).to_owned();
-    let back = format!("/buckets/{}?prefix={}", encode(&bucket), encode(&folder));
-    view! {
-        <p>
-            <a href=back>"Back to the folder"</a>
-        </p>
-        <ShareDialog bucket key />
+    // Built again if the URL names another object (back and forward between two of them).
+    move || {
+        let bucket = params.read().get("name").unwrap_or_default();
+        let key = query.read().get("key").unwrap_or_default();
+        let folder = key.rfind('/').map_or("", |slash| &key[..=slash]).to_owned();
+        let back = format!("/buckets/{}?prefix={}", encode(&bucket), encode(&folder));
+        view! {
+            <p>
+                <a href=back>"Back to the folder"</a>
+            </p>
+            <ShareDialog bucket key />
+        }
     }
 }
 
