@@ -197,9 +197,20 @@ test.describe("without JavaScript", () => {
 test("every page renders in light and dark, on desktop and phone widths", async ({ page }) => {
   await signIn(page);
   fs.mkdirSync(SHOTS, { recursive: true });
+  // A user's page and a link's page need a user and a link: a new user, and the first link the
+  // tests above made.
+  await page.goto("/users");
+  await hydrated(page);
+  await page.getByLabel("User name").fill("viewer");
+  await page.getByRole("button", { name: "Create user" }).click();
+  await expect(page).toHaveURL(/\/users\/viewer$/);
+  await page.goto("/links?status=all");
+  const linkHref = await page.locator('main table a[href^="/links/"]').first().getAttribute("href");
+  expect(linkHref).toMatch(/^\/links\/[^/]+$/);
   const pages: [string, string][] = [
     ["dashboard", "/"],
     ["users", "/users"],
+    ["user", "/users/viewer"],
     ["buckets", "/buckets"],
     ["bucket", "/buckets/team"],
     ["bucket-access", "/buckets/team/access"],
@@ -207,6 +218,7 @@ test("every page renders in light and dark, on desktop and phone widths", async 
     ["bucket-settings", "/buckets/team/settings"],
     ["share", "/buckets/team/share?key=report.txt"],
     ["links", "/links?status=all"],
+    ["link", linkHref ?? ""],
     ["audit", "/audit"],
     ["account", "/account"],
     ["settings", "/settings"],
