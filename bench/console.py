@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""How quick the console's links and audit pages stay with 1,000,000 rows each.
+"""How quick the console's links, audit and bucket pages stay with 1,000,000 rows each.
 
-Fills a fresh data dir with 1,000,000 share links and 1,000,000 audit events (straight into
-SQLite, in one transaction each), starts the release binary on it, signs in, and times the
-pages and server functions an admin uses (median of 5 calls). Run by scripts/bench.sh.
+Fills a fresh data dir with 1,000,000 share links, 1,000,000 audit events and a bucket of
+1,000,000 objects (rows straight into SQLite, in one transaction each; the object browser reads
+only rows), starts the release binary on it, signs in, and times the pages and server functions
+an admin uses (median of 5 calls). Run by scripts/bench.sh.
 """
 
 import http.cookiejar
@@ -90,9 +91,18 @@ def fill(db_path, rows):
     )
     db.execute("COMMIT")
     audit_s = time.monotonic() - started
+    started = time.monotonic()
+    db.execute("BEGIN")
+    db.executemany(
+        "INSERT INTO objects (bucket, key, blob, size, etag, content_type, last_modified)"
+        " VALUES ('bench', ?, ?, ?, '\"0\"', 'application/pdf', ?)",
+        ((f"docs/{i % 1000}/file-{i}.pdf", f"blob-{i}", 4096 + i % 100_000, now - i) for i in range(rows)),
+    )
+    db.execute("COMMIT")
+    objects_s = time.monotonic() - started
     db.execute("ANALYZE")
     db.close()
-    return links_s, audit_s
+    return links_s, audit_s, objects_s
 
 
 class Console:
@@ -135,8 +145,8 @@ def main():
     bs = Bucketshare(binary, work)
     bs.cli("user", "create", "bench", "--json")
     bs.cli("bucket", "create", "bench", "--owner", "bench")
-    print(f"Filling {ROWS:,} links and {ROWS:,} audit events …", flush=True)
-    links_s, audit_s = fill(os.path.join(bs.data, "bucketshare.db"), ROWS)
+    print(f"Filling {ROWS:,} links, {ROWS:,} audit events and {ROWS:,} objects …", flush=True)
+    links_s, audit_s, objects_s = fill(os.path.join(bs.data, "bucketshare.db"), ROWS)
     bs.start()
     console = Console(f"http://127.0.0.1:{bs.console_port}")
     console.sign_in()
@@ -159,11 +169,19 @@ def main():
         ("audit/page one rare actor", lambda: console.call("audit/page", aq(actor="user13"))),
         ("audit/page bucket + last day", lambda: console.call("audit/page", aq(bucket="bench", since=time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))))),
         ("dashboard", lambda: console.call("dashboard", {})),
+        ("bucket page, Objects tab (SSR HTML)", lambda: console.get("/buckets/bench")),
+        ("bucket page, a folder of 1,000 objects", lambda: console.get("/buckets/bench?prefix=docs/7/")),
+        ("bucket page, Access tab (SSR HTML)", lambda: console.get("/buckets/bench/access")),
+        ("user page (SSR HTML), 1,000,000 links", lambda: console.get("/users/bench")),
+        ("bucket page, Links tab (SSR HTML)", lambda: console.get("/buckets/bench/links")),
+        ("bucket page, Settings tab (counts the objects)", lambda: console.get("/buckets/bench/settings")),
+        ("buckets list (counts the objects)", lambda: console.call("buckets/list", {})),
     ]
     rows = [(name, timed(fn)) for name, fn in cases]
     bs.stop()
     lines = [
-        f"Console with {ROWS:,} share links and {ROWS:,} audit events (filled in {links_s:.0f} s + {audit_s:.0f} s):",
+        f"Console with {ROWS:,} share links, {ROWS:,} audit events and {ROWS:,} objects in one bucket"
+        f" (filled in {links_s:.0f} s + {audit_s:.0f} s + {objects_s:.0f} s):",
         "",
         "| request | median ms (5 runs) |",
         "|---|---:|",

@@ -4,6 +4,21 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 
+/// How far the server counts the working links a change would stop (`domain::links::KILLED_CAP`):
+/// a count above it means "more than".
+pub const LINKS_COUNTED_UP_TO: i64 = 10_000;
+
+/// `n` working share links, as a confirmation names them: "no live share link",
+/// "1 live share link", "12 live share links", "more than 10,000 live share links".
+pub fn live_links(n: i64) -> String {
+    match n {
+        0 => "no live share link".to_owned(),
+        1 => "1 live share link".to_owned(),
+        n if n > LINKS_COUNTED_UP_TO => "more than 10,000 live share links".to_owned(),
+        n => format!("{n} live share links"),
+    }
+}
+
 /// An error that belongs to no single field, as an alert under the form.
 #[component]
 pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
@@ -193,6 +208,17 @@ fn wasm_bindgen_value(at: i64) -> js_sys::wasm_bindgen::JsValue {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn link_counts_read_as_words_and_say_more_than_past_the_cap() {
+        use super::{LINKS_COUNTED_UP_TO, live_links};
+        assert_eq!(live_links(0), "no live share link");
+        assert_eq!(live_links(1), "1 live share link");
+        assert_eq!(live_links(10_000), "10000 live share links");
+        assert_eq!(live_links(10_001), "more than 10,000 live share links");
+        #[cfg(feature = "ssr")]
+        assert_eq!(LINKS_COUNTED_UP_TO, domain::links::KILLED_CAP);
+    }
+
     #[test]
     fn unix_times_read_as_utc_dates() {
         assert_eq!(super::utc(0), "1970-01-01 00:00:00");

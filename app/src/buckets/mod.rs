@@ -11,7 +11,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CsrfField;
-use crate::components::{ConfirmField, FieldError, FormError, LoadError, Time, encode};
+use crate::components::{ConfirmField, FieldError, FormError, LoadError, Time, encode, live_links};
 use crate::error::AppError;
 use crate::form::{FormAction, ServerForm};
 use crate::links::LinkRow;
@@ -56,15 +56,24 @@ pub struct AccessRow {
     pub live_links_killed: i64,
 }
 
-/// Everything on a bucket's page for one tab.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What one tab of a bucket's page shows; only that tab's part is filled in (see [`TABS`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BucketView {
-    pub bucket: BucketRow,
+    pub name: String,
+    /// Settings: the bucket, with its counts (counting a large bucket's objects takes long,
+    /// so only this tab asks for them).
+    pub bucket: Option<BucketRow>,
+    /// Objects: one page of the folder.
     pub listing: Listing,
+    /// Access: the grants on it, and the users one may grant.
     pub access: Vec<AccessRow>,
-    pub links: Vec<LinkRow>,
     pub users: Vec<String>,
+    /// Links: its share links.
+    pub links: Vec<LinkRow>,
 }
+
+/// The tabs of a bucket's page.
+pub const TABS: [&str; 4] = ["objects", "access", "links", "settings"];
 
 #[server(endpoint = "buckets/list")]
 pub async fn list_buckets() -> Result<Vec<BucketRow>, AppError> {
@@ -101,14 +110,17 @@ pub async fn delete_bucket(
     Ok(())
 }
 
+/// What the tab `tab` (one of [`TABS`]) of the bucket `name` shows; `prefix` and `after` choose
+/// the Objects tab's folder and page.
 #[server(endpoint = "buckets/view")]
 pub async fn get_bucket(
     name: String,
+    tab: String,
     prefix: String,
     after: String,
 ) -> Result<BucketView, AppError> {
     let _admin = crate::auth::ssr::require_admin().await?;
-    ssr::view(&name, &prefix, &after).await
+    ssr::view(&name, &tab, &prefix, &after).await
 }
 
 /// Deletes one object (with `confirm`: there is no undo).
@@ -320,6 +332,7 @@ pub fn BucketFrame() -> impl IntoView {
 /// The bucket named in the URL, for the folder and page in the query, fetched again whenever
 /// `changed` moves (an action of the tab completed).
 fn bucket_view(
+    tab: &'static str,
     changed: impl Fn() -> usize + Send + Sync + 'static,
 ) -> Resource<Result<BucketView, AppError>> {
     let params = use_params_map();
@@ -334,7 +347,7 @@ fn bucket_view(
                 changed(),
             )
         },
-        |(name, prefix, after, _)| get_bucket(name, prefix, after),
+        move |(name, prefix, after, _)| get_bucket(name, tab.to_owned(), prefix, after),
     )
 }
 
@@ -367,7 +380,9 @@ pub fn BucketObjects() -> impl IntoView {
         status: RwSignal::new(String::new()),
         done: set_uploads,
     };
-    let data = bucket_view(move || uploads.get() as usize + delete_object.version().get());
+    let data = bucket_view("objects", move || {
+        uploads.get() as usize + delete_object.version().get()
+    });
     loaded(data, move |data| {
         let prefix = query.read_untracked().get("prefix").unwrap_or_default();
         view! { <ObjectsTab data prefix delete_object upload /> }.into_any()
@@ -379,7 +394,9 @@ pub fn BucketObjects() -> impl IntoView {
 pub fn BucketAccess() -> impl IntoView {
     let grant = FormAction::<AddGrant>::new();
     let ungrant = FormAction::<RemoveGrant>::new();
-    let data = bucket_view(move || grant.version().get() + ungrant.version().get());
+    let data = bucket_view("access", move || {
+        grant.version().get() + ungrant.version().get()
+    });
     loaded(data, move |data| {
         view! { <AccessTab data grant ungrant /> }.into_any()
     })
@@ -388,7 +405,7 @@ pub fn BucketAccess() -> impl IntoView {
 /// The Links tab: this bucket's share links.
 #[component]
 pub fn BucketLinks() -> impl IntoView {
-    let data = bucket_view(|| 0);
+    let data = bucket_view("links", || 0);
     loaded(data, |data| {
         view! { <LinkTable links=data.links /> }.into_any()
     })
@@ -398,9 +415,11 @@ pub fn BucketLinks() -> impl IntoView {
 #[component]
 pub fn BucketSettingsTab() -> impl IntoView {
     let delete_bucket = FormAction::<DeleteBucket>::new();
-    let data = bucket_view(|| 0);
+    let data = bucket_view("settings", || 0);
     loaded(data, move |data| {
-        view! { <BucketSettings bucket=data.bucket delete_bucket /> }.into_any()
+        data.bucket
+            .map(|bucket| view! { <BucketSettings bucket delete_bucket /> })
+            .into_any()
     })
 }
 
@@ -431,7 +450,7 @@ fn ObjectsTab(
     delete_object: FormAction<DeleteObject>,
     upload: UploadState,
 ) -> impl IntoView {
-    let bucket = data.bucket.name.clone();
+    let bucket = data.name.clone();
     let error = delete_object.error();
     let base = format!("/buckets/{}", encode(&bucket));
     let href = {
@@ -676,7 +695,7 @@ fn AccessTab(
     grant: FormAction<AddGrant>,
     ungrant: FormAction<RemoveGrant>,
 ) -> impl IntoView {
-    let bucket = data.bucket.name.clone();
+    let bucket = data.name.clone();
     let (bucket_for_grant, bucket_title) = (bucket.clone(), bucket.clone());
     let grant_error = grant.error();
     let ungrant_error = ungrant.error();
@@ -743,11 +762,10 @@ fn AccessTab(
                                     .into_iter()
                                     .map(|a| {
                                         let bucket = bucket.clone();
-                                        let stops = match a.live_links_killed {
-                                            0 => "Stops no live share link.".to_owned(),
-                                            1 => "Stops 1 live share link.".to_owned(),
-                                            n => format!("Stops {n} live share links."),
-                                        };
+                                        let stops = format!(
+                                            "Stops {}.",
+                                            live_links(a.live_links_killed),
+                                        );
                                         view! {
                                             <tr>
                                                 <td>

@@ -5,7 +5,7 @@ use domain::buckets;
 use domain::db::Pool;
 use domain::links::{self, Change};
 
-use super::{AccessRow, BucketRow, BucketView};
+use super::{AccessRow, BucketRow, BucketView, TABS};
 use crate::auth::ssr::{Admin, admin_origin};
 use crate::error::AppError;
 use crate::error::ssr::{domain as domain_error, internal};
@@ -69,62 +69,93 @@ pub async fn delete(admin: &Admin, name: &str, with_contents: bool) -> Result<()
     Ok(())
 }
 
-pub async fn view(name: &str, prefix: &str, after: &str) -> Result<BucketView, AppError> {
+/// What one tab of the bucket `name` shows (see [`super::get_bucket`]): each tab loads only its
+/// own part; the objects are counted for Settings only.
+pub async fn view(
+    name: &str,
+    tab: &str,
+    prefix: &str,
+    after: &str,
+) -> Result<BucketView, AppError> {
+    if !TABS.contains(&tab) {
+        return Err(AppError::invalid(
+            "tab",
+            format!(
+                "There is no tab \"{tab}\"; a bucket has {}.",
+                TABS.join(", ")
+            ),
+        ));
+    }
     let state = app_state()?;
     let pool = &state.pool;
-    let bucket = buckets::get(pool, name)
+    buckets::require(pool, name)
         .await
         .map_err(|e| domain_error(e, "name"))?;
-    let listing = state
-        .store
-        .list(name, prefix, after, PAGE)
-        .await
-        .map_err(|e| internal("cannot list objects", e))?;
-    let mut access = Vec::new();
-    for g in domain::grants::list(pool, None, Some(name))
-        .await
-        .map_err(|e| domain_error(e, "name"))?
-    {
-        let live_links_killed = links::killed_by(
-            pool,
-            &Change::Grant {
-                user: &g.user,
-                bucket: name,
-                prefix: &g.prefix,
-            },
-        )
-        .await
-        .map_err(|e| domain_error(e, "name"))?;
-        access.push(AccessRow {
-            user: g.user,
-            permission: g.permission.to_string(),
-            prefix: g.prefix,
-            expires_at: g.expires_at,
-            live_links_killed,
-        });
-    }
-    let filter = links::ListFilter {
-        all: true,
-        bucket: Some(name.to_owned()),
-        limit: Some(200),
-        ..links::ListFilter::default()
+    let mut view = BucketView {
+        name: name.to_owned(),
+        ..BucketView::default()
     };
-    let bucket_links = links::list(pool, &filter)
-        .await
-        .map_err(|e| domain_error(e, "name"))?;
-    let users = domain::users::list(pool)
-        .await
-        .map_err(|e| domain_error(e, "name"))?
-        .into_iter()
-        .map(|u| u.name)
-        .collect();
-    Ok(BucketView {
-        bucket: row(bucket, state.store.counts_objects()),
-        listing,
-        access,
-        links: bucket_links.into_iter().take(500).map(link_row).collect(),
-        users,
-    })
+    match tab {
+        "objects" => {
+            view.listing = state
+                .store
+                .list(name, prefix, after, PAGE)
+                .await
+                .map_err(|e| internal("cannot list objects", e))?;
+        }
+        "access" => {
+            for g in domain::grants::list(pool, None, Some(name))
+                .await
+                .map_err(|e| domain_error(e, "name"))?
+            {
+                let live_links_killed = links::killed_by(
+                    pool,
+                    &Change::Grant {
+                        user: &g.user,
+                        bucket: name,
+                        prefix: &g.prefix,
+                    },
+                )
+                .await
+                .map_err(|e| domain_error(e, "name"))?;
+                view.access.push(AccessRow {
+                    user: g.user,
+                    permission: g.permission.to_string(),
+                    prefix: g.prefix,
+                    expires_at: g.expires_at,
+                    live_links_killed,
+                });
+            }
+            view.users = domain::users::list(pool)
+                .await
+                .map_err(|e| domain_error(e, "name"))?
+                .into_iter()
+                .map(|u| u.name)
+                .collect();
+        }
+        "links" => {
+            let filter = links::ListFilter {
+                all: true,
+                bucket: Some(name.to_owned()),
+                limit: Some(200),
+                ..links::ListFilter::default()
+            };
+            view.links = links::list(pool, &filter)
+                .await
+                .map_err(|e| domain_error(e, "name"))?
+                .into_iter()
+                .map(link_row)
+                .collect();
+        }
+        _ => {
+            // settings
+            let bucket = buckets::get(pool, name)
+                .await
+                .map_err(|e| domain_error(e, "name"))?;
+            view.bucket = Some(row(bucket, state.store.counts_objects()));
+        }
+    }
+    Ok(view)
 }
 
 pub async fn delete_object(admin: &Admin, bucket: &str, key: &str) -> Result<(), AppError> {

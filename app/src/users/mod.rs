@@ -10,7 +10,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CsrfField;
-use crate::components::{ConfirmField, CopyButton, FieldError, FormError, LoadError, Time};
+use crate::components::{
+    ConfirmField, CopyButton, FieldError, FormError, LoadError, Time, live_links,
+};
 use crate::error::AppError;
 use crate::form::{FormAction, ServerForm};
 
@@ -314,11 +316,7 @@ fn UserBody(
         name.clone(),
     );
     let live = user.live_links;
-    let stops = move |n: i64| match n {
-        0 => "This stops no live share link.".to_owned(),
-        1 => "This stops 1 live share link.".to_owned(),
-        n => format!("This stops {n} live share links."),
-    };
+    let stops = move |n: i64| format!("This stops {}.", live_links(n));
     view! {
         <h1>{name.clone()} " " <StatusBadge active=user.active /></h1>
         {fresh.map(|key| view! { <NewKeyPanel key /> })}
@@ -447,11 +445,7 @@ fn UserBody(
 
 #[component]
 fn KeyRow(user: String, key: KeyView, change_key: FormAction<ChangeKey>) -> impl IntoView {
-    let stops = match key.live_links {
-        0 => "Stops no live share link.".to_owned(),
-        1 => "Stops 1 live share link.".to_owned(),
-        n => format!("Stops {n} live share links."),
-    };
+    let stops = format!("Stops {}.", live_links(key.live_links));
     let key_id = key.id.clone();
     let form = move |change: &'static str, label: &'static str, confirm: bool| {
         let id = format!("confirm-{change}-{key_id}");

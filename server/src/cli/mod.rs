@@ -122,8 +122,15 @@ async fn confirm_links_killed(cx: &Context, change: Change<'_>, yes: bool) -> an
     if killed == 0 {
         return Ok(());
     }
-    let plural = if killed == 1 { "" } else { "s" };
-    eprintln!("This stops {killed} live share link{plural}.");
+    if killed > share_links::KILLED_CAP {
+        eprintln!(
+            "This stops more than {} live share links.",
+            share_links::KILLED_CAP
+        );
+    } else {
+        let plural = if killed == 1 { "" } else { "s" };
+        eprintln!("This stops {killed} live share link{plural}.");
+    }
     if yes || !std::io::stdin().is_terminal() {
         return Ok(());
     }

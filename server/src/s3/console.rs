@@ -51,25 +51,34 @@ impl app::state::ConsoleStore for EmbeddedStore {
         after: &str,
         limit: usize,
     ) -> Result<Listing, String> {
-        // One indexed step per entry: a folder is skipped whole by jumping past its prefix.
-        let mut listing = Listing::default();
-        let mut cursor = after.to_owned();
-        while listing.folders.len() + listing.objects.len() < limit {
-            let next: Option<(String, i64, i64, Option<String>)> = sqlx::query_as(
+        // One indexed step per entry: a folder is skipped whole by jumping past its prefix. The
+        // cursor is exclusive; the first step starts at the prefix itself when that is further
+        // on, and listing stops at the first key outside the prefix (a condition on the prefix
+        // in SQL would not bound the index range: it scanned to the bucket's end).
+        let next = async |cursor: &str, inclusive: bool| {
+            sqlx::query_as::<_, (String, i64, i64, Option<String>)>(if inclusive {
                 "SELECT key, size, last_modified, content_type FROM objects
-                 WHERE bucket = $1 AND key > $2 AND substr(key, 1, length($3)) = $4
-                 ORDER BY key LIMIT 1",
-            )
+                 WHERE bucket = $1 AND key >= $2 ORDER BY key LIMIT 1"
+            } else {
+                "SELECT key, size, last_modified, content_type FROM objects
+                 WHERE bucket = $1 AND key > $2 ORDER BY key LIMIT 1"
+            })
             .bind(bucket)
-            .bind(&cursor)
-            .bind(prefix)
-            .bind(prefix)
+            .bind(cursor)
             .fetch_optional(&self.pool)
             .await
-            .map_err(|e| e.to_string())?;
-            let Some((key, size, last_modified, content_type)) = next else {
+            .map(|row| row.filter(|(key, ..)| key.starts_with(prefix)))
+            .map_err(|e| e.to_string())
+        };
+        let mut listing = Listing::default();
+        let mut inclusive = prefix > after;
+        let mut cursor = if inclusive { prefix } else { after }.to_owned();
+        while listing.folders.len() + listing.objects.len() < limit {
+            let Some((key, size, last_modified, content_type)) = next(&cursor, inclusive).await?
+            else {
                 return Ok(listing);
             };
+            inclusive = false;
             match key[prefix.len()..].find('/') {
                 Some(slash) => {
                     let folder = key[..prefix.len() + slash + 1].to_owned();
@@ -88,18 +97,9 @@ impl app::state::ConsoleStore for EmbeddedStore {
                 }
             }
         }
-        let more: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM objects WHERE bucket = $1 AND key > $2 AND substr(key, 1, length($3)) = $4
-             LIMIT 1",
-        )
-        .bind(bucket)
-        .bind(&cursor)
-        .bind(prefix)
-        .bind(prefix)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| e.to_string())?;
-        listing.next = more.map(|_| cursor);
+        if next(&cursor, false).await?.is_some() {
+            listing.next = Some(cursor);
+        }
         Ok(listing)
     }
 

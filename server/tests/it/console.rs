@@ -83,7 +83,12 @@ fn every_server_function() -> Vec<(&'static str, Vec<(&'static str, &'static str
         ("buckets/delete", vec![("name", "team"), ("confirm", "yes")]),
         (
             "buckets/view",
-            vec![("name", "team"), ("prefix", ""), ("after", "")],
+            vec![
+                ("name", "team"),
+                ("tab", "objects"),
+                ("prefix", ""),
+                ("after", ""),
+            ],
         ),
         (
             "buckets/delete_object",
@@ -235,6 +240,17 @@ async fn bad_values_are_errors_about_their_field_and_change_nothing() -> TestRes
             vec![("name", "okname"), ("owner", "ghost")],
             "owner",
             "ghost",
+        ),
+        (
+            "buckets/view",
+            vec![
+                ("name", "okname"),
+                ("tab", "bogus"),
+                ("prefix", ""),
+                ("after", ""),
+            ],
+            "tab",
+            "no tab \"bogus\"",
         ),
     ];
     for (name, args, field, words) in cases {

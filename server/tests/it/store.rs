@@ -109,6 +109,14 @@ async fn the_console_store_creates_browses_uploads_and_deletes() -> TestResult {
     let docs = store.list("media", "docs/", "", 100).await?;
     let keys: Vec<&str> = docs.objects.iter().map(|o| o.key.as_str()).collect();
     assert_eq!(keys, ["docs/one.txt", "docs/two.txt"]);
+    // A folder in pages: keys sort before and after it, and the last page says it is the last.
+    let first = store.list("media", "docs/", "", 1).await?;
+    assert_eq!(first.objects[0].key, "docs/one.txt");
+    let after = first.next.expect("a second page");
+    let second = store.list("media", "docs/", &after, 1).await?;
+    assert_eq!(second.objects[0].key, "docs/two.txt");
+    assert!(second.folders.is_empty());
+    assert!(second.next.is_none(), "{:?}", second.next);
 
     store.delete_object("media", "a.txt").await?;
     store.delete_object("media", "a.txt").await?; // deleting a missing object succeeds
