@@ -292,19 +292,7 @@ pub fn BucketFrame() -> impl IntoView {
             "" => format!("/buckets/{}", encode(&name())),
             _ => format!("/buckets/{}/{id}", encode(&name())),
         };
-        // `/buckets/{name}/{tab}`; bucket names hold no `/`.
-        let current = move || {
-            let path = path.get();
-            let tab = path
-                .strip_prefix("/buckets/")
-                .and_then(|rest| rest.split_once('/'))
-                .map_or("", |(_, tab)| tab);
-            let shown = match tab {
-                "access" | "links" | "settings" => tab,
-                _ => "",
-            };
-            (shown == id).then_some("page")
-        };
+        let current = move || (tab_of(&path.read()) == id).then_some("page");
         view! {
             <a href=href aria-current=current>
                 {label}
@@ -326,6 +314,19 @@ pub fn BucketFrame() -> impl IntoView {
             {tab_link("settings", "Settings")}
         </nav>
         <Outlet />
+    }
+}
+
+/// The tab a bucket page's path shows: `access`, `links` or `settings`, and `""` for Objects
+/// (`/buckets/{name}`, and its share page). Bucket names hold no `/`.
+fn tab_of(path: &str) -> &str {
+    let tab = path
+        .strip_prefix("/buckets/")
+        .and_then(|rest| rest.split_once('/'))
+        .map_or("", |(_, tab)| tab);
+    match tab {
+        "access" | "links" | "settings" => tab,
+        _ => "",
     }
 }
 
@@ -850,7 +851,19 @@ fn BucketSettings(bucket: BucketRow, delete_bucket: FormAction<DeleteBucket>) ->
 
 #[cfg(test)]
 mod tests {
-    use super::human_size;
+    use super::{human_size, tab_of};
+
+    #[test]
+    fn the_tab_shown_comes_from_the_path_after_the_bucket_name() {
+        assert_eq!(tab_of("/buckets/team"), "");
+        assert_eq!(tab_of("/buckets/team/access"), "access");
+        assert_eq!(tab_of("/buckets/team/links"), "links");
+        assert_eq!(tab_of("/buckets/team/settings"), "settings");
+        assert_eq!(tab_of("/buckets/team/share"), "");
+        // A bucket named like a tab is still on its Objects tab.
+        assert_eq!(tab_of("/buckets/access"), "");
+        assert_eq!(tab_of("/buckets/links/settings"), "settings");
+    }
 
     #[test]
     fn sizes_read_in_binary_units_to_a_tenth() {
