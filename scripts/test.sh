@@ -56,9 +56,12 @@ pg_passed=$(scripts/postgres-tests.sh | sed -n 's/^postgres: \([0-9]*\) passed$/
 step "black-box tests: aws cli, boto3, rclone, curl, crash"
 bb_passed=$(scripts/blackbox.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee -a /dev/stderr | sed -n 's/^blackbox: \([0-9]*\) passed$/\1/p')
 
+step "adversarial suite: thousands of variants of genuine, dead and over-the-cap pre-signed URLs"
+adv_passed=$(scripts/adversarial.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee -a /dev/stderr | sed -n 's/^adversarial: \([0-9]*\) passed$/\1/p')
+
 # The issue's bound: no page may need more than 350 KiB of gzipped WASM (release build).
 step "the WASM each page downloads, release build (at most 350 KiB gzipped)"
 cargo leptos build --release --split
 wasm_passed=$(scripts/wasm-pages.sh --budget 350 | tee -a /dev/stderr | sed -n 's/^wasm-pages: every page within.*/1/p')
 
-printf '\nall: %d passed, 0 failed\n' "$((rust_passed + up_passed + pg_passed + garage_passed + e2e_passed + bb_passed + wasm_passed))"
+printf '\nall: %d passed, 0 failed\n' "$((rust_passed + up_passed + pg_passed + garage_passed + e2e_passed + bb_passed + adv_passed + wasm_passed))"

@@ -199,6 +199,26 @@ pub async fn record_action(
     Ok(())
 }
 
+/// Client-supplied text as the audit and the logs keep it: control characters (NUL included)
+/// replaced by U+FFFD, and at most `max` characters (the cut marked with `…`). Whatever a
+/// client sends, an event stays small and storable by either database.
+pub fn clean(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max * 4));
+    for (n, c) in text.chars().enumerate() {
+        if n == max {
+            out.push('…');
+            break;
+        }
+        out.push(if c.is_control() { '\u{FFFD}' } else { c });
+    }
+    out
+}
+
+/// The longest client-supplied texts an event keeps, in characters: S3 keys and paths may be
+/// 1,024 bytes; the rest is far shorter in practice.
+pub const MAX_KEY_CHARS: usize = 1024;
+pub const MAX_HEADER_CHARS: usize = 256;
+
 /// One S3 request, as the endpoint saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RequestEvent {
@@ -226,6 +246,7 @@ pub struct RequestEvent {
 /// the share links they went through (one update per link, however many of its accesses the
 /// batch holds) and the hourly counts of pre-signed requests ([`access_hours`]).
 pub async fn write_requests(pool: &Pool, events: &[RequestEvent], store: bool) -> Result<()> {
+    let text = |value: &Option<String>, max: usize| value.as_deref().map(|v| clean(v, max));
     // link id → (accesses, bytes, last access in Unix seconds)
     let mut served: std::collections::HashMap<&str, (i64, i64, i64)> =
         std::collections::HashMap::new();
@@ -263,19 +284,19 @@ pub async fn write_requests(pool: &Pool, events: &[RequestEvent], store: bool) -
         )
         .bind(event.at)
         .bind(event.kind.unwrap_or(ActorKind::Anonymous))
-        .bind(&event.user)
-        .bind(&event.access_key_id)
+        .bind(text(&event.user, MAX_HEADER_CHARS))
+        .bind(text(&event.access_key_id, MAX_HEADER_CHARS))
         .bind(&event.link_id)
         .bind(&event.operation)
-        .bind(&event.bucket)
-        .bind(&event.key)
+        .bind(text(&event.bucket, MAX_HEADER_CHARS))
+        .bind(text(&event.key, MAX_KEY_CHARS))
         .bind(event.outcome.unwrap_or(Outcome::Denied))
         .bind(i64::from(event.status))
-        .bind(&event.error_code)
+        .bind(text(&event.error_code, MAX_HEADER_CHARS))
         .bind(i64::try_from(event.bytes_sent).unwrap_or(i64::MAX))
-        .bind(&event.client_ip)
-        .bind(&event.user_agent)
-        .bind(&event.request_id)
+        .bind(text(&event.client_ip, MAX_HEADER_CHARS))
+        .bind(text(&event.user_agent, MAX_HEADER_CHARS))
+        .bind(text(&event.request_id, MAX_HEADER_CHARS))
         .execute(&mut *tx)
         .await?;
     }

@@ -175,6 +175,7 @@ pub async fn delete(pool: &Pool, name: &str, force: bool, by: &Origin) -> Result
         .bind(name)
         .fetch_one(&mut *tx)
         .await?;
+    crate::links::retire_bucket_links(&mut tx, name, crate::now_unix()).await?;
     sqlx::query("DELETE FROM buckets WHERE name = $1")
         .bind(name)
         .execute(&mut *tx)

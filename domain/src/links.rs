@@ -12,6 +12,9 @@ use crate::{Error, Result, now_unix, write_tx};
 /// Longest a link may live: 7 days, as S3 allows for pre-signed URLs.
 pub const MAX_LIFETIME_SECS: i64 = 604_800;
 
+/// The region links are signed for, and the only one the S3 endpoint answers for.
+pub const REGION: &str = "us-east-1";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Link {
     pub id: String,
@@ -115,7 +118,7 @@ pub async fn record(pool: &Pool, link: NewLink<'_>, by: &Origin) -> Result<Link>
     let user_id = crate::users::id_of(&mut tx, link.user).await?;
     sqlx::query(
         "INSERT INTO share_links (id, bucket, object_key, method, user_id, access_key_id,
-             created_by, created_at, expires_at, label, signature)
+             created_by, created_at, expires_at, label, signature_hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(link.id)
@@ -128,7 +131,7 @@ pub async fn record(pool: &Pool, link: NewLink<'_>, by: &Origin) -> Result<Link>
     .bind(now_unix())
     .bind(link.expires_at)
     .bind(link.label)
-    .bind(link.signature)
+    .bind(signature_hash(link.signature))
     .execute(&mut *tx)
     .await?;
     let detail = serde_json::json!({
@@ -558,7 +561,7 @@ async fn presign(
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(public_url)
-        .region(Region::new("us-east-1"))
+        .region(Region::new(REGION))
         .force_path_style(true)
         .credentials_provider(Credentials::new(
             creds.key.id.as_str(),
@@ -655,13 +658,18 @@ pub enum Use {
     Revoked { id: String, user: Option<String> },
 }
 
-/// Looks a pre-signed request up by its signature.
+/// Looks a pre-signed request up by its signature (as the endpoint decoded it). The signatures
+/// of links whose bucket was deleted are still known, as revoked.
 pub async fn lookup(pool: &Pool, signature: &str) -> Result<Use> {
+    let hash = signature_hash(signature);
     let found: Option<(String, Option<i64>, Option<String>)> = sqlx::query_as(
         "SELECT l.id, l.revoked_at, u.name FROM share_links l
-         LEFT JOIN iam_users u ON u.id = l.user_id WHERE l.signature = $1",
+         LEFT JOIN iam_users u ON u.id = l.user_id WHERE l.signature_hash = $1
+         UNION ALL
+         SELECT r.link_id, r.expires_at, NULL FROM retired_link_signatures r
+         WHERE r.signature_hash = $1",
     )
-    .bind(signature)
+    .bind(&hash)
     .fetch_optional(pool)
     .await?;
     Ok(match found {
@@ -669,6 +677,64 @@ pub async fn lookup(pool: &Pool, signature: &str) -> Result<Use> {
         Some((id, Some(_), user)) => Use::Revoked { id, user },
         Some((id, None, user)) => Use::Link { id, user },
     })
+}
+
+/// What the registry keeps of a signature: its SHA-256, in hex. Enough to recognise a URL,
+/// not to rebuild it.
+pub fn signature_hash(signature: &str) -> String {
+    use sha2::Digest as _;
+    hex_lower(&sha2::Sha256::digest(signature.as_bytes()))
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Keeps the signatures of a bucket's links (those that could still be used) as revoked, in
+/// the transaction that deletes the bucket and, with it, the links: a bucket created again under
+/// the same name does not bring them back.
+pub(crate) async fn retire_bucket_links(
+    tx: &mut crate::db::Tx,
+    bucket: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO retired_link_signatures (signature_hash, link_id, expires_at)
+         SELECT signature_hash, id, expires_at FROM share_links
+         WHERE bucket = $1 AND signature_hash IS NOT NULL AND expires_at > $2
+         ON CONFLICT (signature_hash) DO NOTHING",
+    )
+    .bind(bucket)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM retired_link_signatures WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Replaces the plain signatures that databases from before hashing hold by their hashes
+/// (SQLite has no SHA-256 to do it in a migration). Run at every start; a no-op once done.
+pub async fn hash_stored_signatures(pool: &Pool) -> Result<u64> {
+    let plain: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, signature FROM share_links WHERE signature IS NOT NULL")
+            .fetch_all(pool)
+            .await?;
+    if plain.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = write_tx(pool).await?;
+    for (id, signature) in &plain {
+        sqlx::query("UPDATE share_links SET signature_hash = $1, signature = NULL WHERE id = $2")
+            .bind(signature_hash(signature))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(plain.len() as u64)
 }
 
 #[cfg(test)]

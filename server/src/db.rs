@@ -83,6 +83,15 @@ pub async fn open(location: Location<'_>) -> anyhow::Result<Pool> {
         Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&pool).await,
     };
     migrated.with_context(|| format!("cannot migrate the database {shown}"))?;
+    let hashed = domain::links::hash_stored_signatures(&pool)
+        .await
+        .with_context(|| format!("cannot hash the link signatures in {shown}"))?;
+    if hashed > 0 {
+        tracing::info!(
+            links = hashed,
+            "share link signatures are now stored as hashes"
+        );
+    }
     Ok(pool)
 }
 

@@ -12,11 +12,14 @@ use domain::keys;
 use domain::secrets::{AccessKeyId, MasterKey};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
-use s3s::dto::{CopyObjectInput, CopySource, DeleteObjectsInput, UploadPartCopyInput};
+use s3s::dto::{
+    CopyObjectInput, CopySource, DeleteObjectsInput, ListMultipartUploadsInput,
+    ListObjectVersionsInput, ListObjectsInput, ListObjectsV2Input, UploadPartCopyInput,
+};
 use s3s::path::S3Path;
 use s3s::{S3Request, S3Result, s3_error};
 
-use super::percent_decode;
+use super::audit::Place;
 
 /// The IAM user behind a request, found by the access check and read by the store.
 #[derive(Debug, Clone)]
@@ -150,19 +153,22 @@ fn caller<T>(req: &S3Request<T>) -> S3Result<Caller> {
         .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
 }
 
-/// The `prefix` query parameter of a listing (what a prefix-scoped grant must cover).
-fn listing_prefix(uri: &http::Uri) -> String {
-    uri.query()
-        .and_then(|q| url_pairs(q).find(|(k, _)| k == "prefix").map(|(_, v)| v))
-        .unwrap_or_default()
-}
+/// Bucket operations whose grant is checked against the prefix they list (in their own hooks
+/// below, on the prefix s3s parsed); every other bucket operation needs a grant on the whole
+/// bucket.
+const LISTINGS: [&str; 4] = [
+    "ListObjects",
+    "ListObjectsV2",
+    "ListObjectVersions",
+    "ListMultipartUploads",
+];
 
-fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    query.split('&').filter_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        Some((percent_decode(k)?, percent_decode(v)?))
-    })
-}
+/// S3's limit on the keys of one DeleteObjects request.
+const MAX_DELETE_KEYS: usize = 1000;
+
+/// A grant limited to a prefix never covers this: a bucket operation that is not a listing
+/// needs a grant on the whole bucket.
+const WHOLE_BUCKET: &str = "";
 
 #[async_trait::async_trait]
 impl S3Access for GrantAccess {
@@ -175,6 +181,13 @@ impl S3Access for GrantAccess {
             .parse()
             .map_err(|_| s3_error!(InvalidAccessKeyId))?;
         let operation = cx.s3_op().name().to_owned();
+        if operation == "PostObject" {
+            // Refused by the request reader already; kept closed here too.
+            return Err(s3_error!(
+                AccessDenied,
+                "Browser POST uploads are not accepted"
+            ));
+        }
         // An object request, the common case, looks up the key's user and their grants at once.
         if let (Some(need), S3Path::Object { bucket, key }) =
             (grants::needed_for(&operation), cx.s3_path())
@@ -184,11 +197,7 @@ impl S3Access for GrantAccess {
                 .map_err(internal)?
                 .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
             self.answer(allowed, bucket).await?;
-            cx.extensions_mut().insert(Caller {
-                user,
-                access_key_id: id.as_str().to_owned(),
-            });
-            return Ok(());
+            return admit(cx, user, id).await;
         }
         let user = match keys::get(&self.pool, &id).await {
             Ok(key) => key.user,
@@ -209,19 +218,17 @@ impl S3Access for GrantAccess {
                 }
             }
             (None, _) => {}
+            // Listings are checked against their prefix, DeleteObjects per key, in the hooks.
+            (Some(_), S3Path::Bucket { .. })
+                if LISTINGS.contains(&operation.as_str()) || operation == "DeleteObjects" => {}
             (Some(need), S3Path::Bucket { bucket }) => {
-                // Listings are checked against their prefix; DeleteObjects per key (below).
-                if operation != "DeleteObjects" {
-                    let prefix = listing_prefix(cx.uri());
-                    self.allows(&caller, bucket, &prefix, need).await?;
-                }
+                self.allows(&caller, bucket, WHOLE_BUCKET, need).await?;
             }
             // Answered above, with the key lookup.
             (Some(_), S3Path::Object { .. }) => {}
             (Some(_), S3Path::Root) => return Err(s3_error!(AccessDenied, "Access Denied")),
         }
-        cx.extensions_mut().insert(caller);
-        Ok(())
+        admit(cx, caller.user, id).await
     }
 
     /// Copying also reads the source: the caller needs read on it.
@@ -235,29 +242,73 @@ impl S3Access for GrantAccess {
         self.may_read_source(&caller, &req.input.copy_source).await
     }
 
-    /// Every key of a multi-delete must be writable by the caller.
+    /// At most 1,000 keys, as in S3, and every one writable by the caller.
     async fn delete_objects(&self, req: &mut S3Request<DeleteObjectsInput>) -> S3Result<()> {
         let caller = caller(req)?;
-        let bucket = req.input.bucket.clone();
-        for object in &req.input.delete.objects {
-            self.allows(&caller, &bucket, &object.key, Need::Write)
-                .await?;
+        let objects = &req.input.delete.objects;
+        if objects.len() > MAX_DELETE_KEYS {
+            return Err(s3_error!(
+                MalformedXML,
+                "A DeleteObjects request may name at most 1000 keys."
+            ));
         }
-        Ok(())
+        let bucket = &req.input.bucket;
+        let grants = grants::of_user_on(&self.pool, &caller.user, bucket)
+            .await
+            .map_err(internal)?;
+        let now = domain::now_unix();
+        let allowed = objects.iter().all(|object| {
+            grants
+                .iter()
+                .any(|g| g.permission.allows(Need::Write) && g.covers(&object.key, now))
+        });
+        self.answer(allowed, bucket).await
+    }
+
+    async fn list_objects(&self, req: &mut S3Request<ListObjectsInput>) -> S3Result<()> {
+        let prefix = req.input.prefix.clone().unwrap_or_default();
+        self.may_list(req, &req.input.bucket.clone(), &prefix).await
+    }
+
+    async fn list_objects_v2(&self, req: &mut S3Request<ListObjectsV2Input>) -> S3Result<()> {
+        let prefix = req.input.prefix.clone().unwrap_or_default();
+        self.may_list(req, &req.input.bucket.clone(), &prefix).await
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: &mut S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<()> {
+        let prefix = req.input.prefix.clone().unwrap_or_default();
+        self.may_list(req, &req.input.bucket.clone(), &prefix).await
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: &mut S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<()> {
+        let prefix = req.input.prefix.clone().unwrap_or_default();
+        self.may_list(req, &req.input.bucket.clone(), &prefix).await
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn listing_prefixes_are_read_from_the_query() {
-        let uri: http::Uri = "/team?list-type=2&prefix=reports%2F2026+q1&delimiter=%2F"
-            .parse()
-            .unwrap_or_default();
-        assert_eq!(listing_prefix(&uri), "reports/2026 q1");
-        let bare: http::Uri = "/team".parse().unwrap_or_default();
-        assert_eq!(listing_prefix(&bare), "");
+impl GrantAccess {
+    /// A listing needs read on the prefix it lists, as s3s parsed it for the store.
+    async fn may_list<T>(&self, req: &S3Request<T>, bucket: &str, prefix: &str) -> S3Result<()> {
+        let caller = caller(req)?;
+        self.allows(&caller, bucket, prefix, Need::Read).await
     }
+}
+
+/// Hands the caller to the store, and for a pre-signed request takes its place in the audit
+/// queue (now that it is authenticated and allowed).
+async fn admit(cx: &mut S3AccessContext<'_>, user: String, id: AccessKeyId) -> S3Result<()> {
+    if let Some(place) = cx.extensions_mut().get::<Place>().cloned() {
+        place.take().await?;
+    }
+    cx.extensions_mut().insert(Caller {
+        user,
+        access_key_id: id.as_str().to_owned(),
+    });
+    Ok(())
 }

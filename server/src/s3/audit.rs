@@ -21,7 +21,8 @@ use domain::db::Pool;
 use http_body::{Body as _, Frame};
 use tokio::sync::mpsc;
 
-use super::percent_decode;
+use super::request::{Auth, Reading};
+use domain::audit::{MAX_HEADER_CHARS, MAX_KEY_CHARS, clean};
 
 /// Events waiting to be written at most; requests wait for room beyond that.
 const QUEUE: usize = 16_384;
@@ -51,7 +52,7 @@ impl AuditLog {
         let writer = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
-                write_until_done(&pool, &batch, store).await;
+                write_all(&pool, &batch, store).await;
                 batch.clear();
             }
         });
@@ -62,74 +63,157 @@ impl AuditLog {
         (log, writer)
     }
 
+    /// A place for a refusal's event, waiting at most [`PLACE_WAIT`].
     async fn permit(&self) -> Option<Permit> {
-        // Fails only once the writer is gone, i.e. while shutting down.
-        self.queue.clone().reserve_owned().await.ok()
+        match tokio::time::timeout(PLACE_WAIT, self.queue.clone().reserve_owned()).await {
+            Ok(permit) => permit.ok(),
+            Err(_) => {
+                let lost = UNRECORDED_REFUSALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(
+                    unrecorded = lost + 1,
+                    "the audit queue is full; a refusal goes unrecorded"
+                );
+                None
+            }
+        }
     }
 }
 
-/// Writes a batch, retrying (with growing pauses) until the database takes it: events are
-/// held up, never thrown away.
-async fn write_until_done(pool: &Pool, batch: &[RequestEvent], store: bool) {
+/// Events the database refused since start (each logged): see [`write_all`].
+pub static REFUSED_EVENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Writes a batch. While the database cannot be reached, the batch is retried with growing
+/// pauses (events are held up, never thrown away). When the database answers but refuses the
+/// batch, the batch is split until the events it refuses are found: those are logged and
+/// counted ([`REFUSED_EVENTS`]), and every other event is written. One bad event never wedges
+/// the writer.
+async fn write_all(pool: &Pool, batch: &[RequestEvent], store: bool) {
     let mut pause = Duration::from_millis(20);
     loop {
-        match domain::audit::write_requests(pool, batch, store).await {
-            Ok(()) => return,
-            Err(err) => {
-                tracing::error!(error = %err, events = batch.len(), "cannot write audit events; retrying");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(2));
+        let Err(err) = domain::audit::write_requests(pool, batch, store).await else {
+            return;
+        };
+        let reachable = sqlx::query_scalar::<_, i64>("SELECT 1")
+            .fetch_one(pool)
+            .await
+            .is_ok();
+        if !reachable {
+            tracing::error!(error = %err, events = batch.len(), "cannot write audit events; retrying");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+            continue;
+        }
+        if let [event] = batch {
+            // Retried once: a busy database is also "reachable".
+            if domain::audit::write_requests(pool, batch, store)
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            REFUSED_EVENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::error!(
+                error = %err,
+                event = ?event,
+                "the database refused an audit event; it is left out"
+            );
+            return;
+        }
+        let (first, second) = batch.split_at(batch.len() / 2);
+        Box::pin(write_all(pool, first, store)).await;
+        Box::pin(write_all(pool, second, store)).await;
+        return;
+    }
+}
+
+/// How long a request waits for room in the audit queue before it is answered 503 `SlowDown`
+/// (an allowed request) or its refusal goes unrecorded (a refused one, counted in
+/// [`UNRECORDED_REFUSALS`]).
+const PLACE_WAIT: Duration = Duration::from_secs(1);
+
+/// Refusals not recorded because the audit queue stayed full (a flood); logged too.
+pub static UNRECORDED_REFUSALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A pre-signed request's place in the audit queue, taken by the access check once s3s has
+/// authenticated the request (so unauthenticated floods cannot take it), and held until its
+/// response is sent. The queue (16,384) is larger than the number of connections the endpoint
+/// accepts, so places held by slow downloads cannot starve it; when the writer truly falls
+/// behind, new requests get 503 `SlowDown` instead of waiting.
+#[derive(Clone)]
+pub struct Place {
+    queue: mpsc::Sender<RequestEvent>,
+    permit: std::sync::Arc<std::sync::Mutex<Option<Permit>>>,
+}
+
+impl Place {
+    pub async fn take(&self) -> s3s::S3Result<()> {
+        match tokio::time::timeout(PLACE_WAIT, self.queue.clone().reserve_owned()).await {
+            Ok(Ok(permit)) => {
+                if let Ok(mut slot) = self.permit.lock() {
+                    *slot = Some(permit);
+                }
+                Ok(())
+            }
+            Ok(Err(_)) => Err(s3s::s3_error!(ServiceUnavailable, "Shutting down")),
+            Err(_) => {
+                tracing::warn!("the audit queue is full; answering SlowDown");
+                Err(s3s::s3_error!(SlowDown, "Please reduce your request rate."))
             }
         }
+    }
+
+    fn taken(&self) -> Option<Permit> {
+        self.permit.lock().ok()?.take()
     }
 }
 
 /// What is known of a request before it is served.
 pub struct Seen {
     event: RequestEvent,
-    method: String,
+    method: http::Method,
     path: String,
-    /// The signature of a pre-signed request.
-    pub signature: Option<String>,
-    permit: Option<Permit>,
+    presigned: bool,
+    /// Refused by the request reader: always an authentication refusal.
+    refused_on_reading: bool,
+    place: Place,
 }
 
 impl Seen {
-    /// Notes who asks what from where.
-    pub fn of(req: &axum::extract::Request, log: &AuditLog) -> Self {
+    /// Notes who asks what from where, from the request's one [`Reading`].
+    pub fn of(req: &axum::extract::Request, reading: &Reading, log: &AuditLog) -> Self {
         let header = |name: &str| {
             req.headers()
                 .get(name)
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
+                .map(|v| clean(v, MAX_HEADER_CHARS))
         };
-        let query = req.uri().query().unwrap_or_default();
-        let signature = super::presigned_signature(req.uri());
-        let authorization = header("authorization");
-        let kind = if signature.is_some() {
-            ActorKind::Presigned
-        } else if authorization.is_some() {
-            ActorKind::User
-        } else {
-            ActorKind::Anonymous
+        let kind = match reading.auth {
+            Auth::Presigned { .. } => ActorKind::Presigned,
+            Auth::Header { .. } => ActorKind::User,
+            Auth::Anonymous => ActorKind::Anonymous,
         };
         let client_ip =
             req.extensions()
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|ConnectInfo(addr)| {
-                    let ip = log
-                        .network
-                        .client_ip(addr.ip(), header("x-forwarded-for").as_deref());
+                    let forwarded = req
+                        .headers()
+                        .get("x-forwarded-for")
+                        .and_then(|v| v.to_str().ok());
+                    let ip = log.network.client_ip(addr.ip(), forwarded);
                     log.network.record(ip)
                 });
-        let path = req.uri().path().to_owned();
-        let (bucket, key) = bucket_and_key(&path);
-        let method = req.method().to_string();
+        let bucket = reading
+            .bucket
+            .as_deref()
+            .map(|b| clean(b, MAX_HEADER_CHARS));
+        let key = reading.key.as_deref().map(|k| clean(k, MAX_KEY_CHARS));
+        let method = req.method().clone();
         Seen {
             event: RequestEvent {
                 kind: Some(kind),
-                access_key_id: access_key_of(authorization.as_deref(), query),
-                operation: operation(&method, bucket.as_deref(), key.as_deref()).to_owned(),
+                access_key_id: reading.access_key().map(|k| clean(k, MAX_HEADER_CHARS)),
+                operation: operation(method.as_str(), bucket.is_some(), key.is_some()).to_owned(),
                 bucket,
                 key,
                 client_ip,
@@ -138,18 +222,24 @@ impl Seen {
                 ..RequestEvent::default()
             },
             method,
-            path,
-            signature,
-            permit: None,
+            path: clean(req.uri().path(), MAX_KEY_CHARS),
+            presigned: reading.signature().is_some(),
+            refused_on_reading: false,
+            place: Place {
+                queue: log.queue.clone(),
+                permit: std::sync::Arc::default(),
+            },
         }
     }
 
-    /// A pre-signed request is always audited, so it takes its place in the audit queue before
-    /// it is served, waiting while the queue is full.
-    pub async fn hold_place(&mut self, log: &AuditLog) {
-        if self.signature.is_some() {
-            self.permit = log.permit().await;
-        }
+    /// The place in the audit queue the access check takes for a pre-signed request.
+    pub fn place(&self) -> Place {
+        self.place.clone()
+    }
+
+    /// The request reader refused the request (ambiguous or out-of-range authentication).
+    pub fn refused_on_reading(&mut self) {
+        self.refused_on_reading = true;
     }
 
     /// The request uses the registered share link `id`, signed as `user`.
@@ -162,11 +252,18 @@ impl Seen {
     /// Records the request with its response, and gives the response back.
     pub async fn finish(mut self, log: &AuditLog, res: Response) -> Response {
         let status = res.status();
-        if is_denial(status) {
+        if self.refused_on_reading || is_denial(status) {
             return self.refused(log, res).await;
         }
-        let Some(permit) = self.permit.take() else {
-            return res;
+        let permit = match self.place.taken() {
+            Some(permit) => permit,
+            // Not pre-signed: allowed requests of IAM users are not audited.
+            None if !self.presigned => return res,
+            // Pre-signed but answered before the access check (an error of s3s's own).
+            None => match log.permit().await {
+                Some(permit) => permit,
+                None => return res,
+            },
         };
         self.event.status = status.as_u16();
         self.event.outcome = Some(if status.is_client_error() || status.is_server_error() {
@@ -174,10 +271,23 @@ impl Seen {
         } else {
             Outcome::Allowed
         });
+        // What a complete body is: nothing for HEAD and bodyless statuses, else its length.
+        let expected = if self.method == http::Method::HEAD
+            || status == http::StatusCode::NOT_MODIFIED
+            || status == http::StatusCode::NO_CONTENT
+        {
+            Some(0)
+        } else {
+            res.headers()
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        };
         let (parts, body) = res.into_parts();
         let counted = Counted {
             inner: body,
             sent: 0,
+            expected,
             pending: Some((self.event, permit)),
         };
         Response::from_parts(parts, Body::new(counted))
@@ -197,12 +307,14 @@ impl Seen {
             .split("<Code>")
             .nth(1)
             .and_then(|rest| rest.split("</Code>").next())
-            .map(str::to_owned);
-        let auth_error = parts.status != http::StatusCode::BAD_REQUEST
+            .map(|c| clean(c, 64));
+        let auth_error = self.refused_on_reading
+            || parts.status != http::StatusCode::BAD_REQUEST
             || code
                 .as_deref()
                 .is_some_and(|c| c.starts_with("Authorization"));
-        if auth_error || self.permit.is_some() {
+        let held = self.place.taken();
+        if auth_error || self.presigned {
             tracing::info!(
                 status = parts.status.as_u16(),
                 code = code.as_deref().unwrap_or("-"),
@@ -212,7 +324,7 @@ impl Seen {
                 path = %self.path,
                 "S3 request denied"
             );
-            let permit = match self.permit.take() {
+            let permit = match held {
                 Some(permit) => Some(permit),
                 None => log.permit().await,
             };
@@ -238,6 +350,9 @@ impl Seen {
 struct Counted {
     inner: Body,
     sent: u64,
+    /// The body's full length when known (`Content-Length`): hyper stops polling a body once
+    /// that many bytes are out, so reaching it is what "complete" means.
+    expected: Option<u64>,
     pending: Option<(RequestEvent, Permit)>,
 }
 
@@ -287,51 +402,14 @@ impl http_body::Body for Counted {
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        let complete = self.inner.is_end_stream();
+        let complete = self.inner.is_end_stream() || self.expected == Some(self.sent);
         self.send(complete);
     }
 }
 
-/// The access key a request claims, from its `Authorization` header (SigV4 or SigV2) or its
-/// pre-signed query (`X-Amz-Credential`, `AWSAccessKeyId`).
-fn access_key_of(authorization: Option<&str>, query: &str) -> Option<String> {
-    if let Some(auth) = authorization {
-        if let Some(rest) = auth.split("Credential=").nth(1) {
-            return rest.split('/').next().map(str::to_owned);
-        }
-        if let Some(rest) = auth.strip_prefix("AWS ") {
-            return rest.split(':').next().map(str::to_owned);
-        }
-    }
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        match k {
-            "X-Amz-Credential" => v
-                .split("%2F")
-                .next()
-                .and_then(|v| v.split('/').next())
-                .map(str::to_owned),
-            "AWSAccessKeyId" => Some(v.to_owned()),
-            _ => None,
-        }
-    })
-}
-
-/// Bucket and key of a path-style request, percent-decoded.
-fn bucket_and_key(path: &str) -> (Option<String>, Option<String>) {
-    let trimmed = path.trim_start_matches('/');
-    let (bucket, key) = trimmed.split_once('/').unwrap_or((trimmed, ""));
-    // In a path `+` is a plus sign, not an encoded space.
-    let decode = |s: &str| {
-        (!s.is_empty())
-            .then(|| percent_decode(&s.replace('+', "%2B")).unwrap_or_else(|| s.to_owned()))
-    };
-    (decode(bucket), decode(key))
-}
-
 /// A name for what was asked, from the method and the path's shape.
-fn operation(method: &str, bucket: Option<&str>, key: Option<&str>) -> &'static str {
-    match (method, bucket.is_some(), key.is_some()) {
+fn operation(method: &str, bucket: bool, key: bool) -> &'static str {
+    match (method, bucket, key) {
         ("GET", false, _) => "ListBuckets",
         ("GET", true, false) => "ListObjects",
         ("GET", true, true) => "GetObject",
@@ -359,35 +437,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn access_keys_are_found_in_every_signature_style() {
-        let v4 = "AWS4-HMAC-SHA256 Credential=AKAAAAAAAAAAAAAAAAAA/20261128/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=x";
-        assert_eq!(
-            access_key_of(Some(v4), "").as_deref(),
-            Some("AKAAAAAAAAAAAAAAAAAA")
-        );
-        assert_eq!(
-            access_key_of(Some("AWS AKB:sig"), "").as_deref(),
-            Some("AKB")
-        );
-        let q = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKC%2F20261128%2Fus-east-1%2Fs3%2Faws4_request";
-        assert_eq!(access_key_of(None, q).as_deref(), Some("AKC"));
-        assert_eq!(
-            access_key_of(None, "AWSAccessKeyId=AKD&Expires=1").as_deref(),
-            Some("AKD")
-        );
-        assert_eq!(access_key_of(None, "list-type=2"), None);
-    }
-
-    #[test]
-    fn paths_give_bucket_key_and_operation() {
-        assert_eq!(
-            bucket_and_key("/team/reports/q1%20final.pdf"),
-            (Some("team".into()), Some("reports/q1 final.pdf".into()))
-        );
-        assert_eq!(bucket_and_key("/team"), (Some("team".into()), None));
-        assert_eq!(bucket_and_key("/b/c++.txt").1.as_deref(), Some("c++.txt"));
-        assert_eq!(bucket_and_key("/"), (None, None));
-        assert_eq!(operation("GET", Some("b"), Some("k")), "GetObject");
-        assert_eq!(operation("GET", None, None), "ListBuckets");
+    fn paths_give_an_operation() {
+        assert_eq!(operation("GET", true, true), "GetObject");
+        assert_eq!(operation("GET", false, false), "ListBuckets");
+        assert_eq!(operation("POST", true, false), "DeleteObjects");
     }
 }
