@@ -32,6 +32,7 @@ import datetime
 import hashlib
 import http.client
 import json
+import os
 import random
 import re
 import subprocess
@@ -86,9 +87,11 @@ AUTH_PARAMS = [
     "Expires",
     "Signature",
 ]
-# Lifetimes over the cap, signed as they are: SigV4 seconds, SigV2 seconds ahead of now.
-OVER_CAP_V4 = [WEEK + 1, WEEK + 60, 8 * 24 * 3600, 30 * 24 * 3600, 2**31 - 1, 2**32 - 1]
-OVER_CAP_V2 = [WEEK + 3600, 8 * 24 * 3600, 365 * 24 * 3600, 2**31 - 1]
+# Lifetimes over the cap, signed as they are: SigV4 seconds, SigV2 seconds ahead of now. The
+# first of each gets every variant; the others those that re-spell their parameters (FOCUSED).
+OVER_CAP_V4 = [WEEK + 1, 8 * 24 * 3600, 2**32 - 1]
+OVER_CAP_V2 = [WEEK + 3600, 365 * 24 * 3600, 2**31 - 1]
+FOCUSED = {"replay", "encode-name-char", "dup-encoded-name", "encode-value"}
 
 
 def content(path):
@@ -100,6 +103,8 @@ def content(path):
 
 
 class Cli:
+    """The admin CLI on the suite's data dir."""
+
     def __init__(self, binary, data):
         self.prefix = [binary, "--data-dir", data]
 
@@ -131,6 +136,7 @@ class Genuine:
     state: str  # live, dead, or over-cap
     why: str = ""  # what killed it, or its lifetime over the cap
     link_id: str = ""
+    focused: bool = False  # only the FOCUSED variant classes
 
     @property
     def path(self):
@@ -231,27 +237,31 @@ class Sender:
         return out
 
     def send(self, v):
-        # A keep-alive connection the server closed in between gets one fresh try.
-        for attempt in (1, 2):
-            conn = self._connection()
-            try:
-                conn.putrequest(v.method, v.target, skip_host=True, skip_accept_encoding=True)
-                for name, value in self.headers(v):
-                    conn.putheader(name, value)
-                if v.chunked:
-                    conn.endheaders(iter([v.body]), encode_chunked=True)
-                else:
-                    conn.endheaders(v.body)
-                res = conn.getresponse()
-                body = res.read()
-                if res.will_close:
-                    self._drop()
-                return Answer(res.status, body, res.getheader("Content-Range") or "")
-            except (http.client.HTTPException, OSError) as err:
-                self._drop()
-                if attempt == 2:
-                    return Answer(0, error=repr(err))
-        raise AssertionError("unreachable")
+        try:
+            return self._send(v)
+        except (http.client.HTTPException, OSError):
+            # The server may have closed a kept-alive connection in between: one fresh try.
+            self._drop()
+        try:
+            return self._send(v)
+        except (http.client.HTTPException, OSError) as err:
+            self._drop()
+            return Answer(0, error=repr(err))
+
+    def _send(self, v):
+        conn = self._connection()
+        conn.putrequest(v.method, v.target, skip_host=True, skip_accept_encoding=True)
+        for name, value in self.headers(v):
+            conn.putheader(name, value)
+        if v.chunked:
+            conn.endheaders(iter([v.body]), encode_chunked=True)
+        else:
+            conn.endheaders(v.body)
+        res = conn.getresponse()
+        body = res.read()
+        if res.will_close:
+            self._drop()
+        return Answer(res.status, body, res.getheader("Content-Range") or "")
 
 
 class Checks:
@@ -332,9 +342,9 @@ def users_own_urls(endpoint, users):
         op = "get_object" if method == "GET" else "put_object"
         return client.generate_presigned_url(op, Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires)
 
-    def add(name, user, version, method, key, state, why="", expires=3600, bucket="team"):
-        url = presign(user, version, method, bucket, key, expires)
-        urls.append(Genuine(f"{user} SigV{version} {name}", url, method, bucket, key, state, why))
+    def add(name, user, version, method, key, state, why="", expires=3600, focused=False):
+        url = presign(user, version, method, "team", key, expires)
+        urls.append(Genuine(f"{user} SigV{version} {name}", url, method, "team", key, state, why, focused=focused))
 
     add("GET", "alice", 4, "GET", "dir/nested file.txt", "live")
     add("GET", "alice", 2, "GET", "a+b.txt", "live")
@@ -344,57 +354,51 @@ def users_own_urls(endpoint, users):
         for user, fate in FATES.items():
             add("GET", user, version, "GET", "report.txt", "dead", fate)
     add("PUT", "carol", 4, "PUT", "drop/carol-put.bin", "dead", FATES["carol"])
-    for secs in OVER_CAP_V4:
-        add(f"GET {secs} s", "alice", 4, "GET", "report.txt", "over-cap", f"X-Amz-Expires={secs}", secs)
-    for secs in OVER_CAP_V2:
-        add(f"GET +{secs} s", "alice", 2, "GET", "report.txt", "over-cap", f"Expires=now+{secs}", secs)
+    for i, secs in enumerate(OVER_CAP_V4):
+        add(f"GET {secs} s", "alice", 4, "GET", "report.txt", "over-cap", f"X-Amz-Expires={secs}", secs, i > 0)
+    for i, secs in enumerate(OVER_CAP_V2):
+        add(f"GET +{secs} s", "alice", 2, "GET", "report.txt", "over-cap", f"Expires=now+{secs}", secs, i > 0)
     return urls
 
 
 def check(endpoint, fixture, _cli):
-    """Every genuine URL works before anything is killed: a refusal later proves something.
-    Quick, for the 2-second ones: no CLI call before they are tried."""
+    """Every genuine URL works before anything is killed, or its refusals later would prove
+    nothing. The 2-second link is tried first of all, before any CLI call or boto3 client."""
     checks = Checks()
-    links = issued_links(fixture)
-    own = users_own_urls(endpoint, load_users(fixture))
-    genuine = links + own
     sender = Sender(endpoint)
-    broken = []
-    # The 2-second URLs first.
-    for g in sorted(genuine, key=lambda g: g.why != "expired"):
-        if g.state == "over-cap":
-            continue
-        v = Variant("replay", g, g.method, g.path, urlsplit(g.url).query, tag="check")
-        if g.method == "PUT":
-            # Uploads the seeded bytes again: the object is as it was.
-            answer = put_exactly(sender, v, content(f"{g.bucket}/{g.key}"))
-            works = answer.status == 200
-        else:
-            answer = sender.send(v)
-            works = answer.status == 200 and answer.body == content(f"{g.bucket}/{g.key}")
-        if not works:
-            broken.append(f"{g.name}: {answer.status} {answer.code or answer.error} {g.url}")
-    kinds = Counter(("link" if g.link_id else "own", g.state) for g in genuine)
+    links = sorted(issued_links(fixture), key=lambda g: g.why != "expired")
+    broken = [problem for g in links if (problem := try_genuine(sender, g))]
+    own = users_own_urls(endpoint, load_users(fixture))
+    tried = sorted((g for g in own if g.state != "over-cap"), key=lambda g: g.why != "expired")
+    broken += [problem for g in tried if (problem := try_genuine(sender, g))]
     checks(
         not broken,
-        f"all {len(genuine) - kinds['own', 'over-cap']} genuine URLs work before the attack "
-        f"({kinds['link', 'live'] + kinds['link', 'dead']} share links, "
-        f"{kinds['own', 'live'] + kinds['own', 'dead']} users' own; SigV4 and SigV2; GET and PUT)",
+        f"all {len(links) + len(tried)} genuine URLs work before the attack ({len(links)} share "
+        f"links, {len(tried)} users' own; SigV4 and SigV2; GET and PUT)",
         "\n".join(broken),
     )
+    genuine = links + own
     (fixture / "genuine.json").write_text(json.dumps([dataclasses.asdict(g) for g in genuine], indent=1))
     return not checks.failed
 
 
-def put_exactly(sender, v, body):
-    """A PUT of `body` through the genuine URL of `v` (the check phase's uploads)."""
+def try_genuine(sender, g):
+    """Uses a genuine URL as its holder would; what went wrong, if anything. A PUT uploads the
+    seeded bytes again, so the object stays as it was."""
+    expected = content(f"{g.bucket}/{g.key}")
     conn = http.client.HTTPConnection(sender.netloc, timeout=15)
     try:
-        conn.request(v.method, v.target, body=body, headers={"Host": sender.netloc})
+        conn.request(g.method, urlsplit(g.url)._replace(scheme="", netloc="").geturl(),
+                     body=expected if g.method == "PUT" else None, headers={"Host": sender.netloc})
         res = conn.getresponse()
-        return Answer(res.status, res.read())
+        answer = Answer(res.status, res.read())
+    except (http.client.HTTPException, OSError) as err:
+        answer = Answer(0, error=repr(err))
     finally:
         conn.close()
+    if answer.status == 200 and (g.method == "PUT" or answer.body == expected):
+        return None
+    return f"{g.name}: {answer.status} {answer.code or answer.error} {g.url}"
 
 
 # --- variants -----------------------------------------------------------------------------------
@@ -502,6 +506,7 @@ def query_variants(g, world):
         return encode(alternatives(name, unquote(value), world)[0])
 
     yield "replay", pairs
+    # Each parameter dropped, repeated, re-cased or emptied.
     for i, (name, value) in enumerate(pairs):
         yield "drop-param", pairs[:i] + pairs[i + 1 :]
         yield "dup-param-same", pairs + [(name, value)]
@@ -531,6 +536,7 @@ def query_variants(g, world):
         yield "dup-encoded-name", with_pair(i, (spelt, value)) + [(name, alt(name, value))]
         yield "dup-encoded-name", [(spelt, alt(name, value))] + pairs
         yield "dup-encoded-name", pairs + [(name.lower(), value)]
+    # Values spelt otherwise: escapes added, removed, in lower case, doubled; `+` and `%20`.
     for i, (name, value) in enumerate(pairs):
         if value:
             yield "encode-value", with_pair(i, (name, pct(value[0]) + value[1:]))
@@ -552,6 +558,7 @@ def query_variants(g, world):
             yield "plus-space", with_pair(i, (name, value + "+"))
             yield "plus-space", with_pair(i, (name, "+" + value))
         yield "plus-space", with_pair(i, (name + "+", value))
+    # Values changed: one character, or a plausible other value (a day later, another key…).
     for i, (name, value) in enumerate(pairs):
         plain = unquote(value or "")
         edits = {tweak(plain, 0), tweak(plain, len(plain) // 2), tweak(plain, -1)}
@@ -569,6 +576,7 @@ def query_variants(g, world):
     shuffler = random.Random(g.url)
     for _ in range(3):
         yield "reorder", shuffler.sample(pairs, n)
+    # Parameters added: sub-resources that would change the operation, a second signature.
     now = int(time.time())
     extras = [
         ("x-id", "GetObject"),
@@ -599,9 +607,10 @@ def query_variants(g, world):
         v2 = [("AWSAccessKeyId", g.access_key), ("Expires", str(now + 3600)), ("Signature", "A" * 27 + "%3D")]
         yield "sigv2-with-sigv4", v2 + pairs
         yield "sigv2-with-sigv4", pairs + v2
-        yield "sigv2-with-sigv4", [(n_, v_) for n_, v_ in pairs if n_ != "X-Amz-Signature"] + v2[2:] + [
+        signature_last = [p for p in pairs if p[0] != "X-Amz-Signature"] + v2 + [
             p for p in pairs if p[0] == "X-Amz-Signature"
         ]
+        yield "sigv2-with-sigv4", signature_last
     else:
         date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         v4 = [
@@ -721,7 +730,10 @@ def header_variants(g, world):
 def variants_of(g, world):
     query = urlsplit(g.url).query
     for cls, pairs in query_variants(g, world):
-        yield Variant(cls, g, g.method, g.path, join(pairs))
+        if cls in FOCUSED or not g.focused:
+            yield Variant(cls, g, g.method, g.path, join(pairs))
+    if g.focused:
+        return
     for path, retarget in path_variants(g):
         yield Variant("path", g, g.method, path, query, retarget=retarget)
     for method in ("GET", "PUT", "DELETE", "HEAD", "POST"):
@@ -799,14 +811,38 @@ def inventory(endpoint, users, cli):
     s3 = s3_client(endpoint, users["inspector"])
     objects = {}
     for bucket in buckets:
+        # EncodingType given, so that botocore leaves the keys alone: it would decode `+` as a
+        # space (form style) where the listing has no encoding.
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, EncodingType="url")
         try:
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-                for obj in page.get("Contents", []):
-                    body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-                    objects[f"{bucket}/{obj['Key']}"] = hashlib.sha256(body).hexdigest()
+            keys = [unquote(obj["Key"]) for page in pages for obj in page.get("Contents", [])]
         except ClientError as err:
-            objects[f"{bucket}/"] = f"unreadable: {err}"
+            objects[f"{bucket}/"] = f"not listed: {err}"
+            continue
+        for key in keys:
+            try:
+                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                objects[f"{bucket}/{key}"] = hashlib.sha256(body).hexdigest()
+            except ClientError as err:
+                objects[f"{bucket}/{key}"] = f"not read: {err}"
     return buckets, objects
+
+
+def dump(results, path):
+    """One JSON line per variant and its answer, for whoever chases a finding."""
+    with open(path, "w") as out:
+        for v, a in results:
+            line = {
+                "tag": v.tag,
+                "class": v.cls,
+                "genuine": v.genuine.name,
+                "state": v.genuine.state,
+                "request": v.show(),
+                "status": a.status,
+                "code": a.code,
+                "bypass": bypass(v, a),
+            }
+            out.write(json.dumps(line) + "\n")
 
 
 def statuses(answers):
@@ -820,22 +856,10 @@ def attack(endpoint, fixture, cli):
     genuine = [Genuine(**g) for g in json.loads((fixture / "genuine.json").read_text())]
     links = [g for g in genuine if g.link_id]
     dead_links = [g for g in links if g.state == "dead"]
-
-    # Short-lived URLs must be past their expiry.
-    longest = max(int(json.loads(p.read_text())["expires_at"]) for p in fixture.glob("link-expired-*.json"))
-    time.sleep(max(0.0, longest + 1.5 - time.time()))
-    time.sleep(max(0.0, (fixture / "genuine.json").stat().st_mtime + 3.5 - time.time()))
-
+    wait_for_expiry(fixture)
     shown = {g.link_id: cli.json("link", "show", g.link_id, "--json") for g in links}
-    wrong = []
-    for g in links:
-        expected = (g.method, g.bucket, g.key, LINK_STATE.get(g.why, "active"))
-        got = tuple(shown[g.link_id][field] for field in ("method", "bucket", "key", "state"))
-        if got != expected:
-            wrong.append(f"{g.name}: {got}, expected {expected}")
-    checks(not wrong, f"the CLI shows each of the {len(links)} share links as issued, in the state the script put it in", "\n".join(wrong))
-    counts_before = {g.link_id: shown[g.link_id]["access_count"] for g in dead_links}
-    buckets_before, objects_before = inventory(endpoint, users, cli)
+    check_link_states(checks, links, shown)
+    before = inventory(endpoint, users, cli)
 
     world = World(
         port=urlsplit(endpoint).port,
@@ -847,15 +871,55 @@ def attack(endpoint, fixture, cli):
     started_ms = int(time.time() * 1000)
     began = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
-        answers = list(pool.map(sender.send, variants))
-    took = time.monotonic() - began
-    results = list(zip(variants, answers))
-    print(f"sent {len(variants)} variants of {len(genuine)} genuine URLs in {took:.1f} s ({THREADS} threads)")
+        results = list(zip(variants, pool.map(sender.send, variants)))
+    print(f"sent {len(variants)} variants of {len(genuine)} genuine URLs in {time.monotonic() - began:.1f} s ({THREADS} threads)")
+    if os.environ.get("ADVERSARIAL_RESULTS"):
+        dump(results, os.environ["ADVERSARIAL_RESULTS"])
 
-    # What was covered, class by class.
     by_class = defaultdict(list)
     for v, a in results:
         by_class[v.cls].append((v, a))
+    print_coverage(by_class)
+    bypasses = check_bypasses(checks, by_class)
+    check_answers(checks, results)
+    changed = check_data(checks, genuine, before, inventory(endpoint, users, cli))
+    for g in dead_links:
+        check_audit(checks, cli, g, results, started_ms)
+    grew = []
+    for g in dead_links:
+        after = cli.json("link", "show", g.link_id, "--json")["access_count"]
+        if after != shown[g.link_id]["access_count"]:
+            grew.append(f"{g.name} ({g.why}): {shown[g.link_id]['access_count']} -> {after}")
+    checks(not grew, f"the access counts of the {len(dead_links)} dead share links did not grow", "\n".join(grew))
+
+    print(f"adversarial: {len(variants)} variants, {bypasses + changed} bypasses")
+    return not checks.failed
+
+
+def wait_for_expiry(fixture):
+    """Until the 2-second link and users' 2-second URLs (made just before genuine.json was
+    written) are past their expiry."""
+    links = [json.loads(p.read_text())["expires_at"] for p in fixture.glob("link-expired-*.json")]
+    own = (fixture / "genuine.json").stat().st_mtime + 2
+    time.sleep(max(0.0, max([own, *links]) + 1.5 - time.time()))
+
+
+def check_link_states(checks, links, shown):
+    wrong = []
+    for g in links:
+        expected = (g.method, g.bucket, g.key, LINK_STATE.get(g.why, "active"))
+        got = tuple(shown[g.link_id][field] for field in ("method", "bucket", "key", "state"))
+        if got != expected:
+            wrong.append(f"{g.name}: {got}, expected {expected}")
+    checks(
+        not wrong,
+        f"the CLI shows each of the {len(links)} share links as issued, in the state the script put it in",
+        "\n".join(wrong),
+    )
+
+
+def print_coverage(by_class):
+    """What was sent, class by class, and what came back."""
     print(f"  {'variant class':<20} {'sent':>5} {'live':>5} {'dead':>5} {'over-cap':>8}  statuses")
     for cls, got in by_class.items():
         states = Counter(v.genuine.state for v, _ in got)
@@ -864,32 +928,38 @@ def attack(endpoint, fixture, cli):
             f"{statuses(a for _, a in got)}"
         )
 
-    # Bypasses, class by class, with examples.
-    bypasses = [(v, a, rule) for v, a in results if (rule := bypass(v, a))]
+
+def check_bypasses(checks, by_class):
+    """One check per variant class, with examples of what got through; the number of bypasses."""
+    total = 0
     for cls, got in by_class.items():
-        found = [(v, a, rule) for v, a, rule in bypasses if v.cls == cls]
-        detail = "\n".join(
-            f"{rule} — {v.genuine.name}: {v.show()} -> {a.status}"
-            for v, a, rule in found[:4]
-        )
+        found = [(v, a, rule) for v, a in got if (rule := bypass(v, a))]
+        total += len(found)
+        detail = "\n".join(f"{rule} — {v.genuine.name}: {v.show()} -> {a.status}" for v, a, rule in found[:4])
         if len(found) > 4:
             detail += f"\n… and {len(found) - 4} more"
         checks(not found, f"no bypass among {len(got)} variants: {cls}", detail)
+    return total
 
+
+def check_answers(checks, results):
+    """No 5xx and no dropped connection; refusals that are not S3 XML errors are counted."""
     failures = [(v, a) for v, a in results if a.status >= 500 or a.status == 0]
-    checks(
-        not failures,
-        f"every variant answered, none with a 5xx",
-        "\n".join(f"{v.genuine.name} [{v.cls}]: {v.show()} -> {a.status or a.error} {a.code}" for v, a in failures[:8])
-        + (f"\n… {len(failures)} in all: {dict(Counter(v.cls for v, _ in failures))}" if len(failures) > 8 else ""),
+    detail = "\n".join(
+        f"{v.genuine.name} [{v.cls}]: {v.show()} -> {a.status or a.error} {a.code}" for v, a in failures[:8]
     )
+    if len(failures) > 8:
+        detail += f"\n… {len(failures)} in all: {dict(Counter(v.cls for v, _ in failures))}"
+    checks(not failures, "every variant answered, none with a 5xx", detail)
     odd = [(v, a) for v, a in results if a.status >= 400 and v.method != "HEAD" and not a.xml_error]
-    print(f"refusals without an S3 XML error body: {len(odd)}" + "".join(
-        f"\n        {v.genuine.name} [{v.cls}]: {v.show()} -> {a.status} {a.body[:60]!r}" for v, a in odd[:5]
-    ))
+    print(f"refusals without an S3 XML error body: {len(odd)}")
+    for v, a in odd[:5]:
+        print(f"        {v.genuine.name} [{v.cls}]: {v.show()} -> {a.status} {a.body[:60]!r}")
 
-    # (e) Data: only the live PUT URLs' own objects may change.
-    buckets_after, objects_after = inventory(endpoint, users, cli)
+
+def check_data(checks, genuine, before, after):
+    """(e): only the live PUT URLs' own objects may have changed; the number of other changes."""
+    (buckets_before, objects_before), (buckets_after, objects_after) = before, after
     writable = {f"{g.bucket}/{g.key}" for g in genuine if g.state == "live" and g.method == "PUT"}
     changed = sorted(
         path
@@ -900,76 +970,78 @@ def attack(endpoint, fixture, cli):
         changed.append(f"buckets {buckets_before} -> {buckets_after}")
     checks(
         not changed,
-        f"no data changed but the live PUT URLs' own objects ({len(objects_after)} objects in {len(buckets_after)} buckets hashed before and after)",
+        f"no data changed but the live PUT URLs' own objects ({len(objects_after)} objects in "
+        f"{len(buckets_after)} buckets hashed before and after)",
         "\n".join(changed),
     )
+    return len(changed)
 
-    # The audit: every refused attempt at a dead link is a refusal event of that link.
-    for g in dead_links:
-        wanted = {v.tag: (v, a) for v, a in results if a.status >= 400 and carries_signature(v, g)}
-        missing, how = audit_gaps(cli, g, wanted, started_ms)
-        detail = "\n".join(
-            f"[{v.cls}] {v.show()} -> {a.status} {a.code}: {problem}" for v, a, problem in missing[:6]
-        )
-        if len(missing) > 6:
-            detail += f"\n… {len(missing)} in all: {dict(Counter(v.cls for v, _, _ in missing))}"
-        checks(
-            not missing,
-            f"audit of link {g.name.split()[-1]} ({g.why}): all {len(wanted)} refused variants carrying its signature are refusals of that link ({how})",
-            detail,
-        )
-    grew = []
-    for g in dead_links:
-        after = cli.json("link", "show", g.link_id, "--json")["access_count"]
-        if after != counts_before[g.link_id]:
-            grew.append(f"{g.name} ({g.why}): {counts_before[g.link_id]} -> {after}")
-    checks(not grew, f"the access counts of the {len(dead_links)} dead share links did not grow", "\n".join(grew))
 
-    total = len(bypasses) + len(changed)
-    print(f"adversarial: {len(variants)} variants, {total} bypasses")
-    return not checks.failed, checks.passed
+def check_audit(checks, cli, g, results, started_ms):
+    """Every refused attempt at the dead link g is a refusal event of g."""
+    wanted = {v.tag: (v, a) for v, a in results if a.status >= 400 and carries_signature(v, g)}
+    missing, how = audit_gaps(cli, g, wanted, started_ms)
+    by_cls = defaultdict(list)
+    for v, a, problem in missing:
+        by_cls[v.cls].append((v, a, problem))
+    detail = "\n".join(
+        f"{cls}: {len(got)}, e.g. {got[0][0].show()} -> {got[0][1].status} {got[0][1].code}: {got[0][2]}"
+        for cls, got in by_cls.items()
+    )
+    checks(
+        not missing,
+        f"audit of link {g.name.split()[-1]} ({g.why}): all {len(wanted)} refused variants "
+        f"carrying its signature are refusals of that link ({how})",
+        detail,
+    )
 
 
 def audit_gaps(cli, g, wanted, started_ms):
-    """The variants of `wanted` (tag → (variant, answer)) not recorded as a refusal of link g.
-    Events are matched by the tag each request carries (X-Request-Id, or the user agent); a
-    server that keeps neither is held to the count of its denied events instead."""
+    """The variants of `wanted` (tag → (variant, answer)) not recorded as refusals of link g,
+    and how they were matched. Events are written in batches just after the answers: the audit
+    is read again while something is missing and it still grows, for 5 s at most."""
     deadline = time.monotonic() + 5
+    seen = -1
     while True:
         events = cli.json("audit", "--link", g.link_id, "--json", "--limit", "0")
-        tagged = {}
-        for e in events:
-            found = re.search(r"\((adv-\d+)\)", e.get("user_agent") or "")
-            for tag in (e.get("request_id"), found and found.group(1)):
-                if tag in wanted:
-                    tagged.setdefault(tag, []).append(e)
-        if tagged or not wanted:
-            missing = []
-            for tag, (v, a) in wanted.items():
-                outcomes = {e["outcome"] for e in tagged.get(tag, [])}
-                if not outcomes:
-                    missing.append((v, a, "no event of the link"))
-                elif auth_refusal(a) and "denied" not in outcomes:
-                    missing.append((v, a, f"recorded as {'/'.join(sorted(outcomes))}, not denied"))
-                elif not outcomes & {"denied", "failed"}:
-                    missing.append((v, a, f"recorded as {'/'.join(sorted(outcomes))}"))
-            how = "matched one by one"
-        else:
-            denied = sum(1 for e in events if e["outcome"] == "denied" and e["at"] >= started_ms)
-            short = max(0, len(wanted) - denied)
-            missing = [(v, a, "uncounted") for v, a in list(wanted.values())[:short]]
-            how = f"{denied} denied events counted"
-        if not missing or time.monotonic() > deadline:
+        missing, how = unrecorded(events, wanted, started_ms)
+        if not missing or len(events) == seen or time.monotonic() > deadline:
             return missing, how
-        time.sleep(0.25)
+        seen = len(events)
+        time.sleep(0.3)
+
+
+def unrecorded(events, wanted, started_ms):
+    """Matches events to requests by the tag each request carries (X-Request-Id, or the user
+    agent); a server that keeps neither is held to the count of its denied events instead. An
+    authentication refusal (401, 403, 400 Authorization…) must be a `denied` event; another
+    refusal (a 405, a malformed request) may be `failed`."""
+    tagged = defaultdict(set)
+    for e in events:
+        in_agent = re.search(r"\((adv-\d+)\)", e.get("user_agent") or "")
+        for tag in (e.get("request_id"), in_agent and in_agent.group(1)):
+            if tag in wanted:
+                tagged[tag].add(e["outcome"])
+    if not tagged and wanted:
+        denied = sum(1 for e in events if e["outcome"] == "denied" and e["at"] >= started_ms)
+        short = max(0, len(wanted) - denied)
+        return [(v, a, "uncounted") for v, a in list(wanted.values())[:short]], f"{denied} denied events counted"
+    missing = []
+    for tag, (v, a) in wanted.items():
+        outcomes = tagged.get(tag, set())
+        if not outcomes:
+            missing.append((v, a, "no event of the link"))
+        elif auth_refusal(a) and "denied" not in outcomes:
+            missing.append((v, a, f"recorded as {'/'.join(sorted(outcomes))}, not denied"))
+        elif not outcomes & {"denied", "failed"}:
+            missing.append((v, a, f"recorded as {'/'.join(sorted(outcomes))}"))
+    return missing, "matched one by one"
 
 
 def main():
     phase, endpoint, fixture, binary, data = sys.argv[1:6]
     run = {"seed": seed, "check": check, "attack": attack}[phase]
-    done = run(endpoint, Path(fixture), Cli(binary, data))
-    ok = done[0] if isinstance(done, tuple) else done
-    sys.exit(0 if ok else 1)
+    sys.exit(0 if run(endpoint, Path(fixture), Cli(binary, data)) else 1)
 
 
 if __name__ == "__main__":

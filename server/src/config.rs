@@ -242,6 +242,24 @@ pub struct ServeArgs {
     /// Store client addresses in the audit trail truncated (IPv4 to /24, IPv6 to /48).
     #[arg(long, env = "BUCKETSHARE_AUDIT_TRUNCATE_IPS")]
     pub audit_truncate_ips: bool,
+
+    /// How long a client may take to send a request's headers, and the longest a connection
+    /// may stay idle between requests (both listeners).
+    #[arg(long, env = "BUCKETSHARE_HEADER_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+
+    /// The longest pause allowed within a request body (a stalled upload is cut off).
+    #[arg(long, env = "BUCKETSHARE_BODY_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
+
+    /// Open connections accepted at most, per listener; further clients wait to be accepted.
+    #[arg(long, env = "BUCKETSHARE_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=8192))]
+    pub max_connections: u32,
+
+    /// The largest request head (request line and headers) accepted, in bytes; larger ones get
+    /// 431.
+    #[arg(long, env = "BUCKETSHARE_MAX_HEADER_BYTES", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(8192..=1_048_576))]
+    pub max_header_bytes: u32,
 }
 
 impl ServeArgs {
@@ -277,6 +295,10 @@ impl Default for ServeArgs {
             audit_requests: true,
             audit_retention: Duration::from_secs(365 * 86_400),
             audit_truncate_ips: false,
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+            max_header_bytes: 65_536,
         }
     }
 }

@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod listen;
 pub mod s3;
 pub mod serve;
 pub mod sessions;

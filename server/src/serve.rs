@@ -1,7 +1,6 @@
 //! `bucketshare serve`: opens the data dir, makes sure an admin exists, and runs the console
 //! until SIGTERM or Ctrl-C.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,12 +118,9 @@ pub async fn run(
             let _ = stopped.wait_for(|&s| s).await;
         }
     };
-    let console_server = axum::serve(
-        web::no_delay(console_listener),
-        console.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(until_stopped());
-    let s3_server = s3::serve(s3_listener, s3_router, until_stopped());
+    let limits = crate::listen::Limits::of(&args);
+    let console_server = crate::listen::serve(console_listener, console, limits, until_stopped());
+    let s3_server = crate::listen::serve(s3_listener, s3_router, limits, until_stopped());
     let (console_result, s3_result) = tokio::join!(console_server, s3_server);
     console_result.context("the console server failed")?;
     s3_result.context("the S3 endpoint failed")?;

@@ -98,20 +98,6 @@ pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLay
         )
 }
 
-/// `listener` with Nagle's algorithm off on every connection: a response's head and body go out
-/// at once, instead of the body waiting for the client's delayed ACK (40 ms on Linux), which
-/// capped small GETs at a few thousand per second.
-pub fn no_delay(
-    listener: tokio::net::TcpListener,
-) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
-    use axum::serve::ListenerExt;
-    listener.tap_io(|tcp: &mut tokio::net::TcpStream| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %err, "cannot set TCP_NODELAY");
-        }
-    })
-}
-
 /// Liveness: the process answers.
 async fn healthz() -> &'static str {
     "ok\n"

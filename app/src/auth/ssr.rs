@@ -48,8 +48,16 @@ fn argon2() -> Result<Argon2<'static>, AppError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
+/// Password hashes computed at once at most: each takes 19 MiB and tens of ms of CPU, so a
+/// burst of sign-ins queues here instead of exhausting memory and the blocking threads.
+static ARGON2_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// Hashes a password into a PHC string, on a blocking thread (argon2 takes tens of ms of CPU).
 pub async fn hash_password(password: Zeroizing<String>) -> Result<String, AppError> {
+    let _slot = ARGON2_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| internal("argon2 slots", e))?;
     tokio::task::spawn_blocking(move || {
         argon2()?
             .hash_password(password.as_bytes())
@@ -65,6 +73,10 @@ async fn verify_password(
     password: Zeroizing<String>,
     hash: Option<String>,
 ) -> Result<bool, AppError> {
+    let _slot = ARGON2_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| internal("argon2 slots", e))?;
     tokio::task::spawn_blocking(move || {
         let argon2 = argon2()?;
         let stored = match &hash {
@@ -343,7 +355,7 @@ pub async fn login(csrf: &str, username: &str, password: String) -> Result<Admin
         pool: &state.pool,
         settings: &state.auth,
     };
-    throttle.check(username, &ip).await?;
+    let attempt = throttle.charge(username, &ip).await?;
 
     let row: Option<(i64, String, String, i64)> = sqlx::query_as(
         "SELECT id, name, password_hash, password_changed_at FROM admins
@@ -358,7 +370,7 @@ pub async fn login(csrf: &str, username: &str, password: String) -> Result<Admin
     };
     let ok = verify_password(password, stored_hash).await?;
     let Some((admin, epoch)) = admin.filter(|_| ok) else {
-        throttle.record_failure(username, &ip).await?;
+        // The attempt charged above stays as a failure.
         tracing::warn!(%username, %ip, "failed admin sign-in");
         let origin = admin_origin(username).await;
         audit_alone(
@@ -371,7 +383,7 @@ pub async fn login(csrf: &str, username: &str, password: String) -> Result<Admin
         return Err(AppError::InvalidCredentials);
     };
 
-    throttle.clear(username).await?;
+    throttle.succeeded(attempt, username, &ip).await?;
     // A new session id at every privilege change stops session fixation; a new token too.
     session.cycle_id().await?;
     session.insert(ADMIN_ID, admin.id).await?;
@@ -431,19 +443,19 @@ pub async fn change_password(
         pool: &state.pool,
         settings: &state.auth,
     };
-    throttle.check(&admin.name, &ip).await?;
+    let attempt = throttle.charge(&admin.name, &ip).await?;
     let stored: String = sqlx::query_scalar("SELECT password_hash FROM admins WHERE id = $1")
         .bind(admin.id)
         .fetch_one(&state.pool)
         .await?;
     if !verify_password(current, Some(stored)).await? {
-        throttle.record_failure(&admin.name, &ip).await?;
         tokio::time::sleep(state.auth.failed_login_delay).await;
         return Err(AppError::invalid(
             "current_password",
             "The current password is wrong.",
         ));
     }
+    throttle.succeeded(attempt, &admin.name, &ip).await?;
     let hash = hash_password(new).await?;
     // The epoch must move even when two changes fall in the same second.
     let origin = admin_origin(&admin.name).await;
@@ -473,71 +485,85 @@ pub async fn change_password(
 // ---------------------------------------------------------------------------------------------
 // Throttling
 
-/// Counts failed sign-ins per account and per client address over a sliding window, in SQLite
-/// so that counts survive restarts and are shared by every server on the same database.
+/// Counts failed sign-ins over a sliding window, in the database so that counts survive
+/// restarts and are shared by every instance. Three limits: per account *and* client address
+/// (`max_failures_per_account`: guessing one account from one place), per address
+/// (`max_failures_per_ip`: one place trying many accounts), and per account from anywhere at
+/// [`GLOBAL_FACTOR`] times the first (a distributed guess) — so that locking the account `admin`
+/// out takes far more than a handful of wrong passwords sent from anywhere.
+///
+/// Checking and counting are one step ([`Throttle::charge`]): every attempt is recorded as a
+/// failure in the transaction that checks the limits, before its password is verified, and
+/// taken back if it succeeds. Concurrent wrong passwords cannot all slip under a limit.
 struct Throttle<'a> {
     pool: &'a Pool,
     settings: &'a AuthSettings,
 }
+
+/// How many more failures than per account and address lock an account from everywhere.
+const GLOBAL_FACTOR: i64 = 20;
 
 impl Throttle<'_> {
     fn window_start(&self) -> i64 {
         now_unix() - self.settings.failure_window.as_secs() as i64
     }
 
-    /// This fails if: the account or the address has reached its failure limit in the window.
-    async fn check(&self, username: &str, ip: &str) -> Result<(), AppError> {
+    /// Checks the limits and records this attempt as a failure, in one transaction; gives the
+    /// attempt's row id back to [`Throttle::succeeded`].
+    ///
+    /// This fails if: a limit is reached in the window ([`AppError::Throttled`]).
+    async fn charge(&self, username: &str, ip: &str) -> Result<i64, AppError> {
+        let username = username.to_lowercase();
         let since = self.window_start();
-        let by_account: (i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*), MIN(at) FROM login_failures WHERE username = $1 AND at > $2",
+        let mut tx = domain::db::write_tx(self.pool).await?;
+        let counts: (i64, i64, i64, Option<i64>) = sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN username = $1 AND ip = $2 THEN 1 ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN ip = $2 THEN 1 ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN username = $1 THEN 1 ELSE 0 END), 0),
+                    MIN(at)
+             FROM login_failures WHERE at > $3 AND (username = $1 OR ip = $2)",
         )
-        .bind(username.to_lowercase())
-        .bind(since)
-        .fetch_one(self.pool)
-        .await?;
-        let by_ip: (i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*), MIN(at) FROM login_failures WHERE ip = $1 AND at > $2",
-        )
+        .bind(&username)
         .bind(ip)
         .bind(since)
-        .fetch_one(self.pool)
+        .fetch_one(&mut *tx)
         .await?;
-        for ((count, oldest), limit) in [
-            (by_account, self.settings.max_failures_per_account),
-            (by_ip, self.settings.max_failures_per_ip),
-        ] {
-            if count >= i64::from(limit) {
-                let oldest = oldest.unwrap_or_else(now_unix);
-                let retry_after = (oldest - since).max(1) as u64;
-                tracing::warn!(%username, %ip, count, "sign-in throttled");
-                return Err(AppError::Throttled {
-                    retry_after_secs: retry_after,
-                });
-            }
+        let (pair, by_ip, by_account, oldest) = counts;
+        let per_account = i64::from(self.settings.max_failures_per_account);
+        if pair >= per_account
+            || by_ip >= i64::from(self.settings.max_failures_per_ip)
+            || by_account >= per_account * GLOBAL_FACTOR
+        {
+            let oldest = oldest.unwrap_or_else(now_unix);
+            let retry_after = (oldest - since).max(1) as u64;
+            tracing::warn!(%username, %ip, pair, by_ip, by_account, "sign-in throttled");
+            return Err(AppError::Throttled {
+                retry_after_secs: retry_after,
+            });
         }
-        Ok(())
-    }
-
-    async fn record_failure(&self, username: &str, ip: &str) -> Result<(), AppError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO login_failures (username, ip, at) VALUES ($1, $2, $3)")
-            .bind(username.to_lowercase())
-            .bind(ip)
-            .bind(now_unix())
-            .execute(&mut *tx)
-            .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO login_failures (username, ip, at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(&username)
+        .bind(ip)
+        .bind(now_unix())
+        .fetch_one(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM login_failures WHERE at <= $1")
-            .bind(self.window_start())
+            .bind(since)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(id)
     }
 
-    /// A successful sign-in forgives the account's failures (not the address's).
-    async fn clear(&self, username: &str) -> Result<(), AppError> {
-        sqlx::query("DELETE FROM login_failures WHERE username = $1")
+    /// The attempt `id` succeeded: it is not a failure, and the account's failures from this
+    /// address are forgiven (not the address's others, nor other addresses').
+    async fn succeeded(&self, id: i64, username: &str, ip: &str) -> Result<(), AppError> {
+        sqlx::query("DELETE FROM login_failures WHERE id = $1 OR (username = $2 AND ip = $3)")
+            .bind(id)
             .bind(username.to_lowercase())
+            .bind(ip)
             .execute(self.pool)
             .await?;
         Ok(())

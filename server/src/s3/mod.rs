@@ -17,7 +17,6 @@ pub use audit::AuditLog;
 pub use objects::sweep_orphans;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -173,21 +172,6 @@ fn s3s_config(settings: &domain::settings::Settings) -> Arc<s3s::config::S3Confi
     // Browser POST uploads are not offered (see `request`).
     config.allow_post_signature = false;
     Arc::new(config)
-}
-
-/// Serves the S3 endpoint on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    axum::serve(
-        crate::web::no_delay(listener),
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
-    Ok(())
 }
 
 /// An S3 error document.

@@ -334,9 +334,10 @@ impl S3 for UpstreamStore {
     ) -> S3Result<S3Response<CreateBucketOutput>> {
         let origin = caller_origin(&req)?;
         let bucket = req.input.bucket;
-        let created =
-            ConsoleStore::create_bucket(self, &self.pool, &bucket, Some(&origin.name), &origin)
-                .await;
+        // An IAM user never adopts a bucket the upstream already has: that is an admin's act.
+        let created = self
+            .create_bucket_as(&bucket, Some(&origin.name), &origin, Adopt::No)
+            .await;
         create_bucket_answer(&self.pool, &origin.name, &bucket, created.map(|_| ())).await
     }
 
@@ -640,32 +641,57 @@ impl UpstreamStore {
     }
 }
 
-#[async_trait::async_trait]
-impl ConsoleStore for UpstreamStore {
-    async fn create_bucket(
+/// Whether creating a bucket may take over one the upstream already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Adopt {
+    /// An admin (console, CLI): existing buckets of the service account are how stores already
+    /// in use get shared.
+    Yes,
+    /// An IAM user's CreateBucket: only a bucket that does not exist upstream.
+    No,
+}
+
+impl UpstreamStore {
+    /// Creates `name` upstream, then its row.
+    async fn create_bucket_as(
         &self,
-        pool: &Pool,
         name: &str,
         owner: Option<&str>,
         by: &Origin,
+        adopt: Adopt,
     ) -> domain::Result<domain::buckets::Bucket> {
         domain::buckets::check_name(name)?;
-        match domain::buckets::require(pool, name).await {
-            Ok(()) => {
-                return Err(domain::Error::AlreadyExists {
-                    what: "bucket",
-                    name: name.to_owned(),
-                });
-            }
+        let taken = || domain::Error::AlreadyExists {
+            what: "bucket",
+            name: name.to_owned(),
+        };
+        match domain::buckets::require(&self.pool, name).await {
+            Ok(()) => return Err(taken()),
             Err(domain::Error::NotFound { .. }) => {}
             Err(err) => return Err(err),
         }
         let upstream = self.settings.bucket(name);
-        // An existing upstream bucket of the service account is adopted: that is how buckets
-        // already in the store are shared through bucketshare.
+        // Some engines answer a repeated creation by its owner with success (as AWS does in
+        // us-east-1), so existence is asked first when adopting is not allowed.
+        if adopt == Adopt::No
+            && self
+                .client
+                .head_bucket()
+                .bucket(&upstream)
+                .send()
+                .await
+                .is_ok()
+        {
+            return Err(taken());
+        }
         if let Err(err) = self.client.create_bucket().bucket(&upstream).send().await {
             match upstream::error_code(&err) {
-                Some("BucketAlreadyOwnedByYou") => {}
+                // An existing upstream bucket of the service account is adopted by an admin:
+                // that is how buckets already in the store are shared through bucketshare.
+                Some("BucketAlreadyOwnedByYou") if adopt == Adopt::Yes => {}
+                Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists") if adopt == Adopt::No => {
+                    return Err(taken());
+                }
                 Some("BucketAlreadyExists") => {
                     return Err(domain::Error::Store(format!(
                         "the upstream store already has a bucket `{upstream}` that its service \
@@ -675,7 +701,20 @@ impl ConsoleStore for UpstreamStore {
                 _ => return Err(domain::Error::Store(self.describe(&err))),
             }
         }
-        domain::buckets::create(pool, name, owner, by).await
+        domain::buckets::create(&self.pool, name, owner, by).await
+    }
+}
+
+#[async_trait::async_trait]
+impl ConsoleStore for UpstreamStore {
+    async fn create_bucket(
+        &self,
+        _pool: &Pool,
+        name: &str,
+        owner: Option<&str>,
+        by: &Origin,
+    ) -> domain::Result<domain::buckets::Bucket> {
+        self.create_bucket_as(name, owner, by, Adopt::Yes).await
     }
 
     async fn delete_bucket(

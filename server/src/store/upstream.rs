@@ -71,16 +71,7 @@ impl Settings {
             bail!("the upstream store's secret key is empty");
         }
         let prefix = &args.store_bucket_prefix;
-        if !prefix
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-            || prefix.len() > 20
-        {
-            bail!(
-                "--store-bucket-prefix `{prefix}` may hold only lowercase letters, digits, `-` \
-                 and `.`, at most 20 of them"
-            );
-        }
+        check_bucket_prefix(prefix)?;
         Ok(Settings {
             endpoint,
             region: args.store_region.clone(),
@@ -182,5 +173,56 @@ where
             "the upstream store gave an unexpected answer: {}",
             aws_sdk_s3::error::DisplayErrorContext(other)
         ),
+    }
+}
+
+/// `--store-bucket-prefix`: empty, or lowercase letters and digits ending in one `-`
+/// (`team-`, `t1-`). Then the prefix is everything up to an upstream name's first `-`, so two
+/// data dirs with different prefixes can never map two of their buckets to one upstream name
+/// (with `a-` and `a-b-` allowed, `a-` + `b-c` and `a-b-` + `c` would both be `a-b-c`). An empty
+/// prefix gives bucketshare the whole upstream namespace: do not share an upstream between a
+/// data dir without a prefix and others.
+pub fn check_bucket_prefix(prefix: &str) -> anyhow::Result<()> {
+    let Some(stem) = prefix.strip_suffix('-') else {
+        if prefix.is_empty() {
+            return Ok(());
+        }
+        bail!("--store-bucket-prefix `{prefix}` must end with `-` (e.g. `{prefix}-`)");
+    };
+    if stem.is_empty()
+        || stem.len() > 19
+        || !stem
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    {
+        bail!(
+            "--store-bucket-prefix `{prefix}` must be 1 to 19 lowercase letters or digits \
+             followed by one `-` (e.g. `team-`), so that prefixes of different data dirs \
+             never collide upstream"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_prefixes_cannot_collide_between_data_dirs() {
+        for ok in ["", "team-", "t0a1b2c3d-", "a-"] {
+            assert!(check_bucket_prefix(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "team",
+            "a-b-",
+            "Team-",
+            "-",
+            "a.b-",
+            "a--",
+            "abcdefghijklmnopqrst-",
+        ] {
+            assert!(check_bucket_prefix(bad).is_err(), "{bad}");
+        }
     }
 }

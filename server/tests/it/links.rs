@@ -16,7 +16,7 @@ use crate::s3env::{S3Env, admin, eventually};
 ///
 /// Tests that run it use the multi-threaded runtime: the CLI blocks the thread it waits on,
 /// and the in-process endpoint's audit writer must go on committing meanwhile.
-fn cli(env: &S3Env, args: &[&str]) -> Output {
+pub(crate) fn cli(env: &S3Env, args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_bucketshare"));
     if let Some(prefix) = &env.upstream_prefix {
         command.env("BUCKETSHARE_STORE_BUCKET_PREFIX", prefix);
@@ -36,7 +36,7 @@ fn cli(env: &S3Env, args: &[&str]) -> Output {
     command.output().unwrap()
 }
 
-fn ok(env: &S3Env, args: &[&str]) -> String {
+pub(crate) fn ok(env: &S3Env, args: &[&str]) -> String {
     let out = cli(env, args);
     assert!(
         out.status.success(),
@@ -46,12 +46,12 @@ fn ok(env: &S3Env, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn json(env: &S3Env, args: &[&str]) -> Value {
+pub(crate) fn json(env: &S3Env, args: &[&str]) -> Value {
     serde_json::from_str(&ok(env, args)).unwrap()
 }
 
 /// Issues a link and returns (id, url).
-fn link(env: &S3Env, object: &str, user: &str, extra: &[&str]) -> (String, String) {
+pub(crate) fn link(env: &S3Env, object: &str, user: &str, extra: &[&str]) -> (String, String) {
     let mut args = vec!["link", "create", object, "--as", user, "--json"];
     args.extend_from_slice(extra);
     let created = json(env, &args);
@@ -61,14 +61,14 @@ fn link(env: &S3Env, object: &str, user: &str, extra: &[&str]) -> (String, Strin
     )
 }
 
-async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+pub(crate) async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
     let res = reqwest::get(url).await.unwrap();
     let status = res.status().as_u16();
     let headers = res.headers().clone();
     (status, headers, res.bytes().await.unwrap().to_vec())
 }
 
-async fn events(env: &S3Env, sql_where: &str) -> i64 {
+pub(crate) async fn events(env: &S3Env, sql_where: &str) -> i64 {
     sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM audit_events WHERE {sql_where}"
     ))
@@ -78,7 +78,7 @@ async fn events(env: &S3Env, sql_where: &str) -> i64 {
 }
 
 /// An object of `len` bytes that no error document could contain.
-fn payload(len: usize) -> Vec<u8> {
+pub(crate) fn payload(len: usize) -> Vec<u8> {
     (0..len).map(|i| b'A' + (i % 23) as u8).collect()
 }
 

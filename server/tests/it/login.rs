@@ -227,7 +227,7 @@ async fn repeated_failures_lock_the_account_then_the_address() -> TestResult {
         let answer = attacker.login("admin", "guess").await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     }
-    // The account is locked: even the right password is refused, from anywhere.
+    // The account is locked from that address: even the right password is refused there...
     let answer = attacker.login("admin", PASSWORD).await;
     assert_eq!(
         answer.status,
@@ -236,15 +236,16 @@ async fn repeated_failures_lock_the_account_then_the_address() -> TestResult {
         answer.body
     );
     assert_eq!(answer.error_kind(), "throttled");
+    // ...and case or spaces do not make a fresh account.
+    assert_eq!(
+        attacker.login(" ADMIN ", "guess").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // A few wrong passwords from one place do not lock the admin out everywhere.
     let mut elsewhere = app.client_from("203.0.113.9:6000");
     assert_eq!(
         elsewhere.login("admin", PASSWORD).await.status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
-    // Case or spaces do not make a fresh account.
-    assert_eq!(
-        elsewhere.login(" ADMIN ", "guess").await.status,
-        StatusCode::TOO_MANY_REQUESTS
+        StatusCode::OK
     );
 
     // The attacking address runs out of tries on other names too.
@@ -265,6 +266,57 @@ async fn repeated_failures_lock_the_account_then_the_address() -> TestResult {
         "{}",
         answer.body
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_guess_spread_over_many_addresses_meets_the_slower_global_limit() -> TestResult {
+    let auth = AuthSettings {
+        max_failures_per_account: 1,
+        max_failures_per_ip: 100,
+        ..test_auth()
+    };
+    let app = TestApp::with(auth, Duration::from_secs(3600)).await;
+    // One failure per address, from 20 addresses: the global limit (20 x 1) is reached.
+    for n in 0..20 {
+        let mut client = app.client_from(&format!("198.51.100.{n}:5000"));
+        assert_eq!(
+            client.login("admin", "guess").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let mut fresh = app.client_from("203.0.113.50:5000");
+    assert_eq!(
+        fresh.login("admin", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn concurrent_wrong_passwords_cannot_all_slip_under_the_limit() -> TestResult {
+    let auth = AuthSettings {
+        max_failures_per_account: 3,
+        ..test_auth()
+    };
+    let app = TestApp::with(auth, Duration::from_secs(3600)).await;
+    let mut clients: Vec<_> = (0..12)
+        .map(|_| app.client_from("198.51.100.7:5000"))
+        .collect();
+    for client in &mut clients {
+        client.session().await;
+    }
+    let answers =
+        futures_util::future::join_all(clients.iter_mut().map(|c| c.login("admin", "guess"))).await;
+    let wrong = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((wrong, throttled), (3, 9), "only 3 passwords may be tried");
     Ok(())
 }
 

@@ -6,6 +6,7 @@ mod harness;
 mod cli;
 mod console;
 mod first_admin;
+mod hardening;
 mod health;
 mod links;
 mod login;

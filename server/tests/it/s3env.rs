@@ -119,7 +119,12 @@ impl S3Env {
         let router =
             server::s3::router(pool.clone(), master.clone(), store.clone(), &settings, log)
                 .unwrap();
-        tokio::spawn(server::s3::serve(listener, router, std::future::pending()));
+        tokio::spawn(server::listen::serve(
+            listener,
+            router,
+            Default::default(),
+            std::future::pending(),
+        ));
         S3Env {
             pool,
             master,
@@ -154,7 +159,12 @@ impl S3Env {
         let router = server::s3::router(pool, self.master.clone(), store, &settings, log).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(server::s3::serve(listener, router, std::future::pending()));
+        tokio::spawn(server::listen::serve(
+            listener,
+            router,
+            Default::default(),
+            std::future::pending(),
+        ));
         endpoint
     }
 

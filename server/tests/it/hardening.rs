@@ -1,0 +1,438 @@
+//! The S3 endpoint attacked: revocation that cannot be dodged by re-encoding a URL, grants that
+//! stay inside their prefix for every operation, revocation that outlives the bucket, an audit
+//! that hostile text cannot jam, and listeners that hold against slow and greedy clients.
+
+use std::time::Duration;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use domain::grants::Permission;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::harness::TestResult;
+use crate::links::{events, get, link, ok, payload};
+use crate::s3env::{S3Env, admin, code, eventually};
+
+/// The auth parameter names of a SigV4 link and a SigV2 URL, each letter of which an attacker
+/// may percent-encode.
+const V4_NAMES: [&str; 6] = [
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+];
+
+/// `url` with the query parameter `name` renamed to `renamed`.
+fn rename(url: &str, name: &str, renamed: &str) -> String {
+    url.replacen(&format!("&{name}="), &format!("&{renamed}="), 1)
+        .replacen(&format!("?{name}="), &format!("?{renamed}="), 1)
+}
+
+/// Every way of writing `name` with one character percent-encoded (upper and lower hex), in
+/// other case, and with `+`-free forms only (a name has no spaces).
+fn encodings(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, c) in name.char_indices() {
+        let (head, tail) = (&name[..i], &name[i + c.len_utf8()..]);
+        out.push(format!("{head}%{:02X}{tail}", c as u32));
+        out.push(format!("{head}%{:02x}{tail}", c as u32));
+    }
+    out.push(name.to_lowercase());
+    out.push(name.to_uppercase());
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_link_stays_refused_however_its_parameter_names_are_written() -> TestResult {
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("team").send().await?;
+    s3.put_object()
+        .bucket("team")
+        .key("secret.txt")
+        .body(ByteStream::from(payload(1000)))
+        .send()
+        .await?;
+    let (id, url) = link(&env, "s3://team/secret.txt", "alice", &["--expires", "1h"]);
+    assert_eq!(get(&url).await.0, 200);
+    ok(&env, &["link", "revoke", &id]);
+
+    let mut variants = 0;
+    for name in V4_NAMES {
+        for renamed in encodings(name) {
+            let variant = rename(&url, name, &renamed);
+            let (status, _, body) = get(&variant).await;
+            assert!(
+                status == 400 || status == 403,
+                "{variant} answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
+            assert!(
+                String::from_utf8_lossy(&body).contains("<Code>"),
+                "{variant}: an S3 error"
+            );
+            variants += 1;
+        }
+        // The parameter twice, plainly and encoded.
+        let value = url
+            .split(&format!("{name}="))
+            .nth(1)
+            .and_then(|rest| rest.split('&').next())
+            .unwrap_or_default()
+            .to_owned();
+        let doubled = format!("{url}&{}={value}", encodings(name)[0]);
+        assert!(matches!(get(&doubled).await.0, 400 | 403), "{doubled}");
+        variants += 1;
+    }
+    // Every variant that names the link's signature is audited as a refused use of the link;
+    // none is counted as an access.
+    let signature_variants = encodings("X-Amz-Signature")
+        .iter()
+        .filter(|n| n.as_str() != "x-amz-signature" && n.as_str() != "X-AMZ-SIGNATURE")
+        .count() as i64;
+    assert!(
+        eventually(|| async {
+            events(&env, &format!("link_id = '{id}' AND outcome = 'denied'")).await
+                >= signature_variants
+        })
+        .await,
+        "refusals of the revoked link are audited"
+    );
+    let count: i64 = sqlx::query_scalar("SELECT access_count FROM share_links WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&env.pool)
+        .await?;
+    assert_eq!(count, 1, "only the use before revocation counts");
+    assert!(variants > 100);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prefix_grant_reaches_no_key_outside_its_prefix_by_any_operation() -> TestResult {
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let bob = env.user("bob", false).await;
+    let owner = env.client(&alice);
+    owner.create_bucket().bucket("team").send().await?;
+    for key in ["in/a.txt", "out/b.txt"] {
+        owner
+            .put_object()
+            .bucket("team")
+            .key(key)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await?;
+    }
+    domain::grants::add(
+        &env.pool,
+        "bob",
+        "team",
+        Permission::Owner,
+        "in/",
+        None,
+        &admin(),
+    )
+    .await?;
+    let s3 = env.client(&bob);
+    // Inside the prefix: allowed.
+    s3.list_objects_v2()
+        .bucket("team")
+        .prefix("in/")
+        .send()
+        .await?;
+    s3.get_object()
+        .bucket("team")
+        .key("in/a.txt")
+        .send()
+        .await?;
+    // Bucket operations that are not listings need the whole bucket.
+    assert_eq!(
+        code(s3.head_bucket().bucket("team").send().await),
+        "HTTP 403"
+    );
+    assert_eq!(
+        code(s3.get_bucket_location().bucket("team").send().await),
+        "AccessDenied"
+    );
+    assert_eq!(
+        code(s3.delete_bucket().bucket("team").send().await),
+        "AccessDenied"
+    );
+    assert_eq!(
+        code(
+            s3.list_objects_v2()
+                .bucket("team")
+                .prefix("out/")
+                .send()
+                .await
+        ),
+        "AccessDenied"
+    );
+    assert_eq!(
+        code(s3.list_objects().bucket("team").send().await),
+        "AccessDenied"
+    );
+    assert_eq!(
+        code(s3.list_multipart_uploads().bucket("team").send().await),
+        "AccessDenied"
+    );
+    assert_eq!(
+        code(s3.get_object().bucket("team").key("out/b.txt").send().await),
+        "AccessDenied"
+    );
+    assert_eq!(
+        code(
+            s3.copy_object()
+                .bucket("team")
+                .key("in/copy.txt")
+                .copy_source("team/out/b.txt")
+                .send()
+                .await
+        ),
+        "AccessDenied"
+    );
+    let delete = |keys: &[&str]| {
+        Delete::builder()
+            .set_objects(Some(
+                keys.iter()
+                    .map(|k| ObjectIdentifier::builder().key(*k).build().unwrap())
+                    .collect(),
+            ))
+            .build()
+            .unwrap()
+    };
+    assert_eq!(
+        code(
+            s3.delete_objects()
+                .bucket("team")
+                .delete(delete(&["in/a.txt", "out/b.txt"]))
+                .send()
+                .await
+        ),
+        "AccessDenied"
+    );
+    // The query `prefix` of a non-listing operation counts for nothing (it used to).
+    let raw = reqwest::Client::new()
+        .delete(format!("{}/team?prefix=in/", env.endpoint))
+        .send()
+        .await?;
+    assert_eq!(raw.status(), 403);
+    // Nothing outside the prefix changed.
+    owner
+        .get_object()
+        .bucket("team")
+        .key("out/b.txt")
+        .send()
+        .await?;
+    // S3's limit on one DeleteObjects.
+    let many: Vec<String> = (0..1001).map(|i| format!("in/{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    assert_eq!(
+        code(
+            owner
+                .delete_objects()
+                .bucket("team")
+                .delete(delete(&many))
+                .send()
+                .await
+        ),
+        "MalformedXML"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_link_stays_revoked_when_its_bucket_is_deleted_and_made_again() -> TestResult {
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("team").send().await?;
+    let put = || {
+        s3.put_object()
+            .bucket("team")
+            .key("a.txt")
+            .body(ByteStream::from_static(b"again"))
+            .send()
+    };
+    put().await?;
+    let (id, url) = link(&env, "s3://team/a.txt", "alice", &["--expires", "1h"]);
+    ok(&env, &["link", "revoke", &id]);
+    ok(&env, &["bucket", "delete", "team", "--force"]);
+    s3.create_bucket().bucket("team").send().await?;
+    put().await?;
+    let (status, _, body) = get(&url).await;
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+    // Signatures are kept as hashes only.
+    let plain: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM share_links WHERE signature IS NOT NULL")
+            .fetch_one(&env.pool)
+            .await?;
+    assert_eq!(plain, 0);
+    Ok(())
+}
+
+/// Sends raw bytes to the endpoint and returns what came back before the server closed the
+/// connection or `wait` passed.
+async fn raw(endpoint: &str, request: &[u8], wait: Duration) -> String {
+    let addr = endpoint.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(wait, tcp.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_text_never_jams_the_audit() -> TestResult {
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("team").send().await?;
+    s3.put_object()
+        .bucket("team")
+        .key("a.txt")
+        .body(ByteStream::from_static(b"a"))
+        .send()
+        .await?;
+    // NUL and control characters, and a huge user agent, on a refused pre-signed request.
+    let long = "x".repeat(10_000);
+    let request = format!(
+        "GET /team/a%00b%1b?X-Amz-Signature=zz%00&AWSAccessKeyId=A HTTP/1.1\r\nHost: h\r\nUser-Agent: {long}\tevil\r\nX-Request-Id: id\u{80}\r\nConnection: close\r\n\r\n"
+    );
+    let answer = raw(&env.endpoint, request.as_bytes(), Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    // The writer goes on: a real link use afterwards is recorded.
+    let (id, url) = link(&env, "s3://team/a.txt", "alice", &["--expires", "1h"]);
+    assert_eq!(get(&url).await.0, 200);
+    assert!(
+        eventually(|| async {
+            events(
+                &env,
+                &format!("link_id = '{id}' AND outcome = 'allowed' AND error_code IS NULL"),
+            )
+            .await
+                == 1
+        })
+        .await,
+        "a complete download is recorded as complete"
+    );
+    let stored: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT object_key, user_agent FROM audit_events WHERE object_key LIKE 'a%b%'",
+    )
+    .fetch_all(&env.pool)
+    .await?;
+    let (key, agent) = stored.first().cloned().unwrap();
+    let (key, agent) = (key.unwrap(), agent.unwrap());
+    assert!(!key.contains('\0') && !key.contains('\u{1b}'), "{key:?}");
+    assert!(agent.chars().count() <= 257, "{}", agent.len());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scopes_for_another_region_or_service_are_client_errors() -> TestResult {
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(&env.endpoint)
+        .region(aws_sdk_s3::config::Region::new("eu-west-9"))
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            &alice.id,
+            &alice.secret,
+            None,
+            None,
+            "test",
+        ))
+        .build();
+    let other_region = aws_sdk_s3::Client::from_conf(config);
+    assert_eq!(
+        code(other_region.list_buckets().send().await),
+        "AuthorizationHeaderMalformed"
+    );
+    let request = format!(
+        "GET /team HTTP/1.1\r\nHost: h\r\nAuthorization: AWS4-HMAC-SHA256 Credential={}/20261129/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature={}\r\nConnection: close\r\n\r\n",
+        alice.id,
+        "0".repeat(64)
+    );
+    let answer = raw(&env.endpoint, request.as_bytes(), Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_greedy_clients_meet_the_listener_limits() -> TestResult {
+    let router = axum::Router::new().route(
+        "/upload",
+        axum::routing::put(|body: axum::body::Body| async move {
+            match axum::body::to_bytes(body, usize::MAX).await {
+                Ok(bytes) => format!("got {}", bytes.len()),
+                Err(err) => format!("cut off: {err}"),
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let endpoint = format!("http://{}", listener.local_addr()?);
+    let limits = server::listen::Limits {
+        header_timeout: Duration::from_secs(1),
+        body_timeout: Duration::from_secs(1),
+        max_connections: 2,
+        max_header_bytes: 8192,
+    };
+    tokio::spawn(server::listen::serve(
+        listener,
+        router,
+        limits,
+        std::future::pending(),
+    ));
+    // Headers never finished: the connection is closed after the header timeout.
+    let started = std::time::Instant::now();
+    let answer = raw(
+        &endpoint,
+        b"GET /upload HTTP/1.1\r\nHost: h\r\n",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(5), "{answer}");
+    // A body that stalls halfway is cut off.
+    let answer = raw(
+        &endpoint,
+        b"PUT /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\nConnection: close\r\n\r\nhalf",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(answer.contains("cut off") || answer.is_empty(), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(8));
+    // A request head larger than the limit: 431.
+    let big = format!(
+        "GET /upload HTTP/1.1\r\nHost: h\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    let answer = raw(&endpoint, big.as_bytes(), Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    // Two idle connections take every slot: a third is served only once one goes.
+    let addr = endpoint.trim_start_matches("http://").to_owned();
+    let first = tokio::net::TcpStream::connect(&addr).await?;
+    let _second = tokio::net::TcpStream::connect(&addr).await?;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let third = tokio::spawn({
+        let endpoint = endpoint.clone();
+        async move {
+            raw(
+                &endpoint,
+                b"PUT /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                Duration::from_secs(10),
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!third.is_finished(), "served beyond the connection limit");
+    drop(first);
+    let answer = third.await?;
+    assert!(answer.contains("got 2"), "{answer}");
+    Ok(())
+}
