@@ -244,7 +244,10 @@ integrity=$("$TOOLS_DIR/venv/bin/python" -c 'import sqlite3,sys; print(sqlite3.c
 [ "$integrity" = ok ] || fail "integrity_check: $integrity"
 ok "PRAGMA integrity_check: ok"
 if [ "$embedded" = yes ]; then
-  [ -z "$(ls -A "$data/objects/tmp" 2>/dev/null)" ] || fail "tmp not swept"
+  # Only the running instance's own scratch dir and lock remain; the killed one's went.
+  leftovers=$(find "$data/objects/tmp" -type f ! -name '*.lock' | wc -l)
+  locks=$(find "$data/objects/tmp" -name '*.lock' | wc -l)
+  [ "$leftovers" = 0 ] && [ "$locks" = 1 ] || fail "tmp not swept: $(find "$data/objects/tmp")"
   ok "no partial upload left in objects/tmp"
 fi
 

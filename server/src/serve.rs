@@ -151,6 +151,9 @@ pub async fn open_data_dir(
             .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
     } else if !data_dir.is_dir() {
         bail!("the data dir {} is not a directory", data_dir.display());
+    } else {
+        make_private(data_dir)
+            .with_context(|| format!("cannot restrict the data dir {}", data_dir.display()))?;
     }
     match database_url {
         Some(url) => db::open(db::Location::Url(&url.0)).await,
@@ -165,6 +168,28 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
+}
+
+/// An existing data dir readable by others (made by hand, or restored from a backup) is made
+/// the owner's alone (0700): it holds the database and the master key.
+#[cfg(unix)]
+fn make_private(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        tracing::warn!(
+            data_dir = %dir.display(),
+            was = format!("{:o}", mode & 0o777),
+            "the data dir was open to other users; it is now 0700"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn make_private(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(not(unix))]

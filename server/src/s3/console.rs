@@ -122,7 +122,7 @@ impl app::state::ConsoleStore for EmbeddedStore {
         self.require_bucket(bucket)
             .await
             .map_err(|_| format!("bucket `{bucket}` does not exist"))?;
-        let (blob, size, md5) = objects::write_blob(&self.objects_dir, body)
+        let (blob, size, md5) = objects::write_blob(self, body)
             .await
             .map_err(|e| e.to_string())?;
         objects::commit(

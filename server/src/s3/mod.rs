@@ -14,7 +14,7 @@ mod store;
 mod upstream;
 
 pub use audit::AuditLog;
-pub use objects::sweep_orphans;
+pub use objects::{sweep_orphans, sweep_orphans_older_than};
 
 use std::convert::Infallible;
 use std::sync::Arc;

@@ -11,8 +11,7 @@ use tokio_util::io::ReaderStream;
 
 use super::checksum::declared_by;
 use super::objects::{
-    Checks, NewObject, check_key, commit, receive, row as source_row, timestamp, write_blob,
-    write_blob_unhashed,
+    Checks, NewObject, check_key, commit, open, receive, timestamp, write_blob, write_blob_unhashed,
 };
 use super::store::{EmbeddedStore, db_error, insert_error, io_error};
 use crate::store::{blob_path, remove_blobs};
@@ -168,24 +167,17 @@ pub(super) async fn upload_part_copy(
             "Only bucket/key copy sources are supported"
         ));
     };
-    let source = source_row(store, src_bucket, src_key).await?;
+    let (source, mut file) = open(store, src_bucket, src_key).await?;
     let size = u64::try_from(source.size).map_err(io_error)?;
     let range = match input.copy_source_range.as_deref() {
         None => 0..size,
         Some(text) => parse_copy_range(text, size)?,
     };
-    let mut file = tokio::fs::File::open(blob_path(&store.objects_dir, &source.blob))
-        .await
-        .map_err(io_error)?;
     tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(range.start))
         .await
         .map_err(io_error)?;
     let part = tokio::io::AsyncReadExt::take(file, range.end - range.start);
-    let (blob, size, md5) = write_blob(
-        &store.objects_dir,
-        ReaderStream::with_capacity(part, 64 * 1024),
-    )
-    .await?;
+    let (blob, size, md5) = write_blob(store, ReaderStream::with_capacity(part, 64 * 1024)).await?;
     let etag = hex::encode(md5);
     save_part(
         store,
@@ -309,7 +301,7 @@ pub(super) async fn complete(
             Err(err) => futures_util::stream::once(async move { Err(err) }).boxed(),
         })
         .flatten();
-    let (blob, size) = write_blob_unhashed(&store.objects_dir, Box::pin(body)).await?;
+    let (blob, size) = write_blob_unhashed(store, Box::pin(body)).await?;
 
     let mut digests = Md5::new();
     for (_, etag) in &chosen {

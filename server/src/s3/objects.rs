@@ -102,7 +102,7 @@ fn new_blob_name() -> String {
 
 /// Streams `body` into a new blob file, durably. Returns the blob's name, size and MD5.
 pub(super) async fn write_blob<S, E>(
-    objects_dir: &Path,
+    store: &EmbeddedStore,
     body: S,
 ) -> S3Result<(String, u64, [u8; 16])>
 where
@@ -110,26 +110,26 @@ where
     E: std::fmt::Display,
 {
     let mut md5 = Md5::new();
-    let (name, size) = write_blob_seen(objects_dir, body, |chunk| md5.update(chunk)).await?;
+    let (name, size) = write_blob_seen(store, body, |chunk| md5.update(chunk)).await?;
     Ok((name, size, md5.finalize().into()))
 }
 
 /// [`write_blob`] without the MD5: a completed multipart upload's bytes were hashed part by
 /// part as they came (hashing them again was half the CPU time of a multipart PUT).
 pub(super) async fn write_blob_unhashed<S, E>(
-    objects_dir: &Path,
+    store: &EmbeddedStore,
     body: S,
 ) -> S3Result<(String, u64)>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    write_blob_seen(objects_dir, body, |_| {}).await
+    write_blob_seen(store, body, |_| {}).await
 }
 
 /// Streams `body` into a new blob file, durably, showing each chunk to `seen`.
 async fn write_blob_seen<S, E>(
-    objects_dir: &Path,
+    store: &EmbeddedStore,
     mut body: S,
     mut seen: impl FnMut(&[u8]),
 ) -> S3Result<(String, u64)>
@@ -137,12 +137,8 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let tmp_dir = objects_dir.join("tmp");
-    tokio::fs::create_dir_all(&tmp_dir)
-        .await
-        .map_err(io_error)?;
     let name = new_blob_name();
-    let path = tmp_dir.join(&name);
+    let path = store.scratch.dir().join(&name);
     let file = tokio::fs::File::create(&path).await.map_err(io_error)?;
     let mut temp = TempBlob {
         path,
@@ -168,7 +164,7 @@ where
     file.sync_all().await.map_err(io_error)?;
     temp.file = None;
 
-    let dest = blob_path(objects_dir, &name);
+    let dest = blob_path(&store.objects_dir, &name);
     let shard = dest.parent().map(Path::to_path_buf).unwrap_or_default();
     tokio::fs::create_dir_all(&shard).await.map_err(io_error)?;
     tokio::fs::rename(&temp.path, &dest)
@@ -295,7 +291,7 @@ pub(super) async fn receive(
 ) -> S3Result<(String, u64, [u8; 16])> {
     let mut hasher = checks.declared.hasher()?;
     let body = futures_util::TryStreamExt::inspect_ok(body, |bytes| hasher.update(bytes));
-    let (blob, size, md5) = write_blob(&store.objects_dir, body).await?;
+    let (blob, size, md5) = write_blob(store, body).await?;
     checks.declared.add_trailers(checks.trailers);
     let verdict = md5_matches(checks.content_md5, checks.content_length, size, &md5)
         .and_then(|()| checks.declared.verify(&hasher.finalize()));
@@ -388,8 +384,27 @@ impl Conditions<'_> {
     }
 }
 
+/// An object's row and its open blob. A request racing an overwrite or a delete may read the
+/// row and then find its blob already removed: the row is read again, so that the answer is the
+/// old object, the new one, or `NoSuchKey` — never an error of ours.
+pub(super) async fn open(
+    store: &EmbeddedStore,
+    bucket: &str,
+    key: &str,
+) -> S3Result<(ObjectRow, tokio::fs::File)> {
+    let mut tries = 0;
+    loop {
+        let row = row(store, bucket, key).await?;
+        match tokio::fs::File::open(blob_path(&store.objects_dir, &row.blob)).await {
+            Ok(file) => return Ok((row, file)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && tries < 5 => tries += 1,
+            Err(err) => return Err(io_error(err)),
+        }
+    }
+}
+
 pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Result<GetObjectOutput> {
-    let row = row(store, &input.bucket, &input.key).await?;
+    let (row, mut file) = open(store, &input.bucket, &input.key).await?;
     Conditions {
         if_match: input.if_match.as_ref(),
         if_none_match: input.if_none_match.as_ref(),
@@ -398,9 +413,6 @@ pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Resul
     }
     .check(&row)?;
     let size = u64::try_from(row.size).map_err(io_error)?;
-    let mut file = tokio::fs::File::open(blob_path(&store.objects_dir, &row.blob))
-        .await
-        .map_err(io_error)?;
     let (range, content_range) = match &input.range {
         None => (0..size, None),
         Some(range) => {
@@ -510,7 +522,7 @@ pub(super) async fn copy(
     };
     check_key(&input.key)?;
     store.require_bucket(&input.bucket).await?;
-    let source = row(store, src_bucket, src_key).await?;
+    let (source, file) = open(store, src_bucket, src_key).await?;
     let replace = input
         .metadata_directive
         .as_ref()
@@ -520,14 +532,7 @@ pub(super) async fn copy(
     } else {
         (source.content_type.clone(), user_metadata(&source))
     };
-    let file = tokio::fs::File::open(blob_path(&store.objects_dir, &source.blob))
-        .await
-        .map_err(io_error)?;
-    let (blob, size, md5) = write_blob(
-        &store.objects_dir,
-        ReaderStream::with_capacity(file, 64 * 1024),
-    )
-    .await?;
+    let (blob, size, md5) = write_blob(store, ReaderStream::with_capacity(file, 64 * 1024)).await?;
     let etag = hex::encode(md5);
     commit(
         store,
@@ -555,14 +560,30 @@ pub(super) async fn copy(
 /// Removes what interrupted writes left: everything in `tmp/`, and blob files that no object
 /// or multipart part refers to. Run at start, before the endpoint takes requests.
 pub async fn sweep_orphans(pool: &domain::db::Pool, objects_dir: &Path) -> anyhow::Result<usize> {
-    let mut removed = 0;
-    let tmp = objects_dir.join("tmp");
-    if let Ok(mut entries) = tokio::fs::read_dir(&tmp).await {
-        while let Some(entry) = entries.next_entry().await? {
-            tokio::fs::remove_file(entry.path()).await?;
-            removed += 1;
-        }
-    }
+    sweep_orphans_older_than(pool, objects_dir, SWEEP_MIN_AGE).await
+}
+
+/// How old a blob no row refers to must be before the sweep removes it: another instance on the
+/// same data dir may have renamed a blob into place and be about to commit its row right now.
+/// (Uploads being received are in scratch directories, swept only when their process is gone:
+/// [`crate::store::Scratch`].)
+pub const SWEEP_MIN_AGE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// [`sweep_orphans`] with the age given, for tests.
+pub async fn sweep_orphans_older_than(
+    pool: &domain::db::Pool,
+    objects_dir: &Path,
+    min_age: std::time::Duration,
+) -> anyhow::Result<usize> {
+    let old_enough = |meta: &std::fs::Metadata| {
+        meta.modified()
+            .ok()
+            .and_then(|at| at.elapsed().ok())
+            .is_some_and(|age| age >= min_age)
+    };
+    let scratch = objects_dir.to_path_buf();
+    let mut removed =
+        tokio::task::spawn_blocking(move || crate::store::sweep_scratch(&scratch)).await??;
     let blobs_dir = objects_dir.join("blobs");
     let Ok(mut shards) = tokio::fs::read_dir(&blobs_dir).await else {
         return Ok(removed);
@@ -570,6 +591,9 @@ pub async fn sweep_orphans(pool: &domain::db::Pool, objects_dir: &Path) -> anyho
     while let Some(shard) = shards.next_entry().await? {
         let mut files = tokio::fs::read_dir(shard.path()).await?;
         while let Some(file) = files.next_entry().await? {
+            if !file.metadata().await.is_ok_and(|m| old_enough(&m)) {
+                continue;
+            }
             let name = file.file_name().to_string_lossy().into_owned();
             let known: Option<i64> = sqlx::query_scalar(
                 "SELECT 1 FROM objects WHERE blob = $1
@@ -579,10 +603,18 @@ pub async fn sweep_orphans(pool: &domain::db::Pool, objects_dir: &Path) -> anyho
             .fetch_optional(pool)
             .await?;
             if known.is_none() {
-                tokio::fs::remove_file(file.path()).await?;
+                remove_if_there(&file.path()).await?;
                 removed += 1;
             }
         }
     }
     Ok(removed)
+}
+
+/// Removes a file another instance may have removed first.
+async fn remove_if_there(path: &Path) -> std::io::Result<()> {
+    match tokio::fs::remove_file(path).await {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
+        _ => Ok(()),
+    }
 }

@@ -17,11 +17,19 @@ use app::state::ConsoleStore;
 pub struct EmbeddedStore {
     pub(super) pool: Pool,
     pub(super) objects_dir: PathBuf,
+    /// Where this process receives uploads before they become blobs.
+    pub(super) scratch: std::sync::Arc<crate::store::Scratch>,
 }
 
 impl EmbeddedStore {
-    pub fn new(pool: Pool, objects_dir: PathBuf) -> Self {
-        EmbeddedStore { pool, objects_dir }
+    /// This fails if: the scratch directory for uploads cannot be made under `objects_dir`.
+    pub fn new(pool: Pool, objects_dir: PathBuf) -> std::io::Result<Self> {
+        let scratch = std::sync::Arc::new(crate::store::Scratch::create(&objects_dir)?);
+        Ok(EmbeddedStore {
+            pool,
+            objects_dir,
+            scratch,
+        })
     }
 
     /// Fails with `NoSuchBucket` unless `bucket` exists.

@@ -14,7 +14,7 @@ use domain::db::Pool;
 
 use crate::config::{StoreArgs, StoreKind};
 use crate::s3::{EmbeddedStore, UpstreamStore};
-pub use embedded::{blob_path, objects_dir, remove_blobs};
+pub use embedded::{Scratch, blob_path, objects_dir, remove_blobs, sweep_scratch};
 
 /// The object store a server or an admin command works with.
 #[derive(Clone)]
@@ -33,7 +33,13 @@ impl Store {
         };
         check_identity(pool, args, upstream.as_ref().map(|u| u.endpoint.as_str())).await?;
         Ok(match upstream {
-            None => Store::Embedded(EmbeddedStore::new(pool.clone(), objects_dir(data_dir))),
+            None => {
+                let dir = objects_dir(data_dir);
+                let store = EmbeddedStore::new(pool.clone(), dir.clone()).with_context(|| {
+                    format!("cannot make a scratch directory under {}", dir.display())
+                })?;
+                Store::Embedded(store)
+            }
             Some(settings) => Store::Upstream(UpstreamStore::new(pool.clone(), settings)),
         })
     }

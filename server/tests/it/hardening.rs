@@ -436,3 +436,34 @@ async fn slow_and_greedy_clients_meet_the_listener_limits() -> TestResult {
     assert!(answer.contains("got 2"), "{answer}");
     Ok(())
 }
+
+#[test]
+fn uploads_in_progress_survive_another_instances_sweep() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let objects = dir.path().join("objects");
+    let scratch = server::store::Scratch::create(&objects)?;
+    let receiving = scratch.dir().join("upload");
+    std::fs::write(&receiving, b"half")?;
+    // Another instance starts: this process is alive, its upload stays.
+    assert_eq!(server::store::sweep_scratch(&objects)?, 0);
+    assert!(receiving.exists());
+    // This process goes (its lock with it): the next sweep removes what it left.
+    drop(scratch);
+    assert_eq!(server::store::sweep_scratch(&objects)?, 1);
+    assert!(!receiving.exists());
+    assert_eq!(std::fs::read_dir(objects.join("tmp"))?.count(), 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_existing_data_dir_open_to_others_is_made_private() -> TestResult {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data)?;
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755))?;
+    let _pool = crate::harness::open_data_dir(&data).await?;
+    let mode = std::fs::metadata(&data)?.permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{mode:o}");
+    Ok(())
+}

@@ -110,10 +110,13 @@ impl TestApp {
                 domain::settings::Settings::default(),
                 domain::audit::Network::default(),
             ),
-            store: Arc::new(server::s3::EmbeddedStore::new(
-                pool.clone(),
-                server::store::objects_dir(dir.path()),
-            )),
+            store: Arc::new(
+                server::s3::EmbeddedStore::new(
+                    pool.clone(),
+                    server::store::objects_dir(dir.path()),
+                )
+                .unwrap(),
+            ),
         };
         let sessions = sessions.layer(&args).unwrap();
         TestApp {
