@@ -13,8 +13,9 @@ use super::store::{EmbeddedStore, db_error};
 
 /// S3's page size limit.
 const MAX_KEYS: i32 = 1000;
-/// Rows fetched per query while filling a page.
+/// Rows fetched per query while filling a page, at most and at first.
 const BATCH: i64 = 1000;
+const FIRST_BATCH: i64 = 32;
 
 pub(super) async fn list_buckets(pool: &Pool, user: &str) -> S3Result<ListBucketsOutput> {
     let buckets = domain::buckets::visible_to(pool, user)
@@ -68,6 +69,10 @@ async fn page(
         cursor = prefix.to_owned();
     }
     let mut last_listed = String::new();
+    // Rows per query: small after a folder was folded (the next rows may be another folder's),
+    // growing while rows are listed one by one. A folder costs one query, however many keys it
+    // holds: the cursor jumps past it.
+    let mut batch = FIRST_BATCH;
     loop {
         let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(if inclusive_prefix {
             "SELECT key, size, etag, last_modified FROM objects
@@ -78,12 +83,13 @@ async fn page(
         })
         .bind(bucket)
         .bind(&cursor)
-        .bind(BATCH)
+        .bind(batch)
         .fetch_all(&store.pool)
         .await
         .map_err(db_error)?;
         inclusive_prefix = false;
-        let exhausted = (rows.len() as i64) < BATCH;
+        let exhausted = (rows.len() as i64) < batch;
+        let mut jumped = false;
         for (key, size, etag, last_modified) in rows {
             cursor.clone_from(&key);
             if !key.starts_with(prefix) {
@@ -105,8 +111,11 @@ async fn page(
             }
             match folded {
                 Some(common) => {
+                    cursor = past(&common, true);
                     last_listed.clone_from(&common);
                     page.prefixes.push(common);
+                    jumped = true;
+                    break;
                 }
                 None => {
                     last_listed.clone_from(&key);
@@ -123,8 +132,12 @@ async fn page(
                 }
             }
         }
-        if exhausted {
+        if jumped {
+            batch = FIRST_BATCH;
+        } else if exhausted {
             return Ok(page);
+        } else {
+            batch = (batch * 2).min(BATCH);
         }
     }
 }

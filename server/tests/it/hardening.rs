@@ -467,3 +467,58 @@ async fn an_existing_data_dir_open_to_others_is_made_private() -> TestResult {
     assert_eq!(mode, 0o700, "{mode:o}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delimiter_listing_folds_big_folders_and_pages_across_them() -> TestResult {
+    let env = S3Env::start().await;
+    if !env.embedded() {
+        return Ok(()); // rows are made in the embedded store's index
+    }
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("team").send().await?;
+    // 20,000 keys in one folder and 20,000 in another, made in SQL (listings read rows only).
+    for folder in ["big/", "huge/"] {
+        sqlx::query(
+            "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+             INSERT INTO objects (bucket, key, blob, size, etag, last_modified)
+             SELECT 'team', $1 || n.i, $1 || 'blob' || n.i, 1, 'e', 0 FROM n",
+        )
+        .bind(folder)
+        .execute(&env.pool)
+        .await?;
+    }
+    for key in ["a.txt", "big.txt", "z/1", "zz.txt"] {
+        s3.put_object()
+            .bucket("team")
+            .key(key)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await?;
+    }
+    let mut seen = Vec::new();
+    let mut token = None;
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket("team")
+            .delimiter("/")
+            .max_keys(2)
+            .set_continuation_token(token.clone())
+            .send()
+            .await?;
+        for object in page.contents() {
+            seen.push(object.key().unwrap_or_default().to_owned());
+        }
+        for common in page.common_prefixes() {
+            seen.push(common.prefix().unwrap_or_default().to_owned());
+        }
+        token = page.next_continuation_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["a.txt", "big.txt", "big/", "huge/", "z/", "zz.txt"]);
+    Ok(())
+}
