@@ -216,6 +216,39 @@ impl MasterKey {
         Ok([nonce.as_slice(), &sealed].concat())
     }
 
+    /// Seals any bytes, bound to `purpose` (what they are: the same bytes sealed for another
+    /// purpose do not open as these). For secrets that must wait somewhere other than the
+    /// access key table, such as a console session row.
+    pub fn seal_bytes(&self, purpose: &str, clear: &[u8]) -> Result<Vec<u8>> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rng().fill(&mut nonce[..]);
+        let payload = Payload {
+            msg: clear,
+            aad: purpose.as_bytes(),
+        };
+        let sealed = self
+            .cipher
+            .encrypt(XNonce::from_slice(&nonce), payload)
+            .map_err(|_| Error::MasterKey("sealing failed".to_owned()))?;
+        Ok([nonce.as_slice(), &sealed].concat())
+    }
+
+    /// Opens what [`MasterKey::seal_bytes`] sealed for `purpose`; `None` if it was not that.
+    pub fn open_bytes(&self, purpose: &str, sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        if sealed.len() <= NONCE_LEN {
+            return None;
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let payload = Payload {
+            msg: ciphertext,
+            aad: purpose.as_bytes(),
+        };
+        self.cipher
+            .decrypt(XNonce::from_slice(nonce), payload)
+            .ok()
+            .map(Zeroizing::new)
+    }
+
     /// Opens what [`MasterKey::seal`] made for the key `id`.
     ///
     /// This fails if: the master key differs, the bytes were changed, or they were sealed for

@@ -204,6 +204,45 @@ pub async fn session() -> Result<Session, AppError> {
         .map_err(|e| internal("no session layer", e))
 }
 
+/// Keeps `value` in the session under `name`, sealed with the master key: a secret shown once
+/// (a new key's secret, a new link's URL) never lies in a session row in clear.
+pub async fn insert_sealed<T: serde::Serialize>(
+    session: &Session,
+    name: &str,
+    value: &T,
+) -> Result<(), AppError> {
+    use base64::Engine as _;
+    let clear = zeroize::Zeroizing::new(
+        serde_json::to_vec(value).map_err(|e| internal("encoding a session value", e))?,
+    );
+    let sealed = app_state()?
+        .master
+        .seal_bytes(name, &clear)
+        .map_err(|e| internal("sealing a session value", e))?;
+    session
+        .insert(name, base64::engine::general_purpose::STANDARD.encode(sealed))
+        .await?;
+    Ok(())
+}
+
+/// What [`insert_sealed`] kept under `name`; `None` if nothing (or nothing readable) is there.
+pub async fn get_sealed<T: serde::de::DeserializeOwned>(
+    session: &Session,
+    name: &str,
+) -> Result<Option<T>, AppError> {
+    use base64::Engine as _;
+    let Some(text) = session.get::<String>(name).await? else {
+        return Ok(None);
+    };
+    let Ok(sealed) = base64::engine::general_purpose::STANDARD.decode(text) else {
+        return Ok(None);
+    };
+    let Some(clear) = app_state()?.master.open_bytes(name, &sealed) else {
+        return Ok(None);
+    };
+    Ok(serde_json::from_slice(&clear).ok())
+}
+
 /// The address the request came from: the peer's, or from `X-Forwarded-For` when the peer is
 /// a trusted proxy. `None` when the server runs without peer info.
 async fn client_addr() -> Option<IpAddr> {

@@ -174,7 +174,7 @@ pub async fn create(
     if plain_form_post() {
         let session = session().await?;
         session.remove::<String>(SHARED_LINK_SHOWN_TO).await?;
-        session.insert(SHARED_LINK, &shared).await?;
+        crate::auth::ssr::insert_sealed(&session, SHARED_LINK, &shared).await?;
     }
     Ok(shared)
 }
@@ -200,7 +200,8 @@ fn plain_form_post() -> bool {
 /// takes it (a render may ask more than once; it is the request id that may see it again).
 pub async fn take_shared(bucket: &str, key: &str) -> Result<Option<SharedLink>, AppError> {
     let session = session().await?;
-    let Some(link) = session.get::<SharedLink>(SHARED_LINK).await? else {
+    let Some(link) = crate::auth::ssr::get_sealed::<SharedLink>(&session, SHARED_LINK).await?
+    else {
         return Ok(None);
     };
     if link.bucket != bucket || link.key != key {
@@ -214,7 +215,7 @@ pub async fn take_shared(bucket: &str, key: &str) -> Result<Option<SharedLink>, 
         }
         Some(shown_to) if shown_to == request && !request.is_empty() => Ok(Some(link)),
         Some(_) => {
-            session.remove::<SharedLink>(SHARED_LINK).await?;
+            session.remove_value(SHARED_LINK).await?;
             session.remove::<String>(SHARED_LINK_SHOWN_TO).await?;
             Ok(None)
         }

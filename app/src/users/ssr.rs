@@ -66,19 +66,18 @@ async fn remember_new_key(user: &str, new: &keys::NewKey) -> Result<(), AppError
         access_key_id: new.key.id.to_string(),
         secret_access_key: new.secret.expose().to_owned(),
     };
-    session().await?.insert(NEW_KEY, key).await?;
-    Ok(())
+    crate::auth::ssr::insert_sealed(&session().await?, NEW_KEY, &key).await
 }
 
 pub async fn take_new_key(user: &str) -> Result<Option<NewKey>, AppError> {
     let session = session().await?;
-    let Some(key) = session.get::<NewKey>(NEW_KEY).await? else {
+    let Some(key) = crate::auth::ssr::get_sealed::<NewKey>(&session, NEW_KEY).await? else {
         return Ok(None);
     };
     if key.user != user {
         return Ok(None);
     }
-    session.remove::<NewKey>(NEW_KEY).await?;
+    session.remove_value(NEW_KEY).await?;
     Ok(Some(key))
 }
 

@@ -278,6 +278,15 @@ async fn bad_values_are_errors_about_their_field_and_change_nothing() -> TestRes
         .call("users/create", &[("csrf", &csrf), ("name", "eve")])
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    // The new key's secret waits in the session sealed, never in clear in the row.
+    let rows: Vec<Vec<u8>> = sqlx::query_scalar("SELECT data FROM sessions")
+        .fetch_all(&app.pool)
+        .await?;
+    assert!(!rows.is_empty());
+    for row in rows {
+        let text = String::from_utf8_lossy(&row);
+        assert!(!text.contains("secret_access_key"), "{text}");
+    }
     let ok = client
         .call(
             "buckets/create",
