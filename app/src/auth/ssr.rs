@@ -220,7 +220,10 @@ pub async fn insert_sealed<T: serde::Serialize>(
         .seal_bytes(name, &clear)
         .map_err(|e| internal("sealing a session value", e))?;
     session
-        .insert(name, base64::engine::general_purpose::STANDARD.encode(sealed))
+        .insert(
+            name,
+            base64::engine::general_purpose::STANDARD.encode(sealed),
+        )
         .await?;
     Ok(())
 }
