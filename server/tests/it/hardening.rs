@@ -522,3 +522,32 @@ async fn a_delimiter_listing_folds_big_folders_and_pages_across_them() -> TestRe
     assert_eq!(seen, ["a.txt", "big.txt", "big/", "huge/", "z/", "zz.txt"]);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_iam_user_never_adopts_a_bucket_the_upstream_already_has() -> TestResult {
+    let env = S3Env::start().await;
+    if env.embedded() {
+        return Ok(()); // only an upstream store has buckets bucketshare does not know
+    }
+    // An admin adopts (creates) `legacy` upstream; then bucketshare forgets its row, as if the
+    // bucket were another data dir's or made outside bucketshare.
+    env.store
+        .create_bucket(&env.pool, "legacy", None, &admin())
+        .await?;
+    sqlx::query("DELETE FROM buckets WHERE name = 'legacy'")
+        .execute(&env.pool)
+        .await?;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    assert_eq!(
+        code(s3.create_bucket().bucket("legacy").send().await),
+        "BucketAlreadyExists"
+    );
+    // A bucket nobody has is created as usual.
+    s3.create_bucket().bucket("fresh").send().await?;
+    // The admin still may adopt it.
+    env.store
+        .create_bucket(&env.pool, "legacy", None, &admin())
+        .await?;
+    Ok(())
+}
