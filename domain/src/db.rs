@@ -9,8 +9,42 @@ use crate::Result;
 
 /// The connection pool every function here takes.
 pub type Pool = sqlx::AnyPool;
-/// A transaction on [`Pool`].
-pub type Tx = sqlx::Transaction<'static, Any>;
+/// A write transaction on [`Pool`], from [`write_tx`]: the connection in a transaction (use it
+/// as `&mut *tx`), and this process's turn to write.
+pub struct Tx {
+    tx: sqlx::Transaction<'static, Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> sqlx::Result<()> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
+
+/// This process's SQLite writers, in the order they asked. SQLite's own wait for its write lock
+/// (the busy timeout) is not fair: under a steady stream of writes one writer can lose every
+/// retry for seconds and fail with "database is locked". Writers of one process queue here
+/// instead, so only one at a time waits on SQLite (for other processes, such as the admin CLI).
+static SQLITE_WRITERS: std::sync::LazyLock<std::sync::Arc<tokio::sync::Mutex<()>>> =
+    std::sync::LazyLock::new(std::sync::Arc::default);
 
 /// Which database a pool reaches; the few statements that differ ask this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,14 +78,21 @@ const WRITE_LOCK: i64 = 0x6275_636b_6574; // "bucket"
 /// PostgreSQL it takes [`WRITE_LOCK`] for the same effect.
 pub async fn write_tx(pool: &Pool) -> sqlx::Result<Tx> {
     match Backend::of(pool) {
-        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Sqlite => {
+            let turn = SQLITE_WRITERS.clone().lock_owned().await;
+            let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            Ok(Tx {
+                tx,
+                _turn: Some(turn),
+            })
+        }
         Backend::Postgres => {
             let mut tx = pool.begin().await?;
             sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)")
                 .bind(WRITE_LOCK)
                 .execute(&mut *tx)
                 .await?;
-            Ok(tx)
+            Ok(Tx { tx, _turn: None })
         }
     }
 }

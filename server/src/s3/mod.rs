@@ -80,7 +80,14 @@ async fn call(
     reading: request::Reading,
     mut req: axum::extract::Request,
 ) -> Response {
-    if let Some(signature) = reading.signature() {
+    // A refused request is audited against the link of any signature it names; an accepted
+    // one has exactly one.
+    let signatures: &[String] = match (&reading.refusal, &reading.auth) {
+        (Some(_), _) => &reading.claimed_signatures,
+        (None, request::Auth::Presigned { signature, .. }) => std::slice::from_ref(signature),
+        (None, _) => &[],
+    };
+    for signature in signatures {
         match domain::links::lookup(pool, signature).await {
             Ok(domain::links::Use::Revoked { id, user }) => {
                 seen.through_link(&id, user);
@@ -90,7 +97,10 @@ async fn call(
                     "This link has been revoked",
                 );
             }
-            Ok(domain::links::Use::Link { id, user }) => seen.through_link(&id, user),
+            Ok(domain::links::Use::Link { id, user }) => {
+                seen.through_link(&id, user);
+                break;
+            }
             Ok(domain::links::Use::Unregistered) => {}
             Err(err) => {
                 tracing::error!(error = %err, "cannot look up a share link");

@@ -95,7 +95,13 @@ pub struct Reading {
     pub key: Option<String>,
     /// Set when the request must not reach s3s.
     pub refusal: Option<Refusal>,
+    /// Every signature the query names under `X-Amz-Signature` or `Signature` (at most
+    /// [`MAX_CLAIMED`]): a refused request is audited against the link any of them belongs to.
+    pub claimed_signatures: Vec<String>,
 }
+
+/// Signatures of one refused request looked up in the registry, at most.
+pub const MAX_CLAIMED: usize = 4;
 
 /// What [`read`] needs besides the request.
 #[derive(Debug, Clone, Copy)]
@@ -133,13 +139,32 @@ impl Reading {
 /// right link and key).
 pub fn read(method: &Method, uri: &Uri, headers: &HeaderMap, rules: Rules<'_>) -> Reading {
     let (bucket, key) = bucket_and_key(uri, headers, rules.domain);
+    let query: Result<Vec<(String, String)>, _> = match uri.query() {
+        None => Ok(Vec::new()),
+        Some(query) => serde_urlencoded::from_str(query),
+    };
+    let claimed_signatures = query
+        .iter()
+        .flatten()
+        .filter(|(name, _)| name == "X-Amz-Signature" || name == "Signature")
+        .map(|(_, value)| value.clone())
+        .take(MAX_CLAIMED)
+        .collect();
     let mut reading = Reading {
         auth: Auth::Anonymous,
         bucket,
         key,
         refusal: None,
+        claimed_signatures,
     };
-    match read_auth(method, uri, headers, rules) {
+    let Ok(pairs) = query else {
+        reading.refusal = Some(Refusal::bad(
+            "InvalidURI",
+            "Couldn't parse the specified URI.",
+        ));
+        return reading;
+    };
+    match read_auth(method, &pairs, headers, rules) {
         Ok(auth) => reading.auth = auth,
         Err((auth, refusal)) => {
             reading.auth = auth;
@@ -151,19 +176,13 @@ pub fn read(method: &Method, uri: &Uri, headers: &HeaderMap, rules: Rules<'_>) -
 
 type AuthResult = Result<Auth, (Auth, Refusal)>;
 
-fn read_auth(method: &Method, uri: &Uri, headers: &HeaderMap, rules: Rules<'_>) -> AuthResult {
+fn read_auth(
+    method: &Method,
+    pairs: &[(String, String)],
+    headers: &HeaderMap,
+    rules: Rules<'_>,
+) -> AuthResult {
     let anonymous = |refusal| Err((Auth::Anonymous, refusal));
-    let pairs: Vec<(String, String)> = match uri.query().map(serde_urlencoded::from_str) {
-        None => Vec::new(),
-        Some(Ok(pairs)) => pairs,
-        Some(Err(_)) => {
-            return anonymous(Refusal::bad(
-                "InvalidURI",
-                "Couldn't parse the specified URI.",
-            ));
-        }
-    };
-    let pairs = pairs.as_slice();
     // Names in another case than the protocol's are not guessed at.
     for (name, _) in pairs {
         let canonical = V4_PARAMS
