@@ -48,7 +48,17 @@ impl AuditLog {
         network: Network,
         store: bool,
     ) -> (AuditLog, tokio::task::JoinHandle<()>) {
-        let (queue, mut rx) = mpsc::channel(QUEUE);
+        AuditLog::start_with_room(pool, network, store, QUEUE)
+    }
+
+    /// [`AuditLog::start`] with a queue of `room` events (tests fill a small one).
+    pub fn start_with_room(
+        pool: Pool,
+        network: Network,
+        store: bool,
+        room: usize,
+    ) -> (AuditLog, tokio::task::JoinHandle<()>) {
+        let (queue, mut rx) = mpsc::channel(room);
         let writer = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {

@@ -551,3 +551,76 @@ async fn an_iam_user_never_adopts_a_bucket_the_upstream_already_has() -> TestRes
         .await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_audit_cannot_keep_up_pre_signed_requests_get_slow_down_not_a_hang() -> TestResult
+{
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    env.client(&alice)
+        .create_bucket()
+        .bucket("team")
+        .send()
+        .await?;
+    env.client(&alice)
+        .put_object()
+        .bucket("team")
+        .key("a.txt")
+        .body(ByteStream::from_static(b"a"))
+        .send()
+        .await?;
+    // A second endpoint on the same data dir whose audit queue holds one event.
+    let mut store_args = crate::s3env::store_args();
+    store_args.store_bucket_prefix = env.upstream_prefix.clone().unwrap_or_default();
+    let store = server::store::Store::open(&store_args, &env.pool, env.dir.path()).await?;
+    let network = domain::audit::Network::new(Vec::new(), false);
+    let (log, _writer) = server::s3::AuditLog::start_with_room(env.pool.clone(), network, true, 1);
+    let settings = server::s3::S3Settings {
+        domain: None,
+        live: env.settings.clone(),
+    };
+    let router = server::s3::router(env.pool.clone(), env.master.clone(), store, &settings, log)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let endpoint = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(server::listen::serve(
+        listener,
+        router,
+        Default::default(),
+        std::future::pending(),
+    ));
+    let s3 = env.client_with(&alice.id, &alice.secret);
+    let config = s3.config().to_builder().endpoint_url(&endpoint).build();
+    let url = aws_sdk_s3::Client::from_conf(config)
+        .get_object()
+        .bucket("team")
+        .key("a.txt")
+        .presigned(aws_sdk_s3::presigning::PresigningConfig::expires_in(
+            Duration::from_secs(600),
+        )?)
+        .await?
+        .uri()
+        .to_owned();
+    // The database's writer is busy elsewhere: the audit writer takes one event and waits.
+    let held = domain::db::write_tx(&env.pool).await?;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let status = reqwest::get(&url).await?.status().as_u16();
+        assert!(started.elapsed() < Duration::from_secs(4), "answered fast");
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 503],
+        "the third finds no room: SlowDown"
+    );
+    held.rollback().await?;
+    // Once the writer goes on, the allowed requests are all recorded.
+    assert!(
+        eventually(|| async {
+            events(&env, "outcome = 'allowed' AND action = 'GetObject'").await == 2
+        })
+        .await
+    );
+    Ok(())
+}
