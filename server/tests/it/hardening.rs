@@ -624,3 +624,50 @@ async fn when_the_audit_cannot_keep_up_pre_signed_requests_get_slow_down_not_a_h
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_are_audited_complete_or_cut_short_as_they_were() -> TestResult {
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("team").send().await?;
+    let size = 8 * 1024 * 1024;
+    s3.put_object()
+        .bucket("team")
+        .key("big.bin")
+        .body(ByteStream::from(payload(size)))
+        .send()
+        .await?;
+    let (id, url) = link(&env, "s3://team/big.bin", "alice", &["--expires", "1h"]);
+    // Complete, as curl or a browser reads it.
+    let (status, _, bytes) = get(&url).await;
+    assert_eq!((status, bytes.len()), (200, size));
+    // Cut short: read the head and a little of the body, then hang up.
+    let target = url.trim_start_matches(&env.endpoint);
+    let request = format!(
+        "GET {target} HTTP/1.1\r\nHost: {}\r\n\r\n",
+        env.endpoint.trim_start_matches("http://")
+    );
+    let mut tcp =
+        tokio::net::TcpStream::connect(env.endpoint.trim_start_matches("http://")).await?;
+    tcp.write_all(request.as_bytes()).await?;
+    let mut some = vec![0u8; 64 * 1024];
+    tcp.read_exact(&mut some).await?;
+    drop(tcp);
+    let recorded = || async {
+        sqlx::query_as::<_, (Option<String>, i64)>(
+            "SELECT error_code, bytes_sent FROM audit_events
+             WHERE link_id = $1 AND action = 'GetObject' ORDER BY id",
+        )
+        .bind(&id)
+        .fetch_all(&env.pool)
+        .await
+        .unwrap()
+    };
+    assert!(eventually(|| async { recorded().await.len() == 2 }).await);
+    let events = recorded().await;
+    assert_eq!(events[0], (None, size as i64), "complete");
+    assert_eq!(events[1].0.as_deref(), Some("ClientDisconnected"));
+    assert!(events[1].1 < size as i64, "{events:?}");
+    Ok(())
+}
