@@ -279,7 +279,11 @@ async fn bad_values_are_errors_about_their_field_and_change_nothing() -> TestRes
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     // The new key's secret waits in the session sealed, never in clear in the row.
-    let rows: Vec<Vec<u8>> = sqlx::query_scalar("SELECT data FROM sessions")
+    let table = match domain::db::Backend::of(&app.pool) {
+        domain::db::Backend::Sqlite => "sessions",
+        domain::db::Backend::Postgres => "tower_sessions.sessions",
+    };
+    let rows: Vec<Vec<u8>> = sqlx::query_scalar(&format!("SELECT data FROM {table}"))
         .fetch_all(&app.pool)
         .await?;
     assert!(!rows.is_empty());
