@@ -141,7 +141,8 @@ async fn write_all(pool: &Pool, batch: &[RequestEvent], store: bool) {
 /// [`UNRECORDED_REFUSALS`]).
 const PLACE_WAIT: Duration = Duration::from_secs(1);
 
-/// Refusals not recorded because the audit queue stayed full (a flood); logged too.
+/// Refused or failed requests not recorded because the audit queue stayed full (a flood);
+/// logged too. Allowed pre-signed requests always have their place (or get 503 `SlowDown`).
 pub static UNRECORDED_REFUSALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A pre-signed request's place in the audit queue, taken by the access check once s3s has
@@ -269,10 +270,14 @@ impl Seen {
             Some(permit) => permit,
             // Not pre-signed: allowed requests of IAM users are not audited.
             None if !self.presigned => return res,
-            // Pre-signed but answered before the access check (an error of s3s's own).
-            None => match log.permit().await {
-                Some(permit) => permit,
-                None => return res,
+            // Pre-signed but answered before the access check took a place (an error such as
+            // 404 or 503 SlowDown): recorded if there is room now, without waiting.
+            None => match log.queue.clone().try_reserve_owned() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    UNRECORDED_REFUSALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    return res;
+                }
             },
         };
         self.event.status = status.as_u16();

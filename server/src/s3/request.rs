@@ -183,6 +183,7 @@ fn read_auth(
     rules: Rules<'_>,
 ) -> AuthResult {
     let anonymous = |refusal| Err((Auth::Anonymous, refusal));
+    let max_secs = rules.max_secs.clamp(1, MAX_PRESIGNED_SECS);
     // Names in another case than the protocol's are not guessed at.
     for (name, _) in pairs {
         let canonical = V4_PARAMS
@@ -285,13 +286,12 @@ fn read_auth(
             return refuse(Refusal::query("Expires is missing."));
         };
         return match expires.parse::<i64>() {
-            Ok(at) if at >= 0 && at - rules.now <= rules.max_secs => Ok(presigned_guess.clone()),
-            Ok(at) if at >= 0 && rules.max_secs >= MAX_PRESIGNED_SECS => refuse(Refusal::query(
+            Ok(at) if at >= 0 && at - rules.now <= max_secs => Ok(presigned_guess.clone()),
+            Ok(at) if at >= 0 && max_secs == MAX_PRESIGNED_SECS => refuse(Refusal::query(
                 "Expires must be less than a week (in seconds) ahead",
             )),
             Ok(at) if at >= 0 => refuse(Refusal::query(format!(
-                "Expires must be at most {} seconds ahead on this endpoint",
-                rules.max_secs
+                "Expires must be at most {max_secs} seconds ahead on this endpoint"
             ))),
             _ => refuse(Refusal::query(
                 "Expires should be a number of seconds since the epoch",
@@ -327,7 +327,6 @@ fn read_auth(
                 "The request signature we calculated does not match the signature you provided.",
             ));
         }
-        let max_secs = rules.max_secs.clamp(1, MAX_PRESIGNED_SECS);
         // `u32` as s3s parses it.
         return match unique("X-Amz-Expires").map(|e| e.parse::<u32>().map(i64::from)) {
             Some(Ok(secs)) if (1..=max_secs).contains(&secs) => Ok(presigned_guess.clone()),
