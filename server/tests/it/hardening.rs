@@ -671,3 +671,68 @@ async fn downloads_are_audited_complete_or_cut_short_as_they_were() -> TestResul
     assert!(events[1].1 < size as i64, "{events:?}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_get_racing_overwrites_and_deletes_answers_old_new_or_404_never_500() -> TestResult {
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("team").send().await?;
+    let versions: Vec<Vec<u8>> = (0..4u8).map(|v| vec![b'a' + v; 64 * 1024]).collect();
+    s3.put_object()
+        .bucket("team")
+        .key("hot")
+        .body(ByteStream::from(versions[0].clone()))
+        .send()
+        .await?;
+    let writer = {
+        let s3 = s3.clone();
+        let versions = versions.clone();
+        tokio::spawn(async move {
+            for round in 0..150 {
+                if round % 10 == 9 {
+                    let _ = s3.delete_object().bucket("team").key("hot").send().await;
+                } else {
+                    let body = versions[round % versions.len()].clone();
+                    let _ = s3
+                        .put_object()
+                        .bucket("team")
+                        .key("hot")
+                        .body(ByteStream::from(body))
+                        .send()
+                        .await;
+                }
+            }
+        })
+    };
+    let mut answers = std::collections::BTreeMap::new();
+    while !writer.is_finished() {
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let s3 = s3.clone();
+                tokio::spawn(async move {
+                    match s3.get_object().bucket("team").key("hot").send().await {
+                        Ok(out) => Ok(out.body.collect().await.map(|b| b.into_bytes().to_vec())),
+                        Err(err) => Err(err.raw_response().map(|r| r.status().as_u16())),
+                    }
+                })
+            })
+            .collect();
+        for reader in readers {
+            match reader.await? {
+                Ok(Ok(body)) => {
+                    assert!(versions.contains(&body), "a mix of versions");
+                    *answers.entry(200).or_insert(0) += 1;
+                }
+                Ok(Err(_)) => *answers.entry(0).or_insert(0) += 1,
+                Err(status) => *answers.entry(status.unwrap_or(0)).or_insert(0) += 1,
+            }
+        }
+    }
+    writer.await?;
+    assert!(
+        answers.keys().all(|s| *s == 200 || *s == 404),
+        "{answers:?}"
+    );
+    Ok(())
+}
