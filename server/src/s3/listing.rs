@@ -160,6 +160,37 @@ fn common_prefixes(prefixes: Vec<String>) -> Option<Vec<CommonPrefix>> {
     )
 }
 
+/// Names as a listing returns them: with `encoding-type=url`, percent-encoded as S3 does (every
+/// byte but unreserved characters and `/`; a space is `%20`), which boto3 and the aws cli ask
+/// for on every listing and decode. Unencoded, `a+b` came back to them as `a b`.
+fn encoder(encoding: Option<&EncodingType>) -> impl Fn(String) -> String + use<> {
+    let url = encoding.is_some_and(|e| e.as_str() == EncodingType::URL);
+    move |name: String| {
+        if !url {
+            return name;
+        }
+        let mut out = String::with_capacity(name.len());
+        for byte in name.bytes() {
+            match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                    out.push(char::from(byte));
+                }
+                _ => out.push_str(&format!("%{byte:02X}")),
+            }
+        }
+        out
+    }
+}
+
+/// A page's keys and common prefixes, encoded.
+fn encoded(mut page: Page, encode: &impl Fn(String) -> String) -> Page {
+    for object in &mut page.objects {
+        object.key = object.key.take().map(encode);
+    }
+    page.prefixes = page.prefixes.into_iter().map(encode).collect();
+    page
+}
+
 pub(super) async fn list_objects_v2(
     store: &EmbeddedStore,
     input: ListObjectsV2Input,
@@ -189,16 +220,18 @@ pub(super) async fn list_objects_v2(
         TOKEN.encode(past(last, is_prefix))
     });
     let key_count = i32::try_from(page.objects.len() + page.prefixes.len()).unwrap_or(i32::MAX);
+    let encode = encoder(input.encoding_type.as_ref());
+    let page = encoded(page, &encode);
     Ok(ListObjectsV2Output {
         name: Some(input.bucket),
-        prefix: Some(prefix),
-        delimiter: input.delimiter,
+        prefix: Some(encode(prefix)),
+        delimiter: input.delimiter.map(&encode),
         max_keys: Some(max_keys),
         key_count: Some(key_count),
         is_truncated: Some(next_token.is_some()),
         continuation_token: input.continuation_token,
         next_continuation_token: next_token,
-        start_after: input.start_after,
+        start_after: input.start_after.map(&encode),
         contents: Some(page.objects),
         common_prefixes: common_prefixes(page.prefixes),
         encoding_type: input.encoding_type,
@@ -219,15 +252,18 @@ pub(super) async fn list_objects_v1(
     let delimiter = input.delimiter.as_deref();
     let page = page(store, &input.bucket, &prefix, delimiter, &marker, max_keys).await?;
     let truncated = page.next.is_some();
+    let encode = encoder(input.encoding_type.as_ref());
+    // S3 sends NextMarker only with a delimiter; clients use the last key otherwise.
+    let next_marker = page.next.clone().filter(|_| input.delimiter.is_some());
+    let page = encoded(page, &encode);
     Ok(ListObjectsOutput {
         name: Some(input.bucket),
-        prefix: Some(prefix),
-        marker: input.marker,
-        delimiter: input.delimiter.clone(),
+        prefix: Some(encode(prefix)),
+        marker: input.marker.map(&encode),
+        delimiter: input.delimiter.map(&encode),
         max_keys: Some(max_keys),
         is_truncated: Some(truncated),
-        // S3 sends NextMarker only with a delimiter; clients use the last key otherwise.
-        next_marker: page.next.filter(|_| input.delimiter.is_some()),
+        next_marker: next_marker.map(&encode),
         contents: Some(page.objects),
         common_prefixes: common_prefixes(page.prefixes),
         encoding_type: input.encoding_type,

@@ -1096,3 +1096,47 @@ async fn settings_change_the_endpoint_at_once() -> TestResult {
     assert!(truncated, "the last request's address is stored truncated");
     Ok(())
 }
+
+#[tokio::test]
+async fn listings_encode_names_when_asked_to() -> TestResult {
+    let env = S3Env::start().await;
+    if !env.embedded() {
+        return Ok(()); // an upstream store's listings are its own
+    }
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("odd").send().await?;
+    for key in ["a+b", "c d", "e%f", "dir x/1", "ü"] {
+        s3.put_object()
+            .bucket("odd")
+            .key(key)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await?;
+    }
+    // The Rust SDK hands back what the XML says (boto3 and the aws cli decode it).
+    let listed = s3
+        .list_objects_v2()
+        .bucket("odd")
+        .delimiter("/")
+        .encoding_type(aws_sdk_s3::types::EncodingType::Url)
+        .send()
+        .await?;
+    let keys: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(
+        keys,
+        ["a%2Bb", "c%20d", "e%25f", "%C3%BC"],
+        "in the byte order of the names"
+    );
+    let prefixes: Vec<_> = listed
+        .common_prefixes()
+        .iter()
+        .filter_map(|p| p.prefix())
+        .collect();
+    assert_eq!(prefixes, ["dir%20x/"]);
+    // Without it, names come as they are.
+    let plain = s3.list_objects_v2().bucket("odd").send().await?;
+    let keys: Vec<_> = plain.contents().iter().filter_map(|o| o.key()).collect();
+    assert!(keys.contains(&"a+b") && keys.contains(&"c d"), "{keys:?}");
+    Ok(())
+}
