@@ -811,11 +811,10 @@ def inventory(endpoint, users, cli):
     s3 = s3_client(endpoint, users["inspector"])
     objects = {}
     for bucket in buckets:
-        # EncodingType given, so that botocore leaves the keys alone: it would decode `+` as a
-        # space (form style) where the listing has no encoding.
-        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, EncodingType="url")
+        # botocore asks for encoding-type=url and decodes the keys itself.
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
         try:
-            keys = [unquote(obj["Key"]) for page in pages for obj in page.get("Contents", [])]
+            keys = [obj["Key"] for page in pages for obj in page.get("Contents", [])]
         except ClientError as err:
             objects[f"{bucket}/"] = f"not listed: {err}"
             continue
