@@ -183,10 +183,10 @@ pub struct Seen {
     event: RequestEvent,
     method: http::Method,
     path: String,
-    presigned: bool,
     /// Refused by the request reader: always an authentication refusal.
     refused_on_reading: bool,
-    place: Place,
+    /// A pre-signed request's place in the audit queue (other requests have none).
+    place: Option<Place>,
 }
 
 impl Seen {
@@ -233,19 +233,23 @@ impl Seen {
                 ..RequestEvent::default()
             },
             method,
-            path: clean(req.uri().path(), MAX_KEY_CHARS),
-            presigned: reading.signature().is_some(),
+            path: req.uri().path().to_owned(),
             refused_on_reading: false,
-            place: Place {
+            place: reading.signature().map(|_| Place {
                 queue: log.queue.clone(),
                 permit: std::sync::Arc::default(),
-            },
+            }),
         }
     }
 
-    /// The place in the audit queue the access check takes for a pre-signed request.
-    pub fn place(&self) -> Place {
+    /// The place in the audit queue the access check takes, for a pre-signed request.
+    pub fn place(&self) -> Option<Place> {
         self.place.clone()
+    }
+
+    /// The permit the access check took, if it did.
+    fn taken(&self) -> Option<Permit> {
+        self.place.as_ref().and_then(Place::taken)
     }
 
     /// The request reader refused the request (ambiguous or out-of-range authentication).
@@ -266,10 +270,10 @@ impl Seen {
         if self.refused_on_reading || is_denial(status) {
             return self.refused(log, res).await;
         }
-        let permit = match self.place.taken() {
+        let permit = match self.taken() {
             Some(permit) => permit,
             // Not pre-signed: allowed requests of IAM users are not audited.
-            None if !self.presigned => return res,
+            None if self.place.is_none() => return res,
             // Pre-signed but answered before the access check took a place (an error such as
             // 404 or 503 SlowDown): recorded if there is room now, without waiting.
             None => match log.queue.clone().try_reserve_owned() {
@@ -328,15 +332,15 @@ impl Seen {
             || code
                 .as_deref()
                 .is_some_and(|c| c.starts_with("Authorization"));
-        let held = self.place.taken();
-        if auth_error || self.presigned {
+        let held = self.taken();
+        if auth_error || self.place.is_some() {
             tracing::info!(
                 status = parts.status.as_u16(),
                 code = code.as_deref().unwrap_or("-"),
                 access_key = self.event.access_key_id.as_deref().unwrap_or("-"),
                 link = self.event.link_id.as_deref().unwrap_or("-"),
                 method = %self.method,
-                path = %self.path,
+                path = %clean(&self.path, MAX_KEY_CHARS),
                 "S3 request denied"
             );
             let permit = match held {

@@ -112,10 +112,10 @@ async fn call(
         seen.refused_on_reading();
         return s3_error_response(refusal.status, refusal.code, &refusal.message);
     }
-    if reading.signature().is_some() {
+    if let Some(place) = seen.place() {
         // The access check takes the request's place in the audit queue once s3s has
         // authenticated it.
-        req.extensions_mut().insert(seen.place());
+        req.extensions_mut().insert(place);
     }
     let req = req.map(s3s::Body::http_body_unsync);
     match service.call(req).await {

@@ -39,26 +39,15 @@ const V4_PARAMS: [&str; 7] = [
 /// SigV2 query authentication parameters.
 const V2_PARAMS: [&str; 3] = ["AWSAccessKeyId", "Expires", "Signature"];
 
-/// Which signature scheme a request uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SigVersion {
-    V2,
-    V4,
-}
-
 /// How a request authenticates, as s3s will see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Auth {
     /// No signature at all.
     Anonymous,
     /// An `Authorization` header.
-    Header {
-        version: SigVersion,
-        access_key: String,
-    },
+    Header { access_key: String },
     /// A pre-signed URL: its signature identifies a share link.
     Presigned {
-        version: SigVersion,
         access_key: String,
         signature: String,
     },
@@ -209,12 +198,10 @@ fn read_auth(
     let v2_signature = unique("Signature");
     let presigned_guess = match (v2_signature, v4_signature) {
         (Some(signature), _) => Auth::Presigned {
-            version: SigVersion::V2,
             access_key: unique("AWSAccessKeyId").unwrap_or_default().to_owned(),
             signature: signature.to_owned(),
         },
         (None, Some(signature)) => Auth::Presigned {
-            version: SigVersion::V4,
             access_key: unique("X-Amz-Credential")
                 .and_then(|c| c.split('/').next())
                 .unwrap_or_default()
@@ -302,7 +289,6 @@ fn read_auth(
         && let Ok(v2) = s3s_sigv2::AuthorizationV2::parse(header)
     {
         return Ok(Auth::Header {
-            version: SigVersion::V2,
             access_key: v2.access_key.to_owned(),
         });
     }
@@ -358,17 +344,11 @@ fn read_auth(
         let scope = (v4.credential.aws_region, v4.credential.aws_service);
         if let Err(message) = check_region_service(scope.0, scope.1) {
             return Err((
-                Auth::Header {
-                    version: SigVersion::V4,
-                    access_key,
-                },
+                Auth::Header { access_key },
                 Refusal::bad("AuthorizationHeaderMalformed", message),
             ));
         }
-        return Ok(Auth::Header {
-            version: SigVersion::V4,
-            access_key,
-        });
+        return Ok(Auth::Header { access_key });
     }
     if headers.contains_key(http::header::AUTHORIZATION) {
         // A header that is not valid text.
