@@ -319,11 +319,19 @@ async fn hostile_text_never_jams_the_audit() -> TestResult {
         .await,
         "a complete download is recorded as complete"
     );
-    let stored: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT object_key, user_agent FROM audit_events WHERE object_key LIKE 'a%b%'",
-    )
-    .fetch_all(&env.pool)
-    .await?;
+    let hostile = || async {
+        sqlx::query_as::<_, (Option<String>, Option<String>)>(
+            "SELECT object_key, user_agent FROM audit_events WHERE object_key LIKE 'a%b%'",
+        )
+        .fetch_all(&env.pool)
+        .await
+        .unwrap()
+    };
+    assert!(
+        eventually(|| async { !hostile().await.is_empty() }).await,
+        "the hostile request is recorded"
+    );
+    let stored = hostile().await;
     let (key, agent) = stored.first().cloned().unwrap();
     let (key, agent) = (key.unwrap(), agent.unwrap());
     assert!(!key.contains('\0') && !key.contains('\u{1b}'), "{key:?}");
