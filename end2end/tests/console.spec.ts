@@ -121,6 +121,17 @@ test("a first-time admin shares a file end to end, then revokes and audits it", 
   await page.getByRole("button", { name: "Filter" }).click();
   await expect(page).toHaveURL(/outcome=denied/);
   await expect(page.getByRole("row").filter({ hasText: "team/report.txt" })).toHaveCount(1);
+  // Exported as the browser downloads it (gzip accepted): the header and the refused request.
+  await hydrated(page);
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "CSV", exact: true }).click(),
+  ]);
+  expect(download.suggestedFilename()).toBe("audit.csv");
+  const exported = fs.readFileSync((await download.path()) ?? "", "utf8").trim().split("\n");
+  expect(exported[0]).toMatch(/^id,time,actor_kind,actor,/);
+  expect(exported.slice(1)).toHaveLength(1);
+  expect(exported[1]).toContain(",team,report.txt,denied,403,");
 
   // Deleting the user kills their links.
   await page.goto("/buckets/team/share?key=report.txt");

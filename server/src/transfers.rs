@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::audit::{self, Action, Origin};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -240,7 +240,10 @@ pub async fn export_audit(
             let next = (!done).then(|| (events.last().map(|e| e.id), false));
             Some((Ok::<_, std::io::Error>(chunk), next))
         }
-    });
+    })
+    // `unfold` panics when polled again after its end, and the gzip layer does poll again:
+    // fused, a finished export stays finished.
+    .fuse();
     let (content_type, file) = if csv {
         ("text/csv; charset=utf-8", "audit.csv")
     } else {

@@ -151,6 +151,8 @@ pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    /// The body as it came, before any decoding (a gzip stream stays one).
+    pub bytes: Vec<u8>,
 }
 
 impl Answer {
@@ -200,6 +202,7 @@ impl Client<'_> {
             status,
             headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         }
     }
 
