@@ -28,6 +28,9 @@ pub async fn run(
     store_args: &StoreArgs,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
+    if let Some(problem) = site_problem(&args.site_root) {
+        tracing::warn!("{problem}");
+    }
     let pool = open_data_dir(data_dir, database_url).await?;
     // Loaded (and on first start created) now, so that a wrong key stops the start, not the
     // first request.
@@ -248,6 +251,24 @@ async fn refresh_settings(settings: Live, pool: Pool) {
             tracing::warn!(error = %err, "could not re-read the settings");
         }
     }
+}
+
+/// What is wrong with the site root, if anything: the pages load `pkg/bucketshare.js` and
+/// `pkg/bucketshare.wasm` from it, and without them nothing in the console reacts to a click.
+pub fn site_problem(site_root: &Path) -> Option<String> {
+    let missing: Vec<String> = ["bucketshare.js", "bucketshare.wasm"]
+        .iter()
+        .map(|file| site_root.join("pkg").join(file))
+        .filter(|path| !path.is_file())
+        .map(|path| path.display().to_string())
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "the console's pages will not work in browsers: {} missing (build the site with \
+             `cargo leptos build --release`, or point --site-root at a built one)",
+            missing.join(" and ")
+        )
+    })
 }
 
 fn leptos_options(args: &ServeArgs) -> LeptosOptions {

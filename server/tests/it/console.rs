@@ -642,10 +642,7 @@ async fn the_audit_export_downloads_whole_through_gzip() -> TestResult {
         flate2::read::GzDecoder::new(answer.bytes.as_slice()).read_to_string(&mut text)?;
         let keys: Vec<String> = if parse {
             let mut lines = text.lines();
-            assert!(
-                lines.next().unwrap_or("").starts_with("id,time,"),
-                "{text}"
-            );
+            assert!(lines.next().unwrap_or("").starts_with("id,time,"), "{text}");
             lines
                 .map(|l| l.split(',').nth(9).unwrap_or("").to_owned())
                 .collect()

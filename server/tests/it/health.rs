@@ -32,3 +32,27 @@ async fn responses_carry_a_request_id_and_security_headers() -> TestResult {
     assert_eq!(answer.headers["x-frame-options"], "DENY");
     Ok(())
 }
+
+/// Whatever builds the binary (cargo-leptos or a plain `cargo build`), its pages ask for the
+/// WASM file the site has; `serve` says at start when the site root lacks it.
+#[tokio::test]
+async fn pages_ask_for_the_wasm_the_site_has_and_serve_says_when_it_is_missing() -> TestResult {
+    let app = TestApp::new().await;
+    let page = app.client().get("/login").await;
+    assert!(page.body.contains("/pkg/bucketshare.wasm"), "{}", page.body);
+    assert!(page.body.contains("/pkg/bucketshare.js"), "{}", page.body);
+    assert!(!page.body.contains("_bg.wasm"), "{}", page.body);
+
+    let site = tempfile::tempdir()?;
+    let problem = server::serve::site_problem(site.path()).unwrap_or_default();
+    assert!(problem.contains("bucketshare.js and "), "{problem}");
+    assert!(problem.contains("bucketshare.wasm missing"), "{problem}");
+    std::fs::create_dir(site.path().join("pkg"))?;
+    std::fs::write(site.path().join("pkg/bucketshare.js"), "")?;
+    let problem = server::serve::site_problem(site.path()).unwrap_or_default();
+    assert!(!problem.contains("bucketshare.js"), "{problem}");
+    assert!(problem.contains("bucketshare.wasm missing"), "{problem}");
+    std::fs::write(site.path().join("pkg/bucketshare.wasm"), "")?;
+    assert_eq!(server::serve::site_problem(site.path()), None);
+    Ok(())
+}
