@@ -404,6 +404,60 @@ pub async fn killed_by(pool: &Pool, change: &Change<'_>) -> Result<i64> {
     Ok(sqlx::query_scalar_with(&sql, args).fetch_one(pool).await?)
 }
 
+/// What can bring stopped links back to work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revival<'a> {
+    /// Enabling a disabled access key.
+    Key(&'a str),
+    /// Enabling a disabled user.
+    User(&'a str),
+}
+
+/// How many links stopped now would work again after `revival` (nothing else in their way:
+/// neither revoked nor expired, signer and key otherwise usable, a grant still covering
+/// them), counted up to [`KILLED_CAP`] + 1 like [`killed_by`].
+pub async fn revived_by(pool: &Pool, revival: Revival<'_>) -> Result<i64> {
+    let mut query = Filtered::default();
+    let now = query.param(now_unix());
+    let key_usable = |status: &str| {
+        format!(
+            "EXISTS (SELECT 1 FROM access_keys k2 WHERE k2.id = l.access_key_id {status}
+                AND (k2.expires_at IS NULL OR k2.expires_at > {now}))"
+        )
+    };
+    let (which, blocked) = match revival {
+        Revival::Key(id) => (
+            format!(
+                "l.access_key_id = {} AND {}",
+                query.param(id.to_owned()),
+                key_usable("")
+            ),
+            "key disabled",
+        ),
+        Revival::User(name) => (
+            format!(
+                "l.user_id = (SELECT id FROM iam_users WHERE name = {}) AND {}",
+                query.param(name.to_owned()),
+                key_usable("AND k2.status = 'active'")
+            ),
+            "user disabled",
+        ),
+    };
+    // The state names the first thing in a link's way: the disabled key (or user) must be
+    // the only one, so the conditions that come after it in the state are checked here.
+    query.push(&format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM ({}) AS counted WHERE state = '{blocked}' LIMIT {})
+            AS capped",
+        select_links_where(&format!(
+            "l.revoked_at IS NULL AND l.expires_at > {now} AND {which} AND {}",
+            covered("")
+        )),
+        KILLED_CAP + 1
+    ));
+    let (sql, args) = query.into_parts();
+    Ok(sqlx::query_scalar_with(&sql, args).fetch_one(pool).await?)
+}
+
 /// What to issue: a link to one object, signed as one user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request<'a> {

@@ -24,6 +24,8 @@ pub struct UserSummary {
     pub can_create_buckets: bool,
     pub keys: i64,
     pub live_links: i64,
+    /// Stopped links that enabling this (disabled) user brings back.
+    pub revives: i64,
     pub created_at: i64,
 }
 
@@ -38,6 +40,8 @@ pub struct KeyView {
     pub expires_at: Option<i64>,
     /// Live share links signed with this key: what disabling, rotating or deleting it stops.
     pub live_links: i64,
+    /// Stopped links that enabling this (inactive) key brings back.
+    pub revives: i64,
 }
 
 /// A grant of the user, with the live links its removal stops.
@@ -316,6 +320,7 @@ fn UserBody(
         name.clone(),
     );
     let live = user.live_links;
+    let revives = user.revives;
     let stops = move |n: i64| format!("This stops {}.", live_links(n));
     view! {
         <h1>{name.clone()} " " <StatusBadge active=user.active /></h1>
@@ -329,17 +334,31 @@ fn UserBody(
                             <CsrfField />
                             <input type="hidden" name="name" value=name_status />
                             <input type="hidden" name="change" value="disable" />
-                            <ConfirmField id="confirm-disable".to_owned() text=stops(live) />
+                            {(live > 0)
+                                .then(|| {
+                                    view! {
+                                        <ConfirmField id="confirm-disable".to_owned() text=stops(live) />
+                                    }
+                                })}
                             <button type="submit">"Disable user"</button>
                         </ServerForm>
                     }
                         .into_any()
                 } else {
                     view! {
-                        <ServerForm action=change_user>
+                        <ServerForm action=change_user attr:class="confirm-form">
                             <CsrfField />
                             <input type="hidden" name="name" value=name_status />
                             <input type="hidden" name="change" value="enable" />
+                            {(revives > 0)
+                                .then(|| {
+                                    view! {
+                                        <ConfirmField
+                                            id="confirm-enable".to_owned()
+                                            text=format!("This brings back {}.", live_links(revives))
+                                        />
+                                    }
+                                })}
                             <button type="submit">"Enable user"</button>
                         </ServerForm>
                     }
@@ -446,10 +465,18 @@ fn UserBody(
 #[component]
 fn KeyRow(user: String, key: KeyView, change_key: FormAction<ChangeKey>) -> impl IntoView {
     let stops = format!("Stops {}.", live_links(key.live_links));
+    let brings_back = format!("Brings back {}.", live_links(key.revives));
     let key_id = key.id.clone();
+    // The box to tick says what the change does to links; a change that does nothing to them
+    // needs no box, except deleting, which cannot be undone.
     let form = move |change: &'static str, label: &'static str, confirm: bool| {
         let id = format!("confirm-{change}-{key_id}");
-        let (user, key_id, stops) = (user.clone(), key_id.clone(), stops.clone());
+        let stops = match change {
+            "enable" => brings_back.clone(),
+            "delete" => format!("Delete {key_id} for good. {stops}"),
+            _ => stops.clone(),
+        };
+        let (user, key_id) = (user.clone(), key_id.clone());
         view! {
             <ServerForm action=change_key attr:class="confirm-form">
                 <CsrfField />
@@ -482,11 +509,11 @@ fn KeyRow(user: String, key: KeyView, change_key: FormAction<ChangeKey>) -> impl
             <td>{key.live_links}</td>
             <td class="row-actions">
                 {if active {
-                    form("disable", "Disable", true).into_any()
+                    form("disable", "Disable", key.live_links > 0).into_any()
                 } else {
-                    form("enable", "Enable", false).into_any()
+                    form("enable", "Enable", key.revives > 0).into_any()
                 }}
-                {form("rotate", "Rotate", true)}
+                {form("rotate", "Rotate", key.live_links > 0)}
                 {form("delete", "Delete", true)}
             </td>
         </tr>

@@ -2,7 +2,7 @@
 
 use domain::db::Pool;
 use domain::keys::{self, KeyStatus};
-use domain::links::{self, Change};
+use domain::links::{self, Change, Revival};
 use domain::users::{self, UserStatus};
 
 use super::{GrantView, KeyView, NewKey, UserDetail, UserSummary};
@@ -33,6 +33,8 @@ pub async fn list(pool: &Pool, query: &str) -> Result<Vec<UserSummary>, AppError
             active: u.status == UserStatus::Active,
             can_create_buckets: u.can_create_buckets,
             keys: u.keys,
+            // Counted on the user's own page, where enabling is offered.
+            revives: 0,
             created_at: u.created_at,
         })
         .collect())
@@ -94,6 +96,12 @@ pub async fn detail(pool: &Pool, name: &str) -> Result<UserDetail, AppError> {
         let live_links = links::killed_by(pool, &Change::Key(key.id.as_str()))
             .await
             .map_err(|e| domain_error(e, "key"))?;
+        let revives = match key.status {
+            KeyStatus::Inactive => links::revived_by(pool, Revival::Key(key.id.as_str()))
+                .await
+                .map_err(|e| domain_error(e, "key"))?,
+            KeyStatus::Active => 0,
+        };
         key_views.push(KeyView {
             status: match key.status {
                 KeyStatus::Active if key.is_expired(now) => "expired",
@@ -106,6 +114,7 @@ pub async fn detail(pool: &Pool, name: &str) -> Result<UserDetail, AppError> {
             last_used_at: key.last_used_at,
             expires_at: key.expires_at,
             live_links,
+            revives,
         });
     }
     let mut grant_views = Vec::new();
@@ -143,6 +152,12 @@ pub async fn detail(pool: &Pool, name: &str) -> Result<UserDetail, AppError> {
     let live_links = links::killed_by(pool, &Change::User(name))
         .await
         .map_err(|e| domain_error(e, "links"))?;
+    let revives = match user.status {
+        UserStatus::Active => 0,
+        _ => links::revived_by(pool, Revival::User(name))
+            .await
+            .map_err(|e| domain_error(e, "links"))?,
+    };
     Ok(UserDetail {
         user: UserSummary {
             name: user.name,
@@ -150,6 +165,7 @@ pub async fn detail(pool: &Pool, name: &str) -> Result<UserDetail, AppError> {
             can_create_buckets: user.can_create_buckets,
             keys: user.keys,
             live_links,
+            revives,
             created_at: user.created_at,
         },
         keys: key_views,
@@ -162,6 +178,21 @@ fn needs_confirmation() -> AppError {
     AppError::invalid("confirm", "Tick the confirmation box to go on.")
 }
 
+/// Refuses a change that stops or revives share links unless the admin ticked the box that
+/// said how many: counted again now, as links may have come or gone since the page showed.
+fn confirm_links(count: i64, confirmed: bool, verb: &str) -> Result<(), AppError> {
+    if count > 0 && !confirmed {
+        return Err(AppError::invalid(
+            "confirm",
+            &format!(
+                "This {verb} {}: tick the confirmation box to go on.",
+                crate::components::live_links(count)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub async fn change(
     admin: &Admin,
     name: &str,
@@ -169,18 +200,30 @@ pub async fn change(
     confirmed: bool,
 ) -> Result<(), AppError> {
     let state = app_state()?;
+    let pool = &state.pool;
     let origin = admin_origin(&admin.name).await;
+    let count = |e| domain_error(e, "name");
     let result = match change {
-        "enable" => users::set_status(&state.pool, name, UserStatus::Active, &origin)
-            .await
-            .map(|_| ()),
-        "disable" if confirmed => {
-            users::set_status(&state.pool, name, UserStatus::Disabled, &origin)
+        "enable" => {
+            let revives = links::revived_by(pool, Revival::User(name))
+                .await
+                .map_err(count)?;
+            confirm_links(revives, confirmed, "brings back")?;
+            users::set_status(pool, name, UserStatus::Active, &origin)
                 .await
                 .map(|_| ())
         }
-        "delete" if confirmed => users::delete(&state.pool, name, &origin).await,
-        "disable" | "delete" => return Err(needs_confirmation()),
+        "disable" => {
+            let stops = links::killed_by(pool, &Change::User(name))
+                .await
+                .map_err(count)?;
+            confirm_links(stops, confirmed, "stops")?;
+            users::set_status(pool, name, UserStatus::Disabled, &origin)
+                .await
+                .map(|_| ())
+        }
+        "delete" if confirmed => users::delete(pool, name, &origin).await,
+        "delete" => return Err(needs_confirmation()),
         _ => return Err(AppError::invalid("change", "Unknown change.")),
     };
     result.map_err(|e| domain_error(e, "name"))
@@ -214,21 +257,35 @@ pub async fn change_key(
             message: format!("Access key {id} is not {user}'s."),
         });
     }
+    let pool = &state.pool;
+    let count = |e| domain_error(e, "key");
     let result = match change {
-        "enable" => keys::set_status(&state.pool, &id, KeyStatus::Active, &origin)
-            .await
-            .map(|_| ()),
-        "disable" if confirmed => keys::set_status(&state.pool, &id, KeyStatus::Inactive, &origin)
-            .await
-            .map(|_| ()),
-        "delete" if confirmed => keys::delete(&state.pool, &id, &origin).await,
-        "rotate" if confirmed => {
-            let new = keys::rotate(&state.pool, &state.master, &id, &origin)
+        "enable" => {
+            let revives = links::revived_by(pool, Revival::Key(id.as_str()))
                 .await
-                .map_err(|e| domain_error(e, "key"))?;
-            return remember_new_key(user, &new).await;
+                .map_err(count)?;
+            confirm_links(revives, confirmed, "brings back")?;
+            keys::set_status(pool, &id, KeyStatus::Active, &origin)
+                .await
+                .map(|_| ())
         }
-        "disable" | "delete" | "rotate" => return Err(needs_confirmation()),
+        "disable" | "rotate" => {
+            let stops = links::killed_by(pool, &Change::Key(id.as_str()))
+                .await
+                .map_err(count)?;
+            confirm_links(stops, confirmed, "stops")?;
+            if change == "rotate" {
+                let new = keys::rotate(pool, &state.master, &id, &origin)
+                    .await
+                    .map_err(count)?;
+                return remember_new_key(user, &new).await;
+            }
+            keys::set_status(pool, &id, KeyStatus::Inactive, &origin)
+                .await
+                .map(|_| ())
+        }
+        "delete" if confirmed => keys::delete(pool, &id, &origin).await,
+        "delete" => return Err(needs_confirmation()),
         _ => return Err(AppError::invalid("change", "Unknown change.")),
     };
     result.map_err(|e| domain_error(e, "key"))

@@ -8,9 +8,11 @@ use domain::now_unix;
 use domain::secrets::AccessKeyId;
 use serde::Serialize;
 
-use domain::links::Change;
+use domain::links::{Change, Revival};
 
-use super::{Context, confirm_links_killed, print_json, print_table, show_time};
+use super::{
+    Context, confirm_links_killed, confirm_links_revived, print_json, print_table, show_time,
+};
 use crate::config::parse_duration;
 
 #[derive(Debug, Subcommand)]
@@ -37,8 +39,13 @@ pub enum KeyCommand {
         #[arg(long, short)]
         yes: bool,
     },
-    /// Reactivate a key.
-    Enable { id: AccessKeyId },
+    /// Reactivate a key, and so the share links its disabling stopped.
+    Enable {
+        id: AccessKeyId,
+        /// Do not ask before bringing stopped share links back.
+        #[arg(long, short)]
+        yes: bool,
+    },
     /// Delete a key (and so the share links signed with it).
     Delete {
         id: AccessKeyId,
@@ -103,7 +110,9 @@ pub async fn run(cx: &Context, command: KeyCommand) -> anyhow::Result<()> {
             keys::set_status(&cx.pool, &id, KeyStatus::Inactive, &cx.by).await?;
             println!("Disabled access key {id}.");
         }
-        KeyCommand::Enable { id } => {
+        KeyCommand::Enable { id, yes } => {
+            keys::get(&cx.pool, &id).await?;
+            confirm_links_revived(cx, Revival::Key(id.as_str()), yes).await?;
             keys::set_status(&cx.pool, &id, KeyStatus::Active, &cx.by).await?;
             println!("Enabled access key {id}.");
         }

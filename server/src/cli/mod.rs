@@ -117,19 +117,37 @@ impl Context {
 ///
 /// This fails if: the admin answers anything but yes.
 async fn confirm_links_killed(cx: &Context, change: Change<'_>, yes: bool) -> anyhow::Result<()> {
-    use std::io::{BufRead, IsTerminal, Write};
     let killed = share_links::killed_by(&cx.pool, &change).await?;
-    if killed == 0 {
+    ask_about_links(killed, "stops", yes)
+}
+
+/// Says on stderr how many stopped share links `revival` brings back, and, on a terminal and
+/// without `yes`, asks before going on.
+///
+/// This fails if: the admin answers anything but yes.
+async fn confirm_links_revived(
+    cx: &Context,
+    revival: share_links::Revival<'_>,
+    yes: bool,
+) -> anyhow::Result<()> {
+    let revived = share_links::revived_by(&cx.pool, revival).await?;
+    ask_about_links(revived, "brings back", yes)
+}
+
+/// "This {verb} N live share links.", then the question (when there are any).
+fn ask_about_links(count: i64, verb: &str, yes: bool) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if count == 0 {
         return Ok(());
     }
-    if killed > share_links::KILLED_CAP {
+    if count > share_links::KILLED_CAP {
         eprintln!(
-            "This stops more than {} live share links.",
+            "This {verb} more than {} live share links.",
             share_links::KILLED_CAP
         );
     } else {
-        let plural = if killed == 1 { "" } else { "s" };
-        eprintln!("This stops {killed} live share link{plural}.");
+        let plural = if count == 1 { "" } else { "s" };
+        eprintln!("This {verb} {count} live share link{plural}.");
     }
     if yes || !std::io::stdin().is_terminal() {
         return Ok(());

@@ -4,9 +4,11 @@ use clap::Subcommand;
 use domain::users::{self, User, UserStatus};
 use serde::Serialize;
 
-use domain::links::Change;
+use domain::links::{Change, Revival};
 
-use super::{Context, confirm_links_killed, print_json, print_table, show_time};
+use super::{
+    Context, confirm_links_killed, confirm_links_revived, print_json, print_table, show_time,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -33,8 +35,13 @@ pub enum UserCommand {
         #[arg(long, short)]
         yes: bool,
     },
-    /// Enable a disabled user.
-    Enable { name: String },
+    /// Enable a disabled user, and so the share links its disabling stopped.
+    Enable {
+        name: String,
+        /// Do not ask before bringing stopped share links back.
+        #[arg(long, short)]
+        yes: bool,
+    },
     /// Delete a user, their access keys, and so their share links.
     Delete {
         name: String,
@@ -91,7 +98,9 @@ pub async fn run(cx: &Context, command: UserCommand) -> anyhow::Result<()> {
             users::set_status(&cx.pool, &name, UserStatus::Disabled, &cx.by).await?;
             println!("Disabled user {name}.");
         }
-        UserCommand::Enable { name } => {
+        UserCommand::Enable { name, yes } => {
+            users::get(&cx.pool, &name).await?;
+            confirm_links_revived(cx, Revival::User(&name), yes).await?;
             users::set_status(&cx.pool, &name, UserStatus::Active, &cx.by).await?;
             println!("Enabled user {name}.");
         }

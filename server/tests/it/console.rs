@@ -658,3 +658,98 @@ async fn the_audit_export_downloads_whole_through_gzip() -> TestResult {
     }
     Ok(())
 }
+
+/// Stopping links asks first, and so does bringing them back: enabling a key (or user) whose
+/// disabling stopped links says how many and needs the box ticked. A change that touches no
+/// link needs no box.
+#[tokio::test]
+async fn enabling_what_stopped_links_says_how_many_it_brings_back_and_asks() -> TestResult {
+    let app = TestApp::new().await;
+    let mut client = app.client();
+    client.login_ok().await;
+    let (_, csrf) = client.session().await;
+    let csrf = csrf.as_str();
+    let mut call = async |name: &str, form: &[(&str, &str)]| {
+        let mut with_token = vec![("csrf", csrf)];
+        with_token.extend_from_slice(form);
+        client.call(name, &with_token).await
+    };
+    for (name, form) in [
+        ("users/create", vec![("name", "eve")]),
+        ("buckets/create", vec![("name", "team"), ("owner", "")]),
+        (
+            "buckets/grant",
+            vec![
+                ("bucket", "team"),
+                ("user", "eve"),
+                ("permission", "read-write"),
+                ("prefix", ""),
+                ("expires", ""),
+            ],
+        ),
+        (
+            "links/create",
+            vec![
+                ("bucket", "team"),
+                ("key", "drop.txt"),
+                ("user", "eve"),
+                ("expires", "1h"),
+                ("method", "PUT"),
+                ("label", ""),
+            ],
+        ),
+    ] {
+        let answer = call(name, &form).await;
+        assert_eq!(answer.status, StatusCode::OK, "{name}: {}", answer.body);
+    }
+    let key: String = sqlx::query_scalar("SELECT id FROM access_keys")
+        .fetch_one(&app.pool)
+        .await?;
+    let refused = |answer: &crate::harness::Answer, says: &str| {
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            answer.body
+        );
+        let v: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
+        assert_eq!(v["field"], "confirm", "{}", answer.body);
+        assert!(answer.body.contains(says), "{says}: {}", answer.body);
+    };
+    let key_change = |change: &'static str, confirm: bool| {
+        let mut form = vec![("user", "eve"), ("key", key.as_str()), ("change", change)];
+        if confirm {
+            form.push(("confirm", "yes"));
+        }
+        form
+    };
+    let status = async |pool: &domain::db::Pool| -> String {
+        sqlx::query_scalar("SELECT status FROM access_keys")
+            .fetch_one(pool)
+            .await
+            .unwrap_or_default()
+    };
+
+    refused(
+        &call("users/key", &key_change("disable", false)).await,
+        "This stops 1 live share link",
+    );
+    assert_eq!(status(&app.pool).await, "active");
+    let done = call("users/key", &key_change("disable", true)).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    // Enabling the key would revive the link: asked, and nothing changes unconfirmed.
+    refused(
+        &call("users/key", &key_change("enable", false)).await,
+        "This brings back 1 live share link",
+    );
+    assert_eq!(status(&app.pool).await, "inactive");
+    // The user has no live link now: disabling and enabling it touch none, and need no box.
+    for change in ["disable", "enable"] {
+        let done = call("users/change", &[("name", "eve"), ("change", change)]).await;
+        assert_eq!(done.status, StatusCode::OK, "{change}: {}", done.body);
+    }
+    let done = call("users/key", &key_change("enable", true)).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(status(&app.pool).await, "active");
+    Ok(())
+}

@@ -388,6 +388,9 @@ async fn links_die_with_their_key_user_or_grant_and_the_cli_says_how_many() -> T
     )
     .await?;
     assert_eq!(get(&a).await.0, 200);
+    // A revoked link, which nothing brings back.
+    let (revoked, _) = link(&env, "s3://docs/b.txt", "bob", &[]);
+    ok(&env, &["link", "revoke", &revoked]);
     let out = cli(&env, &["key", "disable", &bob.id]);
     assert!(out.status.success());
     assert_eq!(
@@ -396,8 +399,34 @@ async fn links_die_with_their_key_user_or_grant_and_the_cli_says_how_many() -> T
     );
     assert_eq!(get(&a).await.0, 403);
     let all = json(&env, &["link", "list", "--all", "--user", "bob", "--json"]);
-    assert_eq!(all[0]["state"], "key disabled");
-    ok(&env, &["key", "enable", &bob.id]);
+    let states: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        ["revoked", "key disabled", "key disabled", "key disabled"]
+    );
+    // Enabling it again says how many it brings back, counting only links nothing else
+    // stops: not a revoked one, and none while the user is disabled too.
+    let revived = || domain::links::revived_by(&env.pool, domain::links::Revival::Key(&bob.id));
+    assert_eq!(revived().await?, 3);
+    ok(&env, &["user", "disable", "bob"]);
+    assert_eq!(revived().await?, 0);
+    assert_eq!(
+        domain::links::revived_by(&env.pool, domain::links::Revival::User("bob")).await?,
+        0,
+        "the key is still disabled"
+    );
+    ok(&env, &["user", "enable", "bob"]);
+    let out = cli(&env, &["key", "enable", &bob.id]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "This brings back 3 live share links."
+    );
     assert_eq!(get(&a).await.0, 200);
 
     // The user: disabling kills, deleting kills for good.
@@ -407,8 +436,16 @@ async fn links_die_with_their_key_user_or_grant_and_the_cli_says_how_many() -> T
         "This stops 3 live share links."
     );
     assert_eq!(get(&b).await.0, 403);
-    ok(&env, &["user", "enable", "bob"]);
+    let out = cli(&env, &["user", "enable", "bob"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "This brings back 3 live share links."
+    );
     assert_eq!(get(&b).await.0, 200);
+    // Nothing stopped, nothing to say.
+    let out = cli(&env, &["user", "enable", "bob"]);
+    assert!(out.status.success() && out.stderr.is_empty());
 
     // Bulk revocation: one object, then a user's, then a bucket's.
     let (_, a2) = link(&env, "s3://docs/a.txt", "owner", &[]);
