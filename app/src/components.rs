@@ -137,6 +137,21 @@ pub fn CopyButton(text: String, label: &'static str) -> impl IntoView {
     }
 }
 
+/// What the latest call of `action` did, in its own words, once it succeeded.
+#[component]
+pub fn Done<S>(action: crate::form::FormAction<S>) -> impl IntoView
+where
+    S: leptos::server_fn::ServerFn<Error = AppError, Output = String> + 'static,
+{
+    let value = action.value();
+    move || {
+        value.with(|v| match v {
+            Some(Ok(text)) => Some(view! { <p class="success" role="status">{text.clone()}</p> }),
+            _ => None,
+        })
+    }
+}
+
 /// A checkbox a destructive form needs ticked, saying what will happen.
 #[component]
 pub fn ConfirmField(id: String, text: String) -> impl IntoView {
@@ -149,15 +164,19 @@ pub fn ConfirmField(id: String, text: String) -> impl IntoView {
     }
 }
 
-/// A Unix time: UTC as rendered by the server, the admin's local time once hydrated.
+/// A Unix time, in UTC with the zone said, the same on every page and for every admin (an
+/// audit read by two people in two zones must match): the date and the time each kept on
+/// one line.
 #[component]
 pub fn Time(at: i64) -> impl IntoView {
-    let ready = hydrated();
     let iso = utc(at);
-    let shown = iso.clone();
+    let (date, time) = iso.split_once(' ').unwrap_or((iso.as_str(), ""));
+    let (date, time) = (date.to_owned(), format!("{time} UTC"));
     view! {
-        <time datetime=iso.clone() title=format!("{iso} UTC")>
-            {move || if ready.get() { local(at) } else { format!("{shown} UTC") }}
+        <time datetime=format!("{}Z", iso.replace(' ', "T"))>
+            <span class="nowrap">{date}</span>
+            " "
+            <span class="nowrap">{time}</span>
         </time>
     }
 }
@@ -194,16 +213,6 @@ pub fn encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// A Unix time in the browser's time zone and locale.
-fn local(at: i64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen_value(at));
-    String::from(date.to_locale_string("default", &js_sys::Object::new().into()))
-}
-
-fn wasm_bindgen_value(at: i64) -> js_sys::wasm_bindgen::JsValue {
-    js_sys::wasm_bindgen::JsValue::from_f64(at as f64 * 1000.0)
 }
 
 #[cfg(test)]

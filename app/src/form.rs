@@ -96,6 +96,10 @@ where
         action.pending.set(true);
         leptos::task::spawn_local(async move {
             let answer = client::submit(&ev, S::PATH).await;
+            if answer.is_ok() {
+                // A confirmation was for this one call: the next needs its own tick.
+                client::untick(&ev);
+            }
             action.finish(answer.and_then(|body| {
                 serde_json::from_slice(&body).map_err(|e| AppError::Transport {
                     message: format!("unreadable answer ({e})"),
@@ -140,6 +144,26 @@ mod client {
             leptos::server_fn::redirect::call_redirect_hook(&location);
         }
         Ok(body)
+    }
+
+    /// Clears the confirmation boxes of the submitted form.
+    pub fn untick(ev: &SubmitEvent) {
+        let Some(form) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
+        else {
+            return;
+        };
+        if let Ok(boxes) = form.query_selector_all("input[name=confirm]") {
+            for i in 0..boxes.length() {
+                if let Some(input) = boxes
+                    .get(i)
+                    .and_then(|node| node.dyn_into::<HtmlInputElement>().ok())
+                {
+                    input.set_checked(false);
+                }
+            }
+        }
     }
 
     async fn post(ev: &SubmitEvent, url: &str) -> Result<(u16, Option<String>, Vec<u8>), JsValue> {

@@ -104,6 +104,14 @@ pub struct Grant {
     pub created_at: i64,
 }
 
+/// What [`add`] did: the grant in force now, and the one it replaced (the same user, bucket
+/// and prefix can hold one grant), as (permission, expiry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Granted {
+    pub grant: Grant,
+    pub replaced: Option<(Permission, Option<i64>)>,
+}
+
 impl Grant {
     /// Whether the grant covers `key` (or, for listings, the listed prefix) at `now`.
     pub fn covers(&self, key: &str, now: i64) -> bool {
@@ -118,7 +126,8 @@ const SELECT_GRANT: &str = "SELECT u.name AS \"user\", g.bucket, g.permission, g
 /// Grants `permission` on `bucket` (under `prefix`, '' for all of it) to `user`, replacing the
 /// user's grant on the same bucket and prefix.
 ///
-/// This fails if: the user or the bucket does not exist, or the expiry is not in the future.
+/// This fails if: the user or the bucket does not exist, the expiry is not in the future, or
+/// the prefix does not end with `/`.
 pub async fn add(
     pool: &Pool,
     user: &str,
@@ -127,10 +136,19 @@ pub async fn add(
     prefix: &str,
     expires_at: Option<i64>,
     by: &Origin,
-) -> Result<Grant> {
+) -> Result<Granted> {
     let now = now_unix();
     if expires_at.is_some_and(|at| at <= now) {
         return Err(Error::invalid("expiry", "must be in the future"));
+    }
+    if !prefix.is_empty() && !prefix.ends_with('/') {
+        return Err(Error::invalid(
+            "prefix",
+            format!(
+                "end it with / (a folder): `{prefix}` would also reach `{prefix}-old/…` and \
+                 `{prefix}.txt`"
+            ),
+        ));
     }
     let mut tx = write_tx(pool).await?;
     let user_id = crate::users::id_of(&mut tx, user).await?;
@@ -173,13 +191,16 @@ pub async fn add(
     )
     .await?;
     tx.commit().await?;
-    Ok(Grant {
-        user: user.to_owned(),
-        bucket: bucket.to_owned(),
-        permission,
-        prefix: prefix.to_owned(),
-        expires_at,
-        created_at: now,
+    Ok(Granted {
+        grant: Grant {
+            user: user.to_owned(),
+            bucket: bucket.to_owned(),
+            permission,
+            prefix: prefix.to_owned(),
+            expires_at,
+            created_at: now,
+        },
+        replaced: before,
     })
 }
 

@@ -9,6 +9,9 @@ use crate::audit::{self, Action, Origin};
 use crate::db::{Filtered, Pool};
 use crate::{Error, Result, now_unix, write_tx};
 
+/// Longest label a link may carry, in characters.
+pub const MAX_LABEL_CHARS: usize = 200;
+
 /// Longest a link may live: 7 days, as S3 allows for pre-signed URLs.
 pub const MAX_LIFETIME_SECS: i64 = 604_800;
 
@@ -531,6 +534,15 @@ pub async fn issue(
     }
     if request.key.is_empty() {
         return Err(Error::invalid("object", "name an object"));
+    }
+    if let Some(label) = request.label {
+        let chars = label.chars().count();
+        if chars > MAX_LABEL_CHARS {
+            return Err(Error::invalid(
+                "label",
+                format!("at most {MAX_LABEL_CHARS} characters (this one has {chars})"),
+            ));
+        }
     }
     crate::users::get(pool, request.user).await?;
     if !crate::grants::allows(

@@ -66,6 +66,19 @@ pub async fn create(
 ) -> Result<(User, NewKey)> {
     check_name(name)?;
     let mut tx = write_tx(pool).await?;
+    // IAM treats user names without regard to case: `Alice` and `alice` would be one user to
+    // every S3 tool and admin reading a list.
+    let taken: Option<String> =
+        sqlx::query_scalar("SELECT name FROM iam_users WHERE lower(name) = lower($1)")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some(taken) = taken.filter(|taken| taken != name) {
+        return Err(Error::invalid(
+            "user name",
+            format!("`{taken}` exists already: user names must differ by more than case"),
+        ));
+    }
     let inserted = sqlx::query(
         "INSERT INTO iam_users (name, status, can_create_buckets, created_at)
          VALUES ($1, 'active', $2, $3)",

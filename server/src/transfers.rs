@@ -55,6 +55,7 @@ pub async fn upload(
         app::auth::ssr::origin_of(&admin.name, &state.auth.network, Some(peer.ip()), &headers);
     let mut csrf_checked = false;
     let mut prefix = String::new();
+    let mut next_name: Option<String> = None;
     let mut uploaded = Vec::new();
     loop {
         let field = match form.next_field().await {
@@ -74,16 +75,13 @@ pub async fn upload(
                 csrf_checked = true;
             }
             Some("prefix") => prefix = field.text().await.unwrap_or_default(),
+            // The console's script sends each file's exact name before it (see `file_name`).
+            Some("name") => next_name = Some(field.text().await.unwrap_or_default()),
             Some("file") => {
                 if !csrf_checked {
                     return refuse(StatusCode::FORBIDDEN, "The form's token must come first.");
                 }
-                // Browsers send the bare file name; keep only its last part in any case.
-                let name = field
-                    .file_name()
-                    .and_then(|n| n.rsplit(['/', '\\']).next())
-                    .unwrap_or_default()
-                    .to_owned();
+                let name = file_name(next_name.take(), field.file_name());
                 if name.is_empty() {
                     continue;
                 }
@@ -123,6 +121,31 @@ pub async fn upload(
             app::components::encode(&prefix)
         ))
         .into_response()
+    }
+}
+
+/// The name a file is stored under (after the folder's prefix): the exact name the console's
+/// script sent in a `name` field before the file, or else the part's file name as a plain form
+/// post sends it: browsers write `"`, CR and LF there as `%22`, `%0D` and `%0A`, undone here;
+/// only its last path segment is kept.
+fn file_name(sent: Option<String>, header: Option<&str>) -> String {
+    let last = |name: &str, separators: &[char]| {
+        name.rsplit(separators)
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    match sent {
+        // A browser's `File.name`: no folder in it, but `\\` is a valid character on Unix.
+        Some(name) => last(&name, &['/']),
+        None => last(
+            &header
+                .unwrap_or_default()
+                .replace("%22", "\"")
+                .replace("%0D", "\r")
+                .replace("%0A", "\n"),
+            &['/', '\\'],
+        ),
     }
 }
 

@@ -11,7 +11,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CsrfField;
-use crate::components::{ConfirmField, FieldError, FormError, LoadError, Time, encode, live_links};
+use crate::components::{
+    ConfirmField, Done, FieldError, FormError, LoadError, Time, encode, live_links,
+};
 use crate::error::AppError;
 use crate::form::{FormAction, ServerForm};
 use crate::links::LinkRow;
@@ -141,7 +143,8 @@ pub async fn delete_object(
     ssr::delete_object(&admin, &bucket, &key).await
 }
 
-/// Grants `permission` on the bucket (optionally under `prefix`, until `expires`) to `user`.
+/// Grants `permission` on the bucket (optionally under `prefix`, until `expires`) to `user`;
+/// says what it did, replaced grant included.
 #[server(endpoint = "buckets/grant")]
 pub async fn add_grant(
     csrf: String,
@@ -150,7 +153,7 @@ pub async fn add_grant(
     permission: String,
     prefix: String,
     expires: String,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
     ssr::add_grant(&admin, &bucket, &user, &permission, &prefix, &expires).await
 }
@@ -259,7 +262,6 @@ pub fn BucketsPage() -> impl IntoView {
                         name="name"
                         required
                         minlength="3"
-                        maxlength="63"
                         autocomplete="off"
                         spellcheck="false"
                     />
@@ -645,10 +647,7 @@ fn upload_with_progress(ev: &leptos::ev::SubmitEvent, state: UploadState) -> boo
     else {
         return false;
     };
-    let (Ok(data), Ok(xhr)) = (
-        web_sys::FormData::new_with_form(&form),
-        web_sys::XmlHttpRequest::new(),
-    ) else {
+    let (Some(data), Ok(xhr)) = (upload_data(&form), web_sys::XmlHttpRequest::new()) else {
         return false;
     };
     if xhr.open("POST", &form.action()).is_err()
@@ -688,6 +687,31 @@ fn upload_with_progress(ev: &leptos::ev::SubmitEvent, state: UploadState) -> boo
         set_status.set("Upload failed: the browser refused to send it.".to_owned());
     }
     true
+}
+
+/// The upload form's fields with each file's exact name in a `name` field before it: in the
+/// file part's own header, browsers write `"` as `%22` (and so on), which cannot be told
+/// apart from a name holding `%22`.
+fn upload_data(form: &web_sys::HtmlFormElement) -> Option<web_sys::FormData> {
+    use wasm_bindgen::JsCast;
+    let field = |name: &str| {
+        form.query_selector(&format!("input[name={name}]"))
+            .ok()
+            .flatten()
+            .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+    };
+    let data = web_sys::FormData::new().ok()?;
+    for name in ["csrf", "prefix"] {
+        data.append_with_str(name, &field(name)?.value()).ok()?;
+    }
+    let files = field("file")?.files()?;
+    for i in 0..files.length() {
+        let file = files.get(i)?;
+        data.append_with_str("name", &file.name()).ok()?;
+        data.append_with_blob_and_filename("file", &file, &file.name())
+            .ok()?;
+    }
+    Some(data)
 }
 
 #[component]
@@ -736,8 +760,10 @@ fn AccessTab(
                 <button type="submit" class="primary">"Grant"</button>
             </ServerForm>
             <FieldError error=grant_error field="user" />
+            <FieldError error=grant_error field="prefix" />
             <FieldError error=grant_error field="expires" />
             <FormError error=grant_error />
+            <Done action=grant />
         </section>
         <section class="card" aria-labelledby="who-title">
             <h2 id="who-title">"Who can reach " {bucket_title}</h2>

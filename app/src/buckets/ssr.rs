@@ -188,7 +188,7 @@ pub async fn add_grant(
     permission: &str,
     prefix: &str,
     expires: &str,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     let state = app_state()?;
     let origin = admin_origin(&admin.name).await;
     let permission: domain::grants::Permission = permission
@@ -209,7 +209,7 @@ pub async fn add_grant(
             )
         }
     };
-    domain::grants::add(
+    let granted = domain::grants::add(
         &state.pool,
         user,
         bucket,
@@ -219,8 +219,25 @@ pub async fn add_grant(
         &origin,
     )
     .await
-    .map_err(|e| domain_error(e, "user"))?;
-    Ok(())
+    .map_err(|e| match e {
+        domain::Error::Invalid {
+            field: "prefix", ..
+        } => domain_error(e, "prefix"),
+        e => domain_error(e, "user"),
+    })?;
+    let grant = granted.grant;
+    let place = if grant.prefix.is_empty() {
+        format!("all of {}", grant.bucket)
+    } else {
+        format!("{} in {}", grant.prefix, grant.bucket)
+    };
+    Ok(match granted.replaced {
+        None => format!("{} may now {} {place}.", grant.user, grant.permission),
+        Some((before, _)) => format!(
+            "{}'s {before} grant on {place} is now {}.",
+            grant.user, grant.permission
+        ),
+    })
 }
 
 pub async fn remove_grant(

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditEvent, EventTable};
 use crate::auth::CsrfField;
-use crate::components::{ConfirmField, CopyButton, FieldError, FormError, LoadError, Time};
+use crate::components::{ConfirmField, CopyButton, Done, FieldError, FormError, LoadError, Time};
 use crate::error::AppError;
 use crate::form::{FormAction, ServerForm};
 
@@ -78,7 +78,7 @@ pub async fn revoke_links(
     id: Option<String>,
     scope: Option<String>,
     confirm: Option<String>,
-) -> Result<usize, AppError> {
+) -> Result<String, AppError> {
     let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
     ssr::revoke(&admin, id.as_deref(), scope.as_deref(), confirm.is_some()).await
 }
@@ -283,6 +283,7 @@ pub fn LinksPage() -> impl IntoView {
             <button type="submit">"Filter"</button>
         </form>
         <FormError error />
+        <Done action=revoke />
         <Transition fallback=|| view! { <p>"Loading links…"</p> }>{table}</Transition>
     }
 }
@@ -309,7 +310,7 @@ pub fn LinkTable(
                         <th scope="col">"State"</th>
                         <th scope="col">"Accesses"</th>
                         <th scope="col">"Last access"</th>
-                        {revoke.map(|_| view! { <th scope="col">"Actions"</th> })}
+                        {revoke.map(|_| view! { <th scope="col" class="row-actions">"Actions"</th> })}
                     </tr>
                 </thead>
                 <tbody>
@@ -359,21 +360,31 @@ pub fn LinkTable(
                                     {revoke
                                         .map(|action| {
                                             view! {
-                                                <td>
+                                                <td class="row-actions">
                                                     {active
                                                         .then(|| {
+                                                            let name = l.label.clone().unwrap_or_else(|| l.id.clone());
                                                             view! {
-                                                                <ServerForm action>
-                                                                    <CsrfField />
-                                                                    <input type="hidden" name="id" value=l.id.clone() />
-                                                                    <button
-                                                                        type="submit"
-                                                                        class="danger"
-                                                                        aria-label=format!("Revoke link {}", l.id)
+                                                                // A second click confirms (no script needed).
+                                                                <details class="row-confirm">
+                                                                    <summary
+                                                                        class="button danger"
+                                                                        aria-label=format!("Revoke {name}…")
                                                                     >
-                                                                        "Revoke"
-                                                                    </button>
-                                                                </ServerForm>
+                                                                        "Revoke…"
+                                                                    </summary>
+                                                                    <ServerForm action attr:class="confirm-form">
+                                                                        <CsrfField />
+                                                                        <input type="hidden" name="id" value=l.id.clone() />
+                                                                        <button
+                                                                            type="submit"
+                                                                            class="danger"
+                                                                            aria-label=format!("Revoke link {}", l.id)
+                                                                        >
+                                                                            "Revoke for good"
+                                                                        </button>
+                                                                    </ServerForm>
+                                                                </details>
                                                             }
                                                         })}
                                                 </td>
@@ -482,11 +493,15 @@ pub fn LinkPage() -> impl IntoView {
                 {active
                     .then(|| {
                         view! {
-                            <ServerForm action=revoke>
-                                <CsrfField />
-                                <input type="hidden" name="id" value=l.id.clone() />
-                                <button type="submit" class="danger">"Revoke this link"</button>
-                            </ServerForm>
+                            <details class="row-confirm">
+                                <summary class="button danger">"Revoke…"</summary>
+                                <ServerForm action=revoke attr:class="confirm-form">
+                                    <CsrfField />
+                                    <input type="hidden" name="id" value=l.id.clone() />
+                                    <p>"Whoever has the link loses it at once; this cannot be undone."</p>
+                                    <button type="submit" class="danger">"Revoke this link"</button>
+                                </ServerForm>
+                            </details>
                         }
                     })}
                 <section aria-labelledby="access-log-title">
@@ -505,6 +520,7 @@ pub fn LinkPage() -> impl IntoView {
             {id}
         </p>
         <FormError error />
+        <Done action=revoke />
         <Transition fallback=|| view! { <p>"Loading…"</p> }>{body}</Transition>
     }
 }
@@ -643,7 +659,7 @@ pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
                     aria-describedby="share-custom-hint"
                 />
                 <p class="hint" id="share-custom-hint">
-                    "When filled in, it replaces the choice above. At most "
+                    "When filled in, it replaces the choice above. From 1 minute to "
                     <strong>
                         <Transition fallback=|| "7 days">{longest}</Transition>
                     </strong>
@@ -659,7 +675,9 @@ pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
                 <p class="hint">"Only users allowed to do this show here."</p>
                 <FieldError error field="user" />
                 <label for="share-label">"Label (optional)"</label>
-                <input id="share-label" name="label" maxlength="200" />
+                <input id="share-label" name="label" aria-describedby="share-label-hint" />
+                <p class="hint" id="share-label-hint">"Up to 200 characters, to find the link again."</p>
+                <FieldError error field="label" />
                 <FormError error />
                 <button type="submit" class="primary">"Create link"</button>
             </ServerForm>

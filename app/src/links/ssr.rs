@@ -94,7 +94,7 @@ pub async fn revoke(
     id: Option<&str>,
     scope: Option<&str>,
     confirmed: bool,
-) -> Result<usize, AppError> {
+) -> Result<String, AppError> {
     let state = app_state()?;
     let origin = admin_origin(&admin.name).await;
     let scope = match (id, scope) {
@@ -116,7 +116,11 @@ pub async fn revoke(
     let revoked = links::revoke_many(&state.pool, &scope, &origin)
         .await
         .map_err(|e| domain_error(e, "scope"))?;
-    Ok(revoked.len())
+    Ok(match revoked.len() {
+        0 => "No live link to revoke: nothing changed.".to_owned(),
+        1 => format!("Revoked link {}.", revoked[0]),
+        n => format!("Revoked {n} links."),
+    })
 }
 
 pub async fn create(
@@ -136,11 +140,31 @@ pub async fn create(
         "PUT" => links::Method::Put,
         _ => links::Method::Get,
     };
+    if lifetime < MIN_CONSOLE_LIFETIME {
+        return Err(AppError::invalid(
+            "expires",
+            "A link from the console lives at least 1 minute: long enough to send and open.",
+        ));
+    }
     if user.is_empty() {
         return Err(AppError::invalid(
             "user",
             "Choose who the link is signed as.",
         ));
+    }
+    // A download link to nothing would only ever answer NoSuchKey: said now, not by the
+    // recipient. (An upload link names an object that does not exist yet.)
+    if method == links::Method::Get {
+        let found = state
+            .store
+            .list(bucket, key, "", 1)
+            .await
+            .map_err(|e| AppError::invalid("key", e))?;
+        if found.objects.first().is_none_or(|o| o.key != key) {
+            return Err(AppError::NotFound {
+                message: format!("s3://{bucket}/{key} does not exist: upload it first."),
+            });
+        }
     }
     let issued = links::issue(
         &state.pool,
@@ -161,6 +185,7 @@ pub async fn create(
         domain::Error::Invalid {
             field: "expiry", ..
         } => domain_error(e, "expires"),
+        domain::Error::Invalid { field: "label", .. } => domain_error(e, "label"),
         _ => domain_error(e, "user"),
     })?;
     let shared = SharedLink {
@@ -178,6 +203,9 @@ pub async fn create(
     }
     Ok(shared)
 }
+
+/// The shortest link the share dialog makes (the CLI, for scripts and tests, goes down to 1 s).
+const MIN_CONSOLE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The session entry holding a link made by a plain form post until its dialog shows it, and
 /// the request that showed it.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::CsrfField;
 use crate::components::{
-    ConfirmField, FieldError, FormError, LoadError, PasswordInput, TextField, Time,
+    ConfirmField, Done, FieldError, FormError, LoadError, PasswordInput, TextField, Time,
 };
 use crate::error::AppError;
 use crate::form::{FormAction, ServerForm};
@@ -93,7 +93,7 @@ pub async fn create_admin(
     admin_name: String,
     admin_password: String,
     admin_confirm: String,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
     ssr::create_admin(&admin, &admin_name, admin_password, admin_confirm).await
 }
@@ -115,7 +115,7 @@ pub fn SettingsPage() -> impl IntoView {
     let done = RwSignal::new(0u32);
     Effect::new(move |_| {
         let ok = matches!(save.value().get(), Some(Ok(())))
-            | matches!(create.value().get(), Some(Ok(())));
+            | matches!(create.value().get(), Some(Ok(_)));
         if ok {
             done.update(|n| *n += 1);
         }
@@ -318,7 +318,6 @@ fn SettingsForms(
                     id="admin_name"
                     name="admin_name"
                     required
-                    maxlength="64"
                     autocomplete="off"
                     spellcheck="false"
                 />
@@ -338,6 +337,7 @@ fn SettingsForms(
                 />
                 <FieldError error=create_error field="admin_confirm" />
                 <FormError error=create_error />
+                <Done action=create />
                 <button type="submit" class="primary">"Create admin"</button>
             </ServerForm>
         </section>

@@ -124,7 +124,7 @@ pub async fn create_admin(
     name: &str,
     password: String,
     confirm: String,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     let (password, confirm) = (Zeroizing::new(password), Zeroizing::new(confirm));
     let name = name.trim();
     check_admin_name(name)?;
@@ -149,7 +149,7 @@ pub async fn create_admin(
         .await
         .map_err(|e| internal("cannot write the audit trail", e))?;
     tx.commit().await?;
-    Ok(())
+    Ok(format!("Admin {name} created: they can sign in now."))
 }
 
 /// Disables or enables another admin. A disabled admin's sessions end at their next request

@@ -116,7 +116,11 @@ pub async fn change_user(
     let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
     ssr::change(&admin, &name, &change, confirm.is_some()).await?;
     if change == "delete" {
-        leptos_axum::redirect("/users");
+        // The list says whom it no longer has.
+        leptos_axum::redirect(&format!(
+            "/users?deleted={}",
+            crate::components::encode(&name)
+        ));
     }
     Ok(())
 }
@@ -145,6 +149,10 @@ pub fn UsersPage() -> impl IntoView {
     let table = move || {
         Suspend::new(async move {
             match users.await {
+                Ok(users) if users.is_empty() && search().is_empty() => {
+                    view! { <p class="empty">"No IAM users yet: create the first above."</p> }
+                        .into_any()
+                }
                 Ok(users) if users.is_empty() => {
                     view! { <p class="empty">"No IAM users match."</p> }.into_any()
                 }
@@ -153,9 +161,15 @@ pub fn UsersPage() -> impl IntoView {
             }
         })
     };
+    let deleted = move || {
+        query.read().get("deleted").map(|name| {
+            view! { <p class="success" role="status">"Deleted user " {name} " and their keys."</p> }
+        })
+    };
     view! {
         <Title text="IAM users" />
         <h1>"IAM users"</h1>
+        {deleted}
         <section class="card" aria-labelledby="new-user-title">
             <h2 id="new-user-title">"New user"</h2>
             <p class="hint">
@@ -170,7 +184,6 @@ pub fn UsersPage() -> impl IntoView {
                         id="new-user-name"
                         name="name"
                         required
-                        maxlength="64"
                         autocomplete="off"
                         spellcheck="false"
                         aria-describedby="name-error"

@@ -61,12 +61,13 @@ pub async fn run(cx: &Context, command: GrantCommand) -> anyhow::Result<()> {
                 .map(|d| i64::try_from(d.as_secs()).map(|s| now_unix().saturating_add(s)))
                 .transpose()
                 .map_err(|_| anyhow::anyhow!("--expires is too far in the future"))?;
-            let grant = grants::add(
+            let granted = grants::add(
                 &cx.pool, &user, &bucket, permission, &prefix, expires_at, &cx.by,
             )
             .await?;
+            let grant = granted.grant;
             println!(
-                "Granted {} on {}{} to {}{}.",
+                "Granted {} on {}{} to {}{}{}.",
                 grant.permission,
                 grant.bucket,
                 scope(&grant.prefix),
@@ -74,6 +75,10 @@ pub async fn run(cx: &Context, command: GrantCommand) -> anyhow::Result<()> {
                 grant
                     .expires_at
                     .map(|at| format!(" until {}", show_time(Some(at))))
+                    .unwrap_or_default(),
+                granted
+                    .replaced
+                    .map(|(before, _)| format!(" (it replaces their {before} grant there)"))
                     .unwrap_or_default()
             );
         }

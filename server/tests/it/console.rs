@@ -298,6 +298,7 @@ async fn bad_values_are_errors_about_their_field_and_change_nothing() -> TestRes
         )
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    client.upload("team", &[(None, "a.txt", "hello")]).await;
     let grant = |permission: &'static str, expires: &'static str| {
         vec![
             ("bucket", "team"),
@@ -465,6 +466,7 @@ async fn settings_apply_at_once_are_checked_and_audited() -> TestResult {
             &[("csrf", &csrf), ("name", "team"), ("owner", "eve")],
         )
         .await;
+    client.upload("team", &[(None, "a.txt", "hello")]).await;
     let answer = client
         .call(
             "links/create",
@@ -751,5 +753,166 @@ async fn enabling_what_stopped_links_says_how_many_it_brings_back_and_asks() -> 
     let done = call("users/key", &key_change("enable", true)).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert_eq!(status(&app.pool).await, "active");
+    Ok(())
+}
+
+/// Input the console used to take silently, or change on the way: each now either says what
+/// is wrong (about the field concerned) or is kept exactly as given.
+#[tokio::test]
+async fn the_console_says_what_it_will_not_take_and_keeps_names_exactly() -> TestResult {
+    let app = TestApp::new().await;
+    let mut client = app.client();
+    client.login_ok().await;
+    let (_, csrf) = client.session().await;
+    let csrf = csrf.as_str();
+    async fn call(
+        client: &mut crate::harness::Client<'_>,
+        csrf: &str,
+        name: &str,
+        form: &[(&str, &str)],
+    ) -> crate::harness::Answer {
+        let mut with_token = vec![("csrf", csrf)];
+        with_token.extend_from_slice(form);
+        client.call(name, &with_token).await
+    }
+    fn refused(answer: &crate::harness::Answer, field: &str, says: &str) {
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            answer.body
+        );
+        let v: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
+        assert_eq!(v["field"], field, "{}", answer.body);
+        assert!(answer.body.contains(says), "{says}: {}", answer.body);
+    }
+    fn said(answer: &crate::harness::Answer) -> String {
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        serde_json::from_str(&answer.body).unwrap_or_default()
+    }
+
+    // IAM user names are one user whatever their case.
+    said(&call(&mut client, csrf, "users/create", &[("name", "Alice")]).await);
+    refused(
+        &call(&mut client, csrf, "users/create", &[("name", "alice")]).await,
+        "name",
+        "`Alice` exists already",
+    );
+    said(
+        &call(
+            &mut client,
+            csrf,
+            "buckets/create",
+            &[("name", "team"), ("owner", "")],
+        )
+        .await,
+    );
+    let grant = |permission: &'static str, prefix: &'static str| {
+        vec![
+            ("bucket", "team"),
+            ("user", "Alice"),
+            ("permission", permission),
+            ("prefix", prefix),
+            ("expires", ""),
+        ]
+    };
+    // A prefix is a folder: `reports` would also reach `reports-old/…`.
+    refused(
+        &call(
+            &mut client,
+            csrf,
+            "buckets/grant",
+            &grant("read", "reports"),
+        )
+        .await,
+        "prefix",
+        "end it with /",
+    );
+    assert_eq!(
+        said(&call(&mut client, csrf, "buckets/grant", &grant("read", "")).await),
+        "Alice may now read all of team."
+    );
+    // Granting again replaces, and says so.
+    assert_eq!(
+        said(&call(&mut client, csrf, "buckets/grant", &grant("read-write", "")).await),
+        "Alice's read grant on all of team is now read-write."
+    );
+
+    // Uploads keep the file's name exactly: the console's script sends it in a field of its
+    // own; a plain form's file name has `"` written `%22` by the browser, undone.
+    let uploaded = client
+        .upload(
+            "team",
+            &[
+                (
+                    Some("say \"hi\" 100%22.txt"),
+                    "say %22hi%22 100%22.txt",
+                    "hello",
+                ),
+                (None, "plain %22form%22.txt", "hello"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        uploaded["uploaded"],
+        serde_json::json!(["say \"hi\" 100%22.txt", "plain \"form\".txt"])
+    );
+
+    let link = |key: &'static str, expires: &'static str, label: &'static str| {
+        vec![
+            ("bucket", "team"),
+            ("key", key),
+            ("user", "Alice"),
+            ("expires", expires),
+            ("method", "GET"),
+            ("label", label),
+        ]
+    };
+    // A link to nothing, a link that dies before it can be sent, an over-long label.
+    let missing = call(
+        &mut client,
+        csrf,
+        "links/create",
+        &link("nothing.txt", "1h", ""),
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
+    assert!(missing.body.contains("does not exist"), "{}", missing.body);
+    refused(
+        &call(
+            &mut client,
+            csrf,
+            "links/create",
+            &link("plain \"form\".txt", "1s", ""),
+        )
+        .await,
+        "expires",
+        "at least 1 minute",
+    );
+    let long = "x".repeat(201);
+    let long: &'static str = Box::leak(long.into_boxed_str());
+    refused(
+        &call(
+            &mut client,
+            csrf,
+            "links/create",
+            &link("plain \"form\".txt", "1h", long),
+        )
+        .await,
+        "label",
+        "at most 200 characters (this one has 201)",
+    );
+    let made = call(
+        &mut client,
+        csrf,
+        "links/create",
+        &link("plain \"form\".txt", "1m", &long[..200]),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM share_links")
+        .fetch_one(&app.pool)
+        .await?;
+    assert_eq!(links, 1, "only the good one was made");
     Ok(())
 }

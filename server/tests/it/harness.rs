@@ -246,6 +246,47 @@ impl Client<'_> {
         self.send(req.body(Body::from(body)).unwrap()).await
     }
 
+    /// Uploads files through the console's upload form (`(name field, file name, bytes)`; a
+    /// `None` name field is a plain form's post), as the script does; the answer's JSON.
+    pub async fn upload(
+        &mut self,
+        bucket: &str,
+        files: &[(Option<&str>, &str, &str)],
+    ) -> serde_json::Value {
+        let (_, csrf) = self.session().await;
+        let boundary = "XyZ";
+        let part = |name: &str, filename: Option<&str>, value: &str| {
+            let filename = filename
+                .map(|f| format!("; filename=\"{f}\"\r\nContent-Type: text/plain"))
+                .unwrap_or_default();
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{filename}\r\n\r\n{value}\r\n"
+            )
+        };
+        let mut body = part("csrf", None, &csrf) + &part("prefix", None, "");
+        for (name, filename, bytes) in files {
+            if let Some(name) = name {
+                body.push_str(&part("name", None, name));
+            }
+            body.push_str(&part("file", Some(filename), bytes));
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/buckets/{bucket}/upload"))
+            .header(header::HOST, "console.test")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header(header::ACCEPT, "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        let answer = self.send(req).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        serde_json::from_str(&answer.body).unwrap()
+    }
+
     /// The session's anti-forgery token (and whether someone is signed in).
     pub async fn session(&mut self) -> (Option<String>, String) {
         let answer = self.call("session", &[]).await;
