@@ -42,9 +42,12 @@ else
   echo "Garage is not installed here: its run is skipped (scripts/test-garage.sh installs it)."
 fi
 
-# `--split`: every page is a lazy route (app/src/lib.rs), its code a chunk of its own.
-step "build the site (cargo leptos build --split)"
-cargo leptos build --split
+# `--split`: every page is a lazy route (app/src/lib.rs), its code a chunk of its own. The
+# browser tests run the server as a plain `cargo build` makes it (the one `cargo test` built):
+# it must serve pages the site's WASM hydrates (.cargo/config.toml).
+step "build the site (cargo leptos build --split --frontend-only) and the server (cargo build)"
+cargo leptos build --split --frontend-only
+cargo build -p server --bin bucketshare
 
 # `tee -a`: a plain tee would truncate stderr when it is a file (a redirected log).
 step "browser tests"

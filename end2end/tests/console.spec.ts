@@ -48,7 +48,7 @@ test("a first-time admin shares a file end to end, then revokes and audits it", 
   // Shown once: a reload no longer has it.
   await page.reload();
   await expect(page.getByRole("heading", { name: "New access key for alice" })).toHaveCount(0);
-  await expect(page.getByRole("cell", { name: keyId })).toBeVisible();
+  await expect(page.getByRole("cell", { name: keyId, exact: true })).toBeVisible();
 
   // A bucket, and a file uploaded into it.
   await page.getByRole("link", { name: "Buckets", exact: true }).click();
@@ -99,8 +99,13 @@ test("a first-time admin shares a file end to end, then revokes and audits it", 
   await page.getByRole("link", { name: "Links", exact: true }).first().click();
   await expect(page.getByRole("link", { name: "for the auditor" })).toBeVisible();
   await page.getByRole("link", { name: "for the auditor" }).click();
+  await expect(page.getByRole("heading", { name: /^Link for the auditor/ })).toBeVisible();
+  // Revoking asks first: the button is behind a second click.
+  await expect(page.getByRole("button", { name: "Revoke this link" })).toBeHidden();
+  await page.getByText("Revoke…").click();
   await page.getByRole("button", { name: "Revoke this link" }).click();
   await expect(page.getByRole("heading", { name: /revoked/ })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /^Revoked link l[a-z2-7]{15}\.$/ })).toBeVisible();
   const refused = await openAsStranger(browser, url);
   expect(refused.status).toBe(403);
   expect(refused.body).not.toContain(content.trim());
@@ -205,7 +210,87 @@ test.describe("without JavaScript", () => {
   });
 });
 
+/** Calls a console server function from inside the signed-in page, as its own script does. */
+async function api(page: Page, name: string, form: Record<string, string>) {
+  return page.evaluate(
+    async ([name, form]) => {
+      const session = await (await fetch("/api/session", { method: "POST", headers: { Accept: "application/json" } })).json();
+      const body = new URLSearchParams({ csrf: session.csrf, ...form });
+      const res = await fetch(`/api/${name}`, { method: "POST", body, headers: { Accept: "application/json" } });
+      return { status: res.status, body: await res.text() };
+    },
+    [name, form] as const,
+  );
+}
+
+test("long labels and fifty rows: each row's Revoke stays in view, on desktop and phone", async ({ page }) => {
+  await signIn(page);
+  const long = "Board pack for the quarterly review, final version with every appendix and the auditors' notes attached ".repeat(2).slice(0, 200);
+  const folder = `reports/${"very-long-folder-name-".repeat(5)}`;
+  const key = `${folder}q3-final-numbers.csv`;
+  for (const [name, form] of [
+    ["users/create", { name: "wide-bob" }],
+    ["buckets/create", { name: "wide", owner: "" }],
+    ["buckets/grant", { bucket: "wide", user: "wide-bob", permission: "read", prefix: "", expires: "" }],
+  ] as const) {
+    expect((await api(page, name, form)).status, name).toBe(200);
+  }
+  const uploaded = await page.evaluate(async (folder) => {
+    const session = await (await fetch("/api/session", { method: "POST", headers: { Accept: "application/json" } })).json();
+    const data = new FormData();
+    data.append("csrf", session.csrf);
+    data.append("prefix", folder);
+    data.append("file", new Blob(["numbers\n"], { type: "text/csv" }), "q3-final-numbers.csv");
+    return (await fetch("/buckets/wide/upload", { method: "POST", body: data, headers: { Accept: "application/json" } })).status;
+  }, folder);
+  expect(uploaded).toBe(200);
+  for (let i = 0; i < 50; i++) {
+    const made = await api(page, "links/create", {
+      bucket: "wide", key, user: "wide-bob", expires: "1d", method: "GET", label: `${i} ${long}`.slice(0, 200),
+    });
+    expect(made.status, made.body).toBe(200);
+  }
+  for (const [width, href] of [
+    [1280, "/links"], [1920, "/links?status=all"], [390, "/links"], [1280, "/"], [390, "/users/wide-bob"],
+  ] as const) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.goto(href);
+    await expect(page.locator("main h1").first()).toBeVisible();
+    await page.screenshot({ path: path.join(SHOTS, `wide-${href.replace(/\W+/g, "_")}-${width}.png`), fullPage: true });
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    const wider = await page.evaluate(() =>
+      [...document.querySelectorAll("body *")]
+        .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .filter((e) => !e.closest(".table-wrap"))
+        .slice(0, 5)
+        .map((e) => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`),
+    );
+    expect(overflow, `${href} overflows at ${width}px: ${wider.join(", ")}`).toBeLessThanOrEqual(1);
+    // Every Revoke of the page is inside the window's width.
+    const revokes = page.locator("summary", { hasText: "Revoke…" });
+    const count = await revokes.count();
+    if (href.startsWith("/links")) expect(count, href).toBeGreaterThanOrEqual(50);
+    for (let i = 0; i < count; i += 7) {
+      const box = await revokes.nth(i).boundingBox();
+      expect(box, `${href} row ${i}`).not.toBeNull();
+      expect(box!.x, `${href} row ${i} at ${width}px`).toBeGreaterThanOrEqual(0);
+      expect(box!.x + box!.width, `${href} row ${i} at ${width}px`).toBeLessThanOrEqual(width);
+    }
+  }
+  // And it works there: revoke the first from the phone, confirmed, said.
+  await page.goto("/links?bucket=wide");
+  await hydrated(page);
+  await page.locator("summary", { hasText: "Revoke…" }).first().click();
+  await page.getByRole("button", { name: /^Revoke link / }).first().click();
+  await expect(page.getByRole("status").filter({ hasText: /^Revoked link / })).toBeVisible();
+  await expect(page.locator("summary", { hasText: "Revoke…" })).toHaveCount(49);
+});
+
 test("every page renders in light and dark, on desktop and phone widths", async ({ page }) => {
+  // 56 full-page screenshots, some of 50-row tables.
+  test.setTimeout(240_000);
   await signIn(page);
   fs.mkdirSync(SHOTS, { recursive: true });
   // A user's page and a link's page need a user and a link: a new user, and the first link the

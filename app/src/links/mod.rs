@@ -321,19 +321,25 @@ pub fn LinkTable(
                             view! {
                                 <tr>
                                     <td>
-                                        <a href=format!("/links/{}", l.id)>
+                                        <a
+                                            href=format!("/links/{}", l.id)
+                                            class="clamp"
+                                            title=l.label.clone()
+                                        >
                                             {l.label.clone().unwrap_or_else(|| l.id.clone())}
                                         </a>
                                         {(l.method == "PUT")
                                             .then(|| view! { " " <span class="badge">"upload"</span> })}
                                     </td>
                                     <td>
-                                        <a href=format!(
-                                            "/buckets/{}",
-                                            l.bucket,
-                                        )>{l.bucket.clone()}</a>
-                                        "/"
-                                        {l.key.clone()}
+                                        <span class="clamp" title=format!("{}/{}", l.bucket, l.key)>
+                                            <a href=format!(
+                                                "/buckets/{}",
+                                                l.bucket,
+                                            )>{l.bucket.clone()}</a>
+                                            "/"
+                                            {l.key.clone()}
+                                        </span>
                                     </td>
                                     <td>{l.user.clone().unwrap_or_else(|| "(deleted)".into())}</td>
                                     <td>

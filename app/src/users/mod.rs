@@ -479,6 +479,7 @@ fn UserBody(
 fn KeyRow(user: String, key: KeyView, change_key: FormAction<ChangeKey>) -> impl IntoView {
     let stops = format!("Stops {}.", live_links(key.live_links));
     let brings_back = format!("Brings back {}.", live_links(key.revives));
+    let live = key.live_links;
     let key_id = key.id.clone();
     // The box to tick says what the change does to links; a change that does nothing to them
     // needs no box, except deleting, which cannot be undone.
@@ -486,7 +487,8 @@ fn KeyRow(user: String, key: KeyView, change_key: FormAction<ChangeKey>) -> impl
         let id = format!("confirm-{change}-{key_id}");
         let stops = match change {
             "enable" => brings_back.clone(),
-            "delete" => format!("Delete {key_id} for good. {stops}"),
+            "delete" if live > 0 => format!("Delete {key_id} for good. {stops}"),
+            "delete" => format!("Delete {key_id} for good."),
             _ => stops.clone(),
         };
         let (user, key_id) = (user.clone(), key_id.clone());
