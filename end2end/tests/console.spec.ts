@@ -109,6 +109,14 @@ test("a first-time admin shares a file end to end, then revokes and audits it", 
   const refused = await openAsStranger(browser, url);
   expect(refused.status).toBe(403);
   expect(refused.body).not.toContain(content.trim());
+  // Opened in a browser, the dead link says so in words.
+  const stranger = await browser.newContext();
+  const tab = await stranger.newPage();
+  const opened403 = await tab.goto(url);
+  expect(opened403?.status()).toBe(403);
+  await expect(tab.getByRole("heading", { name: "This link has been revoked" })).toBeVisible();
+  await tab.screenshot({ path: path.join(SHOTS, "recipient-revoked.png") });
+  await stranger.close();
 
   // Both accesses on the link's page (the audit writes them just after the responses).
   await expect(async () => {

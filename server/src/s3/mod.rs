@@ -4,6 +4,7 @@
 
 mod access;
 mod audit;
+mod browser;
 mod checksum;
 mod console;
 mod listing;
@@ -60,10 +61,16 @@ pub fn router(
             domain: domain.as_deref(),
         };
         let reading = request::read(req.method(), req.uri(), req.headers(), rules);
+        let for_browser = browser::wants_page(req.method(), req.headers());
         async move {
             let mut seen = audit::Seen::of(&req, &reading, &log);
             let res = call(&service, &pool, &mut seen, reading, req).await;
-            Ok::<Response, Infallible>(seen.finish(&log, res).await)
+            let res = seen.finish(&log, res).await;
+            Ok::<Response, Infallible>(if for_browser {
+                browser::error_page(res).await
+            } else {
+                res
+            })
         }
     });
     Ok(Router::new()

@@ -870,3 +870,93 @@ async fn a_link_revoked_through_one_instance_is_refused_by_another() -> TestResu
     );
     Ok(())
 }
+
+/// Someone who opens a dead link in a browser reads why in words; S3 clients (and scripts not
+/// asking for HTML) still get S3's XML; the audit records the S3 error either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_opening_a_dead_link_gets_a_page_in_words() -> TestResult {
+    let env = S3Env::start().await;
+    let owner = env.user("owner", true).await;
+    let s3 = env.client(&owner);
+    s3.create_bucket().bucket("docs").send().await?;
+    for key in ["kept.txt", "gone.txt"] {
+        s3.put_object()
+            .bucket("docs")
+            .key(key)
+            .body(ByteStream::from_static(b"hello"))
+            .send()
+            .await?;
+    }
+    let chrome = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let browse = async |url: &str| {
+        let res = reqwest::Client::new()
+            .get(url)
+            .header("accept", chrome)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let kind = res
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap_or_default().to_owned())
+            .unwrap_or_default();
+        (status, kind, res.text().await.unwrap())
+    };
+    let (revoked, revoked_url) = link(&env, "s3://docs/kept.txt", "owner", &[]);
+    let (_, live_url) = link(&env, "s3://docs/kept.txt", "owner", &[]);
+    let (_, gone_url) = link(&env, "s3://docs/gone.txt", "owner", &[]);
+    // A working link is the file, whatever the browser accepts.
+    let (status, _, body) = browse(&live_url).await;
+    assert_eq!((status, body.as_str()), (200, "hello"));
+    ok(&env, &["link", "revoke", &revoked]);
+    s3.delete_object()
+        .bucket("docs")
+        .key("gone.txt")
+        .send()
+        .await?;
+    let tampered = live_url.replace("X-Amz-Signature=", "X-Amz-Signature=0");
+    for (url, status, says) in [
+        (&revoked_url, 403, "This link has been revoked"),
+        (&gone_url, 404, "The file is no longer there"),
+        (&tampered, 400, "This link does not work"),
+    ] {
+        let (got, kind, page) = browse(url).await;
+        assert_eq!(
+            (got, kind.as_str()),
+            (status, "text/html; charset=utf-8"),
+            "{page}"
+        );
+        assert!(page.contains(&format!("<h1>{says}</h1>")), "{page}");
+        assert!(!page.contains("<Error>"), "{page}");
+        // A client not asking for HTML gets S3's document.
+        let (got, _, xml) = get(url).await;
+        assert_eq!(got, status);
+        assert!(String::from_utf8_lossy(&xml).contains("<Error><Code>"));
+    }
+    // The audit has each browser visit with its S3 error code, as for the XML ones.
+    assert!(
+        eventually(|| async {
+            events(
+                &env,
+                &format!("link_id = '{revoked}' AND error_code = 'AccessDenied'"),
+            )
+            .await
+                == 2
+        })
+        .await
+    );
+    // The 404s as sent whole (the page replaced a body read to its end), not cut short.
+    assert!(
+        eventually(|| async {
+            events(
+                &env,
+                "status = 404 AND outcome = 'failed' AND error_code IS NULL",
+            )
+            .await
+                == 2
+        })
+        .await
+    );
+    Ok(())
+}
