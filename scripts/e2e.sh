@@ -34,6 +34,8 @@ for _ in $(seq 1 100); do
 done
 
 export BASE_URL="http://127.0.0.1:$port"
+# The aws cli that the key hand-over test runs with the snippets the console shows.
+export AWS_BIN="$TOOLS_DIR/venv/bin/aws"
 export S3_URL="http://127.0.0.1:$s3_port"
 # Screenshots of every page, for reviewers (git-ignored).
 export SCREENSHOT_DIR="${SCREENSHOT_DIR:-$PWD/end2end/screenshots}"

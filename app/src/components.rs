@@ -121,7 +121,7 @@ pub fn hydrated() -> ReadSignal<bool> {
 /// A button that copies `text` to the clipboard; hidden until the page is hydrated (without
 /// JavaScript the text stays selectable).
 #[component]
-pub fn CopyButton(text: String, label: &'static str) -> impl IntoView {
+pub fn CopyButton(text: String, #[prop(into)] label: String) -> impl IntoView {
     let ready = hydrated();
     let (copied, set_copied) = signal(false);
     let copy = move |_| {
@@ -132,7 +132,7 @@ pub fn CopyButton(text: String, label: &'static str) -> impl IntoView {
     };
     view! {
         <button type="button" class="copy" hidden=move || !ready.get() on:click=copy>
-            {move || if copied.get() { "Copied" } else { label }}
+            {move || if copied.get() { "Copied".to_owned() } else { label.clone() }}
         </button>
     }
 }

@@ -1,5 +1,7 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 
 const PASSWORD = process.env.BUCKETSHARE_ADMIN_PASSWORD ?? "";
@@ -42,6 +44,19 @@ test("a first-time admin shares a file end to end, then revokes and audits it", 
   const keyId = (await page.locator("#new-key-id").textContent()) ?? "";
   expect(keyId).toMatch(/^AK[A-Z2-7]{18}$/);
   await expect(page.locator("#new-key-snippet")).toContainText(`aws_access_key_id = ${keyId}`);
+  // The hand-over: the endpoint, and files to paste as they are (used below with the aws cli).
+  await expect(page.locator("#new-key-endpoint")).toHaveText(process.env.S3_URL ?? "");
+  const credentials = (await page.locator("#new-key-snippet").textContent()) ?? "";
+  const awsConfig = (await page.locator("#new-key-config").textContent()) ?? "";
+  const command = ((await page.locator("#new-key-command").textContent()) ?? "").trim();
+  expect(command).toBe("aws --profile alice s3 ls");
+  const [csv] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Download as .csv" }).click(),
+  ]);
+  expect(csv.suggestedFilename()).toBe("alice-accessKeys.csv");
+  const csvLines = fs.readFileSync((await csv.path()) ?? "", "utf8").trim().split("\n");
+  expect(csvLines[1]).toMatch(new RegExp(`^alice,${keyId},[^,]{40},${process.env.S3_URL},us-east-1$`));
   await hydrated(page);
   await page.getByRole("button", { name: "Copy access key id" }).click();
   await expect(page.getByRole("button", { name: "Copied" })).toBeVisible();
@@ -75,6 +90,21 @@ test("a first-time admin shares a file end to end, then revokes and audits it", 
   await page.getByLabel("Permission").selectOption("read");
   await page.getByRole("button", { name: "Grant" }).click();
   await expect(page.getByRole("cell", { name: "alice" })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: "alice may now read all of team." })).toBeVisible();
+  // The aws cli, configured with exactly the two files the key's panel showed, sees the bucket.
+  const awsHome = fs.mkdtempSync(path.join(os.tmpdir(), "aws-"));
+  fs.writeFileSync(path.join(awsHome, "credentials"), credentials);
+  fs.writeFileSync(path.join(awsHome, "config"), awsConfig);
+  const [program, ...args] = command.split(" ");
+  const listed = execFileSync(program === "aws" ? (process.env.AWS_BIN ?? "aws") : program, args, {
+    env: {
+      PATH: process.env.PATH,
+      AWS_SHARED_CREDENTIALS_FILE: path.join(awsHome, "credentials"),
+      AWS_CONFIG_FILE: path.join(awsHome, "config"),
+    },
+    encoding: "utf8",
+  });
+  expect(listed).toMatch(/ team\n/);
 
   // A 1-hour link signed as alice.
   await page.getByRole("link", { name: "Objects", exact: true }).click();
@@ -109,14 +139,6 @@ test("a first-time admin shares a file end to end, then revokes and audits it", 
   const refused = await openAsStranger(browser, url);
   expect(refused.status).toBe(403);
   expect(refused.body).not.toContain(content.trim());
-  // Opened in a browser, the dead link says so in words.
-  const stranger = await browser.newContext();
-  const tab = await stranger.newPage();
-  const opened403 = await tab.goto(url);
-  expect(opened403?.status()).toBe(403);
-  await expect(tab.getByRole("heading", { name: "This link has been revoked" })).toBeVisible();
-  await tab.screenshot({ path: path.join(SHOTS, "recipient-revoked.png") });
-  await stranger.close();
 
   // Both accesses on the link's page (the audit writes them just after the responses).
   await expect(async () => {
@@ -145,6 +167,14 @@ test("a first-time admin shares a file end to end, then revokes and audits it", 
   expect(exported[0]).toMatch(/^id,time,actor_kind,actor,/);
   expect(exported.slice(1)).toHaveLength(1);
   expect(exported[1]).toContain(",team,report.txt,denied,403,");
+  // Opened in a browser, the dead link says so in words.
+  const stranger = await browser.newContext();
+  const tab = await stranger.newPage();
+  const opened403 = await tab.goto(url);
+  expect(opened403?.status()).toBe(403);
+  await expect(tab.getByRole("heading", { name: "This link has been revoked" })).toBeVisible();
+  await tab.screenshot({ path: path.join(SHOTS, "recipient-revoked.png") });
+  await stranger.close();
 
   // Deleting the user kills their links.
   await page.goto("/buckets/team/share?key=report.txt");
@@ -155,7 +185,8 @@ test("a first-time admin shares a file end to end, then revokes and audits it", 
   await page.goto("/users/alice");
   await page.getByLabel(/Delete alice and their keys/).check();
   await page.getByRole("button", { name: "Delete user" }).click();
-  await expect(page).toHaveURL(/\/users$/);
+  await expect(page).toHaveURL(/\/users\?deleted=alice$/);
+  await expect(page.getByRole("status").filter({ hasText: "Deleted user alice and their keys." })).toBeVisible();
   expect((await openAsStranger(browser, second)).status).toBe(403);
   await page.goto("/links?status=all");
   await expect(page.getByRole("cell", { name: "user deleted" }).first()).toBeVisible();

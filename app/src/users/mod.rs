@@ -69,6 +69,62 @@ pub struct NewKey {
     pub user: String,
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// Where the key is used: the S3 endpoint's public URL and its region (filled in when
+    /// shown, from the settings in force).
+    #[serde(default)]
+    pub endpoint: String,
+    #[serde(default)]
+    pub region: String,
+}
+
+impl NewKey {
+    /// Ready-to-paste configurations for the common S3 tools, as (id, title, file name or
+    /// where it goes, text). The AWS profile and the rclone remote are named after the user.
+    pub fn snippets(&self) -> Vec<(&'static str, &'static str, String)> {
+        let (user, id, secret) = (&self.user, &self.access_key_id, &self.secret_access_key);
+        let (endpoint, region) = (&self.endpoint, &self.region);
+        vec![
+            (
+                "new-key-snippet",
+                "~/.aws/credentials",
+                format!("[{user}]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"),
+            ),
+            (
+                "new-key-config",
+                "~/.aws/config",
+                format!(
+                    "[profile {user}]\nregion = {region}\nendpoint_url = {endpoint}\ns3 =\n    addressing_style = path\n"
+                ),
+            ),
+            (
+                "new-key-command",
+                "then, with the two files above",
+                format!("aws --profile {user} s3 ls\n"),
+            ),
+            (
+                "new-key-env",
+                "or in a shell",
+                format!(
+                    "export AWS_ACCESS_KEY_ID={id}\nexport AWS_SECRET_ACCESS_KEY={secret}\nexport AWS_DEFAULT_REGION={region}\nexport AWS_ENDPOINT_URL={endpoint}\n"
+                ),
+            ),
+            (
+                "new-key-rclone",
+                "rclone (~/.config/rclone/rclone.conf)",
+                format!(
+                    "[{user}]\ntype = s3\nprovider = Other\naccess_key_id = {id}\nsecret_access_key = {secret}\nendpoint = {endpoint}\nregion = {region}\nforce_path_style = true\n"
+                ),
+            ),
+        ]
+    }
+
+    /// The key as the AWS console's `.csv` download has it, with the endpoint and region.
+    pub fn csv(&self) -> String {
+        format!(
+            "User name,Access key ID,Secret access key,Endpoint,Region\n{},{},{},{},{}\n",
+            self.user, self.access_key_id, self.secret_access_key, self.endpoint, self.region
+        )
+    }
 }
 
 #[server(endpoint = "users/list")]
@@ -535,15 +591,28 @@ fn KeyRow(user: String, key: KeyView, change_key: FormAction<ChangeKey>) -> impl
     }
 }
 
-/// The secret of a key just made: shown once, with copy buttons and a credentials snippet.
+/// The secret of a key just made: shown once, with the endpoint, copy buttons, snippets for
+/// the common tools and a `.csv` download.
 #[component]
 fn NewKeyPanel(key: NewKey) -> impl IntoView {
-    let snippet = format!(
-        "[{}]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-        key.user, key.access_key_id, key.secret_access_key
+    let csv_href = format!(
+        "data:text/csv;charset=utf-8,{}",
+        crate::components::encode(&key.csv())
     );
+    let csv_name = format!("{}-accessKeys.csv", key.user);
+    let snippets = key.snippets();
+    // What the action produced gets the focus (keyboard and screen reader users land on it).
+    Effect::new(move |_| {
+        use leptos::wasm_bindgen::JsCast;
+        if let Some(panel) = document()
+            .get_element_by_id("new-key")
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = panel.focus();
+        }
+    });
     view! {
-        <section class="card notice" aria-labelledby="new-key-title" role="status">
+        <section class="card notice" aria-labelledby="new-key-title" role="status" tabindex="-1" id="new-key">
             <h2 id="new-key-title">"New access key for " {key.user.clone()}</h2>
             <p>
                 <strong>"The secret is shown only now."</strong>
@@ -560,10 +629,27 @@ fn NewKeyPanel(key: NewKey) -> impl IntoView {
                     <code id="new-key-secret">{key.secret_access_key.clone()}</code>
                     <CopyButton text=key.secret_access_key.clone() label="Copy secret access key" />
                 </dd>
+                <dt>"S3 endpoint"</dt>
+                <dd>
+                    <code id="new-key-endpoint">{key.endpoint.clone()}</code>
+                    " region "
+                    <code>{key.region.clone()}</code>
+                </dd>
             </dl>
-            <h3>"For " <code>"~/.aws/credentials"</code></h3>
-            <pre id="new-key-snippet">{snippet.clone()}</pre>
-            <CopyButton text=snippet label="Copy credentials snippet" />
+            <p>
+                <a class="button" href=csv_href download=csv_name>"Download as .csv"</a>
+            </p>
+            {snippets
+                .into_iter()
+                .map(|(id, title, text)| {
+                    let label = format!("Copy {title}");
+                    view! {
+                        <h3>{title}</h3>
+                        <pre id=id>{text.clone()}</pre>
+                        <CopyButton text label />
+                    }
+                })
+                .collect_view()}
         </section>
     }
 }

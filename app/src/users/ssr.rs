@@ -67,6 +67,8 @@ async fn remember_new_key(user: &str, new: &keys::NewKey) -> Result<(), AppError
         user: user.to_owned(),
         access_key_id: new.key.id.to_string(),
         secret_access_key: new.secret.expose().to_owned(),
+        endpoint: String::new(),
+        region: String::new(),
     };
     crate::auth::ssr::insert_sealed(&session().await?, NEW_KEY, &key).await
 }
@@ -80,7 +82,12 @@ pub async fn take_new_key(user: &str) -> Result<Option<NewKey>, AppError> {
         return Ok(None);
     }
     session.remove_value(NEW_KEY).await?;
-    Ok(Some(key))
+    // Where to use it, as the settings say now.
+    Ok(Some(NewKey {
+        endpoint: app_state()?.settings.get().public_s3_url,
+        region: domain::links::REGION.to_owned(),
+        ..key
+    }))
 }
 
 pub async fn detail(pool: &Pool, name: &str) -> Result<UserDetail, AppError> {
