@@ -389,15 +389,54 @@ pub async fn query(
     }
     let text_filters = [
         ("link_id", &filter.link),
-        ("actor", &filter.actor),
         ("access_key_id", &filter.access_key_id),
-        ("bucket", &filter.bucket),
         ("object_key", &filter.key),
         ("action", &filter.action),
     ];
     for (column, value) in text_filters {
         if let Some(value) = value {
             sql.push(&format!(" AND {column} = ")).bind(value.clone());
+        }
+    }
+    // An actor or bucket is matched whatever its case and by its beginning: by name (which
+    // the indexes serve) when one is known under that name, else by prefix.
+    let known = [
+        (
+            "actor",
+            &filter.actor,
+            "SELECT name FROM iam_users WHERE lower(name) = lower($1)
+             UNION SELECT name FROM admins WHERE lower(name) = lower($1)",
+        ),
+        (
+            "bucket",
+            &filter.bucket,
+            "SELECT name FROM buckets WHERE name = lower($1)",
+        ),
+    ];
+    for (column, value, lookup) in known {
+        let Some(value) = value else { continue };
+        let names: Vec<String> = sqlx::query_scalar(lookup)
+            .bind(value)
+            .fetch_all(pool)
+            .await?;
+        match names.as_slice() {
+            [name] => {
+                sql.push(&format!(" AND {column} = ")).bind(name.clone());
+            }
+            _ => {
+                let pattern: String = value
+                    .to_lowercase()
+                    .chars()
+                    .flat_map(|c| match c {
+                        '%' | '_' | '\\' => vec!['\\', c],
+                        c => vec![c],
+                    })
+                    .chain(['%'])
+                    .collect();
+                sql.push(&format!(" AND lower({column}) LIKE "))
+                    .bind(pattern)
+                    .push(" ESCAPE '\\'");
+            }
         }
     }
     if let Some(outcome) = filter.outcome {

@@ -9,7 +9,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::LoadError;
+use crate::buckets::human_size;
+use crate::components::{LoadError, Time, encode};
 use crate::error::AppError;
 
 /// One event as the console shows it.
@@ -157,7 +158,19 @@ pub fn AuditPage() -> impl IntoView {
             </div>
             <div class="field">
                 <label for="a-action">"Action"</label>
-                <input id="a-action" name="action" value=value("action") placeholder="GetObject, link.revoke…" />
+                <input
+                    id="a-action"
+                    name="action"
+                    list="known-actions"
+                    value=value("action")
+                    placeholder="GetObject, link.revoke…"
+                />
+                <datalist id="known-actions">
+                    {KNOWN_ACTIONS
+                        .iter()
+                        .map(|a| view! { <option value=*a></option> })
+                        .collect_view()}
+                </datalist>
             </div>
             <div class="field">
                 <label for="a-bucket">"Bucket"</label>
@@ -197,6 +210,44 @@ pub fn AuditPage() -> impl IntoView {
     }
 }
 
+/// What the action filter offers: the console's and CLI's actions, then the S3 operations
+/// most often looked for (any other operation name can be typed).
+const KNOWN_ACTIONS: &[&str] = &[
+    "GetObject",
+    "HeadObject",
+    "PutObject",
+    "DeleteObject",
+    "DeleteObjects",
+    "ListObjectsV2",
+    "ListBuckets",
+    "CreateMultipartUpload",
+    "CompleteMultipartUpload",
+    "admin.create",
+    "admin.disable",
+    "admin.enable",
+    "admin.login",
+    "admin.logout",
+    "admin.password",
+    "bucket.create",
+    "bucket.delete",
+    "grant.add",
+    "grant.remove",
+    "key.create",
+    "key.delete",
+    "key.disable",
+    "key.enable",
+    "key.rotate",
+    "link.create",
+    "link.revoke",
+    "object.delete",
+    "object.upload",
+    "settings.change",
+    "user.create",
+    "user.delete",
+    "user.disable",
+    "user.enable",
+];
+
 /// Audit events as a table, newest first.
 #[component]
 pub fn EventTable(events: Vec<AuditEvent>) -> impl IntoView {
@@ -208,7 +259,7 @@ pub fn EventTable(events: Vec<AuditEvent>) -> impl IntoView {
             <table class="events">
                 <thead>
                     <tr>
-                        <th scope="col">"Time (UTC)"</th>
+                        <th scope="col">"Time"</th>
                         <th scope="col">"Actor"</th>
                         <th scope="col">"Action"</th>
                         <th scope="col">"On"</th>
@@ -221,18 +272,40 @@ pub fn EventTable(events: Vec<AuditEvent>) -> impl IntoView {
                     {events
                         .into_iter()
                         .map(|e| {
+                            // Users, links, buckets and objects link to their pages.
                             let on = match (&e.bucket, &e.object_key, &e.target) {
-                                (Some(b), Some(k), _) => format!("{b}/{k}"),
-                                (_, _, Some(t)) => t.clone(),
-                                (Some(b), None, None) => b.clone(),
-                                _ => String::new(),
+                                (Some(b), Some(k), _) => {
+                                    let folder = k.rfind('/').map_or("", |i| &k[..=i]);
+                                    view! {
+                                        <a href=format!("/buckets/{b}?prefix={}", encode(folder))>
+                                            {format!("{b}/{k}")}
+                                        </a>
+                                    }
+                                        .into_any()
+                                }
+                                (_, _, Some(t)) => t.clone().into_any(),
+                                (Some(b), None, None) => {
+                                    view! { <a href=format!("/buckets/{b}")>{b.clone()}</a> }
+                                        .into_any()
+                                }
+                                _ => ().into_any(),
                             };
-                            let via = e
-                                .link_id
-                                .as_ref()
-                                .map(|l| format!("link {l}"))
-                                .or_else(|| e.access_key_id.clone())
-                                .unwrap_or_else(|| e.actor_kind.clone());
+                            let via = match (&e.link_id, &e.access_key_id) {
+                                (Some(l), _) => {
+                                    view! { <a href=format!("/links/{l}")>"link " {l.clone()}</a> }
+                                        .into_any()
+                                }
+                                (None, Some(k)) => k.clone().into_any(),
+                                (None, None) => e.actor_kind.clone().into_any(),
+                            };
+                            let actor = match (&e.actor, e.actor_kind.as_str()) {
+                                (Some(a), "user" | "link" | "presigned") => {
+                                    view! { <a href=format!("/users/{a}")>{a.clone()}</a> }
+                                        .into_any()
+                                }
+                                (Some(a), _) => a.clone().into_any(),
+                                (None, _) => "anonymous".into_any(),
+                            };
                             let outcome_class = format!("badge {}", match e.outcome.as_str() {
                                 "allowed" => "ok",
                                 _ => "off",
@@ -240,10 +313,10 @@ pub fn EventTable(events: Vec<AuditEvent>) -> impl IntoView {
                             view! {
                                 <tr>
                                     <td>
-                                        {crate::components::utc(e.at.div_euclid(1000))}
+                                        <Time at=e.at.div_euclid(1000) />
                                     </td>
                                     <td>
-                                        {e.actor.clone().unwrap_or_else(|| "anonymous".into())}
+                                        {actor}
                                         <br />
                                         <small>{via}</small>
                                     </td>
@@ -254,7 +327,7 @@ pub fn EventTable(events: Vec<AuditEvent>) -> impl IntoView {
                                         {e.status.map(|s| format!(" {s}"))}
                                         {e.error_code.clone().map(|c| format!(" {c}"))}
                                     </td>
-                                    <td>{e.bytes_sent}</td>
+                                    <td class="nowrap">{human_size(e.bytes_sent)}</td>
                                     <td>
                                         {e.client_ip.clone().unwrap_or_default()}
                                         <br />

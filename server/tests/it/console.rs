@@ -916,3 +916,90 @@ async fn the_console_says_what_it_will_not_take_and_keeps_names_exactly() -> Tes
     assert_eq!(links, 1, "only the good one was made");
     Ok(())
 }
+
+/// The audit's actor and bucket filters match whatever the case, and by the beginning of a
+/// name; a known name is matched exactly (not `alice` for `al` when `al` exists).
+#[tokio::test]
+async fn audit_filters_match_names_by_case_and_beginning() -> TestResult {
+    let app = TestApp::new().await;
+    let mut client = app.client();
+    client.login_ok().await;
+    let (_, csrf) = client.session().await;
+    for (name, form) in [
+        ("users/create", vec![("name", "alice")]),
+        ("users/create", vec![("name", "al")]),
+        ("buckets/create", vec![("name", "team-docs"), ("owner", "")]),
+        ("buckets/create", vec![("name", "other"), ("owner", "")]),
+    ] {
+        let mut with_token = vec![("csrf", csrf.as_str())];
+        with_token.extend(form);
+        let answer = client.call(name, &with_token).await;
+        assert_eq!(answer.status, StatusCode::OK, "{name}: {}", answer.body);
+    }
+    let events = vec![
+        ("alice", "team-docs"),
+        ("al", "team-docs"),
+        ("alice", "other"),
+        ("bob-gone", "other"),
+    ]
+    .into_iter()
+    .map(|(user, bucket)| domain::audit::RequestEvent {
+        at: domain::audit::now_millis(),
+        kind: Some(domain::audit::ActorKind::User),
+        user: Some(user.to_owned()),
+        operation: "GetObject".to_owned(),
+        bucket: Some(bucket.to_owned()),
+        key: Some("a.txt".to_owned()),
+        outcome: Some(domain::audit::Outcome::Allowed),
+        status: 200,
+        ..Default::default()
+    })
+    .collect::<Vec<_>>();
+    domain::audit::write_requests(&app.pool, &events, true).await?;
+    let mut page = async |actor: &str, bucket: &str| -> Vec<(String, String)> {
+        let answer = client
+            .call(
+                "audit/page",
+                &[
+                    ("query[actor]", actor),
+                    ("query[action]", "GetObject"),
+                    ("query[bucket]", bucket),
+                    ("query[outcome]", ""),
+                    ("query[since]", ""),
+                    ("query[until]", ""),
+                    ("query[before]", ""),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&answer.body).unwrap_or_default();
+        let mut rows: Vec<(String, String)> = rows
+            .iter()
+            .map(|e| {
+                (
+                    e["actor"].as_str().unwrap_or_default().to_owned(),
+                    e["bucket"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        page("ALICE", "").await,
+        [pair("alice", "other"), pair("alice", "team-docs")]
+    );
+    assert_eq!(page("Al", "TEAM-DOCS").await, [pair("al", "team-docs")]);
+    assert_eq!(
+        page("BOB", "oth").await,
+        [pair("bob-gone", "other")],
+        "no such user any more: by the name's beginning"
+    );
+    assert_eq!(
+        page("", "TEAM").await,
+        [pair("al", "team-docs"), pair("alice", "team-docs")]
+    );
+    assert_eq!(page("b_", "").await, [], "_ is a character, not a wildcard");
+    Ok(())
+}
