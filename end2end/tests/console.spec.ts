@@ -34,6 +34,13 @@ async function openAsStranger(browser: Browser, url: string) {
 test("a first-time admin shares a file end to end, then revokes and audits it", async ({ page, browser }) => {
   const content = `quarterly numbers ${Date.now()}\n`;
   await signIn(page);
+  // The first thing a keyboard reaches on a page skips to its content.
+  await page.reload();
+  await hydrated(page);
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("link", { name: "Skip to content" })).toBeFocused();
+  // Nothing made yet: the dashboard lists the four steps, none done.
+  await expect(page.getByRole("heading", { name: "Get started (0 of 4 done)" })).toBeVisible();
 
   // A user, whose key and secret are shown once.
   await page.getByRole("link", { name: "Users", exact: true }).click();
@@ -124,6 +131,11 @@ test("a first-time admin shares a file end to end, then revokes and audits it", 
   // Someone without any session opens it and gets the bytes.
   const opened = await openAsStranger(browser, url);
   expect(opened).toEqual({ status: 200, body: content });
+  // All four steps done: the checklist is gone.
+  await page.goto("/");
+  await hydrated(page);
+  await expect(page.getByRole("heading", { name: "At a glance" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: /Get started/ })).toHaveCount(0);
 
   // Revoked from the links page: refused from then on.
   await page.getByRole("link", { name: "Links", exact: true }).first().click();
@@ -318,6 +330,15 @@ test("long labels and fifty rows: each row's Revoke stays in view, on desktop an
       expect(box!.x + box!.width, `${href} row ${i} at ${width}px`).toBeLessThanOrEqual(width);
     }
   }
+  // On a phone the sections are behind a Menu button, closed again after a choice.
+  await page.setViewportSize({ width: 390, height: 900 });
+  await page.goto("/");
+  await hydrated(page);
+  await expect(page.getByRole("link", { name: "Audit", exact: true })).toBeHidden();
+  await page.getByText("Menu", { exact: true }).click();
+  await page.getByRole("link", { name: "Audit", exact: true }).click();
+  await expect(page).toHaveURL(/\/audit$/);
+  await expect(page.getByRole("link", { name: "Audit", exact: true })).toBeHidden();
   // And it works there: revoke the first from the phone, confirmed, said.
   await page.goto("/links?bucket=wide");
   await hydrated(page);

@@ -24,6 +24,10 @@ pub struct Figures {
     pub active_links: i64,
     /// Requests through links and other pre-signed URLs in the last 24 hours.
     pub accesses_24h: i64,
+    /// Whether any grant, and any share link (even an old one), exists: the last two steps of
+    /// getting started.
+    pub any_grant: bool,
+    pub any_link: bool,
 }
 
 /// Active links are counted up to this; beyond, the dashboard says "more than".
@@ -76,6 +80,7 @@ pub fn DashboardPage() -> impl IntoView {
                         s.active_links.to_string()
                     };
                     view! {
+                        <GetStarted figures=s />
                         <section aria-labelledby="figures-title">
                             <h2 id="figures-title">"At a glance"</h2>
                             <dl class="figures">
@@ -110,6 +115,67 @@ pub fn DashboardPage() -> impl IntoView {
         <Transition fallback=|| view! { <h1>"Welcome"</h1> }>{greeting}</Transition>
         <Transition fallback=|| view! { <p>"Loading figures…"</p> }>{body}</Transition>
     }
+}
+
+/// The first hour's steps, ticked as they are done; gone once all are.
+#[component]
+fn GetStarted(figures: Figures) -> impl IntoView {
+    let steps = [
+        (
+            figures.iam_users > 0,
+            "Create an IAM user",
+            "/users",
+            "the Users page",
+            "their S3 access key is shown once, with ready-made settings for their tools.",
+        ),
+        (
+            figures.buckets > 0,
+            "Create a bucket",
+            "/buckets",
+            "the Buckets page",
+            "and upload a file to it.",
+        ),
+        (
+            figures.any_grant,
+            "Grant the user access to the bucket",
+            "/buckets",
+            "a bucket's Access tab",
+            "read, write or both, for all of it or a folder, until a date if you wish.",
+        ),
+        (
+            figures.any_link,
+            "Share a file",
+            "/buckets",
+            "a bucket's Objects",
+            "a link anyone can open, signed as the user, listed and revocable under Links.",
+        ),
+    ];
+    let done = steps.iter().filter(|step| step.0).count();
+    (done < steps.len()).then(|| {
+        view! {
+            <section class="card getting-started" aria-labelledby="start-title">
+                <h2 id="start-title">"Get started (" {done} " of " {steps.len()} " done)"</h2>
+                <ol class="checklist">
+                    {steps
+                        .into_iter()
+                        .map(|(done, what, href, place, why)| {
+                            view! {
+                                <li class:done=done>
+                                    <span class="tick" aria-hidden="true">{if done { "✓" } else { "○" }}</span>
+                                    <span class="visually-hidden">{if done { "Done: " } else { "To do: " }}</span>
+                                    <strong>{what}</strong>
+                                    " in "
+                                    <a href=href>{place}</a>
+                                    ": "
+                                    {why}
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ol>
+            </section>
+        }
+    })
 }
 
 #[component]

@@ -13,13 +13,16 @@ const DAYS: i64 = 7;
 /// Counts what the dashboard shows; `hours` are the access counts of the chart's week
 /// ([`domain::audit::access_hours`]), read once for the chart and the 24-hour figure.
 async fn stats(pool: &Pool, now: i64, hours: &[(i64, i64, i64)]) -> Result<Figures, AppError> {
-    let (iam_users, access_keys, buckets) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM iam_users),
+    let (iam_users, access_keys, buckets, any_grant, any_link): (i64, i64, i64, i64, i64) =
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM iam_users),
                 (SELECT COUNT(*) FROM access_keys WHERE status = 'active'),
-                (SELECT COUNT(*) FROM buckets)",
-    )
-    .fetch_one(pool)
-    .await?;
+                (SELECT COUNT(*) FROM buckets),
+                (SELECT COUNT(*) FROM (SELECT 1 FROM grants LIMIT 1) AS g),
+                (SELECT COUNT(*) FROM (SELECT 1 FROM share_links LIMIT 1) AS l)",
+        )
+        .fetch_one(pool)
+        .await?;
     // The last 24 hours, counted by the hour: the 24 hours that start after now - 24 h (the
     // current one included, so far).
     let since = (now - 86_400 + 3_599) / 3_600 * 3_600;
@@ -37,6 +40,8 @@ async fn stats(pool: &Pool, now: i64, hours: &[(i64, i64, i64)]) -> Result<Figur
         buckets,
         active_links,
         accesses_24h,
+        any_grant: any_grant > 0,
+        any_link: any_link > 0,
     })
 }
 
