@@ -407,6 +407,33 @@ pub async fn killed_by(pool: &Pool, change: &Change<'_>) -> Result<i64> {
     Ok(sqlx::query_scalar_with(&sql, args).fetch_one(pool).await?)
 }
 
+/// How many working links each of `keys` in `bucket` has (keys with none are left out):
+/// what deleting those objects would stop.
+pub async fn live_by_object(
+    pool: &Pool,
+    bucket: &str,
+    keys: &[String],
+) -> Result<std::collections::HashMap<String, i64>> {
+    if keys.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let mut query = Filtered::default();
+    let now = query.param(now_unix());
+    let bucket = query.param(bucket.to_owned());
+    let listed: Vec<String> = keys.iter().map(|k| query.param(k.clone())).collect();
+    query.push(&format!(
+        "SELECT key, COUNT(*) FROM ({}) AS counted WHERE state = 'active' GROUP BY key",
+        select_links_where(&format!(
+            "l.revoked_at IS NULL AND l.expires_at > {now} AND l.bucket = {bucket}
+                AND l.object_key IN ({})",
+            listed.join(", ")
+        ))
+    ));
+    let (sql, args) = query.into_parts();
+    let rows: Vec<(String, i64)> = sqlx::query_as_with(&sql, args).fetch_all(pool).await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// What can bring stopped links back to work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revival<'a> {

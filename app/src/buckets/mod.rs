@@ -46,6 +46,9 @@ pub struct ObjectRow {
     pub size: i64,
     pub last_modified: i64,
     pub content_type: Option<String>,
+    /// Working share links to it: what deleting it stops (filled in by the console).
+    #[serde(default)]
+    pub live_links: i64,
 }
 
 /// Who may reach a bucket, and how.
@@ -123,6 +126,19 @@ pub async fn get_bucket(
 ) -> Result<BucketView, AppError> {
     let _admin = crate::auth::ssr::require_admin().await?;
     ssr::view(&name, &tab, &prefix, &after).await
+}
+
+/// Makes the folder `name` under `prefix` (an empty object `PREFIX/NAME/`, as S3 consoles do,
+/// so that it shows before anything is put in it).
+#[server(endpoint = "buckets/create_folder")]
+pub async fn create_folder(
+    csrf: String,
+    bucket: String,
+    prefix: String,
+    name: String,
+) -> Result<String, AppError> {
+    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    ssr::create_folder(&admin, &bucket, &prefix, &name).await
 }
 
 /// Deletes one object (with `confirm`: there is no undo).
@@ -376,6 +392,7 @@ fn loaded(
 pub fn BucketObjects() -> impl IntoView {
     let query = use_query_map();
     let delete_object = FormAction::<DeleteObject>::new();
+    let create_folder = FormAction::<CreateFolder>::new();
     let (uploads, set_uploads) = signal(0u32);
     // The upload's progress lives here, above the listing it refreshes, so that it survives it.
     let upload = UploadState {
@@ -384,11 +401,11 @@ pub fn BucketObjects() -> impl IntoView {
         done: set_uploads,
     };
     let data = bucket_view("objects", move || {
-        uploads.get() as usize + delete_object.version().get()
+        uploads.get() as usize + delete_object.version().get() + create_folder.version().get()
     });
     loaded(data, move |data| {
         let prefix = query.read_untracked().get("prefix").unwrap_or_default();
-        view! { <ObjectsTab data prefix delete_object upload /> }.into_any()
+        view! { <ObjectsTab data prefix delete_object create_folder upload /> }.into_any()
     })
 }
 
@@ -451,10 +468,13 @@ fn ObjectsTab(
     data: BucketView,
     prefix: String,
     delete_object: FormAction<DeleteObject>,
+    create_folder: FormAction<CreateFolder>,
     upload: UploadState,
 ) -> impl IntoView {
     let bucket = data.name.clone();
     let error = delete_object.error();
+    let folder_error = create_folder.error();
+    let (folder_bucket, folder_prefix) = (bucket.clone(), prefix.clone());
     let base = format!("/buckets/{}", encode(&bucket));
     let href = {
         let base = base.clone();
@@ -482,6 +502,22 @@ fn ObjectsTab(
                 .collect_view()}
         </nav>
         <Upload bucket=bucket.clone() prefix=prefix.clone() state=upload />
+        <details class="new-folder">
+            <summary class="button">"New folder…"</summary>
+            <ServerForm action=create_folder attr:class="inline-form">
+                <CsrfField />
+                <input type="hidden" name="bucket" value=folder_bucket />
+                <input type="hidden" name="prefix" value=folder_prefix />
+                <div class="field">
+                    <label for="folder-name">"Folder name"</label>
+                    <input id="folder-name" name="name" required autocomplete="off" />
+                </div>
+                <button type="submit">"Create folder"</button>
+            </ServerForm>
+            <FieldError error=folder_error field="name" />
+            <FormError error=folder_error />
+        </details>
+        <Done action=create_folder />
         <FormError error />
         {if empty {
             view! { <p class="empty">"Nothing here yet."</p> }.into_any()
@@ -523,6 +559,14 @@ fn ObjectsTab(
                                 .map(|o| {
                                     let bucket = bucket.clone();
                                     let label = o.key[prefix.len()..].to_owned();
+                                    let delete_text = if o.live_links > 0 {
+                                        format!(
+                                            "Delete {label} for good. This stops {}.",
+                                            live_links(o.live_links),
+                                        )
+                                    } else {
+                                        format!("Delete {label} for good")
+                                    };
                                     let share_href = format!(
                                         "{base}/share?key={}",
                                         encode(&o.key),
@@ -558,7 +602,7 @@ fn ObjectsTab(
                                                         <input type="hidden" name="key" value=o.key.clone() />
                                                         <ConfirmField
                                                             id=format!("confirm-delete-{}", o.key)
-                                                            text=format!("Delete {label} for good")
+                                                            text=delete_text.clone()
                                                         />
                                                         <button
                                                             type="submit"

@@ -102,6 +102,15 @@ pub async fn view(
                 .list(name, prefix, after, PAGE)
                 .await
                 .map_err(|e| internal("cannot list objects", e))?;
+            // A folder's own marker (the empty `PREFIX/` object) is the folder, not a file in it.
+            view.listing.objects.retain(|o| o.key != prefix);
+            let keys: Vec<String> = view.listing.objects.iter().map(|o| o.key.clone()).collect();
+            let live = links::live_by_object(pool, name, &keys)
+                .await
+                .map_err(|e| domain_error(e, "name"))?;
+            for object in &mut view.listing.objects {
+                object.live_links = live.get(&object.key).copied().unwrap_or(0);
+            }
         }
         "access" => {
             for g in domain::grants::list(pool, None, Some(name))
@@ -156,6 +165,54 @@ pub async fn view(
         }
     }
     Ok(view)
+}
+
+pub async fn create_folder(
+    admin: &Admin,
+    bucket: &str,
+    prefix: &str,
+    name: &str,
+) -> Result<String, AppError> {
+    let state = app_state()?;
+    let origin = admin_origin(&admin.name).await;
+    let name = name.trim().trim_end_matches('/');
+    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+        return Err(AppError::invalid(
+            "name",
+            "Give the folder a name, without / (make folders inside it from it).",
+        ));
+    }
+    if !prefix.is_empty() && !prefix.ends_with('/') {
+        return Err(AppError::invalid("prefix", "That is not a folder."));
+    }
+    buckets::require(&state.pool, bucket)
+        .await
+        .map_err(|e| domain_error(e, "bucket"))?;
+    let key = format!("{prefix}{name}/");
+    if key.len() > 1024 {
+        return Err(AppError::invalid(
+            "name",
+            "Too long: a key has at most 1,024 bytes.",
+        ));
+    }
+    let empty: crate::state::UploadBody<'_> = Box::pin(futures_util::stream::empty());
+    state
+        .store
+        .upload(bucket, &key, None, empty)
+        .await
+        .map_err(|e| AppError::invalid("name", e))?;
+    let mut tx = domain::db::write_tx(&state.pool).await?;
+    domain::audit::record_action(
+        &mut tx,
+        &origin,
+        domain::audit::Action::new("object.upload", &key)
+            .on(bucket, Some(&key))
+            .detail(serde_json::json!({ "size": 0, "folder": true })),
+    )
+    .await
+    .map_err(|e| internal("cannot write the audit trail", e))?;
+    tx.commit().await?;
+    Ok(format!("Folder {name} created."))
 }
 
 pub async fn delete_object(admin: &Admin, bucket: &str, key: &str) -> Result<(), AppError> {

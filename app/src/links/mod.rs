@@ -91,7 +91,10 @@ pub struct SharedLink {
     pub key: String,
     pub url: String,
     pub expires_at: i64,
-    /// The URL as an SVG QR code.
+    /// `GET` (a download) or `PUT` (an upload-only link).
+    #[serde(default)]
+    pub method: String,
+    /// The URL as an SVG QR code (downloads only: a phone cannot upload through one).
     pub qr_svg: String,
 }
 
@@ -531,9 +534,22 @@ pub fn LinkPage() -> impl IntoView {
     }
 }
 
-/// A link just made: its URL with a copy button, its expiry, its QR code.
+/// A link just made: its URL with a copy button (focused, so in view), its expiry, and its QR
+/// code for a download or the `curl` line that uploads through an upload-only link.
 #[component]
 fn SharedLinkView(link: SharedLink) -> impl IntoView {
+    Effect::new(move |_| {
+        use leptos::wasm_bindgen::JsCast;
+        if let Some(field) = document()
+            .get_element_by_id("shared-url")
+            .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+        {
+            let _ = field.focus();
+            field.select();
+        }
+    });
+    let upload = link.method == "PUT";
+    let curl = format!("curl -T FILE '{}'", link.url);
     view! {
         <div class="shared" role="status">
             <h3>"Link ready"</h3>
@@ -544,7 +560,19 @@ fn SharedLinkView(link: SharedLink) -> impl IntoView {
                 "Works until " <Time at=link.expires_at /> ". "
                 <a href=format!("/links/{}", link.id)>"See its accesses"</a>
             </p>
-            <div class="qr" role="img" aria-label="QR code of the link" inner_html=link.qr_svg />
+            {if upload {
+                view! {
+                    <p>"Whoever has it uploads the file with, for example:"</p>
+                    <pre id="shared-curl">{curl.clone()}</pre>
+                    <CopyButton text=curl label="Copy the curl line" />
+                }
+                    .into_any()
+            } else {
+                view! {
+                    <div class="qr" role="img" aria-label="QR code of the link" inner_html=link.qr_svg />
+                }
+                    .into_any()
+            }}
         </div>
     }
 }

@@ -189,11 +189,16 @@ pub async fn create(
         _ => domain_error(e, "user"),
     })?;
     let shared = SharedLink {
-        qr_svg: qr_svg(&issued.url),
+        qr_svg: if method == links::Method::Get {
+            qr_svg(&issued.url)
+        } else {
+            String::new()
+        },
         id: issued.link.id,
         bucket: bucket.to_owned(),
         key: key.to_owned(),
         expires_at: issued.link.expires_at,
+        method: method.as_str().to_owned(),
         url: issued.url,
     };
     if plain_form_post() {

@@ -93,6 +93,7 @@ impl app::state::ConsoleStore for EmbeddedStore {
                         size,
                         last_modified,
                         content_type,
+                        live_links: 0,
                     });
                 }
             }

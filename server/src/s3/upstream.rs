@@ -808,6 +808,7 @@ impl ConsoleStore for UpstreamStore {
                         size: o.size.unwrap_or(0),
                         last_modified: o.last_modified.map(|t| t.secs()).unwrap_or(0),
                         content_type: None,
+                        live_links: 0,
                     })
                 })
                 .collect(),

@@ -1003,3 +1003,133 @@ async fn audit_filters_match_names_by_case_and_beginning() -> TestResult {
     assert_eq!(page("b_", "").await, [], "_ is a character, not a wildcard");
     Ok(())
 }
+
+/// The object browser: a folder made before anything is put in it, names it refuses, and
+/// each object's count of the live links deleting it would stop.
+#[tokio::test]
+async fn folders_are_made_and_objects_say_what_deleting_them_stops() -> TestResult {
+    let app = TestApp::new().await;
+    let mut client = app.client();
+    client.login_ok().await;
+    let (_, csrf) = client.session().await;
+    let csrf = csrf.as_str();
+    let mut call = async |name: &str, form: &[(&str, &str)]| {
+        let mut with_token = vec![("csrf", csrf)];
+        with_token.extend_from_slice(form);
+        client.call(name, &with_token).await
+    };
+    for (name, form) in [
+        ("users/create", vec![("name", "alice")]),
+        ("buckets/create", vec![("name", "team"), ("owner", "")]),
+        (
+            "buckets/grant",
+            vec![
+                ("bucket", "team"),
+                ("user", "alice"),
+                ("permission", "read"),
+                ("prefix", ""),
+                ("expires", ""),
+            ],
+        ),
+    ] {
+        let answer = call(name, &form).await;
+        assert_eq!(answer.status, StatusCode::OK, "{name}: {}", answer.body);
+    }
+    let folder = |prefix: &'static str, name: &'static str| {
+        vec![("bucket", "team"), ("prefix", prefix), ("name", name)]
+    };
+    let made = call("buckets/create_folder", &folder("", "reports")).await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    assert_eq!(made.body, "\"Folder reports created.\"");
+    let made = call("buckets/create_folder", &folder("reports/", "2026")).await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    for bad in ["", "a/b", "..", "  "] {
+        let answer = call("buckets/create_folder", &folder("", bad)).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad:?}: {}",
+            answer.body
+        );
+    }
+    drop(call);
+    let mut listing = async |prefix: &str| -> serde_json::Value {
+        let answer = client
+            .call(
+                "buckets/view",
+                &[
+                    ("name", "team"),
+                    ("tab", "objects"),
+                    ("prefix", prefix),
+                    ("after", ""),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        serde_json::from_str::<serde_json::Value>(&answer.body).unwrap_or_default()["listing"]
+            .clone()
+    };
+    assert_eq!(
+        listing("").await["folders"],
+        serde_json::json!(["reports/"])
+    );
+    let inside = listing("reports/").await;
+    assert_eq!(inside["folders"], serde_json::json!(["reports/2026/"]));
+    assert_eq!(
+        inside["objects"],
+        serde_json::json!([]),
+        "the folder's marker is not a file in it"
+    );
+
+    // A file with a live link says so; one without, nothing.
+    client
+        .upload(
+            "team",
+            &[(None, "a.txt", "hello"), (None, "b.txt", "hello")],
+        )
+        .await;
+    let (_, csrf) = client.session().await;
+    let made = client
+        .call(
+            "links/create",
+            &[
+                ("csrf", csrf.as_str()),
+                ("bucket", "team"),
+                ("key", "a.txt"),
+                ("user", "alice"),
+                ("expires", "1h"),
+                ("method", "GET"),
+                ("label", ""),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let answer = client
+        .call(
+            "buckets/view",
+            &[
+                ("name", "team"),
+                ("tab", "objects"),
+                ("prefix", ""),
+                ("after", ""),
+            ],
+        )
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&answer.body)?;
+    let counts: Vec<(String, i64)> = v["listing"]["objects"]
+        .as_array()
+        .map(|objects| {
+            objects
+                .iter()
+                .map(|o| {
+                    (
+                        o["key"].as_str().unwrap_or_default().to_owned(),
+                        o["live_links"].as_i64().unwrap_or(-1),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(counts, [("a.txt".to_owned(), 1), ("b.txt".to_owned(), 0)]);
+    Ok(())
+}
