@@ -178,30 +178,24 @@ fn ConsoleLayout() -> impl IntoView {
             )
         })
     };
-    // The same links in a bar on wide screens and behind a Menu button on phones (one of the
-    // two is not displayed, and so not announced either).
-    let links = || {
-        view! {
-            <A href="/" exact=true>"Dashboard"</A>
-            <A href="/users">"Users"</A>
-            <A href="/buckets">"Buckets"</A>
-            <A href="/links">"Links"</A>
-            <A href="/audit">"Audit"</A>
-            <A href="/settings">"Settings"</A>
-            <A href="/account">"Account"</A>
-        }
-    };
     view! {
         <Title text="Console" />
         <a class="skip" href="#main">"Skip to content"</a>
         <header class="topbar">
             <a class="brand" href="/">"bucketshare"</a>
-            <nav aria-label="Main" class="wide-only">{links()}</nav>
-            <details class="menu narrow-only">
-                <summary>"Menu"</summary>
-                // Closed again by the choice made in it.
-                <nav aria-label="Main" on:click=close_menu>{links()}</nav>
-            </details>
+            // On phones the links open from a Menu toggle (a checkbox: no script needed), and a
+            // choice closes it again; on wide screens they are always there.
+            <input type="checkbox" id="menu-toggle" class="menu-toggle" />
+            <label for="menu-toggle" class="menu-button">"Menu"</label>
+            <nav aria-label="Main" on:click=close_menu>
+                <A href="/" exact=true>"Dashboard"</A>
+                <A href="/users">"Users"</A>
+                <A href="/buckets">"Buckets"</A>
+                <A href="/links">"Links"</A>
+                <A href="/audit">"Audit"</A>
+                <A href="/settings">"Settings"</A>
+                <A href="/account">"Account"</A>
+            </nav>
             <Transition fallback=|| ()>{admin_name}</Transition>
             <LogoutButton />
         </header>
@@ -211,15 +205,14 @@ fn ConsoleLayout() -> impl IntoView {
     }
 }
 
-/// Closes the `<details>` menu holding the clicked link.
-fn close_menu(ev: leptos::ev::MouseEvent) {
+/// Closes the phone menu after a choice in it.
+fn close_menu(_: leptos::ev::MouseEvent) {
     use leptos::wasm_bindgen::JsCast;
-    if let Some(menu) = ev
-        .current_target()
-        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-        .and_then(|nav| nav.closest("details").ok().flatten())
+    if let Some(toggle) = document()
+        .get_element_by_id("menu-toggle")
+        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
     {
-        let _ = menu.remove_attribute("open");
+        toggle.set_checked(false);
     }
 }
 

@@ -272,40 +272,31 @@ pub fn EventTable(events: Vec<AuditEvent>) -> impl IntoView {
                     {events
                         .into_iter()
                         .map(|e| {
-                            // Users, links, buckets and objects link to their pages.
-                            let on = match (&e.bucket, &e.object_key, &e.target) {
+                            // Users, links, buckets and objects link to their pages (an
+                            // `<a>` without `href` where there is no page: one view, less WASM).
+                            let (on, on_href) = match (&e.bucket, &e.object_key, &e.target) {
                                 (Some(b), Some(k), _) => {
                                     let folder = k.rfind('/').map_or("", |i| &k[..=i]);
-                                    view! {
-                                        <a href=format!("/buckets/{b}?prefix={}", encode(folder))>
-                                            {format!("{b}/{k}")}
-                                        </a>
-                                    }
-                                        .into_any()
+                                    (
+                                        format!("{b}/{k}"),
+                                        Some(format!("/buckets/{b}?prefix={}", encode(folder))),
+                                    )
                                 }
-                                (_, _, Some(t)) => t.clone().into_any(),
-                                (Some(b), None, None) => {
-                                    view! { <a href=format!("/buckets/{b}")>{b.clone()}</a> }
-                                        .into_any()
-                                }
-                                _ => ().into_any(),
+                                (_, _, Some(t)) => (t.clone(), None),
+                                (Some(b), None, None) => (b.clone(), Some(format!("/buckets/{b}"))),
+                                _ => (String::new(), None),
                             };
-                            let via = match (&e.link_id, &e.access_key_id) {
-                                (Some(l), _) => {
-                                    view! { <a href=format!("/links/{l}")>"link " {l.clone()}</a> }
-                                        .into_any()
-                                }
-                                (None, Some(k)) => k.clone().into_any(),
-                                (None, None) => e.actor_kind.clone().into_any(),
+                            let (via, via_href) = match (&e.link_id, &e.access_key_id) {
+                                (Some(l), _) => (format!("link {l}"), Some(format!("/links/{l}"))),
+                                (None, Some(k)) => (k.clone(), None),
+                                (None, None) => (e.actor_kind.clone(), None),
                             };
-                            let actor = match (&e.actor, e.actor_kind.as_str()) {
-                                (Some(a), "user" | "link" | "presigned") => {
-                                    view! { <a href=format!("/users/{a}")>{a.clone()}</a> }
-                                        .into_any()
-                                }
-                                (Some(a), _) => a.clone().into_any(),
-                                (None, _) => "anonymous".into_any(),
-                            };
+                            let actor_href = e
+                                .actor
+                                .as_ref()
+                                .filter(|_| matches!(e.actor_kind.as_str(), "user" | "link" | "presigned"))
+                                .map(|a| format!("/users/{a}"));
+                            let actor = e.actor.clone().unwrap_or_else(|| "anonymous".into());
                             let outcome_class = format!("badge {}", match e.outcome.as_str() {
                                 "allowed" => "ok",
                                 _ => "off",
@@ -316,12 +307,16 @@ pub fn EventTable(events: Vec<AuditEvent>) -> impl IntoView {
                                         <Time at=e.at.div_euclid(1000) />
                                     </td>
                                     <td>
-                                        {actor}
+                                        <a href=actor_href>{actor}</a>
                                         <br />
-                                        <small>{via}</small>
+                                        <small>
+                                            <a href=via_href>{via}</a>
+                                        </small>
                                     </td>
                                     <td>{e.action.clone()}</td>
-                                    <td>{on}</td>
+                                    <td>
+                                        <a href=on_href>{on}</a>
+                                    </td>
                                     <td>
                                         <span class=outcome_class>{e.outcome.clone()}</span>
                                         {e.status.map(|s| format!(" {s}"))}

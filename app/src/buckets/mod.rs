@@ -596,7 +596,7 @@ fn ObjectsTab(
                                                     >
                                                         "Delete…"
                                                     </summary>
-                                                    <ServerForm action=delete_object attr:class="confirm-form">
+                                                    <ServerForm action=delete_object>
                                                         <CsrfField />
                                                         <input type="hidden" name="bucket" value=bucket.clone() />
                                                         <input type="hidden" name="key" value=o.key.clone() />
@@ -851,7 +851,7 @@ fn AccessTab(
                                                         .unwrap_or_else(|| "never".into_any())}
                                                 </td>
                                                 <td>
-                                                    <ServerForm action=ungrant attr:class="confirm-form">
+                                                    <ServerForm action=ungrant>
                                                         <CsrfField />
                                                         <input type="hidden" name="bucket" value=bucket.clone() />
                                                         <input type="hidden" name="user" value=a.user.clone() />
@@ -900,7 +900,7 @@ fn BucketSettings(bucket: BucketRow, delete_bucket: FormAction<DeleteBucket>) ->
                     }
                 }}
             </p>
-            <ServerForm action=delete_bucket attr:class="confirm-form">
+            <ServerForm action=delete_bucket>
                 <CsrfField />
                 <input type="hidden" name="name" value=bucket.name.clone() />
                 <label class="check">

@@ -224,7 +224,7 @@ pub fn LinksPage() -> impl IntoView {
                             .filter(|_| live > 0)
                             .map(|scope| {
                                 view! {
-                                    <ServerForm action=revoke attr:class="confirm-form">
+                                    <ServerForm action=revoke>
                                         <CsrfField />
                                         <input type="hidden" name="scope" value=scope />
                                         <ConfirmField
@@ -382,7 +382,7 @@ pub fn LinkTable(
                                                                     >
                                                                         "Revoke…"
                                                                     </summary>
-                                                                    <ServerForm action attr:class="confirm-form">
+                                                                    <ServerForm action>
                                                                         <CsrfField />
                                                                         <input type="hidden" name="id" value=l.id.clone() />
                                                                         <button
@@ -504,7 +504,7 @@ pub fn LinkPage() -> impl IntoView {
                         view! {
                             <details class="row-confirm">
                                 <summary class="button danger">"Revoke…"</summary>
-                                <ServerForm action=revoke attr:class="confirm-form">
+                                <ServerForm action=revoke>
                                     <CsrfField />
                                     <input type="hidden" name="id" value=l.id.clone() />
                                     <p>"Whoever has the link loses it at once; this cannot be undone."</p>

@@ -235,7 +235,7 @@ fn SettingsForms(
             {overridden
                 .then(|| {
                     view! {
-                        <ServerForm action=reset attr:class="confirm-form">
+                        <ServerForm action=reset>
                             <CsrfField />
                             <ConfirmField
                                 id="confirm-reset-settings".to_owned()

@@ -399,7 +399,7 @@ fn UserBody(
             <div class="actions">
                 {if user.active {
                     view! {
-                        <ServerForm action=change_user attr:class="confirm-form">
+                        <ServerForm action=change_user>
                             <CsrfField />
                             <input type="hidden" name="name" value=name_status />
                             <input type="hidden" name="change" value="disable" />
@@ -415,7 +415,7 @@ fn UserBody(
                         .into_any()
                 } else {
                     view! {
-                        <ServerForm action=change_user attr:class="confirm-form">
+                        <ServerForm action=change_user>
                             <CsrfField />
                             <input type="hidden" name="name" value=name_status />
                             <input type="hidden" name="change" value="enable" />
@@ -433,7 +433,7 @@ fn UserBody(
                     }
                         .into_any()
                 }}
-                <ServerForm action=change_user attr:class="confirm-form">
+                <ServerForm action=change_user>
                     <CsrfField />
                     <input type="hidden" name="name" value=name_delete.clone() />
                     <input type="hidden" name="change" value="delete" />
@@ -549,7 +549,7 @@ fn KeyRow(user: String, key: KeyView, change_key: FormAction<ChangeKey>) -> impl
         };
         let (user, key_id) = (user.clone(), key_id.clone());
         view! {
-            <ServerForm action=change_key attr:class="confirm-form">
+            <ServerForm action=change_key>
                 <CsrfField />
                 <input type="hidden" name="user" value=user />
                 <input type="hidden" name="key" value=key_id />
