@@ -191,7 +191,7 @@ fn confirm_links(count: i64, confirmed: bool, verb: &str) -> Result<(), AppError
     if count > 0 && !confirmed {
         return Err(AppError::invalid(
             "confirm",
-            &format!(
+            format!(
                 "This {verb} {}: tick the confirmation box to go on.",
                 crate::components::live_links(count)
             ),

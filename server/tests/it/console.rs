@@ -1052,7 +1052,6 @@ async fn folders_are_made_and_objects_say_what_deleting_them_stops() -> TestResu
             answer.body
         );
     }
-    drop(call);
     let mut listing = async |prefix: &str| -> serde_json::Value {
         let answer = client
             .call(
