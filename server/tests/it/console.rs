@@ -669,13 +669,6 @@ async fn enabling_what_stopped_links_says_how_many_it_brings_back_and_asks() -> 
     let app = TestApp::new().await;
     let mut client = app.client();
     client.login_ok().await;
-    let (_, csrf) = client.session().await;
-    let csrf = csrf.as_str();
-    let mut call = async |name: &str, form: &[(&str, &str)]| {
-        let mut with_token = vec![("csrf", csrf)];
-        with_token.extend_from_slice(form);
-        client.call(name, &with_token).await
-    };
     for (name, form) in [
         ("users/create", vec![("name", "eve")]),
         ("buckets/create", vec![("name", "team"), ("owner", "")]),
@@ -701,7 +694,7 @@ async fn enabling_what_stopped_links_says_how_many_it_brings_back_and_asks() -> 
             ],
         ),
     ] {
-        let answer = call(name, &form).await;
+        let answer = client.change(name, &form).await;
         assert_eq!(answer.status, StatusCode::OK, "{name}: {}", answer.body);
     }
     let key: String = sqlx::query_scalar("SELECT id FROM access_keys")
@@ -733,24 +726,34 @@ async fn enabling_what_stopped_links_says_how_many_it_brings_back_and_asks() -> 
     };
 
     refused(
-        &call("users/key", &key_change("disable", false)).await,
+        &client
+            .change("users/key", &key_change("disable", false))
+            .await,
         "This stops 1 live share link",
     );
     assert_eq!(status(&app.pool).await, "active");
-    let done = call("users/key", &key_change("disable", true)).await;
+    let done = client
+        .change("users/key", &key_change("disable", true))
+        .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     // Enabling the key would revive the link: asked, and nothing changes unconfirmed.
     refused(
-        &call("users/key", &key_change("enable", false)).await,
+        &client
+            .change("users/key", &key_change("enable", false))
+            .await,
         "This brings back 1 live share link",
     );
     assert_eq!(status(&app.pool).await, "inactive");
     // The user has no live link now: disabling and enabling it touch none, and need no box.
     for change in ["disable", "enable"] {
-        let done = call("users/change", &[("name", "eve"), ("change", change)]).await;
+        let done = client
+            .change("users/change", &[("name", "eve"), ("change", change)])
+            .await;
         assert_eq!(done.status, StatusCode::OK, "{change}: {}", done.body);
     }
-    let done = call("users/key", &key_change("enable", true)).await;
+    let done = client
+        .change("users/key", &key_change("enable", true))
+        .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert_eq!(status(&app.pool).await, "active");
     Ok(())
@@ -763,18 +766,6 @@ async fn the_console_says_what_it_will_not_take_and_keeps_names_exactly() -> Tes
     let app = TestApp::new().await;
     let mut client = app.client();
     client.login_ok().await;
-    let (_, csrf) = client.session().await;
-    let csrf = csrf.as_str();
-    async fn call(
-        client: &mut crate::harness::Client<'_>,
-        csrf: &str,
-        name: &str,
-        form: &[(&str, &str)],
-    ) -> crate::harness::Answer {
-        let mut with_token = vec![("csrf", csrf)];
-        with_token.extend_from_slice(form);
-        client.call(name, &with_token).await
-    }
     fn refused(answer: &crate::harness::Answer, field: &str, says: &str) {
         assert_eq!(
             answer.status,
@@ -792,20 +783,16 @@ async fn the_console_says_what_it_will_not_take_and_keeps_names_exactly() -> Tes
     }
 
     // IAM user names are one user whatever their case.
-    said(&call(&mut client, csrf, "users/create", &[("name", "Alice")]).await);
+    said(&client.change("users/create", &[("name", "Alice")]).await);
     refused(
-        &call(&mut client, csrf, "users/create", &[("name", "alice")]).await,
+        &client.change("users/create", &[("name", "alice")]).await,
         "name",
         "`Alice` exists already",
     );
     said(
-        &call(
-            &mut client,
-            csrf,
-            "buckets/create",
-            &[("name", "team"), ("owner", "")],
-        )
-        .await,
+        &client
+            .change("buckets/create", &[("name", "team"), ("owner", "")])
+            .await,
     );
     let grant = |permission: &'static str, prefix: &'static str| {
         vec![
@@ -818,23 +805,23 @@ async fn the_console_says_what_it_will_not_take_and_keeps_names_exactly() -> Tes
     };
     // A prefix is a folder: `reports` would also reach `reports-old/…`.
     refused(
-        &call(
-            &mut client,
-            csrf,
-            "buckets/grant",
-            &grant("read", "reports"),
-        )
-        .await,
+        &client
+            .change("buckets/grant", &grant("read", "reports"))
+            .await,
         "prefix",
         "end it with /",
     );
     assert_eq!(
-        said(&call(&mut client, csrf, "buckets/grant", &grant("read", "")).await),
+        said(&client.change("buckets/grant", &grant("read", "")).await),
         "Alice may now read all of team."
     );
     // Granting again replaces, and says so.
     assert_eq!(
-        said(&call(&mut client, csrf, "buckets/grant", &grant("read-write", "")).await),
+        said(
+            &client
+                .change("buckets/grant", &grant("read-write", ""))
+                .await
+        ),
         "Alice's read grant on all of team is now read-write."
     );
 
@@ -869,46 +856,33 @@ async fn the_console_says_what_it_will_not_take_and_keeps_names_exactly() -> Tes
         ]
     };
     // A link to nothing, a link that dies before it can be sent, an over-long label.
-    let missing = call(
-        &mut client,
-        csrf,
-        "links/create",
-        &link("nothing.txt", "1h", ""),
-    )
-    .await;
+    let missing = client
+        .change("links/create", &link("nothing.txt", "1h", ""))
+        .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
     assert!(missing.body.contains("does not exist"), "{}", missing.body);
     refused(
-        &call(
-            &mut client,
-            csrf,
-            "links/create",
-            &link("plain \"form\".txt", "1s", ""),
-        )
-        .await,
+        &client
+            .change("links/create", &link("plain \"form\".txt", "1s", ""))
+            .await,
         "expires",
         "at least 1 minute",
     );
     let long = "x".repeat(201);
     let long: &'static str = Box::leak(long.into_boxed_str());
     refused(
-        &call(
-            &mut client,
-            csrf,
-            "links/create",
-            &link("plain \"form\".txt", "1h", long),
-        )
-        .await,
+        &client
+            .change("links/create", &link("plain \"form\".txt", "1h", long))
+            .await,
         "label",
         "at most 200 characters (this one has 201)",
     );
-    let made = call(
-        &mut client,
-        csrf,
-        "links/create",
-        &link("plain \"form\".txt", "1m", &long[..200]),
-    )
-    .await;
+    let made = client
+        .change(
+            "links/create",
+            &link("plain \"form\".txt", "1m", &long[..200]),
+        )
+        .await;
     assert_eq!(made.status, StatusCode::OK, "{}", made.body);
     let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM share_links")
         .fetch_one(&app.pool)
@@ -924,16 +898,13 @@ async fn audit_filters_match_names_by_case_and_beginning() -> TestResult {
     let app = TestApp::new().await;
     let mut client = app.client();
     client.login_ok().await;
-    let (_, csrf) = client.session().await;
     for (name, form) in [
         ("users/create", vec![("name", "alice")]),
         ("users/create", vec![("name", "al")]),
         ("buckets/create", vec![("name", "team-docs"), ("owner", "")]),
         ("buckets/create", vec![("name", "other"), ("owner", "")]),
     ] {
-        let mut with_token = vec![("csrf", csrf.as_str())];
-        with_token.extend(form);
-        let answer = client.call(name, &with_token).await;
+        let answer = client.change(name, &form).await;
         assert_eq!(answer.status, StatusCode::OK, "{name}: {}", answer.body);
     }
     let events = vec![
@@ -1011,13 +982,6 @@ async fn folders_are_made_and_objects_say_what_deleting_them_stops() -> TestResu
     let app = TestApp::new().await;
     let mut client = app.client();
     client.login_ok().await;
-    let (_, csrf) = client.session().await;
-    let csrf = csrf.as_str();
-    let mut call = async |name: &str, form: &[(&str, &str)]| {
-        let mut with_token = vec![("csrf", csrf)];
-        with_token.extend_from_slice(form);
-        client.call(name, &with_token).await
-    };
     for (name, form) in [
         ("users/create", vec![("name", "alice")]),
         ("buckets/create", vec![("name", "team"), ("owner", "")]),
@@ -1032,19 +996,25 @@ async fn folders_are_made_and_objects_say_what_deleting_them_stops() -> TestResu
             ],
         ),
     ] {
-        let answer = call(name, &form).await;
+        let answer = client.change(name, &form).await;
         assert_eq!(answer.status, StatusCode::OK, "{name}: {}", answer.body);
     }
     let folder = |prefix: &'static str, name: &'static str| {
         vec![("bucket", "team"), ("prefix", prefix), ("name", name)]
     };
-    let made = call("buckets/create_folder", &folder("", "reports")).await;
+    let made = client
+        .change("buckets/create_folder", &folder("", "reports"))
+        .await;
     assert_eq!(made.status, StatusCode::OK, "{}", made.body);
     assert_eq!(made.body, "\"Folder reports created.\"");
-    let made = call("buckets/create_folder", &folder("reports/", "2026")).await;
+    let made = client
+        .change("buckets/create_folder", &folder("reports/", "2026"))
+        .await;
     assert_eq!(made.status, StatusCode::OK, "{}", made.body);
     for bad in ["", "a/b", "..", "  "] {
-        let answer = call("buckets/create_folder", &folder("", bad)).await;
+        let answer = client
+            .change("buckets/create_folder", &folder("", bad))
+            .await;
         assert_eq!(
             answer.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -1087,12 +1057,10 @@ async fn folders_are_made_and_objects_say_what_deleting_them_stops() -> TestResu
             &[(None, "a.txt", "hello"), (None, "b.txt", "hello")],
         )
         .await;
-    let (_, csrf) = client.session().await;
     let made = client
-        .call(
+        .change(
             "links/create",
             &[
-                ("csrf", csrf.as_str()),
                 ("bucket", "team"),
                 ("key", "a.txt"),
                 ("user", "alice"),

@@ -220,6 +220,14 @@ impl Client<'_> {
         self.post(name, form, "application/json", &[]).await
     }
 
+    /// Calls a server function that changes something, with the session's token.
+    pub async fn change(&mut self, name: &str, form: &[(&str, &str)]) -> Answer {
+        let (_, csrf) = self.session().await;
+        let mut with_token = vec![("csrf", csrf.as_str())];
+        with_token.extend_from_slice(form);
+        self.call(name, &with_token).await
+    }
+
     /// Posts a form the way a browser without JavaScript does (redirect answers).
     pub async fn post_form(&mut self, name: &str, form: &[(&str, &str)], referer: &str) -> Answer {
         self.post(name, form, "text/html", &[("referer", referer)])
