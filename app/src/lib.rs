@@ -31,7 +31,7 @@ use crate::account::AccountPage;
 use crate::audit::AuditPage;
 use crate::auth::{LoginPage, LogoutButton, SessionEpoch, SessionResource};
 use crate::buckets::{
-    BucketAccess, BucketFrame, BucketLinks, BucketObjects, BucketSettingsTab, BucketShare,
+    BucketAccess, BucketFrame, BucketLinks, BucketObjects, BucketSelected, ObjectPanel, BucketSettingsTab, BucketShare,
     BucketsPage,
 };
 use crate::dashboard::DashboardPage;
@@ -92,7 +92,23 @@ fn ConsoleRoutes() -> impl IntoView {
                 <Route path=path!("users/:name") view={Lazy::<UserRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("buckets") view={Lazy::<BucketsRoute>::new()} ssr=SsrMode::Async />
                 <ParentRoute path=path!("buckets/:name") view=BucketFrame ssr=SsrMode::Async>
-                    <Route path=path!("") view={Lazy::<BucketObjectsRoute>::new()} ssr=SsrMode::Async />
+                    <ParentRoute
+                        path=path!("")
+                        view={Lazy::<BucketObjectsRoute>::new()}
+                        ssr=SsrMode::Async
+                    >
+                        <Route path=path!("") view=|| () />
+                        <Route
+                            path=path!("details")
+                            view={Lazy::<ObjectPanelRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
+                    </ParentRoute>
+                    <Route
+                        path=path!("selected")
+                        view={Lazy::<BucketSelectedRoute>::new()}
+                        ssr=SsrMode::Async
+                    />
                     <Route
                         path=path!("access")
                         view={Lazy::<BucketAccessRoute>::new()}
@@ -157,6 +173,8 @@ lazy_pages!(
     UserRoute => UserPage,
     BucketsRoute => BucketsPage,
     BucketObjectsRoute => BucketObjects,
+    ObjectPanelRoute => ObjectPanel,
+    BucketSelectedRoute => BucketSelected,
     BucketAccessRoute => BucketAccess,
     BucketLinksRoute => BucketLinks,
     BucketSettingsRoute => BucketSettingsTab,

@@ -68,6 +68,23 @@ pub trait ConsoleStore: Send + Sync {
     /// Deletes one object; deleting a missing one succeeds, as in S3.
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), String>;
 
+    /// One object's details (`None` when there is no such object or bucket).
+    async fn object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<crate::buckets::ObjectInfo>, String>;
+
+    /// Reads one object: whole, or the part `range` picks once the object's size is known
+    /// (a range it cannot satisfy picks `None`: the whole object). `None` when there is no
+    /// such object or bucket.
+    async fn read(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: &(dyn Fn(u64) -> Option<std::ops::Range<u64>> + Send + Sync),
+    ) -> Result<Option<ObjectRead>, String>;
+
     /// Stores `body` as `bucket`/`key`, replacing what was there; returns its size.
     async fn upload(
         &self,
@@ -77,6 +94,19 @@ pub trait ConsoleStore: Send + Sync {
         body: UploadBody<'_>,
     ) -> Result<u64, String>;
 }
+
+/// An object being read: its details, the bytes sent (`range`, all of them when `None`), and
+/// those bytes as they come.
+pub struct ObjectRead {
+    pub info: crate::buckets::ObjectInfo,
+    pub range: Option<std::ops::Range<u64>>,
+    pub body: ReadBody,
+}
+
+/// The bytes of a read, as they come from the store.
+pub type ReadBody = std::pin::Pin<
+    Box<dyn futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send>,
+>;
 
 /// The bytes of an upload, as they arrive.
 pub type UploadBody<'a> =

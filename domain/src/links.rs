@@ -110,6 +110,8 @@ pub struct NewLink<'a> {
     pub user: &'a str,
     pub access_key_id: &'a str,
     pub created_by: &'a str,
+    /// When it was signed (its URL's `X-Amz-Date`).
+    pub created_at: i64,
     pub expires_at: i64,
     pub label: Option<&'a str>,
     pub signature: &'a str,
@@ -131,7 +133,7 @@ pub async fn record(pool: &Pool, link: NewLink<'_>, by: &Origin) -> Result<Link>
     .bind(user_id)
     .bind(link.access_key_id)
     .bind(link.created_by)
-    .bind(now_unix())
+    .bind(link.created_at)
     .bind(link.expires_at)
     .bind(link.label)
     .bind(signature_hash(link.signature))
@@ -615,7 +617,7 @@ pub async fn issue(
         .filter(|c| c.usable(now))
         .ok_or_else(|| Error::invalid("user", format!("user `{}` is disabled", request.user)))?;
     let id = new_id();
-    let url = presign(public_url, &creds, &request, &id)
+    let url = presign(public_url, &creds, &request, &id, now)
         .await
         .map_err(|e| Error::invalid("link", format!("cannot sign the link: {e}")))?;
     let signature = signature_of(&url)
@@ -630,6 +632,7 @@ pub async fn issue(
             user: request.user,
             access_key_id: key.id.as_str(),
             created_by: &by.name,
+            created_at: now,
             expires_at,
             label: request.label.filter(|l| !l.trim().is_empty()),
             signature: &signature,
@@ -640,14 +643,79 @@ pub async fn issue(
     Ok(Issued { link, url })
 }
 
-/// A SigV4 pre-signed URL for one object on the public S3 address. It carries the link's id
-/// in a signed `bucketshare-link` parameter (which S3 engines ignore), so that two links issued
-/// alike in the same second still differ, and a URL says which link it is.
+/// The URL of a working link, made again: signing is deterministic, so the same signer's
+/// secret, time, lifetime and address give the same URL, checked against the registry's hash
+/// of its signature. `None` when the link no longer works, or its URL cannot be made again
+/// (the public S3 URL changed since it was issued).
+pub async fn url_again(
+    pool: &Pool,
+    master: &crate::secrets::MasterKey,
+    settings: &crate::settings::Settings,
+    id: &str,
+) -> Result<Option<String>> {
+    let link = get(pool, id).await?;
+    let (Some(user), "active") = (link.user.as_deref(), link.state.as_str()) else {
+        return Ok(None);
+    };
+    let Ok(key_id) = link.access_key_id.parse() else {
+        return Ok(None);
+    };
+    let Some(creds) = crate::keys::credentials(pool, master, &key_id)
+        .await?
+        .filter(|c| c.usable(now_unix()))
+    else {
+        return Ok(None);
+    };
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT signature_hash FROM share_links WHERE id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
+    let method = if link.method == "PUT" {
+        Method::Put
+    } else {
+        Method::Get
+    };
+    // Links issued before the signing time was recorded may have been signed a second
+    // before it.
+    for signed_at in [link.created_at, link.created_at - 1] {
+        let request = Request {
+            bucket: &link.bucket,
+            key: &link.key,
+            method,
+            user,
+            lifetime: std::time::Duration::from_secs(
+                u64::try_from(link.expires_at - signed_at).unwrap_or(0),
+            ),
+            label: None,
+        };
+        let Ok(url) = presign(
+            settings.public_s3_url.as_str(),
+            &creds,
+            &request,
+            &link.id,
+            signed_at,
+        )
+        .await
+        else {
+            continue;
+        };
+        if signature_of(&url).map(|s| signature_hash(&s)) == stored {
+            return Ok(Some(url));
+        }
+    }
+    Ok(None)
+}
+
+/// A SigV4 pre-signed URL for one object on the public S3 address, signed at `signed_at`. It
+/// carries the link's id in a signed `bucketshare-link` parameter (which S3 engines ignore), so
+/// that two links issued alike in the same second still differ, and a URL says which link it is.
 async fn presign(
     public_url: &str,
     creds: &crate::keys::Credentials,
     request: &Request<'_>,
     id: &str,
+    signed_at: i64,
 ) -> std::result::Result<String, Box<dyn std::error::Error + Send + Sync>> {
     use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
     use aws_sdk_s3::presigning::PresigningConfig;
@@ -665,7 +733,13 @@ async fn presign(
         ))
         .build();
     let client = aws_sdk_s3::Client::from_conf(config);
-    let presigning = PresigningConfig::expires_in(request.lifetime)?;
+    let presigning = PresigningConfig::builder()
+        .start_time(
+            std::time::UNIX_EPOCH
+                + std::time::Duration::from_secs(u64::try_from(signed_at).unwrap_or(0)),
+        )
+        .expires_in(request.lifetime)
+        .build()?;
     let param = format!("bucketshare-link={id}");
     let tag = move |req: &mut aws_sdk_s3::config::http::HttpRequest| {
         let uri = req.uri();

@@ -1,9 +1,11 @@
-//! The console's two plain HTTP endpoints that move bulk data, beside the server functions:
+//! The console's plain HTTP endpoints that move bulk data, beside the server functions:
 //! uploads from the object browser (`POST /buckets/{bucket}/upload`, multipart form, streamed
-//! into the store) and audit exports (`GET /audit/export?format=csv|json&…`, streamed out).
-//! Both need an admin session; uploads also the session's anti-forgery token.
+//! into the store), downloads and previews (`GET /buckets/{bucket}/download?key=K[&inline=1]`,
+//! streamed out, with ranges) and audit exports (`GET /audit/export?format=csv|json&…`).
+//! All need an admin session; uploads also the session's anti-forgery token.
 
 use app::audit::AuditQuery;
+use app::buckets::Preview;
 use app::state::AppState;
 use axum::body::Body;
 use std::net::SocketAddr;
@@ -126,27 +128,136 @@ pub async fn upload(
 
 /// The name a file is stored under (after the folder's prefix): the exact name the console's
 /// script sent in a `name` field before the file, or else the part's file name as a plain form
-/// post sends it: browsers write `"`, CR and LF there as `%22`, `%0D` and `%0A`, undone here;
-/// only its last path segment is kept.
+/// post sends it: browsers write `"`, CR and LF there as `%22`, `%0D` and `%0A`, undone here,
+/// and only its last path segment is kept.
 fn file_name(sent: Option<String>, header: Option<&str>) -> String {
-    let last = |name: &str, separators: &[char]| {
-        name.rsplit(separators)
+    match sent {
+        // A browser's `File.name`, or a path under a dropped folder (`photos/2026/a.jpg`):
+        // folders are kept, but nothing that climbs (`..`), stays (`.`) or is empty. `\` is
+        // a valid character in a name on Unix.
+        Some(name) => name
+            .split('/')
+            .filter(|part| !matches!(*part, "" | "." | ".."))
+            .collect::<Vec<_>>()
+            .join("/"),
+        None => header
+            .unwrap_or_default()
+            .replace("%22", "\"")
+            .replace("%0D", "\r")
+            .replace("%0A", "\n")
+            .rsplit(['/', '\\'])
             .next()
             .unwrap_or_default()
-            .to_owned()
-    };
-    match sent {
-        // A browser's `File.name`: no folder in it, but `\\` is a valid character on Unix.
-        Some(name) => last(&name, &['/']),
-        None => last(
-            &header
-                .unwrap_or_default()
-                .replace("%22", "\"")
-                .replace("%0D", "\r")
-                .replace("%0A", "\n"),
-            &['/', '\\'],
-        ),
+            .to_owned(),
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DownloadQuery {
+    key: String,
+    /// For the details panel's preview: shown in the page rather than saved, for the types
+    /// [`Preview`] allows; anything else downloads anyway.
+    #[serde(default)]
+    inline: Option<String>,
+}
+
+/// Streams an object to an admin: as a download keeping its file name, or (`inline`) for the
+/// details panel's preview. One `Range` is honoured (previews of audio and video seek with
+/// them); what is sent inline can run nothing on the console's origin: only the media types
+/// [`Preview`] allows, text as `text/plain`, under a sandboxing `Content-Security-Policy`.
+/// Each download is audited (`object.download`), once: not the further ranges of a preview.
+pub async fn download(
+    State(state): State<AppState>,
+    session: Session,
+    Path(bucket): Path<String>,
+    Query(query): Query<DownloadQuery>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let admin = match admin(&state, &session).await {
+        Ok(admin) => admin,
+        Err(refusal) => return refusal,
+    };
+    let wanted = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| s3s::dto::Range::parse(v).ok());
+    let pick = move |size: u64| wanted.and_then(|r| r.check(size).ok());
+    let read = match state.store.read(&bucket, &query.key, &pick).await {
+        Ok(Some(read)) => read,
+        Ok(None) => {
+            return refuse(
+                StatusCode::NOT_FOUND,
+                &format!("There is no object {} in {bucket}.", query.key),
+            );
+        }
+        Err(err) => return refuse(StatusCode::BAD_GATEWAY, &format!("Cannot read it: {err}")),
+    };
+    let info = &read.info;
+    let size = u64::try_from(info.size).unwrap_or(0);
+    let preview = query
+        .inline
+        .is_some()
+        .then(|| Preview::of(info.content_type.as_deref()))
+        .flatten();
+    if read.range.as_ref().is_none_or(|r| r.start == 0) {
+        let origin =
+            app::auth::ssr::origin_of(&admin.name, &state.auth.network, Some(peer.ip()), &headers);
+        let action = Action::new("object.download", &query.key)
+            .on(&bucket, Some(&query.key))
+            .detail(serde_json::json!({ "size": size, "preview": preview.is_some() }));
+        if let Err(err) = record(&state, &origin, action).await {
+            tracing::error!(error = %err, "cannot audit a download");
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "Cannot write the audit.");
+        }
+    }
+    let disposition = domain::links::attachment(&query.key);
+    let (content_type, disposition) = match preview {
+        None => (
+            info.content_type
+                .clone()
+                .unwrap_or_else(|| "application/octet-stream".to_owned()),
+            disposition,
+        ),
+        Some(kind) => (
+            match kind {
+                Preview::Text => "text/plain; charset=utf-8".to_owned(),
+                _ => info.content_type.clone().unwrap_or_default(),
+            },
+            disposition.replacen("attachment", "inline", 1),
+        ),
+    };
+    let mut response = Response::new(Body::from_stream(read.body));
+    let out = response.headers_mut();
+    let mut set = |name: header::HeaderName, value: String| {
+        if let Ok(value) = http::HeaderValue::try_from(value) {
+            out.insert(name, value);
+        }
+    };
+    set(header::CONTENT_TYPE, content_type);
+    set(header::CONTENT_DISPOSITION, disposition);
+    set(header::ACCEPT_RANGES, "bytes".to_owned());
+    set(header::ETAG, format!("\"{}\"", info.etag));
+    set(header::CACHE_CONTROL, "private, no-store".to_owned());
+    // Chromium's PDF viewer will not show a sandboxed document; a PDF runs none of its own
+    // script on the console's origin anyway. The panel frames it, from this origin only.
+    if preview == Some(Preview::Pdf) {
+        set(header::X_FRAME_OPTIONS, "SAMEORIGIN".to_owned());
+    } else {
+        set(header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'".to_owned());
+    }
+    match &read.range {
+        Some(range) => {
+            set(header::CONTENT_LENGTH, (range.end - range.start).to_string());
+            set(
+                header::CONTENT_RANGE,
+                format!("bytes {}-{}/{size}", range.start, range.end.saturating_sub(1)),
+            );
+            *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        }
+        None => set(header::CONTENT_LENGTH, size.to_string()),
+    }
+    response
 }
 
 async fn record_upload(
@@ -156,10 +267,14 @@ async fn record_upload(
     key: &str,
     size: u64,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = domain::db::write_tx(&state.pool).await?;
     let action = Action::new("object.upload", key)
         .on(bucket, Some(key))
         .detail(serde_json::json!({ "size": size }));
+    record(state, origin, action).await
+}
+
+async fn record(state: &AppState, origin: &Origin, action: Action<'_>) -> Result<(), sqlx::Error> {
+    let mut tx = domain::db::write_tx(&state.pool).await?;
     audit::record_action(&mut tx, origin, action)
         .await
         .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
@@ -283,4 +398,29 @@ pub async fn export_audit(
         Body::from_stream(pages),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_name;
+
+    #[test]
+    fn sent_names_keep_their_folders_but_cannot_climb_out_of_the_prefix() {
+        let sent = |name: &str| file_name(Some(name.to_owned()), Some("ignored"));
+        assert_eq!(sent("a \"quoted\" name.txt"), "a \"quoted\" name.txt");
+        assert_eq!(sent("photos/2026/a.jpg"), "photos/2026/a.jpg");
+        assert_eq!(sent("../../etc/passwd"), "etc/passwd");
+        assert_eq!(sent("/abs//./x/../y"), "abs/x/y");
+        assert_eq!(sent("back\\slash.txt"), "back\\slash.txt");
+        assert_eq!(sent(".."), "");
+    }
+
+    #[test]
+    fn posted_names_are_decoded_and_keep_their_last_segment() {
+        let posted = |name: &str| file_name(None, Some(name));
+        assert_eq!(posted("say %22hi%22.txt"), "say \"hi\".txt");
+        assert_eq!(posted("C:\\Users\\me\\report.pdf"), "report.pdf");
+        assert_eq!(posted("dir/../x.txt"), "x.txt");
+        assert_eq!(posted(""), "");
+    }
 }

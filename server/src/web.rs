@@ -17,6 +17,7 @@ use http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -36,6 +37,7 @@ pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLay
             "/buckets/{bucket}/upload",
             post(crate::transfers::upload).layer(DefaultBodyLimit::disable()),
         )
+        .route("/buckets/{bucket}/download", get(crate::transfers::download))
         .route("/audit/export", get(crate::transfers::export_audit))
         .leptos_routes_with_context(
             &state,
@@ -59,7 +61,17 @@ pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLay
         // Pages, server function answers and the WASM files (~2.7× smaller gzipped) go
         // compressed to browsers that accept it, at gzip's best level: ~1 % fewer bytes than
         // the default for the WASM, for a few milliseconds of CPU per file.
-        .layer(CompressionLayer::new().quality(CompressionLevel::Best))
+        // Not object downloads (they answer `Accept-Ranges`): ranges are of the stored bytes,
+        // and media and archives gain nothing.
+        .layer(
+            CompressionLayer::new()
+                .quality(CompressionLevel::Best)
+                .compress_when(DefaultPredicate::new().and(
+                    |_: StatusCode, _: http::Version, headers: &http::HeaderMap, _: &http::Extensions| {
+                        !headers.contains_key(header::ACCEPT_RANGES)
+                    },
+                )),
+        )
         .with_state(state.clone());
 
     Router::new()

@@ -240,6 +240,7 @@ const KNOWN_ACTIONS: &[&str] = &[
     "link.create",
     "link.revoke",
     "object.delete",
+    "object.download",
     "object.upload",
     "settings.change",
     "user.create",

@@ -12,12 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::CsrfField;
 use crate::components::{
-    ConfirmField, Done, FieldError, FormError, LoadError, Time, encode, live_links,
+    ConfirmField, CopyButton, Done, FieldError, FormError, LoadError, Time, encode, live_links,
 };
 use crate::error::AppError;
 use crate::form::{FormAction, ServerForm};
 use crate::links::LinkRow;
-use crate::links::{LinkTable, ShareDialog};
+use crate::links::{ExpiryField, LinkTable, ShareDialog};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BucketRow {
@@ -49,6 +49,55 @@ pub struct ObjectRow {
     /// Working share links to it: what deleting it stops (filled in by the console).
     #[serde(default)]
     pub live_links: i64,
+}
+
+/// One object as its details panel shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub size: i64,
+    pub content_type: Option<String>,
+    pub etag: String,
+    pub last_modified: i64,
+    /// User metadata (`x-amz-meta-*`), by name.
+    pub metadata: Vec<(String, String)>,
+    /// Working share links to it (filled in by the console).
+    #[serde(default)]
+    pub live_links: i64,
+}
+
+/// How the details panel shows an object, by its content type: only types a browser shows
+/// without running anything of the object's (no HTML, no SVG).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preview {
+    Image,
+    Audio,
+    Video,
+    Pdf,
+    /// Shown as escaped text, the first [`PREVIEW_TEXT_BYTES`] of it.
+    Text,
+}
+
+/// How much of a text object its preview shows.
+pub const PREVIEW_TEXT_BYTES: u64 = 64 * 1024;
+
+impl Preview {
+    pub fn of(content_type: Option<&str>) -> Option<Preview> {
+        let full = content_type?.to_ascii_lowercase();
+        let essence = full.split(';').next().unwrap_or_default().trim();
+        Some(match essence.split_once('/')? {
+            (
+                "image",
+                "png" | "jpeg" | "jpg" | "gif" | "webp" | "avif" | "bmp" | "x-icon"
+                | "vnd.microsoft.icon",
+            ) => Preview::Image,
+            ("audio", _) => Preview::Audio,
+            ("video", _) => Preview::Video,
+            ("application", "pdf") => Preview::Pdf,
+            ("text", _) | ("application", "json") => Preview::Text,
+            _ => return None,
+        })
+    }
 }
 
 /// Who may reach a bucket, and how.
@@ -159,6 +208,87 @@ pub async fn delete_object(
     ssr::delete_object(&admin, &bucket, &key).await
 }
 
+/// An object's details panel: its details and, for text, the start of it (at most
+/// [`PREVIEW_TEXT_BYTES`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectShown {
+    pub info: ObjectInfo,
+    pub text: Option<String>,
+    /// Whether the text goes on past what is shown.
+    pub truncated: bool,
+}
+
+#[server(endpoint = "buckets/object")]
+pub async fn object_details(bucket: String, key: String) -> Result<ObjectShown, AppError> {
+    let _admin = crate::auth::ssr::require_admin().await?;
+    ssr::object_details(&bucket, &key).await
+}
+
+/// Objects picked in a folder, to delete or share together: those that exist (with their
+/// live links), those that do not any more, and who may sign download links to all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Picked {
+    pub objects: Vec<ObjectInfo>,
+    pub missing: Vec<String>,
+    pub signers: Vec<String>,
+}
+
+/// The most objects one selection holds (as S3's DeleteObjects).
+pub const MAX_SELECTION: usize = 1000;
+
+#[server(endpoint = "buckets/selection")]
+pub async fn selection(bucket: String, keys: Vec<String>) -> Result<Picked, AppError> {
+    let _admin = crate::auth::ssr::require_admin().await?;
+    ssr::selection(&bucket, &keys).await
+}
+
+/// Which of `keys` exist in `bucket` (the upload queue asks before replacing anything).
+#[server(endpoint = "buckets/existing")]
+pub async fn existing(bucket: String, keys: Vec<String>) -> Result<Vec<String>, AppError> {
+    let _admin = crate::auth::ssr::require_admin().await?;
+    ssr::existing(&bucket, &keys).await
+}
+
+/// Deletes the objects `keys` (a JSON array, as the selection page sends it), with `confirm`.
+#[server(endpoint = "buckets/delete_objects")]
+pub async fn delete_objects(
+    csrf: String,
+    bucket: String,
+    keys: String,
+    confirm: Option<String>,
+) -> Result<String, AppError> {
+    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    if confirm.is_none() {
+        return Err(AppError::invalid(
+            "confirm",
+            "Tick the confirmation box to go on.",
+        ));
+    }
+    ssr::delete_objects(&admin, &bucket, &ssr::keys_from_form(&keys)?).await
+}
+
+/// One download link per object of `keys` (a JSON array), alike: signed as `user`, for
+/// `expires`, labelled `label`.
+#[server(endpoint = "buckets/share_objects")]
+pub async fn share_objects(
+    csrf: String,
+    bucket: String,
+    keys: String,
+    user: String,
+    expires: String,
+    label: String,
+) -> Result<Vec<crate::links::SharedLink>, AppError> {
+    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    let mut made = Vec::new();
+    for key in ssr::keys_from_form(&keys)? {
+        made.push(
+            crate::links::ssr::create(&admin, &bucket, &key, &user, &expires, "GET", &label)
+                .await?,
+        );
+    }
+    Ok(made)
+}
+
 /// Grants `permission` on the bucket (optionally under `prefix`, until `expires`) to `user`;
 /// says what it did, replaced grant included.
 #[server(endpoint = "buckets/grant")]
@@ -190,6 +320,11 @@ pub async fn remove_grant(
         ));
     }
     ssr::remove_grant(&admin, &bucket, &user, &prefix).await
+}
+
+/// Where the console downloads an object from (`inline` for the details panel's preview).
+pub fn download_href(bucket: &str, key: &str) -> String {
+    format!("/buckets/{}/download?key={}", encode(bucket), encode(key))
 }
 
 /// A count the store may not give: `—` (with an upstream store) rather than a wrong 0.
@@ -403,10 +538,292 @@ pub fn BucketObjects() -> impl IntoView {
     let data = bucket_view("objects", move || {
         uploads.get() as usize + delete_object.version().get() + create_folder.version().get()
     });
-    loaded(data, move |data| {
+    let listing = loaded(data, move |data| {
         let prefix = query.read_untracked().get("prefix").unwrap_or_default();
         view! { <ObjectsTab data prefix delete_object create_folder upload /> }.into_any()
-    })
+    });
+    // The details panel (`…/details?key=`), beside the listing.
+    view! {
+        <div class="browser">
+            <div class="listing">{listing}</div>
+            <Outlet />
+        </div>
+    }
+}
+
+/// The details panel of the object `?key=`: a preview for the types [`Preview`] allows, its
+/// size, type, ETag, modification time, user metadata and live links; download, share,
+/// delete.
+#[component]
+pub fn ObjectPanel() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let details = Resource::new(
+        move || {
+            (
+                params.read().get("name").unwrap_or_default(),
+                query.read().get("key").unwrap_or_default(),
+            )
+        },
+        |(bucket, key)| object_details(bucket, key),
+    );
+    let body = move || {
+        Suspend::new(async move {
+            let bucket = params.read_untracked().get("name").unwrap_or_default();
+            let prefix = query.read_untracked().get("prefix").unwrap_or_default();
+            let base = format!("/buckets/{}", encode(&bucket));
+            let close = format!("{base}?prefix={}", encode(&prefix));
+            let d = match details.await {
+                Ok(d) => d,
+                Err(error) => {
+                    return view! {
+                        <LoadError error />
+                        <a href=close>"Close"</a>
+                    }
+                    .into_any();
+                }
+            };
+            let info = d.info;
+            let name = info.key.rsplit('/').next().unwrap_or_default().to_owned();
+            let file = download_href(&bucket, &info.key);
+            let inline = format!("{file}&inline=1");
+            let what = format!("Preview of {name}");
+            let preview = match Preview::of(info.content_type.as_deref()) {
+                Some(Preview::Image) => view! { <img src=inline alt=what /> }.into_any(),
+                Some(Preview::Audio) => {
+                    view! { <audio controls preload="metadata" src=inline aria-label=what></audio> }
+                        .into_any()
+                }
+                Some(Preview::Video) => {
+                    view! { <video controls preload="metadata" src=inline aria-label=what></video> }
+                        .into_any()
+                }
+                Some(Preview::Pdf) => view! { <iframe src=inline title=what></iframe> }.into_any(),
+                Some(Preview::Text) => view! {
+                    <pre class="preview-text" aria-label=what>{d.text.unwrap_or_default()}</pre>
+                    {d
+                        .truncated
+                        .then(|| view! { <p class="hint">"The first 64 KiB; download it for the rest."</p> })}
+                }
+                .into_any(),
+                None => view! { <p class="hint">"No preview for this type."</p> }.into_any(),
+            };
+            let share = format!("{base}/share?key={}", encode(&info.key));
+            let delete = format!(
+                "{base}/selected?do=delete&prefix={}&key={}",
+                encode(&prefix),
+                encode(&info.key),
+            );
+            view! {
+                <div class="panel-head">
+                    <h2 id="panel-title">{name}</h2>
+                    <a href=close class="button">"Close"</a>
+                </div>
+                <div class="preview">{preview}</div>
+                <dl class="facts">
+                    <dt>"Key"</dt>
+                    <dd>{info.key.clone()}</dd>
+                    <dt>"Size"</dt>
+                    <dd>{human_size(info.size)} " (" {info.size} " bytes)"</dd>
+                    <dt>"Type"</dt>
+                    <dd>{info.content_type.clone().unwrap_or_else(|| "-".into())}</dd>
+                    <dt>"ETag"</dt>
+                    <dd class="mono">{info.etag.clone()}</dd>
+                    <dt>"Modified"</dt>
+                    <dd>
+                        <Time at=info.last_modified />
+                    </dd>
+                    <dt>"Share links"</dt>
+                    <dd>{live_links(info.live_links)}</dd>
+                    {info
+                        .metadata
+                        .into_iter()
+                        .map(|(k, v)| view! { <dt>{format!("x-amz-meta-{k}")}</dt> <dd>{v}</dd> })
+                        .collect_view()}
+                </dl>
+                <p class="row-actions">
+                    <a class="button primary" href=file download="" rel="external">"Download"</a>
+                    <a class="button" href=share>"Share"</a>
+                    <a class="button danger" href=delete>"Delete…"</a>
+                </p>
+            }
+            .into_any()
+        })
+    };
+    view! {
+        <aside class="card panel" aria-labelledby="panel-title">
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>{body}</Transition>
+        </aside>
+    }
+}
+
+/// The objects ticked in a folder (`?key=…&key=…`), to delete (`do=delete`, saying how many
+/// live links that stops) or to share (`do=share`: one download link each, alike).
+#[component]
+pub fn BucketSelected() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let delete = FormAction::<DeleteObjects>::new();
+    let share = FormAction::<ShareObjects>::new();
+    let picked = Resource::new(
+        move || {
+            (
+                params.read().get("name").unwrap_or_default(),
+                query.read().get_all("key").unwrap_or_default(),
+                delete.version().get(),
+            )
+        },
+        |(bucket, keys, _)| selection(bucket, keys),
+    );
+    let body = move || {
+        Suspend::new(async move {
+            let bucket = params.read_untracked().get("name").unwrap_or_default();
+            let sharing = query.read_untracked().get("do").as_deref() == Some("share");
+            let picked = match picked.await {
+                Ok(picked) => picked,
+                Err(error) => return view! { <LoadError error /> }.into_any(),
+            };
+            let keys: Vec<String> = picked.objects.iter().map(|o| o.key.clone()).collect();
+            let keys_json = serde_json::to_string(&keys).unwrap_or_default();
+            let count = keys.len();
+            let stops: i64 = picked.objects.iter().map(|o| o.live_links).sum();
+            let missing = (!picked.missing.is_empty()).then(|| {
+                view! { <p class="hint">"Not there any more: " {picked.missing.join(", ")}</p> }
+            });
+            if count == 0 {
+                return view! { {missing} <p class="empty">"None of them is there any more."</p> }
+                    .into_any();
+            }
+            let table = view! {
+                <div class="table-wrap">
+                    <table>
+                        <thead>
+                            <tr>
+                                <th scope="col">"Object"</th>
+                                <th scope="col">"Size"</th>
+                                <th scope="col">"Live share links"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {picked
+                                .objects
+                                .into_iter()
+                                .map(|o| view! {
+                                    <tr>
+                                        <td>{o.key}</td>
+                                        <td>{human_size(o.size)}</td>
+                                        <td>{o.live_links}</td>
+                                    </tr>
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            };
+            let objects = if count == 1 { "1 object".to_owned() } else { format!("{count} objects") };
+            let form = if sharing {
+                let error = share.error();
+                let signers = picked.signers;
+                let none = signers.is_empty();
+                view! {
+                    <ServerForm action=share>
+                        <CsrfField />
+                        <input type="hidden" name="bucket" value=bucket.clone() />
+                        <input type="hidden" name="keys" value=keys_json />
+                        <input type="hidden" name="label" value="" />
+                        <ExpiryField />
+                        <FieldError error field="expires" />
+                        <label for="share-user">"Sign as"</label>
+                        <select id="share-user" name="user" required>
+                            {none.then(|| view! {
+                                <option value="" disabled=true selected=true>
+                                    "Nobody may read all of them: grant a user first"
+                                </option>
+                            })}
+                            {signers
+                                .into_iter()
+                                .map(|u| view! { <option value=u.clone()>{u.clone()}</option> })
+                                .collect_view()}
+                        </select>
+                        <FieldError error field="user" />
+                        <FormError error />
+                        <button type="submit" class="primary">{format!("Create {count} links")}</button>
+                    </ServerForm>
+                }
+                .into_any()
+            } else {
+                let error = delete.error();
+                let text = if stops > 0 {
+                    format!("Delete {objects} for good. This stops {}.", live_links(stops))
+                } else {
+                    format!("Delete {objects} for good")
+                };
+                view! {
+                    <ServerForm action=delete>
+                        <CsrfField />
+                        <input type="hidden" name="bucket" value=bucket.clone() />
+                        <input type="hidden" name="keys" value=keys_json />
+                        <ConfirmField id="confirm-delete-selected".to_owned() text />
+                        <button type="submit" class="danger">{format!("Delete {objects}")}</button>
+                    </ServerForm>
+                    <FormError error />
+                }
+                .into_any()
+            };
+            view! { {missing} {table} {form} }.into_any()
+        })
+    };
+    let made = move || {
+        share.value().get().and_then(Result::ok).map(|links| {
+            let all = links.iter().map(|l| l.url.clone()).collect::<Vec<_>>().join("\n");
+            view! {
+                <div class="shared" role="status">
+                    <h3>{format!("{} links ready", links.len())}</h3>
+                    <CopyButton text=all label="Copy all links" />
+                    <ul class="link-list">
+                        {links
+                            .into_iter()
+                            .map(|l| {
+                                let field = format!("link-{}", l.id);
+                                view! {
+                                    <li>
+                                        <label for=field.clone()>{l.key.clone()}</label>
+                                        <input id=field readonly value=l.url.clone() class="url" />
+                                        <CopyButton text=l.url label="Copy link" />
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                </div>
+            }
+        })
+    };
+    let back = move || {
+        format!(
+            "/buckets/{}?prefix={}",
+            encode(&params.read().get("name").unwrap_or_default()),
+            encode(&query.read().get("prefix").unwrap_or_default()),
+        )
+    };
+    let title = move || {
+        if query.read().get("do").as_deref() == Some("share") {
+            "Share the selected objects"
+        } else {
+            "Delete the selected objects"
+        }
+    };
+    view! {
+        <p>
+            <a href=back>"Back to the folder"</a>
+        </p>
+        <section class="card" aria-labelledby="selected-title">
+            <h2 id="selected-title">{title}</h2>
+            <Done action=delete />
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>{body}</Transition>
+            {made}
+        </section>
+    }
 }
 
 /// The Access tab: grant and remove.
@@ -523,10 +940,26 @@ fn ObjectsTab(
             view! { <p class="empty">"Nothing here yet."</p> }.into_any()
         } else {
             view! {
+                // The rows' boxes belong to this form (`form="selection"`): it opens the
+                // selection page for the objects ticked.
+                <form
+                    id="selection"
+                    method="get"
+                    action=format!("{base}/selected")
+                    class="selection-bar"
+                >
+                    <input type="hidden" name="prefix" value=prefix.clone() />
+                    <span class="hint">"With the ticked objects:"</span>
+                    <button type="submit" name="do" value="share">"Share…"</button>
+                    <button type="submit" name="do" value="delete" class="danger">"Delete…"</button>
+                </form>
                 <div class="table-wrap">
                     <table>
                         <thead>
                             <tr>
+                                <th scope="col" class="pick">
+                                    <span class="visually-hidden">"Selected"</span>
+                                </th>
                                 <th scope="col">"Name"</th>
                                 <th scope="col">"Size"</th>
                                 <th scope="col">"Type"</th>
@@ -542,6 +975,7 @@ fn ObjectsTab(
                                     let label = folder[prefix.len()..].to_owned();
                                     view! {
                                         <tr>
+                                            <td class="pick"></td>
                                             <td>
                                                 <a href=href(&folder)>"📁 " {label}</a>
                                             </td>
@@ -571,15 +1005,45 @@ fn ObjectsTab(
                                         "{base}/share?key={}",
                                         encode(&o.key),
                                     );
+                                    let details_href = format!(
+                                        "{base}/details?prefix={}&key={}",
+                                        encode(&prefix),
+                                        encode(&o.key),
+                                    );
                                     view! {
                                         <tr>
-                                            <td>{label.clone()}</td>
+                                            <td class="pick">
+                                                <input
+                                                    type="checkbox"
+                                                    name="key"
+                                                    value=o.key.clone()
+                                                    form="selection"
+                                                    aria-label=format!("Select {label}")
+                                                />
+                                            </td>
+                                            <td>
+                                                <a
+                                                    href=download_href(&bucket, &o.key)
+                                                    download=""
+                                                    rel="external"
+                                                    title=format!("Download {label}")
+                                                >
+                                                    {label.clone()}
+                                                </a>
+                                            </td>
                                             <td>{human_size(o.size)}</td>
                                             <td>{o.content_type.clone().unwrap_or_else(|| "-".into())}</td>
                                             <td>
                                                 <Time at=o.last_modified />
                                             </td>
                                             <td class="row-actions">
+                                                <a
+                                                    class="button"
+                                                    href=details_href
+                                                    aria-label=format!("Details of {label}")
+                                                >
+                                                    "Details"
+                                                </a>
                                                 <a
                                                     class="button"
                                                     href=share_href

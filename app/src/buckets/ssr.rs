@@ -5,7 +5,10 @@ use domain::buckets;
 use domain::db::Pool;
 use domain::links::{self, Change};
 
-use super::{AccessRow, BucketRow, BucketView, TABS};
+use super::{
+    AccessRow, BucketRow, BucketView, MAX_SELECTION, ObjectShown, PREVIEW_TEXT_BYTES, Preview,
+    Picked, TABS,
+};
 use crate::auth::ssr::{Admin, admin_origin};
 use crate::error::AppError;
 use crate::error::ssr::{domain as domain_error, internal};
@@ -308,4 +311,158 @@ pub async fn remove_grant(
     domain::grants::remove(&state.pool, user, bucket, prefix, &origin)
         .await
         .map_err(|e| domain_error(e, "user"))
+}
+
+pub async fn object_details(bucket: &str, key: &str) -> Result<ObjectShown, AppError> {
+    let state = app_state()?;
+    let missing = || AppError::NotFound {
+        message: format!("There is no object {key} in {bucket}."),
+    };
+    let mut info = state
+        .store
+        .object(bucket, key)
+        .await
+        .map_err(|e| internal("cannot read an object", e))?
+        .ok_or_else(missing)?;
+    info.live_links = links::live_by_object(&state.pool, bucket, &[key.to_owned()])
+        .await
+        .map_err(|e| domain_error(e, "key"))?
+        .get(key)
+        .copied()
+        .unwrap_or(0);
+    if Preview::of(info.content_type.as_deref()) != Some(Preview::Text) {
+        return Ok(ObjectShown {
+            info,
+            text: None,
+            truncated: false,
+        });
+    }
+    let first = |size: u64| (size > PREVIEW_TEXT_BYTES).then_some(0..PREVIEW_TEXT_BYTES);
+    let read = state
+        .store
+        .read(bucket, key, &first)
+        .await
+        .map_err(|e| internal("cannot read an object", e))?
+        .ok_or_else(missing)?;
+    let truncated = read.range.is_some();
+    let mut bytes = Vec::new();
+    let mut body = read.body;
+    while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+        bytes.extend_from_slice(&chunk.map_err(|e| internal("cannot read an object", e))?);
+    }
+    Ok(ObjectShown {
+        info,
+        text: Some(String::from_utf8_lossy(&bytes).into_owned()),
+        truncated,
+    })
+}
+
+/// The keys a selection form sends: a JSON array of at most [`MAX_SELECTION`].
+pub fn keys_from_form(keys: &str) -> Result<Vec<String>, AppError> {
+    let keys: Vec<String> = serde_json::from_str(keys)
+        .map_err(|_| AppError::invalid("keys", "Select the objects again."))?;
+    check_selection(&keys)?;
+    Ok(keys)
+}
+
+fn check_selection(keys: &[String]) -> Result<(), AppError> {
+    if keys.is_empty() {
+        return Err(AppError::invalid(
+            "keys",
+            "Select at least one object (tick its box).",
+        ));
+    }
+    if keys.len() > MAX_SELECTION {
+        return Err(AppError::invalid(
+            "keys",
+            format!("At most {MAX_SELECTION} objects at once."),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn selection(bucket: &str, keys: &[String]) -> Result<Picked, AppError> {
+    check_selection(keys)?;
+    let state = app_state()?;
+    buckets::require(&state.pool, bucket)
+        .await
+        .map_err(|e| domain_error(e, "bucket"))?;
+    let mut picked = Picked::default();
+    let mut seen = std::collections::HashSet::new();
+    for key in keys.iter().filter(|k| seen.insert(k.as_str())) {
+        match state
+            .store
+            .object(bucket, key)
+            .await
+            .map_err(|e| internal("cannot read an object", e))?
+        {
+            Some(info) => picked.objects.push(info),
+            None => picked.missing.push(key.clone()),
+        }
+    }
+    let found: Vec<String> = picked.objects.iter().map(|o| o.key.clone()).collect();
+    let live = links::live_by_object(&state.pool, bucket, &found)
+        .await
+        .map_err(|e| domain_error(e, "bucket"))?;
+    for object in &mut picked.objects {
+        object.live_links = live.get(&object.key).copied().unwrap_or(0);
+    }
+    // Who may sign for every one of them.
+    for (i, key) in found.iter().enumerate() {
+        let may = crate::links::ssr::signers(&state.pool, bucket, key, "GET").await?;
+        if i == 0 {
+            picked.signers = may;
+        } else {
+            picked.signers.retain(|u| may.contains(u));
+        }
+    }
+    Ok(picked)
+}
+
+pub async fn existing(bucket: &str, keys: &[String]) -> Result<Vec<String>, AppError> {
+    check_selection(keys)?;
+    let state = app_state()?;
+    let mut found = Vec::new();
+    for key in keys {
+        if state
+            .store
+            .object(bucket, key)
+            .await
+            .map_err(|e| internal("cannot read an object", e))?
+            .is_some()
+        {
+            found.push(key.clone());
+        }
+    }
+    Ok(found)
+}
+
+/// Deletes each of `keys` (as [`delete_object`] does, audited one by one); says how many went
+/// and how many live links that stopped.
+pub async fn delete_objects(
+    admin: &Admin,
+    bucket: &str,
+    keys: &[String],
+) -> Result<String, AppError> {
+    let state = app_state()?;
+    let stopped: i64 = links::live_by_object(&state.pool, bucket, keys)
+        .await
+        .map_err(|e| domain_error(e, "bucket"))?
+        .values()
+        .sum();
+    for key in keys {
+        delete_object(admin, bucket, key).await?;
+    }
+    let objects = match keys.len() {
+        1 => "1 object".to_owned(),
+        n => format!("{n} objects"),
+    };
+    Ok(if stopped > 0 {
+        format!(
+            "Deleted {objects}; {} stopped.",
+            crate::components::live_links(stopped)
+        )
+    } else {
+        format!("Deleted {objects}.")
+    })
 }

@@ -57,6 +57,10 @@ pub async fn list_links(query: LinkQuery) -> Result<Vec<LinkRow>, AppError> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkDetail {
     pub link: LinkRow,
+    /// Its URL, made again, while it works (see `domain::links::url_again`).
+    pub url: Option<String>,
+    /// The URL as an SVG QR code (downloads only).
+    pub qr_svg: String,
     pub bytes_served: i64,
     pub created_by: String,
     pub revoked_at: Option<i64>,
@@ -98,8 +102,8 @@ pub struct SharedLink {
     pub qr_svg: String,
 }
 
-/// Issues a share link to `bucket`/`key`, signed as `user`, for `expires` (`15m`, `1h`, `1d`,
-/// `7d`) or, when given, `custom_expires` (any duration up to 7 days), `GET` or `PUT`.
+/// Issues a share link to `bucket`/`key`, signed as `user`, for `expires` (a duration: `15m`,
+/// `36h`, `3d 12h`…, from 1 minute up to the longest the settings allow), `GET` or `PUT`.
 #[server(endpoint = "links/create")]
 pub async fn create_link(
     csrf: String,
@@ -107,14 +111,11 @@ pub async fn create_link(
     key: String,
     user: String,
     expires: String,
-    custom_expires: Option<String>,
     method: String,
     label: String,
 ) -> Result<SharedLink, AppError> {
     let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
-    let custom = custom_expires.as_deref().map(str::trim).unwrap_or("");
-    let expires = if custom.is_empty() { &expires } else { custom };
-    ssr::create(&admin, &bucket, &key, &user, expires, &method, &label).await
+    ssr::create(&admin, &bucket, &key, &user, &expires, &method, &label).await
 }
 
 /// What the share dialog offers, from the settings in force.
@@ -499,6 +500,25 @@ pub fn LinkPage() -> impl IntoView {
                     <dt>"Accesses"</dt>
                     <dd>{l.access_count} " (" {d.bytes_served} " bytes served)"</dd>
                 </dl>
+                {match (d.url.clone(), active) {
+                    (Some(url), _) => {
+                        view! {
+                            <section class="shared" aria-label="Its URL">
+                                <LinkUrl url method=l.method.clone() qr_svg=d.qr_svg.clone() />
+                            </section>
+                        }
+                            .into_any()
+                    }
+                    (None, true) => {
+                        view! {
+                            <p class="hint">
+                                "Its URL cannot be made again here: the public S3 URL changed since it was issued. It still works where it was sent."
+                            </p>
+                        }
+                            .into_any()
+                    }
+                    (None, false) => ().into_any(),
+                }}
                 {active
                     .then(|| {
                         view! {
@@ -534,8 +554,7 @@ pub fn LinkPage() -> impl IntoView {
     }
 }
 
-/// A link just made: its URL with a copy button (focused, so in view), its expiry, and its QR
-/// code for a download or the `curl` line that uploads through an upload-only link.
+/// A link just made: its URL (focused, so in view), its expiry and the way to its page.
 #[component]
 fn SharedLinkView(link: SharedLink) -> impl IntoView {
     Effect::new(move |_| {
@@ -548,32 +567,40 @@ fn SharedLinkView(link: SharedLink) -> impl IntoView {
             field.select();
         }
     });
-    let upload = link.method == "PUT";
-    let curl = format!("curl -T FILE '{}'", link.url);
     view! {
         <div class="shared" role="status">
             <h3>"Link ready"</h3>
-            <label for="shared-url">"Share link"</label>
-            <input id="shared-url" readonly value=link.url.clone() class="url" />
-            <CopyButton text=link.url.clone() label="Copy link" />
+            <LinkUrl url=link.url method=link.method qr_svg=link.qr_svg />
             <p>
                 "Works until " <Time at=link.expires_at /> ". "
                 <a href=format!("/links/{}", link.id)>"See its accesses"</a>
             </p>
-            {if upload {
-                view! {
-                    <p>"Whoever has it uploads the file with, for example:"</p>
-                    <pre id="shared-curl">{curl.clone()}</pre>
-                    <CopyButton text=curl label="Copy the curl line" />
-                }
-                    .into_any()
-            } else {
-                view! {
-                    <div class="qr" role="img" aria-label="QR code of the link" inner_html=link.qr_svg />
-                }
-                    .into_any()
-            }}
         </div>
+    }
+}
+
+/// A link's URL with a copy button, and its QR code for a download or the `curl` line that
+/// uploads through an upload-only link.
+#[component]
+pub fn LinkUrl(url: String, method: String, qr_svg: String) -> impl IntoView {
+    let curl = format!("curl -T FILE '{url}'");
+    view! {
+        <label for="shared-url">"Share link"</label>
+        <input id="shared-url" readonly value=url.clone() class="url" />
+        <CopyButton text=url label="Copy link" />
+        {if method == "PUT" {
+            view! {
+                <p>"Whoever has it uploads the file with, for example:"</p>
+                <pre id="shared-curl">{curl.clone()}</pre>
+                <CopyButton text=curl label="Copy the curl line" />
+            }
+                .into_any()
+        } else {
+            view! {
+                <div class="qr" role="img" aria-label="QR code of the link" inner_html=qr_svg />
+            }
+                .into_any()
+        }}
     }
 }
 
@@ -585,7 +612,61 @@ const EXPIRY_PRESETS: [(&str, i64, &str); 4] = [
     ("7d", 604_800, "7 days"),
 ];
 
-/// The share dialog for one object: expiry presets or a custom value, a signer among the users
+/// A link's lifetime, in one control: a preset from its list, or any duration typed in; the
+/// default and the longest are the settings'.
+#[component]
+pub fn ExpiryField() -> impl IntoView {
+    let limits = Resource::new(|| (), |()| share_limits());
+    let field = move || {
+        Suspend::new(async move {
+            let limits = limits.await.unwrap_or_default();
+            view! {
+                <input
+                    id="share-expires"
+                    name="expires"
+                    list="share-expiry-presets"
+                    value=duration_text(limits.default_secs)
+                    required
+                    autocomplete="off"
+                    aria-describedby="share-expires-hint"
+                />
+                <datalist id="share-expiry-presets">
+                    {EXPIRY_PRESETS
+                        .iter()
+                        .filter(|(_, secs, _)| *secs <= limits.max_secs)
+                        .map(|&(value, _, label)| view! { <option value=value>{label}</option> })
+                        .collect_view()}
+                </datalist>
+            }
+        })
+    };
+    let longest = move || Suspend::new(async move { limits.await.unwrap_or_default().longest });
+    view! {
+        <label for="share-expires">"Expires after"</label>
+        <Transition fallback=|| {
+            view! { <input id="share-expires" name="expires" value="1h" required /> }
+        }>{field}</Transition>
+        <p class="hint" id="share-expires-hint">
+            "Pick one, or type a duration such as 36h or 3d 12h: from 1 minute to "
+            <strong>
+                <Transition fallback=|| "7 days">{longest}</Transition>
+            </strong>
+            "."
+        </p>
+    }
+}
+
+/// `1h`, `7d`, `90m`: a lifetime as the expiry field takes it.
+fn duration_text(secs: i64) -> String {
+    match secs {
+        s if s > 0 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s > 0 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s > 0 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// The share dialog for one object: one expiry field (presets, or any duration), a signer among the users
 /// allowed to, download or upload-only, a label; then the URL with copy button and QR code.
 #[component]
 pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
@@ -616,22 +697,6 @@ pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
             }
         })
     };
-    let limits = Resource::new(|| (), |()| share_limits());
-    let expiry_options = move || {
-        Suspend::new(async move {
-            let limits = limits.await.unwrap_or_default();
-            EXPIRY_PRESETS
-                .iter()
-                .filter(|(_, secs, _)| *secs <= limits.max_secs)
-                .map(|&(value, secs, label)| {
-                    view! {
-                        <option value=value selected=secs == limits.default_secs>{label}</option>
-                    }
-                })
-                .collect_view()
-        })
-    };
-    let longest = move || Suspend::new(async move { limits.await.unwrap_or_default().longest });
     let (b, k) = (bucket.clone(), key.clone());
     let posted = Resource::new(|| (), move |()| take_shared_link(b.clone(), k.clone()));
     // Made here (hydrated), or by a plain form post before this render.
@@ -679,26 +744,7 @@ pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
                         " Upload only (replaces the object)"
                     </label>
                 </fieldset>
-                <label for="share-expires">"Expires after"</label>
-                <select id="share-expires" name="expires">
-                    <Transition fallback=|| view! { <option value="1h">"1 hour"</option> }>
-                        {expiry_options}
-                    </Transition>
-                </select>
-                <label for="share-custom-expires">"Or a custom duration (optional)"</label>
-                <input
-                    id="share-custom-expires"
-                    name="custom_expires"
-                    placeholder="e.g. 36h or 3d 12h"
-                    aria-describedby="share-custom-hint"
-                />
-                <p class="hint" id="share-custom-hint">
-                    "When filled in, it replaces the choice above. From 1 minute to "
-                    <strong>
-                        <Transition fallback=|| "7 days">{longest}</Transition>
-                    </strong>
-                    "."
-                </p>
+                <ExpiryField />
                 <FieldError error field="expires" />
                 <label for="share-user">"Sign as"</label>
                 <select id="share-user" name="user" required>

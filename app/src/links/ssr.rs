@@ -76,7 +76,17 @@ pub async fn detail(pool: &Pool, id: &str) -> Result<LinkDetail, AppError> {
     let events = domain::audit::query(pool, &filter, None, 200)
         .await
         .map_err(|e| domain_error(e, "id"))?;
+    let state = app_state()?;
+    let url = links::url_again(pool, &state.master, &state.settings.get(), id)
+        .await
+        .map_err(|e| domain_error(e, "id"))?;
     Ok(LinkDetail {
+        qr_svg: url
+            .as_deref()
+            .filter(|_| link.method == "GET")
+            .map(qr_svg)
+            .unwrap_or_default(),
+        url,
         bytes_served: link.bytes_served,
         created_by: link.created_by.clone(),
         revoked_at: link.revoked_at,
@@ -157,10 +167,10 @@ pub async fn create(
     if method == links::Method::Get {
         let found = state
             .store
-            .list(bucket, key, "", 1)
+            .object(bucket, key)
             .await
             .map_err(|e| AppError::invalid("key", e))?;
-        if found.objects.first().is_none_or(|o| o.key != key) {
+        if found.is_none() {
             return Err(AppError::NotFound {
                 message: format!("s3://{bucket}/{key} does not exist: upload it first."),
             });

@@ -7,7 +7,9 @@ use domain::db::Pool;
 
 use super::EmbeddedStore;
 use super::objects::{self, NewObject};
-use app::buckets::{Listing, ObjectRow};
+use app::buckets::{Listing, ObjectInfo, ObjectRow};
+use app::state::ObjectRead;
+use tokio::io::AsyncSeekExt;
 
 #[async_trait::async_trait]
 impl app::state::ConsoleStore for EmbeddedStore {
@@ -110,6 +112,42 @@ impl app::state::ConsoleStore for EmbeddedStore {
             .map_err(|e| e.to_string())
     }
 
+    async fn object(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, String> {
+        match objects::row(self, bucket, key).await {
+            Ok(row) => Ok(Some(info(key, &row))),
+            Err(err) if is_missing(&err) => Ok(None),
+            Err(err) => Err(err.to_string()),
+        }
+    }
+
+    async fn read(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: &(dyn Fn(u64) -> Option<std::ops::Range<u64>> + Send + Sync),
+    ) -> Result<Option<ObjectRead>, String> {
+        let (row, mut file) = match objects::open(self, bucket, key).await {
+            Ok(found) => found,
+            Err(err) if is_missing(&err) => return Ok(None),
+            Err(err) => return Err(err.to_string()),
+        };
+        let size = u64::try_from(row.size).map_err(|e| e.to_string())?;
+        let range = range(size);
+        let (start, length) = range.as_ref().map_or((0, size), |r| (r.start, r.end - r.start));
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(|e| e.to_string())?;
+        let body = tokio_util::io::ReaderStream::with_capacity(
+            tokio::io::AsyncReadExt::take(file, length),
+            objects::READ_CHUNK,
+        );
+        Ok(Some(ObjectRead {
+            info: info(key, &row),
+            range,
+            body: Box::pin(body),
+        }))
+    }
+
     /// This fails if: the bucket does not exist, the key is not one S3 accepts, or the body
     /// cannot be read or written.
     async fn upload(
@@ -141,5 +179,29 @@ impl app::state::ConsoleStore for EmbeddedStore {
         .await
         .map_err(|e| e.to_string())?;
         Ok(size)
+    }
+}
+
+/// Whether an S3 error means "no such object or bucket".
+fn is_missing(err: &s3s::S3Error) -> bool {
+    matches!(
+        err.code(),
+        s3s::S3ErrorCode::NoSuchKey | s3s::S3ErrorCode::NoSuchBucket
+    )
+}
+
+fn info(key: &str, row: &objects::ObjectRow) -> ObjectInfo {
+    let mut metadata: Vec<(String, String)> = objects::user_metadata(row)
+        .map(|m| m.into_iter().collect())
+        .unwrap_or_default();
+    metadata.sort();
+    ObjectInfo {
+        key: key.to_owned(),
+        size: row.size,
+        content_type: row.content_type.clone(),
+        etag: row.etag.clone(),
+        last_modified: row.last_modified,
+        metadata,
+        live_links: 0,
     }
 }

@@ -332,7 +332,7 @@ fn md5_matches(
     Ok(())
 }
 
-fn user_metadata(row: &ObjectRow) -> Option<Metadata> {
+pub(super) fn user_metadata(row: &ObjectRow) -> Option<Metadata> {
     serde_json::from_str::<Metadata>(&row.metadata)
         .ok()
         .filter(|m| !m.is_empty())

@@ -20,8 +20,8 @@ use super::store::{
 };
 use super::{listing, objects};
 use crate::store::upstream::{self, Settings};
-use app::buckets::{Listing, ObjectRow};
-use app::state::{ConsoleStore, UploadBody};
+use app::buckets::{Listing, ObjectInfo, ObjectRow};
+use app::state::{ConsoleStore, ObjectRead, UploadBody};
 
 /// Objects in an upstream S3 store; users, grants and links in SQLite.
 #[derive(Clone)]
@@ -829,6 +829,65 @@ impl ConsoleStore for UpstreamStore {
             .await
             .map(|_| ())
             .map_err(|e| self.describe(&e))
+    }
+
+    async fn object(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, String> {
+        let Ok(upstream) = self.upstream_object(bucket, key).await else {
+            return Ok(None);
+        };
+        let head = self.client.head_object().bucket(&upstream).key(key).send().await;
+        match head {
+            Ok(head) => {
+                let mut metadata: Vec<(String, String)> =
+                    head.metadata.clone().unwrap_or_default().into_iter().collect();
+                metadata.sort();
+                Ok(Some(ObjectInfo {
+                    key: key.to_owned(),
+                    size: head.content_length.unwrap_or(0),
+                    content_type: head.content_type.clone(),
+                    etag: head.e_tag.clone().unwrap_or_default().trim_matches('"').to_owned(),
+                    last_modified: head.last_modified.map(|t| t.secs()).unwrap_or(0),
+                    metadata,
+                    live_links: 0,
+                }))
+            }
+            // A HEAD's error has no body: a 404 is all there is to go on.
+            Err(err) if err.raw_response().map(|r| r.status().as_u16()) == Some(404) => Ok(None),
+            Err(err) => Err(self.describe(&err)),
+        }
+    }
+
+    async fn read(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: &(dyn Fn(u64) -> Option<std::ops::Range<u64>> + Send + Sync),
+    ) -> Result<Option<ObjectRead>, String> {
+        let Some(info) = self.object(bucket, key).await? else {
+            return Ok(None);
+        };
+        let range = range(u64::try_from(info.size).unwrap_or(0));
+        let got = self
+            .client
+            .get_object()
+            .bucket(self.settings.bucket(bucket))
+            .key(key)
+            // The object the HEAD described, not one put since.
+            .if_match(format!("\"{}\"", info.etag))
+            .set_range(
+                range
+                    .as_ref()
+                    .map(|r| format!("bytes={}-{}", r.start, r.end.saturating_sub(1))),
+            )
+            .send()
+            .await
+            .map_err(|e| self.describe(&e))?;
+        let body = got.body.into_async_read();
+        Ok(Some(ObjectRead {
+            info,
+            range,
+            body: Box::pin(tokio_util::io::ReaderStream::new(body)),
+        }))
     }
 
     async fn upload(
