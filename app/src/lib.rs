@@ -31,8 +31,8 @@ use crate::account::AccountPage;
 use crate::audit::AuditPage;
 use crate::auth::{LoginPage, LogoutButton, SessionEpoch, SessionResource};
 use crate::buckets::{
-    BucketAccess, BucketFrame, BucketLinks, BucketObjects, BucketSelected, ObjectPanel, BucketSettingsTab, BucketShare,
-    BucketsPage,
+    BucketAccess, BucketFrame, BucketLinks, BucketObjects, BucketSelected, BucketSettingsTab,
+    BucketShare, BucketsPage, ObjectPanel,
 };
 use crate::dashboard::DashboardPage;
 use crate::links::{LinkPage, LinksPage};

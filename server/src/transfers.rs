@@ -248,10 +248,17 @@ pub async fn download(
     }
     match &read.range {
         Some(range) => {
-            set(header::CONTENT_LENGTH, (range.end - range.start).to_string());
+            set(
+                header::CONTENT_LENGTH,
+                (range.end - range.start).to_string(),
+            );
             set(
                 header::CONTENT_RANGE,
-                format!("bytes {}-{}/{size}", range.start, range.end.saturating_sub(1)),
+                format!(
+                    "bytes {}-{}/{size}",
+                    range.start,
+                    range.end.saturating_sub(1)
+                ),
             );
             *response.status_mut() = StatusCode::PARTIAL_CONTENT;
         }

@@ -37,7 +37,10 @@ pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLay
             "/buckets/{bucket}/upload",
             post(crate::transfers::upload).layer(DefaultBodyLimit::disable()),
         )
-        .route("/buckets/{bucket}/download", get(crate::transfers::download))
+        .route(
+            "/buckets/{bucket}/download",
+            get(crate::transfers::download),
+        )
         .route("/audit/export", get(crate::transfers::export_audit))
         .leptos_routes_with_context(
             &state,
@@ -67,7 +70,10 @@ pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLay
             CompressionLayer::new()
                 .quality(CompressionLevel::Best)
                 .compress_when(DefaultPredicate::new().and(
-                    |_: StatusCode, _: http::Version, headers: &http::HeaderMap, _: &http::Extensions| {
+                    |_: StatusCode,
+                     _: http::Version,
+                     headers: &http::HeaderMap,
+                     _: &http::Extensions| {
                         !headers.contains_key(header::ACCEPT_RANGES)
                     },
                 )),

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "ssr")]
 pub mod ssr;
+mod uploads;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -522,31 +523,59 @@ fn loaded(
     view! { <Transition fallback=|| view! { <p>"Loading…"</p> }>{body}</Transition> }
 }
 
-/// The Objects tab: the folder, upload, and per-object share and delete.
+/// The Objects tab: the folder, upload (files and folders dropped anywhere over it), and
+/// per-object details, share and delete.
 #[component]
 pub fn BucketObjects() -> impl IntoView {
     let query = use_query_map();
+    let params = use_params_map();
     let delete_object = FormAction::<DeleteObject>::new();
     let create_folder = FormAction::<CreateFolder>::new();
     let (uploads, set_uploads) = signal(0u32);
-    // The upload's progress lives here, above the listing it refreshes, so that it survives it.
-    let upload = UploadState {
-        progress: RwSignal::new(None),
-        status: RwSignal::new(String::new()),
-        done: set_uploads,
-    };
+    // The queue lives here, above the listing it refreshes, so that it survives it.
+    let queue = uploads::Queue::new(set_uploads);
     let data = bucket_view("objects", move || {
         uploads.get() as usize + delete_object.version().get() + create_folder.version().get()
     });
+    let (dragging, set_dragging) = signal(false);
+    let over = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        set_dragging.set(true);
+    };
+    let drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        set_dragging.set(false);
+        #[cfg(feature = "hydrate")]
+        if let Some(dropped) = uploads::dropped(&ev) {
+            uploads::add(
+                queue,
+                params.read_untracked().get("name").unwrap_or_default(),
+                query.read_untracked().get("prefix").unwrap_or_default(),
+                dropped,
+            );
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (params, queue);
+    };
     let listing = loaded(data, move |data| {
         let prefix = query.read_untracked().get("prefix").unwrap_or_default();
-        view! { <ObjectsTab data prefix delete_object create_folder upload /> }.into_any()
+        view! { <ObjectsTab data prefix delete_object create_folder queue /> }.into_any()
     });
     // The details panel (`…/details?key=`), beside the listing.
     view! {
-        <div class="browser">
-            <div class="listing">{listing}</div>
+        <div
+            class="browser"
+            class:dragging=dragging
+            on:dragover=over
+            on:dragleave=move |_| set_dragging.set(false)
+            on:drop=drop
+        >
+            <div class="listing">
+                <uploads::QueueView queue />
+                {listing}
+            </div>
             <Outlet />
+            <p class="drop-hint" aria-hidden="true">"Drop files or folders to upload them here"</p>
         </div>
     }
 }
@@ -720,7 +749,11 @@ pub fn BucketSelected() -> impl IntoView {
                     </table>
                 </div>
             };
-            let objects = if count == 1 { "1 object".to_owned() } else { format!("{count} objects") };
+            let objects = if count == 1 {
+                "1 object".to_owned()
+            } else {
+                format!("{count} objects")
+            };
             let form = if sharing {
                 let error = share.error();
                 let signers = picked.signers;
@@ -754,7 +787,10 @@ pub fn BucketSelected() -> impl IntoView {
             } else {
                 let error = delete.error();
                 let text = if stops > 0 {
-                    format!("Delete {objects} for good. This stops {}.", live_links(stops))
+                    format!(
+                        "Delete {objects} for good. This stops {}.",
+                        live_links(stops)
+                    )
                 } else {
                     format!("Delete {objects} for good")
                 };
@@ -773,8 +809,9 @@ pub fn BucketSelected() -> impl IntoView {
             view! { {missing} {table} {form} }.into_any()
         })
     };
-    let made = move || {
-        share.value().get().and_then(Result::ok).map(|links| {
+    let made =
+        move || {
+            share.value().get().and_then(Result::ok).map(|links| {
             let all = links.iter().map(|l| l.url.clone()).collect::<Vec<_>>().join("\n");
             view! {
                 <div class="shared" role="status">
@@ -798,7 +835,7 @@ pub fn BucketSelected() -> impl IntoView {
                 </div>
             }
         })
-    };
+        };
     let back = move || {
         format!(
             "/buckets/{}?prefix={}",
@@ -886,7 +923,7 @@ fn ObjectsTab(
     prefix: String,
     delete_object: FormAction<DeleteObject>,
     create_folder: FormAction<CreateFolder>,
-    upload: UploadState,
+    queue: uploads::Queue,
 ) -> impl IntoView {
     let bucket = data.name.clone();
     let error = delete_object.error();
@@ -918,7 +955,7 @@ fn ObjectsTab(
                 .map(|(label, p)| view! { <a href=href(&p)>{label}</a> " / " })
                 .collect_view()}
         </nav>
-        <Upload bucket=bucket.clone() prefix=prefix.clone() state=upload />
+        <Upload bucket=bucket.clone() prefix=prefix.clone() queue />
         <details class="new-folder">
             <summary class="button">"New folder…"</summary>
             <ServerForm action=create_folder attr:class="inline-form">
@@ -949,9 +986,8 @@ fn ObjectsTab(
                     class="selection-bar"
                 >
                     <input type="hidden" name="prefix" value=prefix.clone() />
-                    <span class="hint">"With the ticked objects:"</span>
-                    <button type="submit" name="do" value="share">"Share…"</button>
-                    <button type="submit" name="do" value="delete" class="danger">"Delete…"</button>
+                    <button type="submit" name="do" value="share">"Share ticked…"</button>
+                    <button type="submit" name="do" value="delete" class="danger">"Delete ticked…"</button>
                 </form>
                 <div class="table-wrap">
                     <table>
@@ -1092,16 +1128,57 @@ fn ObjectsTab(
     }
 }
 
-/// Upload: a plain multipart form post (works without JavaScript); once hydrated, sent with
-/// XMLHttpRequest so that a progress bar can follow it. Files can be dropped on it.
+/// Upload: a plain multipart form post (works without JavaScript); once hydrated, picked
+/// files go to the upload queue at once (with progress, cancel and a choice for names that
+/// exist), as do files and folders dropped anywhere over the folder.
 #[component]
-fn Upload(bucket: String, prefix: String, state: UploadState) -> impl IntoView {
-    let action = format!("/buckets/{bucket}/upload");
-    let (progress, status) = (state.progress, state.status);
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        if upload_with_progress(&ev, state) {
-            ev.prevent_default();
+// `picked` is `Copy` on the server (it does nothing there), not in the browser.
+#[cfg_attr(not(feature = "hydrate"), allow(clippy::clone_on_copy))]
+fn Upload(bucket: String, prefix: String, queue: uploads::Queue) -> impl IntoView {
+    let ready = crate::components::hydrated();
+    let action = format!("/buckets/{}/upload", encode(&bucket));
+    #[cfg(feature = "hydrate")]
+    let enqueue = {
+        let (bucket, prefix) = (bucket.clone(), prefix.clone());
+        move |input: web_sys::HtmlInputElement| {
+            let files = uploads::files_of(input.files());
+            input.set_value("");
+            if !files.is_empty() {
+                let dropped = uploads::Dropped {
+                    entries: Vec::new(),
+                    files,
+                };
+                uploads::add(queue, bucket.clone(), prefix.clone(), dropped);
+            }
         }
+    };
+    #[cfg(feature = "hydrate")]
+    let (picked, submit) = {
+        use wasm_bindgen::JsCast;
+        let on_submit = enqueue.clone();
+        let picked = move |ev: leptos::ev::Event| {
+            if let Some(input) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            {
+                enqueue(input);
+            }
+        };
+        let submit = move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            if let Some(input) = document()
+                .get_element_by_id("upload-files")
+                .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+            {
+                on_submit(input);
+            }
+        };
+        (picked, submit)
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let (picked, submit) = {
+        let _ = queue;
+        (|_: leptos::ev::Event| {}, |_: leptos::ev::SubmitEvent| {})
     };
     view! {
         <section class="card upload" aria-labelledby="upload-title">
@@ -1119,107 +1196,18 @@ fn Upload(bucket: String, prefix: String, state: UploadState) -> impl IntoView {
                     <label for="upload-files">
                         "Files (to " {if prefix.is_empty() { "the bucket's top".to_owned() } else { prefix.clone() }} ")"
                     </label>
-                    <input id="upload-files" type="file" name="file" multiple required />
+                    <input id="upload-files" type="file" name="file" multiple required on:change=picked.clone() />
                 </div>
                 <button type="submit" class="primary">"Upload"</button>
-                <progress
-                    max="100"
-                    value=move || progress.get().unwrap_or(0)
-                    hidden=move || progress.get().is_none()
-                    aria-label="Upload progress"
-                ></progress>
-                <output role="status">{status}</output>
+                // A whole folder, with its sub-folders (needs the page's script to keep them).
+                <div class="field" hidden=move || !ready.get()>
+                    <label for="upload-folder">"Or a folder"</label>
+                    <input id="upload-folder" type="file" prop:webkitdirectory=true multiple on:change=picked />
+                </div>
             </form>
+            <p class="hint">"Or drop files and folders anywhere on this folder's page."</p>
         </section>
     }
-}
-
-/// Where an upload stands: its progress in percent (none before the first), what to say, and
-/// the counter to bump so that the listing is fetched again.
-#[derive(Debug, Clone, Copy)]
-struct UploadState {
-    progress: RwSignal<Option<u32>>,
-    status: RwSignal<String>,
-    done: WriteSignal<u32>,
-}
-
-/// Sends the upload form with XMLHttpRequest so that its progress can be shown, then refreshes
-/// the folder. Returns false (the form then posts as usual) when that cannot be set up.
-fn upload_with_progress(ev: &leptos::ev::SubmitEvent, state: UploadState) -> bool {
-    let (set_progress, set_status, set_uploads) = (state.progress, state.status, state.done);
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-    let Some(form) = ev
-        .target()
-        .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok())
-    else {
-        return false;
-    };
-    let (Some(data), Ok(xhr)) = (upload_data(&form), web_sys::XmlHttpRequest::new()) else {
-        return false;
-    };
-    if xhr.open("POST", &form.action()).is_err()
-        || xhr
-            .set_request_header("Accept", "application/json")
-            .is_err()
-    {
-        return false;
-    }
-    set_progress.set(Some(0));
-    set_status.set("Uploading…".to_owned());
-    let on_progress =
-        Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |p: web_sys::ProgressEvent| {
-            if p.length_computable() && p.total() > 0.0 {
-                set_progress.set(Some((p.loaded() * 100.0 / p.total()).round() as u32));
-            }
-        });
-    if let Ok(upload) = xhr.upload() {
-        upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
-    }
-    on_progress.forget();
-    let done_xhr = xhr.clone();
-    let on_done = Closure::<dyn FnMut()>::new(move || {
-        let code = done_xhr.status().unwrap_or(0);
-        if (200..300).contains(&code) {
-            set_progress.set(Some(100));
-            set_status.set("Uploaded.".to_owned());
-            set_uploads.update(|n| *n += 1);
-        } else {
-            let text = done_xhr.response_text().ok().flatten().unwrap_or_default();
-            set_status.set(format!("Upload failed: {}", text.trim()));
-        }
-    });
-    xhr.set_onloadend(Some(on_done.as_ref().unchecked_ref()));
-    on_done.forget();
-    if xhr.send_with_opt_form_data(Some(&data)).is_err() {
-        set_status.set("Upload failed: the browser refused to send it.".to_owned());
-    }
-    true
-}
-
-/// The upload form's fields with each file's exact name in a `name` field before it: in the
-/// file part's own header, browsers write `"` as `%22` (and so on), which cannot be told
-/// apart from a name holding `%22`.
-fn upload_data(form: &web_sys::HtmlFormElement) -> Option<web_sys::FormData> {
-    use wasm_bindgen::JsCast;
-    let field = |name: &str| {
-        form.query_selector(&format!("input[name={name}]"))
-            .ok()
-            .flatten()
-            .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
-    };
-    let data = web_sys::FormData::new().ok()?;
-    for name in ["csrf", "prefix"] {
-        data.append_with_str(name, &field(name)?.value()).ok()?;
-    }
-    let files = field("file")?.files()?;
-    for i in 0..files.length() {
-        let file = files.get(i)?;
-        data.append_with_str("name", &file.name()).ok()?;
-        data.append_with_blob_and_filename("file", &file, &file.name())
-            .ok()?;
-    }
-    Some(data)
 }
 
 #[component]

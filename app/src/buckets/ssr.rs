@@ -6,8 +6,8 @@ use domain::db::Pool;
 use domain::links::{self, Change};
 
 use super::{
-    AccessRow, BucketRow, BucketView, MAX_SELECTION, ObjectShown, PREVIEW_TEXT_BYTES, Preview,
-    Picked, TABS,
+    AccessRow, BucketRow, BucketView, MAX_SELECTION, ObjectShown, PREVIEW_TEXT_BYTES, Picked,
+    Preview, TABS,
 };
 use crate::auth::ssr::{Admin, admin_origin};
 use crate::error::AppError;

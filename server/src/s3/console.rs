@@ -133,7 +133,9 @@ impl app::state::ConsoleStore for EmbeddedStore {
         };
         let size = u64::try_from(row.size).map_err(|e| e.to_string())?;
         let range = range(size);
-        let (start, length) = range.as_ref().map_or((0, size), |r| (r.start, r.end - r.start));
+        let (start, length) = range
+            .as_ref()
+            .map_or((0, size), |r| (r.start, r.end - r.start));
         file.seek(std::io::SeekFrom::Start(start))
             .await
             .map_err(|e| e.to_string())?;

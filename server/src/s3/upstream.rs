@@ -835,17 +835,32 @@ impl ConsoleStore for UpstreamStore {
         let Ok(upstream) = self.upstream_object(bucket, key).await else {
             return Ok(None);
         };
-        let head = self.client.head_object().bucket(&upstream).key(key).send().await;
+        let head = self
+            .client
+            .head_object()
+            .bucket(&upstream)
+            .key(key)
+            .send()
+            .await;
         match head {
             Ok(head) => {
-                let mut metadata: Vec<(String, String)> =
-                    head.metadata.clone().unwrap_or_default().into_iter().collect();
+                let mut metadata: Vec<(String, String)> = head
+                    .metadata
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect();
                 metadata.sort();
                 Ok(Some(ObjectInfo {
                     key: key.to_owned(),
                     size: head.content_length.unwrap_or(0),
                     content_type: head.content_type.clone(),
-                    etag: head.e_tag.clone().unwrap_or_default().trim_matches('"').to_owned(),
+                    etag: head
+                        .e_tag
+                        .clone()
+                        .unwrap_or_default()
+                        .trim_matches('"')
+                        .to_owned(),
                     last_modified: head.last_modified.map(|t| t.secs()).unwrap_or(0),
                     metadata,
                     live_links: 0,

@@ -94,6 +94,33 @@ fn every_server_function() -> Vec<(&'static str, Vec<(&'static str, &'static str
             "buckets/delete_object",
             vec![("bucket", "team"), ("key", "a.txt"), ("confirm", "yes")],
         ),
+        ("buckets/object", vec![("bucket", "team"), ("key", "a.txt")]),
+        (
+            "buckets/selection",
+            vec![("bucket", "team"), ("keys[0]", "a.txt")],
+        ),
+        (
+            "buckets/existing",
+            vec![("bucket", "team"), ("keys[0]", "a.txt")],
+        ),
+        (
+            "buckets/delete_objects",
+            vec![
+                ("bucket", "team"),
+                ("keys", "[\"a.txt\"]"),
+                ("confirm", "yes"),
+            ],
+        ),
+        (
+            "buckets/share_objects",
+            vec![
+                ("bucket", "team"),
+                ("keys", "[\"a.txt\"]"),
+                ("user", "eve"),
+                ("expires", "1h"),
+                ("label", ""),
+            ],
+        ),
         (
             "buckets/grant",
             vec![
@@ -161,6 +188,12 @@ async fn every_server_function_refuses_a_caller_without_a_session() -> TestResul
         StatusCode::SEE_OTHER,
         "export goes to sign-in"
     );
+    let download = client.get("/buckets/team/download?key=a.txt").await;
+    assert_eq!(
+        download.status,
+        StatusCode::SEE_OTHER,
+        "download goes to sign-in"
+    );
     Ok(())
 }
 
@@ -184,6 +217,9 @@ async fn changes_need_the_sessions_token() -> TestResult {
             "audit/page",
             "buckets/list",
             "buckets/view",
+            "buckets/object",
+            "buckets/selection",
+            "buckets/existing",
         ];
         if reads.contains(&name) {
             continue;
@@ -1097,5 +1133,420 @@ async fn folders_are_made_and_objects_say_what_deleting_them_stops() -> TestResu
         })
         .unwrap_or_default();
     assert_eq!(counts, [("a.txt".to_owned(), 1), ("b.txt".to_owned(), 0)]);
+    Ok(())
+}
+
+/// Objects download from the console with their names and bytes, by ranges too; what is
+/// shown in the details panel's preview runs nothing on the console's origin: HTML is shown as
+/// text, SVG is not shown at all, and every answer is sandboxed (but PDFs, which Chromium would
+/// not show sandboxed, framed by the console only). Each download is audited once.
+#[tokio::test]
+async fn objects_download_and_preview_without_running_anything() -> TestResult {
+    let app = TestApp::new().await;
+    let mut client = app.client();
+    client.login_ok().await;
+    client
+        .change("buckets/create", &[("name", "docs"), ("owner", "")])
+        .await;
+    client
+        .upload(
+            "docs",
+            &[
+                (None, "report.txt", "hello world\n"),
+                (None, "page.html", "<script>alert(1)</script>"),
+                (
+                    None,
+                    "logo.svg",
+                    "<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+                ),
+                (None, "pic.png", "not really a png"),
+                (None, "doc.pdf", "%PDF-1.4 not really"),
+            ],
+        )
+        .await;
+    let get = async |client: &mut crate::harness::Client<'_>, path: &str, range: Option<&str>| {
+        let mut req = http::Request::builder()
+            .uri(path)
+            .header(http::header::ACCEPT_ENCODING, "gzip");
+        if let Some(range) = range {
+            req = req.header(http::header::RANGE, range);
+        }
+        client
+            .send(req.body(axum::body::Body::empty()).unwrap())
+            .await
+    };
+    let header = |answer: &crate::harness::Answer, name: http::header::HeaderName| {
+        answer
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+
+    // Whole, then a range of it: stored bytes, never recompressed.
+    let whole = get(&mut client, "/buckets/docs/download?key=report.txt", None).await;
+    assert_eq!(whole.status, StatusCode::OK, "{}", whole.body);
+    assert_eq!(whole.body, "hello world\n");
+    assert_eq!(
+        header(&whole, http::header::CONTENT_DISPOSITION),
+        "attachment; filename=\"report.txt\"; filename*=UTF-8''report.txt"
+    );
+    assert_eq!(header(&whole, http::header::CONTENT_ENCODING), "");
+    assert_eq!(header(&whole, http::header::CONTENT_LENGTH), "12");
+    assert!(header(&whole, http::header::CONTENT_SECURITY_POLICY).starts_with("sandbox"));
+    let part = get(
+        &mut client,
+        "/buckets/docs/download?key=report.txt",
+        Some("bytes=6-"),
+    )
+    .await;
+    assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.body, "world\n");
+    assert_eq!(header(&part, http::header::CONTENT_RANGE), "bytes 6-11/12");
+    let suffix = get(
+        &mut client,
+        "/buckets/docs/download?key=report.txt",
+        Some("bytes=-3"),
+    )
+    .await;
+    assert_eq!(
+        (suffix.status, suffix.body.as_str()),
+        (StatusCode::PARTIAL_CONTENT, "ld\n")
+    );
+    // A range past the end is ignored (as RFC 9110 allows): the whole object.
+    let past = get(
+        &mut client,
+        "/buckets/docs/download?key=report.txt",
+        Some("bytes=99-"),
+    )
+    .await;
+    assert_eq!(
+        (past.status, past.body.as_str()),
+        (StatusCode::OK, "hello world\n")
+    );
+
+    // Previews: (key, content type, disposition) as sent inline.
+    for (key, content_type, disposition) in [
+        ("report.txt", "text/plain; charset=utf-8", "inline"),
+        ("page.html", "text/plain; charset=utf-8", "inline"),
+        ("logo.svg", "image/svg+xml", "attachment"),
+        ("pic.png", "image/png", "inline"),
+        ("doc.pdf", "application/pdf", "inline"),
+    ] {
+        let shown = get(
+            &mut client,
+            &format!("/buckets/docs/download?key={key}&inline=1"),
+            None,
+        )
+        .await;
+        assert_eq!(shown.status, StatusCode::OK, "{key}");
+        assert_eq!(
+            header(&shown, http::header::CONTENT_TYPE),
+            content_type,
+            "{key}"
+        );
+        assert!(
+            header(&shown, http::header::CONTENT_DISPOSITION).starts_with(disposition),
+            "{key}"
+        );
+        let csp = header(&shown, http::header::CONTENT_SECURITY_POLICY);
+        if key == "doc.pdf" {
+            assert_eq!(csp, "", "{key}");
+            assert_eq!(header(&shown, http::header::X_FRAME_OPTIONS), "SAMEORIGIN");
+        } else {
+            assert!(csp.starts_with("sandbox;"), "{key}: {csp}");
+            assert_eq!(
+                header(&shown, http::header::X_FRAME_OPTIONS),
+                "DENY",
+                "{key}"
+            );
+        }
+    }
+    let missing = get(&mut client, "/buckets/docs/download?key=nothing.txt", None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let no_bucket = get(&mut client, "/buckets/nope/download?key=a", None).await;
+    assert_eq!(no_bucket.status, StatusCode::NOT_FOUND);
+
+    // The details: text comes escaped into the page.
+    let details = client
+        .call(
+            "buckets/object",
+            &[("bucket", "docs"), ("key", "page.html")],
+        )
+        .await;
+    let details: serde_json::Value = serde_json::from_str(&details.body)?;
+    assert_eq!(details["text"], "<script>alert(1)</script>");
+    assert_eq!(details["info"]["size"], 25);
+    let page = client.get("/buckets/docs/details?key=page.html").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<script>alert(1)"));
+
+    // Audited: each whole download and each preview once; not ranges that start further on
+    // (the rest of a preview's video, or a download resumed).
+    let downloads: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'object.download' AND actor = 'admin'",
+    )
+    .fetch_one(&app.pool)
+    .await?;
+    assert_eq!(downloads, 1 + 1 + 5, "whole, past the end, previews");
+    Ok(())
+}
+
+/// Ticked objects are deleted together, saying how many live links that stops; they are shared
+/// together, one link each; a selection tells what is gone and who may sign for all.
+#[tokio::test]
+async fn ticked_objects_are_deleted_or_shared_together() -> TestResult {
+    let app = TestApp::new().await;
+    let mut client = app.client();
+    client.login_ok().await;
+    client.change("users/create", &[("name", "eve")]).await;
+    client
+        .change("buckets/create", &[("name", "team"), ("owner", "")])
+        .await;
+    client
+        .change(
+            "buckets/grant",
+            &[
+                ("bucket", "team"),
+                ("user", "eve"),
+                ("permission", "read"),
+                ("prefix", "a/"),
+                ("expires", ""),
+            ],
+        )
+        .await;
+    client
+        .upload(
+            "team",
+            &[
+                (Some("a/one.txt"), "one.txt", "1"),
+                (Some("a/two.txt"), "two.txt", "2"),
+                (Some("b/three.txt"), "three.txt", "3"),
+            ],
+        )
+        .await;
+    let made = client
+        .change(
+            "links/create",
+            &[
+                ("bucket", "team"),
+                ("key", "a/one.txt"),
+                ("user", "eve"),
+                ("expires", "1h"),
+                ("method", "GET"),
+                ("label", ""),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+
+    let picked = client
+        .call(
+            "buckets/selection",
+            &[
+                ("bucket", "team"),
+                ("keys[0]", "a/one.txt"),
+                ("keys[1]", "a/two.txt"),
+                ("keys[2]", "a/gone.txt"),
+                ("keys[3]", "a/one.txt"),
+            ],
+        )
+        .await;
+    let picked: serde_json::Value = serde_json::from_str(&picked.body)?;
+    assert_eq!(
+        picked["objects"].as_array().map(Vec::len),
+        Some(2),
+        "{picked}"
+    );
+    assert_eq!(picked["objects"][0]["live_links"], 1);
+    assert_eq!(picked["missing"], serde_json::json!(["a/gone.txt"]));
+    assert_eq!(picked["signers"], serde_json::json!(["eve"]));
+    // Nobody may read a/ and b/ both.
+    let mixed = client
+        .call(
+            "buckets/selection",
+            &[
+                ("bucket", "team"),
+                ("keys[0]", "a/one.txt"),
+                ("keys[1]", "b/three.txt"),
+            ],
+        )
+        .await;
+    let mixed: serde_json::Value = serde_json::from_str(&mixed.body)?;
+    assert_eq!(mixed["signers"], serde_json::json!([]));
+    let existing = client
+        .call(
+            "buckets/existing",
+            &[
+                ("bucket", "team"),
+                ("keys[0]", "a/one.txt"),
+                ("keys[1]", "a/new.txt"),
+            ],
+        )
+        .await;
+    assert_eq!(existing.body, r#"["a/one.txt"]"#);
+
+    // Shared together: one working link each.
+    let keys = r#"["a/one.txt","a/two.txt"]"#;
+    let shared = client
+        .change(
+            "buckets/share_objects",
+            &[
+                ("bucket", "team"),
+                ("keys", keys),
+                ("user", "eve"),
+                ("expires", "2h"),
+                ("label", ""),
+            ],
+        )
+        .await;
+    assert_eq!(shared.status, StatusCode::OK, "{}", shared.body);
+    let shared: serde_json::Value = serde_json::from_str(&shared.body)?;
+    assert_eq!(shared.as_array().map(Vec::len), Some(2));
+    assert_eq!(shared[1]["key"], "a/two.txt");
+
+    // Deleting: asks first, refuses what it cannot read, then says what it did.
+    for (form, status) in [
+        (
+            vec![("bucket", "team"), ("keys", keys)],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            vec![
+                ("bucket", "team"),
+                ("keys", "a/one.txt"),
+                ("confirm", "yes"),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            vec![("bucket", "team"), ("keys", "[]"), ("confirm", "yes")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let answer = client.change("buckets/delete_objects", &form).await;
+        assert_eq!(answer.status, status, "{form:?}: {}", answer.body);
+    }
+    let too_many = serde_json::to_string(&(0..1001).map(|i| format!("k{i}")).collect::<Vec<_>>())?;
+    let answer = client
+        .change(
+            "buckets/delete_objects",
+            &[("bucket", "team"), ("keys", &too_many), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.body
+    );
+    let deleted = client
+        .change(
+            "buckets/delete_objects",
+            &[("bucket", "team"), ("keys", keys), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    assert_eq!(
+        deleted.body,
+        r#""Deleted 2 objects; 3 live share links stopped.""#
+    );
+    let left = client
+        .call(
+            "buckets/existing",
+            &[
+                ("bucket", "team"),
+                ("keys[0]", "a/one.txt"),
+                ("keys[1]", "b/three.txt"),
+            ],
+        )
+        .await;
+    assert_eq!(left.body, r#"["b/three.txt"]"#);
+    Ok(())
+}
+
+/// A link's page shows its URL again, the very one issued, while the link works; not once it
+/// is revoked, nor after the public S3 URL changed (it could not be made again).
+#[tokio::test]
+async fn a_links_page_shows_its_url_again_while_it_works() -> TestResult {
+    let app = TestApp::new().await;
+    let mut client = app.client();
+    client.login_ok().await;
+    client.change("users/create", &[("name", "eve")]).await;
+    client
+        .change("buckets/create", &[("name", "team"), ("owner", "eve")])
+        .await;
+    client.upload("team", &[(None, "a.txt", "hello")]).await;
+    let issue = async |client: &mut crate::harness::Client<'_>, method: &str| {
+        let made = client
+            .change(
+                "links/create",
+                &[
+                    ("bucket", "team"),
+                    ("key", "a.txt"),
+                    ("user", "eve"),
+                    ("expires", "3h"),
+                    ("method", method),
+                    ("label", ""),
+                ],
+            )
+            .await;
+        let made: serde_json::Value = serde_json::from_str(&made.body).unwrap();
+        (
+            made["id"].as_str().unwrap().to_owned(),
+            made["url"].as_str().unwrap().to_owned(),
+        )
+    };
+    let detail = async |client: &mut crate::harness::Client<'_>, id: &str| {
+        let answer = client.call("links/detail", &[("id", id)]).await;
+        serde_json::from_str::<serde_json::Value>(&answer.body).unwrap()
+    };
+    let (get_id, get_url) = issue(&mut client, "GET").await;
+    let (put_id, put_url) = issue(&mut client, "PUT").await;
+    let shown = detail(&mut client, &get_id).await;
+    assert_eq!(shown["url"], get_url.as_str());
+    assert!(
+        shown["qr_svg"]
+            .as_str()
+            .is_some_and(|q| q.starts_with("<?xml"))
+    );
+    let shown = detail(&mut client, &put_id).await;
+    assert_eq!(shown["url"], put_url.as_str());
+    assert_eq!(shown["qr_svg"], "", "no QR code for an upload link");
+    // Links issued before the signing time was kept may be a second off.
+    sqlx::query("UPDATE share_links SET created_at = created_at + 1 WHERE id = $1")
+        .bind(&put_id)
+        .execute(&app.pool)
+        .await?;
+    assert_eq!(detail(&mut client, &put_id).await["url"], put_url.as_str());
+    // Revoked: gone.
+    client.change("links/revoke", &[("id", &get_id)]).await;
+    assert_eq!(
+        detail(&mut client, &get_id).await["url"],
+        serde_json::Value::Null
+    );
+    // Another public URL: cannot be made again (the stored hash does not match).
+    let saved = client
+        .change(
+            "settings/save",
+            &[
+                ("public_s3_url", "https://elsewhere.example.com"),
+                ("default_link", "1h"),
+                ("max_link", "7d"),
+                ("audit_retention", "90d"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(
+        detail(&mut client, &put_id).await["url"],
+        serde_json::Value::Null
+    );
     Ok(())
 }

@@ -264,8 +264,16 @@ impl Client<'_> {
         let (_, csrf) = self.session().await;
         let boundary = "XyZ";
         let part = |name: &str, filename: Option<&str>, value: &str| {
+            // The type a browser gives a file of that name.
+            let content_type = |f: &str| match f.rsplit('.').next() {
+                Some("html") => "text/html",
+                Some("svg") => "image/svg+xml",
+                Some("png") => "image/png",
+                Some("pdf") => "application/pdf",
+                _ => "text/plain",
+            };
             let filename = filename
-                .map(|f| format!("; filename=\"{f}\"\r\nContent-Type: text/plain"))
+                .map(|f| format!("; filename=\"{f}\"\r\nContent-Type: {}", content_type(f)))
                 .unwrap_or_default();
             format!(
                 "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{filename}\r\n\r\n{value}\r\n"
