@@ -16,7 +16,7 @@ await lp.getByLabel("Password", { exact: true }).fill(password);
 await lp.getByRole("button", { name: "Sign in" }).click();
 await lp.waitForURL(base + "/");
 const state = await login.storageState();
-for (const path of ["/login", "/", "/users", "/buckets", "/buckets/team", "/buckets/team/access", "/buckets/team/links", "/buckets/team/settings", "/buckets/team/share?key=x.txt", "/links", "/audit", "/settings", "/account"]) {
+for (const path of ["/login", "/", "/users", "/buckets", "/buckets/team", "/buckets/team/access", "/buckets/team/links", "/buckets/team/settings", "/buckets/team/share?key=x.txt", "/buckets/team?details=x.txt", "/buckets/team?do=delete&key=x.txt", "/links", "/audit", "/settings", "/account"]) {
   const ctx = await browser.newContext(path === "/login" ? {} : { storageState: state });
   const page = await ctx.newPage();
   const got = [];

@@ -31,8 +31,8 @@ use crate::account::AccountPage;
 use crate::audit::AuditPage;
 use crate::auth::{LoginPage, LogoutButton, SessionEpoch, SessionResource};
 use crate::buckets::{
-    BucketAccess, BucketFrame, BucketLinks, BucketObjects, BucketSelected, BucketSettingsTab,
-    BucketShare, BucketsPage, ObjectPanel,
+    BucketAccess, BucketFrame, BucketLinks, BucketObjects, BucketSettingsTab, BucketShare,
+    BucketsPage,
 };
 use crate::dashboard::DashboardPage;
 use crate::links::{LinkPage, LinksPage};
@@ -92,23 +92,7 @@ fn ConsoleRoutes() -> impl IntoView {
                 <Route path=path!("users/:name") view={Lazy::<UserRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("buckets") view={Lazy::<BucketsRoute>::new()} ssr=SsrMode::Async />
                 <ParentRoute path=path!("buckets/:name") view=BucketFrame ssr=SsrMode::Async>
-                    <ParentRoute
-                        path=path!("")
-                        view={Lazy::<BucketObjectsRoute>::new()}
-                        ssr=SsrMode::Async
-                    >
-                        <Route path=path!("") view=|| () />
-                        <Route
-                            path=path!("details")
-                            view={Lazy::<ObjectPanelRoute>::new()}
-                            ssr=SsrMode::Async
-                        />
-                    </ParentRoute>
-                    <Route
-                        path=path!("selected")
-                        view={Lazy::<BucketSelectedRoute>::new()}
-                        ssr=SsrMode::Async
-                    />
+                    <Route path=path!("") view={Lazy::<BucketObjectsRoute>::new()} ssr=SsrMode::Async />
                     <Route
                         path=path!("access")
                         view={Lazy::<BucketAccessRoute>::new()}
@@ -173,8 +157,6 @@ lazy_pages!(
     UserRoute => UserPage,
     BucketsRoute => BucketsPage,
     BucketObjectsRoute => BucketObjects,
-    ObjectPanelRoute => ObjectPanel,
-    BucketSelectedRoute => BucketSelected,
     BucketAccessRoute => BucketAccess,
     BucketLinksRoute => BucketLinks,
     BucketSettingsRoute => BucketSettingsTab,

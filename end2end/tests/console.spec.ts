@@ -83,10 +83,10 @@ test("a first-time admin shares a file end to end, then revokes and audits it", 
     mimeType: "text/plain",
     buffer: Buffer.from(content),
   });
-  await page.getByRole("button", { name: "Upload", exact: true }).click();
-  const progress = page.getByRole("progressbar", { name: "Upload progress" });
-  await expect(progress).toHaveAttribute("value", "100");
-  await expect(page.getByRole("status").filter({ hasText: "Uploaded." })).toBeVisible();
+  // Picked, it goes up at once, with its progress.
+  const progress = page.getByRole("progressbar", { name: "Progress of report.txt" });
+  await expect(progress).toHaveAttribute("value", String(content.length));
+  await expect(page.getByRole("status").filter({ hasText: "1 of 1 files uploaded" })).toBeVisible();
   await expect(page.getByRole("cell", { name: "report.txt", exact: true })).toBeVisible();
 
   // alice may read it.
@@ -250,13 +250,17 @@ test.describe("without JavaScript", () => {
     await page.reload();
     await expect(page.getByLabel("Share link")).toHaveCount(0);
 
-    // Deleting an object opens a confirmation first; the box must be ticked.
+    // Deleting an object opens a confirmation first, saying what it stops; the box must be
+    // ticked. Ticked objects go the same way.
     await page.goto("/buckets/plain");
-    await expect(page.getByRole("button", { name: "Delete notes.txt", exact: true })).toBeHidden();
-    await page.getByText("Delete…").click();
-    await page.getByLabel("Delete notes.txt for good").check();
-    await page.getByRole("button", { name: "Delete notes.txt", exact: true }).click();
-    await expect(page.getByRole("cell", { name: "notes.txt", exact: true })).toHaveCount(0);
+    await page.getByRole("link", { name: "Delete notes.txt…" }).click();
+    await page.getByRole("button", { name: "Delete 1 object" }).click();
+    const listed = page.locator(".listing").getByRole("cell", { name: "notes.txt", exact: true });
+    await expect(listed).toBeVisible();
+    await page.getByLabel("Delete 1 object for good. This stops 1 live share link.").check();
+    await page.getByRole("button", { name: "Delete 1 object" }).click();
+    await expect(listed).toHaveCount(0);
+    await expect(page.getByText("None of them is there any more.")).toBeVisible();
     expect((await openAsStranger(browser, url)).status).toBe(404);
   });
 });

@@ -228,6 +228,7 @@ pub async fn download(
         ),
     };
     let mut response = Response::new(Body::from_stream(read.body));
+    response.extensions_mut().insert(crate::web::Uncompressed);
     let out = response.headers_mut();
     let mut set = |name: header::HeaderName, value: String| {
         if let Ok(value) = http::HeaderValue::try_from(value) {

@@ -64,7 +64,7 @@ pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLay
         // Pages, server function answers and the WASM files (~2.7× smaller gzipped) go
         // compressed to browsers that accept it, at gzip's best level: ~1 % fewer bytes than
         // the default for the WASM, for a few milliseconds of CPU per file.
-        // Not object downloads (they answer `Accept-Ranges`): ranges are of the stored bytes,
+        // Not object downloads (marked `Uncompressed`): their ranges are of the stored bytes,
         // and media and archives gain nothing.
         .layer(
             CompressionLayer::new()
@@ -72,9 +72,9 @@ pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLay
                 .compress_when(DefaultPredicate::new().and(
                     |_: StatusCode,
                      _: http::Version,
-                     headers: &http::HeaderMap,
-                     _: &http::Extensions| {
-                        !headers.contains_key(header::ACCEPT_RANGES)
+                     _: &http::HeaderMap,
+                     ext: &http::Extensions| {
+                        ext.get::<Uncompressed>().is_none()
                     },
                 )),
         )
@@ -115,6 +115,10 @@ pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLay
                 )),
         )
 }
+
+/// Marks a response the compression layer leaves as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Uncompressed;
 
 /// Liveness: the process answers.
 async fn healthz() -> &'static str {

@@ -191,24 +191,6 @@ pub async fn create_folder(
     ssr::create_folder(&admin, &bucket, &prefix, &name).await
 }
 
-/// Deletes one object (with `confirm`: there is no undo).
-#[server(endpoint = "buckets/delete_object")]
-pub async fn delete_object(
-    csrf: String,
-    bucket: String,
-    key: String,
-    confirm: Option<String>,
-) -> Result<(), AppError> {
-    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
-    if confirm.is_none() {
-        return Err(AppError::invalid(
-            "confirm",
-            "Tick the confirmation box to go on.",
-        ));
-    }
-    ssr::delete_object(&admin, &bucket, &key).await
-}
-
 /// An object's details panel: its details and, for text, the start of it (at most
 /// [`PREVIEW_TEXT_BYTES`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -529,13 +511,15 @@ fn loaded(
 pub fn BucketObjects() -> impl IntoView {
     let query = use_query_map();
     let params = use_params_map();
-    let delete_object = FormAction::<DeleteObject>::new();
     let create_folder = FormAction::<CreateFolder>::new();
-    let (uploads, set_uploads) = signal(0u32);
+    // The side panel's forms live here: what they do outlives the panel drawn again after it.
+    let delete = FormAction::<DeleteObjects>::new();
+    let share = FormAction::<ShareObjects>::new();
+    let (uploads, uploaded) = signal(0u32);
     // The queue lives here, above the listing it refreshes, so that it survives it.
-    let queue = uploads::Queue::new(set_uploads);
+    let queue = uploads::Queue::new(uploaded);
     let data = bucket_view("objects", move || {
-        uploads.get() as usize + delete_object.version().get() + create_folder.version().get()
+        uploads.get() as usize + create_folder.version().get() + delete.version().get()
     });
     let (dragging, set_dragging) = signal(false);
     let over = move |ev: leptos::ev::DragEvent| {
@@ -559,9 +543,73 @@ pub fn BucketObjects() -> impl IntoView {
     };
     let listing = loaded(data, move |data| {
         let prefix = query.read_untracked().get("prefix").unwrap_or_default();
-        view! { <ObjectsTab data prefix delete_object create_folder queue /> }.into_any()
+        view! { <ObjectsTab data prefix create_folder queue /> }.into_any()
     });
-    // The details panel (`…/details?key=`), beside the listing.
+    // The side panel: the ticked objects (`?do=delete|share&key=…`) or one object's details
+    // (`?details=KEY`). Its data is loaded here, its code (each panel's own) when first shown.
+    let panel_data = Resource::new(
+        move || {
+            let q = query.read();
+            (
+                params.read().get("name").unwrap_or_default(),
+                q.get("do"),
+                q.get("details"),
+                q.get_all("key").unwrap_or_default(),
+                delete.version().get(),
+            )
+        },
+        |(bucket, action, details, keys, _)| async move {
+            Ok::<_, AppError>(match (action, details) {
+                (Some(action), _) => Some(PanelData::Selection {
+                    picked: selection(bucket, keys).await?,
+                    limits: crate::links::share_limits().await?,
+                    sharing: action == "share",
+                }),
+                (None, Some(key)) => Some(PanelData::Details(object_details(bucket, key).await?)),
+                (None, None) => None,
+            })
+        },
+    );
+    let panel = move || {
+        Suspend::new(async move {
+            let bucket = params.read_untracked().get("name").unwrap_or_default();
+            let prefix = query.read_untracked().get("prefix").unwrap_or_default();
+            let close = format!("/buckets/{}?prefix={}", encode(&bucket), encode(&prefix));
+            let shown = PanelPlace { bucket, prefix };
+            match panel_data.await {
+                Ok(None) => None,
+                Ok(Some(PanelData::Details(shown_object))) => {
+                    Some(details_panel(shown, shown_object).await)
+                }
+                Ok(Some(PanelData::Selection {
+                    picked,
+                    limits,
+                    sharing,
+                })) => Some(
+                    selection_panel(
+                        shown,
+                        Selected {
+                            picked,
+                            limits,
+                            sharing,
+                            delete,
+                            share,
+                        },
+                    )
+                    .await,
+                ),
+                Err(error) => Some(
+                    view! {
+                        <aside class="card panel">
+                            <LoadError error />
+                            <a href=close class="button">"Close"</a>
+                        </aside>
+                    }
+                    .into_any(),
+                ),
+            }
+        })
+    };
     view! {
         <div
             class="browser"
@@ -571,243 +619,270 @@ pub fn BucketObjects() -> impl IntoView {
             on:drop=drop
         >
             <div class="listing">
-                <uploads::QueueView queue />
+                <uploads::Uploads queue />
                 {listing}
             </div>
-            <Outlet />
+            <Transition fallback=|| ()>{panel}</Transition>
             <p class="drop-hint" aria-hidden="true">"Drop files or folders to upload them here"</p>
         </div>
     }
 }
 
-/// The details panel of the object `?key=`: a preview for the types [`Preview`] allows, its
-/// size, type, ETag, modification time, user metadata and live links; download, share,
-/// delete.
-#[component]
-pub fn ObjectPanel() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let details = Resource::new(
-        move || {
-            (
-                params.read().get("name").unwrap_or_default(),
-                query.read().get("key").unwrap_or_default(),
-            )
-        },
-        |(bucket, key)| object_details(bucket, key),
-    );
-    let body = move || {
-        Suspend::new(async move {
-            let bucket = params.read_untracked().get("name").unwrap_or_default();
-            let prefix = query.read_untracked().get("prefix").unwrap_or_default();
-            let base = format!("/buckets/{}", encode(&bucket));
-            let close = format!("{base}?prefix={}", encode(&prefix));
-            let d = match details.await {
-                Ok(d) => d,
-                Err(error) => {
-                    return view! {
-                        <LoadError error />
-                        <a href=close>"Close"</a>
-                    }
-                    .into_any();
-                }
-            };
-            let info = d.info;
-            let name = info.key.rsplit('/').next().unwrap_or_default().to_owned();
-            let file = download_href(&bucket, &info.key);
-            let inline = format!("{file}&inline=1");
-            let what = format!("Preview of {name}");
-            let preview = match Preview::of(info.content_type.as_deref()) {
-                Some(Preview::Image) => view! { <img src=inline alt=what /> }.into_any(),
-                Some(Preview::Audio) => {
-                    view! { <audio controls preload="metadata" src=inline aria-label=what></audio> }
-                        .into_any()
-                }
-                Some(Preview::Video) => {
-                    view! { <video controls preload="metadata" src=inline aria-label=what></video> }
-                        .into_any()
-                }
-                Some(Preview::Pdf) => view! { <iframe src=inline title=what></iframe> }.into_any(),
-                Some(Preview::Text) => view! {
-                    <pre class="preview-text" aria-label=what>{d.text.unwrap_or_default()}</pre>
-                    {d
-                        .truncated
-                        .then(|| view! { <p class="hint">"The first 64 KiB; download it for the rest."</p> })}
-                }
-                .into_any(),
-                None => view! { <p class="hint">"No preview for this type."</p> }.into_any(),
-            };
-            let share = format!("{base}/share?key={}", encode(&info.key));
-            let delete = format!(
-                "{base}/selected?do=delete&prefix={}&key={}",
-                encode(&prefix),
-                encode(&info.key),
-            );
-            view! {
-                <div class="panel-head">
-                    <h2 id="panel-title">{name}</h2>
-                    <a href=close class="button">"Close"</a>
-                </div>
-                <div class="preview">{preview}</div>
-                <dl class="facts">
-                    <dt>"Key"</dt>
-                    <dd>{info.key.clone()}</dd>
-                    <dt>"Size"</dt>
-                    <dd>{human_size(info.size)} " (" {info.size} " bytes)"</dd>
-                    <dt>"Type"</dt>
-                    <dd>{info.content_type.clone().unwrap_or_else(|| "-".into())}</dd>
-                    <dt>"ETag"</dt>
-                    <dd class="mono">{info.etag.clone()}</dd>
-                    <dt>"Modified"</dt>
-                    <dd>
-                        <Time at=info.last_modified />
-                    </dd>
-                    <dt>"Share links"</dt>
-                    <dd>{live_links(info.live_links)}</dd>
-                    {info
-                        .metadata
-                        .into_iter()
-                        .map(|(k, v)| view! { <dt>{format!("x-amz-meta-{k}")}</dt> <dd>{v}</dd> })
-                        .collect_view()}
-                </dl>
-                <p class="row-actions">
-                    <a class="button primary" href=file download="" rel="external">"Download"</a>
-                    <a class="button" href=share>"Share"</a>
-                    <a class="button danger" href=delete>"Delete…"</a>
-                </p>
-            }
-            .into_any()
-        })
+/// What the side panel shows, loaded with the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+enum PanelData {
+    Details(ObjectShown),
+    Selection {
+        picked: Picked,
+        limits: crate::links::LinkLimits,
+        sharing: bool,
+    },
+}
+
+/// The folder a side panel belongs to.
+#[derive(Debug, Clone)]
+struct PanelPlace {
+    bucket: String,
+    prefix: String,
+}
+
+impl PanelPlace {
+    fn base(&self) -> String {
+        format!("/buckets/{}", encode(&self.bucket))
+    }
+
+    fn close(&self) -> String {
+        format!("{}?prefix={}", self.base(), encode(&self.prefix))
+    }
+}
+
+/// The ticked objects, and the forms that act on them.
+#[derive(Clone)]
+struct Selected {
+    picked: Picked,
+    limits: crate::links::LinkLimits,
+    sharing: bool,
+    delete: FormAction<DeleteObjects>,
+    share: FormAction<ShareObjects>,
+}
+
+/// Fetches the code of the side panel the page's address opens, before the page hydrates: the
+/// panel is then drawn at once, as on the server, rather than after the rest.
+#[cfg(feature = "hydrate")]
+pub async fn preload_panel() {
+    let location = window().location();
+    if !location
+        .pathname()
+        .unwrap_or_default()
+        .starts_with("/buckets/")
+    {
+        return;
+    }
+    let Ok(query) = web_sys::UrlSearchParams::new_with_str(&location.search().unwrap_or_default())
+    else {
+        return;
     };
+    if query.has("do") {
+        __preload_selection_panel().await;
+    } else if query.has("details") {
+        __preload_details_panel().await;
+    }
+}
+
+#[leptos::lazy]
+fn details_panel(place: PanelPlace, shown: ObjectShown) -> AnyView {
+    view! { <ObjectPanel place shown /> }.into_any()
+}
+
+#[leptos::lazy]
+fn selection_panel(place: PanelPlace, selected: Selected) -> AnyView {
+    view! { <SelectedPanel place selected /> }.into_any()
+}
+
+/// One object's details: a preview for the types [`Preview`] allows, its size, type, ETag,
+/// modification time, user metadata and live links; download, share, delete.
+#[component]
+fn ObjectPanel(place: PanelPlace, shown: ObjectShown) -> impl IntoView {
+    let base = place.base();
+    let info = shown.info;
+    let name = info.key.rsplit('/').next().unwrap_or_default().to_owned();
+    let file = download_href(&place.bucket, &info.key);
+    let inline = format!("{file}&inline=1");
+    let what = format!("Preview of {name}");
+    let preview = match Preview::of(info.content_type.as_deref()) {
+        Some(Preview::Image) => view! { <img src=inline alt=what /> }.into_any(),
+        Some(Preview::Audio) => {
+            view! { <audio controls preload="metadata" src=inline aria-label=what></audio> }
+                .into_any()
+        }
+        Some(Preview::Video) => {
+            view! { <video controls preload="metadata" src=inline aria-label=what></video> }
+                .into_any()
+        }
+        Some(Preview::Pdf) => view! { <iframe src=inline title=what></iframe> }.into_any(),
+        Some(Preview::Text) => view! {
+            <pre class="preview-text" aria-label=what>{shown.text.unwrap_or_default()}</pre>
+            {shown
+                .truncated
+                .then(|| view! { <p class="hint">"The first 64 KiB; download it for the rest."</p> })}
+        }
+        .into_any(),
+        None => view! { <p class="hint">"No preview for this type."</p> }.into_any(),
+    };
+    let share = format!("{base}/share?key={}", encode(&info.key));
+    let delete = format!(
+        "{base}?prefix={}&do=delete&key={}",
+        encode(&place.prefix),
+        encode(&info.key),
+    );
     view! {
         <aside class="card panel" aria-labelledby="panel-title">
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>{body}</Transition>
+            <div class="panel-head">
+                <h2 id="panel-title">{name}</h2>
+                <a href=place.close() class="button">"Close"</a>
+            </div>
+            <div class="preview">{preview}</div>
+            <dl class="facts">
+                <dt>"Key"</dt>
+                <dd>{info.key.clone()}</dd>
+                <dt>"Size"</dt>
+                <dd>{human_size(info.size)} " (" {info.size} " bytes)"</dd>
+                <dt>"Type"</dt>
+                <dd>{info.content_type.clone().unwrap_or_else(|| "-".into())}</dd>
+                <dt>"ETag"</dt>
+                <dd class="mono">{info.etag.clone()}</dd>
+                <dt>"Modified"</dt>
+                <dd>
+                    <Time at=info.last_modified />
+                </dd>
+                <dt>"Share links"</dt>
+                <dd>{live_links(info.live_links)}</dd>
+                {info
+                    .metadata
+                    .into_iter()
+                    .map(|(k, v)| view! { <dt>{format!("x-amz-meta-{k}")}</dt> <dd>{v}</dd> })
+                    .collect_view()}
+            </dl>
+            <p class="row-actions">
+                <a class="button primary" href=file download="" rel="external">"Download"</a>
+                <a class="button" href=share>"Share"</a>
+                <a class="button danger" href=delete>"Delete…"</a>
+            </p>
         </aside>
     }
 }
 
-/// The objects ticked in a folder (`?key=…&key=…`), to delete (`do=delete`, saying how many
-/// live links that stops) or to share (`do=share`: one download link each, alike).
+/// The objects ticked in a folder, to delete (saying how many live links that stops) or to
+/// share (one download link each, alike).
 #[component]
-pub fn BucketSelected() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let delete = FormAction::<DeleteObjects>::new();
-    let share = FormAction::<ShareObjects>::new();
-    let picked = Resource::new(
-        move || {
-            (
-                params.read().get("name").unwrap_or_default(),
-                query.read().get_all("key").unwrap_or_default(),
-                delete.version().get(),
-            )
-        },
-        |(bucket, keys, _)| selection(bucket, keys),
-    );
-    let body = move || {
-        Suspend::new(async move {
-            let bucket = params.read_untracked().get("name").unwrap_or_default();
-            let sharing = query.read_untracked().get("do").as_deref() == Some("share");
-            let picked = match picked.await {
-                Ok(picked) => picked,
-                Err(error) => return view! { <LoadError error /> }.into_any(),
-            };
-            let keys: Vec<String> = picked.objects.iter().map(|o| o.key.clone()).collect();
-            let keys_json = serde_json::to_string(&keys).unwrap_or_default();
-            let count = keys.len();
-            let stops: i64 = picked.objects.iter().map(|o| o.live_links).sum();
-            let missing = (!picked.missing.is_empty()).then(|| {
-                view! { <p class="hint">"Not there any more: " {picked.missing.join(", ")}</p> }
-            });
-            if count == 0 {
-                return view! { {missing} <p class="empty">"None of them is there any more."</p> }
-                    .into_any();
-            }
-            let table = view! {
-                <div class="table-wrap">
-                    <table>
-                        <thead>
-                            <tr>
-                                <th scope="col">"Object"</th>
-                                <th scope="col">"Size"</th>
-                                <th scope="col">"Live share links"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {picked
-                                .objects
-                                .into_iter()
-                                .map(|o| view! {
-                                    <tr>
-                                        <td>{o.key}</td>
-                                        <td>{human_size(o.size)}</td>
-                                        <td>{o.live_links}</td>
-                                    </tr>
-                                })
-                                .collect_view()}
-                        </tbody>
-                    </table>
-                </div>
-            };
-            let objects = if count == 1 {
-                "1 object".to_owned()
-            } else {
-                format!("{count} objects")
-            };
-            let form = if sharing {
-                let error = share.error();
-                let signers = picked.signers;
-                let none = signers.is_empty();
-                view! {
-                    <ServerForm action=share>
-                        <CsrfField />
-                        <input type="hidden" name="bucket" value=bucket.clone() />
-                        <input type="hidden" name="keys" value=keys_json />
-                        <input type="hidden" name="label" value="" />
-                        <ExpiryField />
-                        <FieldError error field="expires" />
-                        <label for="share-user">"Sign as"</label>
-                        <select id="share-user" name="user" required>
-                            {none.then(|| view! {
-                                <option value="" disabled=true selected=true>
-                                    "Nobody may read all of them: grant a user first"
-                                </option>
-                            })}
-                            {signers
-                                .into_iter()
-                                .map(|u| view! { <option value=u.clone()>{u.clone()}</option> })
-                                .collect_view()}
-                        </select>
-                        <FieldError error field="user" />
-                        <FormError error />
-                        <button type="submit" class="primary">{format!("Create {count} links")}</button>
-                    </ServerForm>
-                }
-                .into_any()
-            } else {
-                let error = delete.error();
-                let text = if stops > 0 {
-                    format!(
-                        "Delete {objects} for good. This stops {}.",
-                        live_links(stops)
-                    )
-                } else {
-                    format!("Delete {objects} for good")
-                };
-                view! {
-                    <ServerForm action=delete>
-                        <CsrfField />
-                        <input type="hidden" name="bucket" value=bucket.clone() />
-                        <input type="hidden" name="keys" value=keys_json />
-                        <ConfirmField id="confirm-delete-selected".to_owned() text />
-                        <button type="submit" class="danger">{format!("Delete {objects}")}</button>
-                    </ServerForm>
+fn SelectedPanel(place: PanelPlace, selected: Selected) -> impl IntoView {
+    let Selected {
+        picked,
+        limits,
+        sharing,
+        delete,
+        share,
+    } = selected;
+    let bucket = place.bucket.clone();
+    let title = if sharing {
+        "Share the ticked objects"
+    } else {
+        "Delete the ticked objects"
+    };
+    let keys: Vec<String> = picked.objects.iter().map(|o| o.key.clone()).collect();
+    let keys_json = serde_json::to_string(&keys).unwrap_or_default();
+    let count = keys.len();
+    let stops: i64 = picked.objects.iter().map(|o| o.live_links).sum();
+    let missing = (!picked.missing.is_empty()).then(|| {
+        view! { <p class="hint">"Not there any more: " {picked.missing.join(", ")}</p> }
+    });
+    let objects = if count == 1 {
+        "1 object".to_owned()
+    } else {
+        format!("{count} objects")
+    };
+    let body = if count == 0 {
+        view! { <p class="empty">"None of them is there any more."</p> }.into_any()
+    } else {
+        let table = view! {
+            <div class="table-wrap">
+                <table>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Object"</th>
+                            <th scope="col">"Size"</th>
+                            <th scope="col">"Live share links"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {picked
+                            .objects
+                            .into_iter()
+                            .map(|o| view! {
+                                <tr>
+                                    <td>{o.key}</td>
+                                    <td>{human_size(o.size)}</td>
+                                    <td>{o.live_links}</td>
+                                </tr>
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        };
+        let form = if sharing {
+            let error = share.error();
+            let signers = picked.signers;
+            let none = signers.is_empty();
+            view! {
+                <ServerForm action=share>
+                    <CsrfField />
+                    <input type="hidden" name="bucket" value=bucket.clone() />
+                    <input type="hidden" name="keys" value=keys_json />
+                    <input type="hidden" name="label" value="" />
+                    <ExpiryField limits />
+                    <FieldError error field="expires" />
+                    <label for="share-user">"Sign as"</label>
+                    <select id="share-user" name="user" required>
+                        {none.then(|| view! {
+                            <option value="" disabled=true selected=true>
+                                "Nobody may read all of them: grant a user first"
+                            </option>
+                        })}
+                        {signers
+                            .into_iter()
+                            .map(|u| view! { <option value=u.clone()>{u.clone()}</option> })
+                            .collect_view()}
+                    </select>
+                    <FieldError error field="user" />
                     <FormError error />
-                }
-                .into_any()
+                    <button type="submit" class="primary">{format!("Create {count} links")}</button>
+                </ServerForm>
+            }
+            .into_any()
+        } else {
+            let error = delete.error();
+            let text = if stops > 0 {
+                format!(
+                    "Delete {objects} for good. This stops {}.",
+                    live_links(stops)
+                )
+            } else {
+                format!("Delete {objects} for good")
             };
-            view! { {missing} {table} {form} }.into_any()
-        })
+            view! {
+                <ServerForm action=delete>
+                    <CsrfField />
+                    <input type="hidden" name="bucket" value=bucket.clone() />
+                    <input type="hidden" name="keys" value=keys_json />
+                    <ConfirmField id="confirm-delete-selected".to_owned() text />
+                    <button type="submit" class="danger">{format!("Delete {objects}")}</button>
+                </ServerForm>
+                <FormError error />
+            }
+            .into_any()
+        };
+        view! { {table} {form} }.into_any()
     };
     let made =
         move || {
@@ -836,30 +911,17 @@ pub fn BucketSelected() -> impl IntoView {
             }
         })
         };
-    let back = move || {
-        format!(
-            "/buckets/{}?prefix={}",
-            encode(&params.read().get("name").unwrap_or_default()),
-            encode(&query.read().get("prefix").unwrap_or_default()),
-        )
-    };
-    let title = move || {
-        if query.read().get("do").as_deref() == Some("share") {
-            "Share the selected objects"
-        } else {
-            "Delete the selected objects"
-        }
-    };
     view! {
-        <p>
-            <a href=back>"Back to the folder"</a>
-        </p>
-        <section class="card" aria-labelledby="selected-title">
-            <h2 id="selected-title">{title}</h2>
+        <aside class="card panel" aria-labelledby="selected-title">
+            <div class="panel-head">
+                <h2 id="selected-title">{title}</h2>
+                <a href=place.close() class="button">"Close"</a>
+            </div>
             <Done action=delete />
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>{body}</Transition>
+            {missing}
+            {body}
             {made}
-        </section>
+        </aside>
     }
 }
 
@@ -921,12 +983,10 @@ pub fn BucketShare() -> impl IntoView {
 fn ObjectsTab(
     data: BucketView,
     prefix: String,
-    delete_object: FormAction<DeleteObject>,
     create_folder: FormAction<CreateFolder>,
     queue: uploads::Queue,
 ) -> impl IntoView {
     let bucket = data.name.clone();
-    let error = delete_object.error();
     let folder_error = create_folder.error();
     let (folder_bucket, folder_prefix) = (bucket.clone(), prefix.clone());
     let base = format!("/buckets/{}", encode(&bucket));
@@ -972,7 +1032,6 @@ fn ObjectsTab(
             <FormError error=folder_error />
         </details>
         <Done action=create_folder />
-        <FormError error />
         {if empty {
             view! { <p class="empty">"Nothing here yet."</p> }.into_any()
         } else {
@@ -982,7 +1041,7 @@ fn ObjectsTab(
                 <form
                     id="selection"
                     method="get"
-                    action=format!("{base}/selected")
+                    action=base.clone()
                     class="selection-bar"
                 >
                     <input type="hidden" name="prefix" value=prefix.clone() />
@@ -1029,20 +1088,18 @@ fn ObjectsTab(
                                 .map(|o| {
                                     let bucket = bucket.clone();
                                     let label = o.key[prefix.len()..].to_owned();
-                                    let delete_text = if o.live_links > 0 {
-                                        format!(
-                                            "Delete {label} for good. This stops {}.",
-                                            live_links(o.live_links),
-                                        )
-                                    } else {
-                                        format!("Delete {label} for good")
-                                    };
+                                    // The side panel asks, saying what it stops.
+                                    let delete_href = format!(
+                                        "{base}?prefix={}&do=delete&key={}",
+                                        encode(&prefix),
+                                        encode(&o.key),
+                                    );
                                     let share_href = format!(
                                         "{base}/share?key={}",
                                         encode(&o.key),
                                     );
                                     let details_href = format!(
-                                        "{base}/details?prefix={}&key={}",
+                                        "{base}?prefix={}&details={}",
                                         encode(&prefix),
                                         encode(&o.key),
                                     );
@@ -1087,32 +1144,13 @@ fn ObjectsTab(
                                                 >
                                                     "Share"
                                                 </a>
-                                                // Opens a confirmation in place (works without
-                                                // JavaScript, and by keyboard).
-                                                <details class="row-confirm">
-                                                    <summary
-                                                        class="button danger"
-                                                        aria-label=format!("Delete {label}…")
-                                                    >
-                                                        "Delete…"
-                                                    </summary>
-                                                    <ServerForm action=delete_object>
-                                                        <CsrfField />
-                                                        <input type="hidden" name="bucket" value=bucket.clone() />
-                                                        <input type="hidden" name="key" value=o.key.clone() />
-                                                        <ConfirmField
-                                                            id=format!("confirm-delete-{}", o.key)
-                                                            text=delete_text.clone()
-                                                        />
-                                                        <button
-                                                            type="submit"
-                                                            class="danger"
-                                                            aria-label=format!("Delete {label}")
-                                                        >
-                                                            "Delete"
-                                                        </button>
-                                                    </ServerForm>
-                                                </details>
+                                                <a
+                                                    class="button danger"
+                                                    href=delete_href
+                                                    aria-label=format!("Delete {label}…")
+                                                >
+                                                    "Delete…"
+                                                </a>
                                             </td>
                                         </tr>
                                     }

@@ -86,9 +86,25 @@ pub enum Choice {
     Cancel,
 }
 
-/// The queue as a list under the upload form: a summary, then each file.
+/// The queue as a list under the upload form (nothing while it is empty: its code comes with
+/// the first file queued).
 #[component]
-pub fn QueueView(queue: Queue) -> impl IntoView {
+pub fn Uploads(queue: Queue) -> impl IntoView {
+    let shown = move || {
+        (!queue.items.read().is_empty())
+            .then(|| Suspend::new(async move { queue_view(queue).await }))
+    };
+    view! { <Suspense fallback=|| ()>{shown}</Suspense> }
+}
+
+#[leptos::lazy]
+fn queue_view(queue: Queue) -> AnyView {
+    view! { <QueueView queue /> }.into_any()
+}
+
+/// The queue: a summary, then each file.
+#[component]
+fn QueueView(queue: Queue) -> impl IntoView {
     let summary = move || {
         let items = queue.items.read();
         let counted: Vec<&Item> = items
@@ -166,9 +182,10 @@ fn QueueRow(item: Item, queue: Queue) -> impl IntoView {
         <li class="queue-item">
             <span class="name">{shown}</span>
             <span class="size">{human_size(item.size as i64)}</span>
+            // Whole bytes: printing an `f64` would bring float formatting into the WASM.
             <progress
-                max=item.size.max(1.0)
-                value=move || item.sent.get()
+                max=(item.size as u64).max(1)
+                value=move || item.sent.get() as u64
                 aria-label=move || format!("Progress of {}", shown())
             ></progress>
             <span class="state">{move || state.get().words()}</span>

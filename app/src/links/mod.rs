@@ -613,44 +613,30 @@ const EXPIRY_PRESETS: [(&str, i64, &str); 4] = [
 ];
 
 /// A link's lifetime, in one control: a preset from its list, or any duration typed in; the
-/// default and the longest are the settings'.
+/// default and the longest are the settings' (`limits`).
 #[component]
-pub fn ExpiryField() -> impl IntoView {
-    let limits = Resource::new(|| (), |()| share_limits());
-    let field = move || {
-        Suspend::new(async move {
-            let limits = limits.await.unwrap_or_default();
-            view! {
-                <input
-                    id="share-expires"
-                    name="expires"
-                    list="share-expiry-presets"
-                    value=duration_text(limits.default_secs)
-                    required
-                    autocomplete="off"
-                    aria-describedby="share-expires-hint"
-                />
-                <datalist id="share-expiry-presets">
-                    {EXPIRY_PRESETS
-                        .iter()
-                        .filter(|(_, secs, _)| *secs <= limits.max_secs)
-                        .map(|&(value, _, label)| view! { <option value=value>{label}</option> })
-                        .collect_view()}
-                </datalist>
-            }
-        })
-    };
-    let longest = move || Suspend::new(async move { limits.await.unwrap_or_default().longest });
+pub fn ExpiryField(limits: LinkLimits) -> impl IntoView {
     view! {
         <label for="share-expires">"Expires after"</label>
-        <Transition fallback=|| {
-            view! { <input id="share-expires" name="expires" value="1h" required /> }
-        }>{field}</Transition>
+        <input
+            id="share-expires"
+            name="expires"
+            list="share-expiry-presets"
+            value=duration_text(limits.default_secs)
+            required
+            autocomplete="off"
+            aria-describedby="share-expires-hint"
+        />
+        <datalist id="share-expiry-presets">
+            {EXPIRY_PRESETS
+                .iter()
+                .filter(|(_, secs, _)| *secs <= limits.max_secs)
+                .map(|&(value, _, label)| view! { <option value=value>{label}</option> })
+                .collect_view()}
+        </datalist>
         <p class="hint" id="share-expires-hint">
             "Pick one, or type a duration such as 36h or 3d 12h: from 1 minute to "
-            <strong>
-                <Transition fallback=|| "7 days">{longest}</Transition>
-            </strong>
+            <strong>{limits.longest}</strong>
             "."
         </p>
     }
@@ -697,6 +683,7 @@ pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
             }
         })
     };
+    let limits = Resource::new(|| (), |()| share_limits());
     let (b, k) = (bucket.clone(), key.clone());
     let posted = Resource::new(|| (), move |()| take_shared_link(b.clone(), k.clone()));
     // Made here (hydrated), or by a plain form post before this render.
@@ -744,7 +731,14 @@ pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
                         " Upload only (replaces the object)"
                     </label>
                 </fieldset>
-                <ExpiryField />
+                <Transition fallback=|| {
+                    view! { <ExpiryField limits=LinkLimits::default() /> }
+                }>
+                    {move || Suspend::new(async move {
+                        let limits = limits.await.unwrap_or_default();
+                        view! { <ExpiryField limits /> }
+                    })}
+                </Transition>
                 <FieldError error field="expires" />
                 <label for="share-user">"Sign as"</label>
                 <select id="share-user" name="user" required>

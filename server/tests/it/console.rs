@@ -90,10 +90,6 @@ fn every_server_function() -> Vec<(&'static str, Vec<(&'static str, &'static str
                 ("after", ""),
             ],
         ),
-        (
-            "buckets/delete_object",
-            vec![("bucket", "team"), ("key", "a.txt"), ("confirm", "yes")],
-        ),
         ("buckets/object", vec![("bucket", "team"), ("key", "a.txt")]),
         (
             "buckets/selection",

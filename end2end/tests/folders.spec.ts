@@ -69,13 +69,13 @@ const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwA
 test("the object browser: folder, drop with progress, conflicts, cancel, download, details, ticked delete and share", async ({ page, browser }) => {
   await signIn(page);
   for (const [name, form] of [
-    ["users/create", { name: "viewer" }],
-    ["buckets/create", { name: "media", owner: "" }],
-    ["buckets/grant", { bucket: "media", user: "viewer", permission: "read", prefix: "", expires: "" }],
+    ["users/create", { name: "dropper" }],
+    ["buckets/create", { name: "drops", owner: "" }],
+    ["buckets/grant", { bucket: "drops", user: "dropper", permission: "read", prefix: "", expires: "" }],
   ] as const) {
     expect((await api(page, name, form)).status, name).toBe(200);
   }
-  await page.goto("/buckets/media");
+  await page.goto("/buckets/drops");
   await hydrated(page);
 
   // A folder, then into it.
@@ -124,7 +124,7 @@ test("the object browser: folder, drop with progress, conflicts, cancel, downloa
   await page.getByRole("link", { name: "📁 album/" }).click();
   await expect(page.getByRole("link", { name: "📁 day 1/" })).toBeVisible();
   await expect(page.getByRole("cell", { name: "cover.txt", exact: true })).toBeVisible();
-  await page.goto("/buckets/media?prefix=docs%2F");
+  await page.goto("/buckets/drops?prefix=docs%2F");
   await hydrated(page);
 
   // A slow upload cancelled halfway leaves nothing behind.
@@ -158,7 +158,7 @@ test("the object browser: folder, drop with progress, conflicts, cancel, downloa
   await expect.poll(() => panel.getByRole("img", { name: "Preview of pic.png" }).evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(1);
   await expect(panel).toContainText("image/png");
   await expect(panel).toContainText(/ETag[0-9a-f]{32}/);
-  for (const [width, scheme] of [[1280, "light"], [390, "dark"]] as const) {
+  for (const [width, scheme] of [[1280, "light"], [1280, "dark"], [390, "light"], [390, "dark"]] as const) {
     await page.setViewportSize({ width, height: 900 });
     await page.emulateMedia({ colorScheme: scheme });
     await page.screenshot({ path: path.join(SHOTS, `objects-details-${width}-${scheme}.png`), fullPage: true });
@@ -167,25 +167,27 @@ test("the object browser: folder, drop with progress, conflicts, cancel, downloa
   }
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.emulateMedia({ colorScheme: "light" });
-  expect((await api(page, "links/create", { bucket: "media", key: "docs/a.txt", user: "viewer", expires: "1h", method: "GET", label: "" })).status).toBe(200);
-  await page.goto("/buckets/media/details?prefix=docs%2F&key=docs%2Fa.txt");
+  expect((await api(page, "links/create", { bucket: "drops", key: "docs/a.txt", user: "dropper", expires: "1h", method: "GET", label: "" })).status).toBe(200);
+  await page.goto("/buckets/drops?prefix=docs%2F&details=docs%2Fa.txt");
   await expect(panel.getByLabel("Preview of a.txt")).toHaveText("third version");
   await expect(panel).toContainText("1 live share link");
 
   // Tick two objects and delete them together: the confirmation counts their live links.
-  await page.goto("/buckets/media?prefix=docs%2F");
+  await page.goto("/buckets/drops?prefix=docs%2F");
   await hydrated(page);
   await page.getByLabel("Select a.txt").check();
   await page.getByLabel("Select a (1).txt").check();
   await page.getByRole("button", { name: "Delete ticked…" }).click();
-  await expect(page.getByRole("heading", { name: "Delete the selected objects" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Delete the ticked objects" })).toBeVisible();
   await hydrated(page);
   await page.getByLabel("Delete 2 objects for good. This stops 1 live share link.").check();
   await page.getByRole("button", { name: "Delete 2 objects" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Deleted 2 objects; 1 live share link stopped." })).toBeVisible();
-  await page.getByRole("link", { name: "Back to the folder" }).click();
-  await expect(page.getByRole("cell", { name: "big.bin", exact: true })).toBeVisible();
+  // The listing beside it has lost them already.
   await expect(page.getByRole("cell", { name: "a.txt", exact: true })).toHaveCount(0);
+  await expect(page.getByRole("cell", { name: "big.bin", exact: true })).toBeVisible();
+  await page.getByRole("complementary").getByRole("link", { name: "Close" }).click();
+  await expect(page.getByRole("complementary")).toHaveCount(0);
 
   // Tick two and share them: one link each, signed as someone who may read both.
   await hydrated(page);
@@ -194,7 +196,7 @@ test("the object browser: folder, drop with progress, conflicts, cancel, downloa
   await page.getByRole("button", { name: "Share ticked…" }).click();
   await hydrated(page);
   await page.getByLabel("Expires after").fill("2h");
-  await expect(page.getByLabel("Sign as")).toHaveValue("viewer");
+  await expect(page.getByLabel("Sign as")).toHaveValue("dropper");
   await page.getByRole("button", { name: "Create 2 links" }).click();
   await expect(page.getByRole("heading", { name: "2 links ready" })).toBeVisible();
   const url = await page.getByLabel("docs/pic.png").inputValue();
