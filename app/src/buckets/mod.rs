@@ -512,14 +512,13 @@ pub fn BucketObjects() -> impl IntoView {
     let query = use_query_map();
     let params = use_params_map();
     let create_folder = FormAction::<CreateFolder>::new();
-    // The side panel's forms live here: what they do outlives the panel drawn again after it.
-    let delete = FormAction::<DeleteObjects>::new();
-    let share = FormAction::<ShareObjects>::new();
-    let (uploads, uploaded) = signal(0u32);
+    let (changes, changed) = signal(0u32);
+    // What the side panel changes (deleting ticked objects) refreshes the listing too.
+    provide_context(ListingChanged(changed));
     // The queue lives here, above the listing it refreshes, so that it survives it.
-    let queue = uploads::Queue::new(uploaded);
+    let queue = uploads::Queue::new(changed);
     let data = bucket_view("objects", move || {
-        uploads.get() as usize + create_folder.version().get() + delete.version().get()
+        changes.get() as usize + create_folder.version().get()
     });
     let (dragging, set_dragging) = signal(false);
     let over = move |ev: leptos::ev::DragEvent| {
@@ -546,7 +545,8 @@ pub fn BucketObjects() -> impl IntoView {
         view! { <ObjectsTab data prefix create_folder queue /> }.into_any()
     });
     // The side panel: the ticked objects (`?do=delete|share&key=…`) or one object's details
-    // (`?details=KEY`). Its data is loaded here, its code (each panel's own) when first shown.
+    // (`?details=KEY`). Its data is loaded with the page (as JSON: read by the panel's code),
+    // its code when first shown.
     let panel_data = Resource::new(
         move || {
             let q = query.read();
@@ -555,54 +555,39 @@ pub fn BucketObjects() -> impl IntoView {
                 q.get("do"),
                 q.get("details"),
                 q.get_all("key").unwrap_or_default(),
-                delete.version().get(),
             )
         },
-        |(bucket, action, details, keys, _)| async move {
-            Ok::<_, AppError>(match (action, details) {
-                (Some(action), _) => Some(PanelData::Selection {
-                    picked: selection(bucket, keys).await?,
-                    limits: crate::links::share_limits().await?,
-                    sharing: action == "share",
-                }),
-                (None, Some(key)) => Some(PanelData::Details(object_details(bucket, key).await?)),
-                (None, None) => None,
+        |(bucket, action, details, keys)| async move {
+            match panel(PanelCall::Fetch {
+                bucket,
+                action,
+                details,
+                keys,
             })
+            .await
+            {
+                PanelAnswer::Data(data) => data,
+                PanelAnswer::View(_) => Ok(None),
+            }
         },
     );
     let panel = move || {
         Suspend::new(async move {
-            let bucket = params.read_untracked().get("name").unwrap_or_default();
-            let prefix = query.read_untracked().get("prefix").unwrap_or_default();
-            let close = format!("/buckets/{}?prefix={}", encode(&bucket), encode(&prefix));
-            let shown = PanelPlace { bucket, prefix };
+            let place = PanelPlace {
+                bucket: params.read_untracked().get("name").unwrap_or_default(),
+                prefix: query.read_untracked().get("prefix").unwrap_or_default(),
+            };
             match panel_data.await {
                 Ok(None) => None,
-                Ok(Some(PanelData::Details(shown_object))) => {
-                    Some(details_panel(shown, shown_object).await)
-                }
-                Ok(Some(PanelData::Selection {
-                    picked,
-                    limits,
-                    sharing,
-                })) => Some(
-                    selection_panel(
-                        shown,
-                        Selected {
-                            picked,
-                            limits,
-                            sharing,
-                            delete,
-                            share,
-                        },
-                    )
-                    .await,
-                ),
+                Ok(Some(json)) => match panel(PanelCall::Show { place, json }).await {
+                    PanelAnswer::View(view) => Some(view),
+                    PanelAnswer::Data(_) => None,
+                },
                 Err(error) => Some(
                     view! {
                         <aside class="card panel">
                             <LoadError error />
-                            <a href=close class="button">"Close"</a>
+                            <a href=place.close() class="button">"Close"</a>
                         </aside>
                     }
                     .into_any(),
@@ -628,7 +613,11 @@ pub fn BucketObjects() -> impl IntoView {
     }
 }
 
-/// What the side panel shows, loaded with the page.
+/// Bumped by what changes a folder's objects from outside its listing.
+#[derive(Debug, Clone, Copy)]
+struct ListingChanged(WriteSignal<u32>);
+
+/// What the side panel shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum PanelData {
     Details(ObjectShown),
@@ -656,14 +645,67 @@ impl PanelPlace {
     }
 }
 
-/// The ticked objects, and the forms that act on them.
-#[derive(Clone)]
-struct Selected {
-    picked: Picked,
-    limits: crate::links::LinkLimits,
-    sharing: bool,
-    delete: FormAction<DeleteObjects>,
-    share: FormAction<ShareObjects>,
+/// What the page asks of the side panel's code: its data (as JSON, none when the address
+/// opens no panel), or its view of that data. One entry point: each costs a chunk file.
+enum PanelCall {
+    Fetch {
+        bucket: String,
+        action: Option<String>,
+        details: Option<String>,
+        keys: Vec<String>,
+    },
+    Show {
+        place: PanelPlace,
+        json: String,
+    },
+}
+
+enum PanelAnswer {
+    Data(Result<Option<String>, AppError>),
+    View(AnyView),
+}
+
+#[leptos::lazy]
+async fn panel(call: PanelCall) -> PanelAnswer {
+    match call {
+        PanelCall::Fetch {
+            bucket,
+            action,
+            details,
+            keys,
+        } => PanelAnswer::Data(fetch_panel(bucket, action, details, keys).await),
+        PanelCall::Show { place, json } => PanelAnswer::View(show_panel(place, &json)),
+    }
+}
+
+async fn fetch_panel(
+    bucket: String,
+    action: Option<String>,
+    details: Option<String>,
+    keys: Vec<String>,
+) -> Result<Option<String>, AppError> {
+    let data = match (action, details) {
+        (Some(action), _) => PanelData::Selection {
+            picked: selection(bucket, keys).await?,
+            limits: crate::links::share_limits().await?,
+            sharing: action == "share",
+        },
+        (None, Some(key)) => PanelData::Details(object_details(bucket, key).await?),
+        (None, None) => return Ok(None),
+    };
+    Ok(serde_json::to_string(&data).ok())
+}
+
+fn show_panel(place: PanelPlace, json: &str) -> AnyView {
+    match serde_json::from_str::<PanelData>(json) {
+        Ok(PanelData::Details(shown)) => view! { <ObjectPanel place shown /> }.into_any(),
+        Ok(PanelData::Selection {
+            picked,
+            limits,
+            sharing,
+        }) => view! { <SelectedPanel place picked limits sharing /> }.into_any(),
+        Err(_) => ().into_any(),
+    }
 }
 
 /// Fetches the code of the side panel the page's address opens, before the page hydrates: the
@@ -682,21 +724,9 @@ pub async fn preload_panel() {
     else {
         return;
     };
-    if query.has("do") {
-        __preload_selection_panel().await;
-    } else if query.has("details") {
-        __preload_details_panel().await;
+    if query.has("do") || query.has("details") {
+        __preload_panel().await;
     }
-}
-
-#[leptos::lazy]
-fn details_panel(place: PanelPlace, shown: ObjectShown) -> AnyView {
-    view! { <ObjectPanel place shown /> }.into_any()
-}
-
-#[leptos::lazy]
-fn selection_panel(place: PanelPlace, selected: Selected) -> AnyView {
-    view! { <SelectedPanel place selected /> }.into_any()
 }
 
 /// One object's details: a preview for the types [`Preview`] allows, its size, type, ETag,
@@ -775,14 +805,23 @@ fn ObjectPanel(place: PanelPlace, shown: ObjectShown) -> impl IntoView {
 /// The objects ticked in a folder, to delete (saying how many live links that stops) or to
 /// share (one download link each, alike).
 #[component]
-fn SelectedPanel(place: PanelPlace, selected: Selected) -> impl IntoView {
-    let Selected {
-        picked,
-        limits,
-        sharing,
-        delete,
-        share,
-    } = selected;
+fn SelectedPanel(
+    place: PanelPlace,
+    picked: Picked,
+    limits: crate::links::LinkLimits,
+    sharing: bool,
+) -> impl IntoView {
+    let delete = FormAction::<DeleteObjects>::new();
+    let share = FormAction::<ShareObjects>::new();
+    // Deleted, they leave the listing beside it, and the form its place to what was done.
+    if let Some(ListingChanged(changed)) = use_context::<ListingChanged>() {
+        Effect::new(move |_| {
+            if delete.version().get() > 0 {
+                changed.update(|n| *n += 1);
+            }
+        });
+    }
+    let deleted = move || matches!(delete.value().get(), Some(Ok(_)));
     let bucket = place.bucket.clone();
     let title = if sharing {
         "Share the ticked objects"
@@ -918,8 +957,7 @@ fn SelectedPanel(place: PanelPlace, selected: Selected) -> impl IntoView {
                 <a href=place.close() class="button">"Close"</a>
             </div>
             <Done action=delete />
-            {missing}
-            {body}
+            <div hidden=deleted>{missing} {body}</div>
             {made}
         </aside>
     }

@@ -197,7 +197,9 @@ fn QueueRow(item: Item, queue: Queue) -> impl IntoView {
 /// Applies the admin's choice to item `id` (in the browser: loads the queue's code first).
 fn choose(queue: Queue, id: u32, choice: Choice) {
     #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move { run::choose(queue, id, choice).await });
+    leptos::task::spawn_local(
+        async move { run::act(run::Command::Choose(queue, id, choice)).await },
+    );
     #[cfg(not(feature = "hydrate"))]
     let _ = (queue, id, choice);
 }
@@ -214,7 +216,9 @@ pub struct Dropped {
 /// Adds what was dropped or picked to the queue, for `bucket`/`prefix`, and starts sending.
 #[cfg(feature = "hydrate")]
 pub fn add(queue: Queue, bucket: String, prefix: String, dropped: Dropped) {
-    leptos::task::spawn_local(async move { run::add(queue, bucket, prefix, dropped).await });
+    leptos::task::spawn_local(async move {
+        run::act(run::Command::Add(queue, bucket, prefix, dropped)).await
+    });
 }
 
 /// The files of a drag-and-drop: as entries (which folders need), read now, while the event
@@ -275,8 +279,23 @@ mod run {
         static NEXT_ID: RefCell<u32> = const { RefCell::new(0) };
     }
 
+    /// What the page asks of the queue's code (one entry point: each costs a chunk file).
+    pub enum Command {
+        Add(Queue, String, String, Dropped),
+        Choose(Queue, u32, Choice),
+    }
+
     #[leptos::lazy]
-    pub async fn add(queue: Queue, bucket: String, prefix: String, dropped: Dropped) {
+    pub async fn act(command: Command) {
+        match command {
+            Command::Add(queue, bucket, prefix, dropped) => {
+                add(queue, bucket, prefix, dropped).await
+            }
+            Command::Choose(queue, id, choice) => choose(queue, id, choice).await,
+        }
+    }
+
+    async fn add(queue: Queue, bucket: String, prefix: String, dropped: Dropped) {
         let mut found: Vec<(String, web_sys::File)> = dropped.files;
         found.extend(walk(dropped.entries).await);
         let mut added = Vec::new();
@@ -322,8 +341,7 @@ mod run {
         pump(queue);
     }
 
-    #[leptos::lazy]
-    pub async fn choose(queue: Queue, id: u32, choice: Choice) {
+    async fn choose(queue: Queue, id: u32, choice: Choice) {
         let Some(item) = queue.items.get_untracked().into_iter().find(|i| i.id == id) else {
             return;
         };
