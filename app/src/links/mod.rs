@@ -731,9 +731,7 @@ pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
                         " Upload only (replaces the object)"
                     </label>
                 </fieldset>
-                <Transition fallback=|| {
-                    view! { <ExpiryField limits=LinkLimits::default() /> }
-                }>
+                <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         let limits = limits.await.unwrap_or_default();
                         view! { <ExpiryField limits /> }
