@@ -1274,7 +1274,7 @@ async fn objects_download_and_preview_without_running_anything() -> TestResult {
     let details: serde_json::Value = serde_json::from_str(&details.body)?;
     assert_eq!(details["text"], "<script>alert(1)</script>");
     assert_eq!(details["info"]["size"], 25);
-    let page = client.get("/buckets/docs/details?key=page.html").await;
+    let page = client.get("/buckets/docs?details=page.html").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
         page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
