@@ -307,17 +307,24 @@ async fn hostile_text_never_jams_the_audit() -> TestResult {
     // The writer goes on: a real link use afterwards is recorded.
     let (id, url) = link(&env, "s3://team/a.txt", "alice", &["--expires", "1h"]);
     assert_eq!(get(&url).await.0, 200);
+    let recorded = eventually(|| async {
+        events(
+            &env,
+            &format!("link_id = '{id}' AND outcome = 'allowed' AND error_code IS NULL"),
+        )
+        .await
+            == 1
+    })
+    .await;
+    // What was recorded instead, if anything (this failed once on PostgreSQL under load).
+    let seen: Vec<(Option<String>, Option<String>, Option<i64>)> =
+        sqlx::query_as("SELECT outcome, error_code, status FROM audit_events WHERE link_id = $1")
+            .bind(&id)
+            .fetch_all(&env.pool)
+            .await?;
     assert!(
-        eventually(|| async {
-            events(
-                &env,
-                &format!("link_id = '{id}' AND outcome = 'allowed' AND error_code IS NULL"),
-            )
-            .await
-                == 1
-        })
-        .await,
-        "a complete download is recorded as complete"
+        recorded,
+        "a complete download is recorded as complete; recorded: {seen:?}"
     );
     let hostile = || async {
         sqlx::query_as::<_, (Option<String>, Option<String>)>(
