@@ -1,35 +1,9 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
+import { PASSWORD, SHOTS, api, hydrated, openAsStranger, signIn } from "./support";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-
-const PASSWORD = process.env.BUCKETSHARE_ADMIN_PASSWORD ?? "";
-const SHOTS = process.env.SCREENSHOT_DIR ?? "screenshots";
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
-}
-
-async function signIn(page: Page) {
-  await page.goto("/login");
-  await hydrated(page);
-  await page.getByLabel("User name").fill("admin");
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("heading", { name: "Welcome, admin" })).toBeVisible();
-}
-
-/** Fetches `url` from a fresh browser context: no cookies, no session, as a link recipient. */
-async function openAsStranger(browser: Browser, url: string) {
-  const context = await browser.newContext();
-  try {
-    const res = await context.request.get(url);
-    return { status: res.status(), body: await res.text() };
-  } finally {
-    await context.close();
-  }
-}
 
 test("a first-time admin shares a file end to end, then revokes and audits it", async ({ page, browser }) => {
   const content = `quarterly numbers ${Date.now()}\n`;
@@ -264,19 +238,6 @@ test.describe("without JavaScript", () => {
     expect((await openAsStranger(browser, url)).status).toBe(404);
   });
 });
-
-/** Calls a console server function from inside the signed-in page, as its own script does. */
-async function api(page: Page, name: string, form: Record<string, string>) {
-  return page.evaluate(
-    async ([name, form]) => {
-      const session = await (await fetch("/api/session", { method: "POST", headers: { Accept: "application/json" } })).json();
-      const body = new URLSearchParams({ csrf: session.csrf, ...form });
-      const res = await fetch(`/api/${name}`, { method: "POST", body, headers: { Accept: "application/json" } });
-      return { status: res.status, body: await res.text() };
-    },
-    [name, form] as const,
-  );
-}
 
 test("long labels and fifty rows: each row's Revoke stays in view, on desktop and phone", async ({ page }) => {
   await signIn(page);

@@ -1,4 +1,5 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
+import { SHOTS, api, hydrated, openAsStranger, signIn } from "./support";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -7,44 +8,6 @@ import * as path from "node:path";
 // a progress line each, a name that exists (replace, keep both, skip), a cancelled upload,
 // download by name, the details panel's previews, ticked objects deleted and shared together,
 // and a link's page showing its URL again.
-
-const PASSWORD = process.env.BUCKETSHARE_ADMIN_PASSWORD ?? "";
-const SHOTS = process.env.SCREENSHOT_DIR ?? "screenshots";
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
-}
-
-async function signIn(page: Page) {
-  await page.goto("/login");
-  await hydrated(page);
-  await page.getByLabel("User name").fill("admin");
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("heading", { name: "Welcome, admin" })).toBeVisible();
-}
-
-async function api(page: Page, name: string, form: Record<string, string>) {
-  return page.evaluate(
-    async ([name, form]) => {
-      const session = await (await fetch("/api/session", { method: "POST", headers: { Accept: "application/json" } })).json();
-      const body = new URLSearchParams({ csrf: session.csrf, ...form });
-      const res = await fetch(`/api/${name}`, { method: "POST", body, headers: { Accept: "application/json" } });
-      return { status: res.status, body: await res.text() };
-    },
-    [name, form] as const,
-  );
-}
-
-async function openAsStranger(browser: Browser, url: string) {
-  const context = await browser.newContext();
-  try {
-    const res = await context.request.get(url);
-    return { status: res.status(), body: await res.text() };
-  } finally {
-    await context.close();
-  }
-}
 
 /** Drops files on the folder's page as a browser's drag and drop does (`name` → content). */
 async function drop(page: Page, files: Record<string, string | number>) {

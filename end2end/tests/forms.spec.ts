@@ -1,36 +1,10 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
+import { api, hydrated, signIn } from "./support";
 
 // What the console's forms refuse, confirm and report, as an admin meets it in the browser:
 // names that differ only by case, a grant prefix that is not a folder, a link too short to
 // use or to nothing, re-enabling a key that brings links back, a new admin, and confirmation
 // boxes that never stay ticked after their action.
-
-const PASSWORD = process.env.BUCKETSHARE_ADMIN_PASSWORD ?? "";
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
-}
-
-async function signIn(page: Page) {
-  await page.goto("/login");
-  await hydrated(page);
-  await page.getByLabel("User name").fill("admin");
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("heading", { name: "Welcome, admin" })).toBeVisible();
-}
-
-async function api(page: Page, name: string, form: Record<string, string>) {
-  return page.evaluate(
-    async ([name, form]) => {
-      const session = await (await fetch("/api/session", { method: "POST", headers: { Accept: "application/json" } })).json();
-      const body = new URLSearchParams({ csrf: session.csrf, ...form });
-      const res = await fetch(`/api/${name}`, { method: "POST", body, headers: { Accept: "application/json" } });
-      return { status: res.status, body: await res.text() };
-    },
-    [name, form] as const,
-  );
-}
 
 async function status(browser: Browser, url: string) {
   const context = await browser.newContext();
