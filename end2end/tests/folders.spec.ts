@@ -132,6 +132,8 @@ test("the object browser: folder, drop with progress, conflicts, cancel, downloa
   await page.emulateMedia({ colorScheme: "light" });
   expect((await api(page, "links/create", { bucket: "drops", key: "docs/a.txt", user: "dropper", expires: "1h", method: "GET", label: "" })).status).toBe(200);
   await page.goto("/buckets/drops?prefix=docs%2F&details=docs%2Fa.txt");
+  // Opened by its address, the page with its panel hydrates (the panel's code comes first).
+  await hydrated(page);
   await expect(panel.getByLabel("Preview of a.txt")).toHaveText("third version");
   await expect(panel).toContainText("1 live share link");
 

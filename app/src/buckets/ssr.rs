@@ -407,13 +407,23 @@ pub async fn selection(bucket: &str, keys: &[String]) -> Result<Picked, AppError
     for object in &mut picked.objects {
         object.live_links = live.get(&object.key).copied().unwrap_or(0);
     }
-    // Who may sign for every one of them.
-    for (i, key) in found.iter().enumerate() {
-        let may = crate::links::ssr::signers(&state.pool, bucket, key, "GET").await?;
-        if i == 0 {
-            picked.signers = may;
-        } else {
-            picked.signers.retain(|u| may.contains(u));
+    // Who may sign for every one of them: those who may for the first, whose grants (read
+    // once per user) cover the others too.
+    let Some(first) = found.first() else {
+        return Ok(picked);
+    };
+    let now = crate::state::now_unix();
+    for user in crate::links::ssr::signers(&state.pool, bucket, first, "GET").await? {
+        let grants = domain::grants::of_user_on(&state.pool, &user, bucket)
+            .await
+            .map_err(|e| domain_error(e, "bucket"))?;
+        let covers = |key: &String| {
+            grants
+                .iter()
+                .any(|g| g.permission.allows(domain::grants::Need::Read) && g.covers(key, now))
+        };
+        if found.iter().all(covers) {
+            picked.signers.push(user);
         }
     }
     Ok(picked)
