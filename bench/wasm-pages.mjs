@@ -28,9 +28,9 @@ const state = await login.storageState();
 for (const path of ["/login", "/", "/users", "/buckets", "/buckets/team", "/buckets/team/access", "/buckets/team/links", "/buckets/team/settings", "/buckets/team/share?key=x.txt", "/buckets/team?details=x.txt", "/buckets/team?do=delete&key=x.txt", "/links", "/audit", "/settings", "/account"]) {
   const ctx = await browser.newContext(path === "/login" ? {} : { storageState: state });
   const page = await ctx.newPage();
-  const got = [];
+  const got = [], files = [];
   page.on("requestfinished", async (req) => {
-    if (req.url().endsWith(".wasm")) { const s = await req.sizes(); got.push(s.responseBodySize); }
+    if (req.url().endsWith(".wasm")) { const s = await req.sizes(); got.push(s.responseBodySize); files.push(`${req.url().split("/").pop()} ${s.responseBodySize}`); }
   });
   await page.goto(base + path);
   await page.waitForSelector("body[data-hydrated]");
@@ -40,6 +40,7 @@ for (const path of ["/login", "/", "/users", "/buckets", "/buckets/team", "/buck
   if (limit !== undefined && total > limit * 1024) over.push(`${path} (ceiling ${limit} KiB)`);
   const note = limit !== undefined && limit > budget ? `, over the budget: ceiling ${limit} KiB` : "";
   console.log(`${path.padEnd(30)} ${got.length} wasm files, ${total} bytes gzipped on the wire (${(total / 1024).toFixed(1)} KiB${note})`);
+  if (process.env.WASM_PAGES_FILES) console.log("    " + files.join(", "));
   await ctx.close();
 }
 await browser.close();

@@ -118,22 +118,32 @@ pub fn hydrated() -> ReadSignal<bool> {
     ready
 }
 
-/// A button that copies `text` to the clipboard; hidden until the page is hydrated (without
-/// JavaScript the text stays selectable).
+/// A button that copies `text` to the clipboard. One handler serves every such button (see
+/// [`copy_clicked`]), in the page or in server-rendered HTML; until the page is hydrated the
+/// stylesheet hides them (without JavaScript the text stays selectable).
 #[component]
 pub fn CopyButton(text: String, #[prop(into)] label: String) -> impl IntoView {
-    let ready = hydrated();
-    let (copied, set_copied) = signal(false);
-    let copy = move |_| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.navigator().clipboard().write_text(&text);
-            set_copied.set(true);
-        }
-    };
     view! {
-        <button type="button" class="copy" hidden=move || !ready.get() on:click=copy>
-            {move || if copied.get() { "Copied".to_owned() } else { label.clone() }}
+        <button type="button" class="copy" data-copy=text>
+            {label}
         </button>
+    }
+}
+
+/// Copies the `data-copy` text of the button a click landed on, if any, and says so on it:
+/// the one click handler of every [`CopyButton`], set on the page's frame.
+pub fn copy_clicked(ev: leptos::ev::MouseEvent) {
+    use leptos::wasm_bindgen::JsCast;
+    let Some(button) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|t| t.closest("button[data-copy]").ok().flatten())
+    else {
+        return;
+    };
+    if let (Some(window), Some(text)) = (web_sys::window(), button.get_attribute("data-copy")) {
+        let _ = window.navigator().clipboard().write_text(&text);
+        button.set_text_content(Some("Copied"));
     }
 }
 

@@ -80,41 +80,64 @@ where
     }
 }
 
-/// A `<form>` posting to the server function of `action`. Attributes given as `attr:…` land on
-/// the form element.
+/// A `<form>` posting to the server function of `action` (with the CSS class `class`, if any).
+///
+/// Only the decoding of the answer is generic: the form and its submit handler are built by
+/// [`form_view`], once for every server function.
 #[component]
-pub fn ServerForm<S>(action: FormAction<S>, children: Children) -> impl IntoView
+pub fn ServerForm<S>(
+    action: FormAction<S>,
+    #[prop(optional, into)] class: Option<&'static str>,
+    children: Children,
+) -> impl IntoView
 where
     S: ServerFn<Error = AppError> + 'static,
     S::Output: DeserializeOwned + Send + Sync + 'static,
 {
+    let finish = move |answer: Result<Vec<u8>, AppError>| {
+        action.finish(answer.and_then(|body| {
+            serde_json::from_slice(&body).map_err(|e| AppError::Transport {
+                message: format!("unreadable answer ({e})"),
+            })
+        }))
+    };
+    form_view(S::PATH, class, action.pending, Box::new(finish), children)
+}
+
+/// The form of every [`ServerForm`]: a plain post to `path` without the WASM bundle, one
+/// `fetch` of the same fields with it, its answer handed to `finish`.
+fn form_view(
+    path: &'static str,
+    class: Option<&'static str>,
+    pending: RwSignal<bool>,
+    finish: Box<dyn Fn(Result<Vec<u8>, AppError>)>,
+    children: Children,
+) -> impl IntoView {
+    let finish = std::rc::Rc::new(finish);
     let on_submit = move |ev: SubmitEvent| {
         if ev.default_prevented() {
             return;
         }
         ev.prevent_default();
-        action.pending.set(true);
+        pending.set(true);
+        let finish = finish.clone();
         leptos::task::spawn_local(async move {
-            let answer = client::submit(&ev, S::PATH).await;
+            let answer = client::submit(&ev, path).await;
             if answer.is_ok() {
                 // A confirmation was for this one call: the next needs its own tick.
                 client::untick(&ev);
             }
-            action.finish(answer.and_then(|body| {
-                serde_json::from_slice(&body).map_err(|e| AppError::Transport {
-                    message: format!("unreadable answer ({e})"),
-                })
-            }));
+            finish(answer);
         });
     };
     view! {
-        <form action=S::PATH method="post" on:submit=on_submit>
+        <form action=path method="post" class=class on:submit=on_submit>
             {children()}
         </form>
     }
 }
 
-mod client {
+pub(crate) mod client {
     //! The one non-generic request behind every [`super::ServerForm`] submit.
 
     use js_sys::Uint8Array;

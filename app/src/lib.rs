@@ -16,6 +16,7 @@ pub mod components;
 pub mod dashboard;
 pub mod error;
 pub mod form;
+pub mod fragment;
 pub mod links;
 pub mod settings;
 #[cfg(feature = "ssr")]
@@ -199,7 +200,7 @@ fn ConsoleLayout() -> impl IntoView {
             <Transition fallback=|| ()>{admin_name}</Transition>
             <LogoutButton />
         </header>
-        <main class="content" id="main" tabindex="-1">
+        <main class="content" id="main" tabindex="-1" on:click=components::copy_clicked>
             <Outlet />
         </main>
     }

@@ -41,8 +41,11 @@ test("the object browser: folder, drop with progress, conflicts, cancel, downloa
   await page.goto("/buckets/drops");
   await hydrated(page);
 
-  // A folder, then into it.
+  // A folder, then into it (a bad name first: the form says why, in place).
   await page.getByText("New folder…").click();
+  await page.getByLabel("Folder name").fill("a/b");
+  await page.getByRole("button", { name: "Create folder" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "without /" })).toBeVisible();
   await page.getByLabel("Folder name").fill("docs");
   await page.getByRole("button", { name: "Create folder" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Folder docs created." })).toBeVisible();
@@ -132,7 +135,7 @@ test("the object browser: folder, drop with progress, conflicts, cancel, downloa
   await page.emulateMedia({ colorScheme: "light" });
   expect((await api(page, "links/create", { bucket: "drops", key: "docs/a.txt", user: "dropper", expires: "1h", method: "GET", label: "" })).status).toBe(200);
   await page.goto("/buckets/drops?prefix=docs%2F&details=docs%2Fa.txt");
-  // Opened by its address, the page with its panel hydrates (the panel's code comes first).
+  // Opened by its address, the page with its panel hydrates.
   await hydrated(page);
   await expect(panel.getByLabel("Preview of a.txt")).toHaveText("third version");
   await expect(panel).toContainText("1 live share link");
@@ -160,10 +163,19 @@ test("the object browser: folder, drop with progress, conflicts, cancel, downloa
   await page.getByLabel("Select pic.png").check();
   await page.getByRole("button", { name: "Share ticked…" }).click();
   await hydrated(page);
+  await page.getByLabel("Expires after").fill("5s");
+  await page.getByRole("button", { name: "Create 2 links" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "at least 1 minute" })).toBeVisible();
   await page.getByLabel("Expires after").fill("2h");
   await expect(page.getByLabel("Sign as")).toHaveValue("dropper");
   await page.getByRole("button", { name: "Create 2 links" }).click();
   await expect(page.getByRole("heading", { name: "2 links ready" })).toBeVisible();
+  // Copy all: every URL, one per line, on the clipboard.
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await page.getByRole("button", { name: "Copy all links" }).click();
+  await expect(page.getByRole("button", { name: "Copied" })).toBeVisible();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  expect(copied.split("\n")).toEqual([await page.getByLabel("docs/big.bin").inputValue(), await page.getByLabel("docs/pic.png").inputValue()]);
   const url = await page.getByLabel("docs/pic.png").inputValue();
   const got = await openAsStranger(browser, url);
   expect(got.status).toBe(200);

@@ -13,7 +13,6 @@ pub fn hydrate() {
     };
     // Asynchronous: the chunk of the page being hydrated may have to be fetched first.
     wasm_bindgen_futures::spawn_local(async move {
-        app::buckets::preload_panel().await;
         leptos::mount::hydrate_from_async(body.clone(), app::App)
             .await
             .forget();

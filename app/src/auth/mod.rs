@@ -136,7 +136,7 @@ pub fn LogoutButton() -> impl IntoView {
     let logout = FormAction::<Logout>::new();
     expect_context::<SessionEpoch>().follow(logout.version());
     view! {
-        <ServerForm action=logout attr:class="logout">
+        <ServerForm action=logout class="logout">
             <CsrfField />
             <button type="submit">"Sign out"</button>
         </ServerForm>

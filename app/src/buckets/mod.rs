@@ -2,6 +2,10 @@
 //! breadcrumbs, pages, upload, delete, share), who may reach it, and its links.
 
 #[cfg(feature = "ssr")]
+mod folder;
+#[cfg(feature = "ssr")]
+mod panel;
+#[cfg(feature = "ssr")]
 pub mod ssr;
 mod uploads;
 
@@ -13,12 +17,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::CsrfField;
 use crate::components::{
-    ConfirmField, CopyButton, Done, FieldError, FormError, LoadError, Time, encode, live_links,
+    ConfirmField, Done, FieldError, FormError, LoadError, Time, encode, live_links,
 };
 use crate::error::AppError;
 use crate::form::{FormAction, ServerForm};
+use crate::fragment::Fragment;
 use crate::links::LinkRow;
-use crate::links::{ExpiryField, LinkTable, ShareDialog};
+use crate::links::{LinkTable, ShareDialog};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BucketRow {
@@ -180,6 +185,7 @@ pub async fn get_bucket(
 
 /// Makes the folder `name` under `prefix` (an empty object `PREFIX/NAME/`, as S3 consoles do,
 /// so that it shows before anything is put in it).
+/// Answers with the folder `prefix` as the object browser lists it, saying what was done.
 #[server(endpoint = "buckets/create_folder")]
 pub async fn create_folder(
     csrf: String,
@@ -188,7 +194,20 @@ pub async fn create_folder(
     name: String,
 ) -> Result<String, AppError> {
     let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
-    ssr::create_folder(&admin, &bucket, &prefix, &name).await
+    let done = ssr::create_folder(&admin, &bucket, &prefix, &name).await?;
+    folder::folder(&bucket, &prefix, "", Some(done)).await
+}
+
+/// The folder `prefix` of `bucket` as the object browser lists it (HTML), the page of it
+/// from `after`.
+#[server(endpoint = "buckets/folder")]
+pub async fn folder_html(
+    bucket: String,
+    prefix: String,
+    after: String,
+) -> Result<String, AppError> {
+    let _admin = crate::auth::ssr::require_admin().await?;
+    folder::folder(&bucket, &prefix, &after, None).await
 }
 
 /// An object's details panel: its details and, for text, the start of it (at most
@@ -232,11 +251,44 @@ pub async fn existing(bucket: String, keys: Vec<String>) -> Result<Vec<String>, 
     ssr::existing(&bucket, &keys).await
 }
 
-/// Deletes the objects `keys` (a JSON array, as the selection page sends it), with `confirm`.
+/// The side panel of the folder `prefix` of `bucket`, as HTML: the objects `keys` ticked
+/// there, to delete or share (`action`), or the details of the object `details`; none without
+/// either.
+#[server(endpoint = "buckets/panel")]
+pub async fn side_panel(
+    bucket: String,
+    prefix: String,
+    action: Option<String>,
+    details: Option<String>,
+    #[server(default)] keys: Vec<String>,
+) -> Result<Option<String>, AppError> {
+    let _admin = crate::auth::ssr::require_admin().await?;
+    let place = panel::Place { bucket, prefix };
+    Ok(Some(match (action, details) {
+        (Some(action), _) => {
+            let session = crate::auth::ssr::session().await?;
+            panel::selected(
+                &place,
+                crate::auth::ssr::csrf_token(&session).await?,
+                ssr::selection(&place.bucket, &keys).await?,
+                crate::links::share_limits().await?,
+                action == "share",
+            )
+        }
+        (None, Some(key)) => {
+            panel::details(&place, ssr::object_details(&place.bucket, &key).await?)
+        }
+        (None, None) => return Ok(None),
+    }))
+}
+
+/// Deletes the objects `keys` (a JSON array, as the side panel sends it), with `confirm`;
+/// answers with the panel saying what that did.
 #[server(endpoint = "buckets/delete_objects")]
 pub async fn delete_objects(
     csrf: String,
     bucket: String,
+    prefix: String,
     keys: String,
     confirm: Option<String>,
 ) -> Result<String, AppError> {
@@ -247,20 +299,22 @@ pub async fn delete_objects(
             "Tick the confirmation box to go on.",
         ));
     }
-    ssr::delete_objects(&admin, &bucket, &ssr::keys_from_form(&keys)?).await
+    let done = ssr::delete_objects(&admin, &bucket, &ssr::keys_from_form(&keys)?).await?;
+    Ok(panel::deleted(&panel::Place { bucket, prefix }, done))
 }
 
 /// One download link per object of `keys` (a JSON array), alike: signed as `user`, for
-/// `expires`, labelled `label`.
+/// `expires`, labelled `label`; answers with the panel listing them.
 #[server(endpoint = "buckets/share_objects")]
 pub async fn share_objects(
     csrf: String,
     bucket: String,
+    prefix: String,
     keys: String,
     user: String,
     expires: String,
     label: String,
-) -> Result<Vec<crate::links::SharedLink>, AppError> {
+) -> Result<String, AppError> {
     let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
     let mut made = Vec::new();
     for key in ssr::keys_from_form(&keys)? {
@@ -269,7 +323,7 @@ pub async fn share_objects(
                 .await?,
         );
     }
-    Ok(made)
+    Ok(panel::shared(&panel::Place { bucket, prefix }, made))
 }
 
 /// Grants `permission` on the bucket (optionally under `prefix`, until `expires`) to `user`;
@@ -387,7 +441,7 @@ pub fn BucketsPage() -> impl IntoView {
         <h1>"Buckets"</h1>
         <section class="card" aria-labelledby="new-bucket-title">
             <h2 id="new-bucket-title">"New bucket"</h2>
-            <ServerForm action=create attr:class="inline-form">
+            <ServerForm action=create class="inline-form">
                 <CsrfField />
                 <div class="field">
                     <label for="new-bucket-name">"Bucket name"</label>
@@ -511,15 +565,22 @@ fn loaded(
 pub fn BucketObjects() -> impl IntoView {
     let query = use_query_map();
     let params = use_params_map();
-    let create_folder = FormAction::<CreateFolder>::new();
+    // Bumped by what changes the folder from outside its listing: uploads, the side panel.
     let (changes, changed) = signal(0u32);
-    // What the side panel changes (deleting ticked objects) refreshes the listing too.
-    provide_context(ListingChanged(changed));
     // The queue lives here, above the listing it refreshes, so that it survives it.
     let queue = uploads::Queue::new(changed);
-    let data = bucket_view("objects", move || {
-        changes.get() as usize + create_folder.version().get()
-    });
+    let folder = Resource::new(
+        move || {
+            let q = query.read();
+            (
+                params.read().get("name").unwrap_or_default(),
+                q.get("prefix").unwrap_or_default(),
+                q.get("after").unwrap_or_default(),
+                changes.get(),
+            )
+        },
+        |(bucket, prefix, after, _)| folder_html(bucket, prefix, after),
+    );
     let (dragging, set_dragging) = signal(false);
     let over = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
@@ -540,62 +601,59 @@ pub fn BucketObjects() -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = (params, queue);
     };
-    let listing = loaded(data, move |data| {
-        let prefix = query.read_untracked().get("prefix").unwrap_or_default();
-        view! { <ObjectsTab data prefix create_folder queue /> }.into_any()
-    });
+    let listing = move || {
+        Suspend::new(async move {
+            match folder.await {
+                Ok(html) => view! { <Fragment html /> }.into_any(),
+                Err(error) => view! { <LoadError error /> }.into_any(),
+            }
+        })
+    };
+    let upload = move || {
+        let bucket = params.read().get("name").unwrap_or_default();
+        let prefix = query.read().get("prefix").unwrap_or_default();
+        view! { <Upload bucket prefix queue /> }
+    };
     // The side panel: the ticked objects (`?do=delete|share&key=…`) or one object's details
-    // (`?details=KEY`). Its data is loaded with the page (as JSON: read by the panel's code),
-    // its code when first shown.
-    let panel_data = Resource::new(
+    // (`?details=KEY`), rendered by the server.
+    let panel_html = Resource::new(
         move || {
             let q = query.read();
             (
                 params.read().get("name").unwrap_or_default(),
+                q.get("prefix").unwrap_or_default(),
                 q.get("do"),
                 q.get("details"),
                 q.get_all("key").unwrap_or_default(),
             )
         },
-        |(bucket, action, details, keys)| async move {
-            // No panel: its code is not asked for (on the server, asking preloads it).
+        |(bucket, prefix, action, details, keys)| async move {
             if action.is_none() && details.is_none() {
                 return Ok(None);
             }
-            match panel(PanelCall::Fetch {
-                bucket,
-                action,
-                details,
-                keys,
-            })
-            .await
-            {
-                PanelAnswer::Data(data) => data,
-                PanelAnswer::View(_) => Ok(None),
-            }
+            side_panel(bucket, prefix, action, details, keys).await
         },
     );
     let panel = move || {
         Suspend::new(async move {
-            let place = PanelPlace {
-                bucket: params.read_untracked().get("name").unwrap_or_default(),
-                prefix: query.read_untracked().get("prefix").unwrap_or_default(),
-            };
-            match panel_data.await {
-                Ok(None) => None,
-                Ok(Some(json)) => match panel(PanelCall::Show { place, json }).await {
-                    PanelAnswer::View(view) => Some(view),
-                    PanelAnswer::Data(_) => None,
-                },
-                Err(error) => Some(
-                    view! {
-                        <aside class="card panel">
-                            <LoadError error />
-                            <a href=place.close() class="button">"Close"</a>
-                        </aside>
-                    }
-                    .into_any(),
-                ),
+            match panel_html.await {
+                Ok(html) => html.map(|html| view! { <Fragment html changed /> }.into_any()),
+                Err(error) => {
+                    let close = format!(
+                        "/buckets/{}?prefix={}",
+                        encode(&params.read_untracked().get("name").unwrap_or_default()),
+                        encode(&query.read_untracked().get("prefix").unwrap_or_default()),
+                    );
+                    Some(
+                        view! {
+                            <aside class="card panel">
+                                <LoadError error />
+                                <a href=close class="button">"Close"</a>
+                            </aside>
+                        }
+                        .into_any(),
+                    )
+                }
             }
         })
     };
@@ -608,362 +666,13 @@ pub fn BucketObjects() -> impl IntoView {
             on:drop=drop
         >
             <div class="listing">
+                {upload}
                 <uploads::Uploads queue />
-                {listing}
+                <Transition fallback=|| view! { <p>"Loading…"</p> }>{listing}</Transition>
             </div>
             <Transition fallback=|| ()>{panel}</Transition>
             <p class="drop-hint" aria-hidden="true">"Drop files or folders to upload them here"</p>
         </div>
-    }
-}
-
-/// Bumped by what changes a folder's objects from outside its listing.
-#[derive(Debug, Clone, Copy)]
-struct ListingChanged(WriteSignal<u32>);
-
-/// What the side panel shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-enum PanelData {
-    Details(ObjectShown),
-    Selection {
-        picked: Picked,
-        limits: crate::links::LinkLimits,
-        sharing: bool,
-    },
-}
-
-/// The folder a side panel belongs to.
-#[derive(Debug, Clone)]
-struct PanelPlace {
-    bucket: String,
-    prefix: String,
-}
-
-impl PanelPlace {
-    fn base(&self) -> String {
-        format!("/buckets/{}", encode(&self.bucket))
-    }
-
-    fn close(&self) -> String {
-        format!("{}?prefix={}", self.base(), encode(&self.prefix))
-    }
-}
-
-/// What the page asks of the side panel's code: its data (as JSON, none when the address
-/// opens no panel), or its view of that data. One entry point: each costs a chunk file.
-enum PanelCall {
-    Fetch {
-        bucket: String,
-        action: Option<String>,
-        details: Option<String>,
-        keys: Vec<String>,
-    },
-    Show {
-        place: PanelPlace,
-        json: String,
-    },
-}
-
-enum PanelAnswer {
-    Data(Result<Option<String>, AppError>),
-    View(AnyView),
-}
-
-#[leptos::lazy]
-async fn panel(call: PanelCall) -> PanelAnswer {
-    match call {
-        PanelCall::Fetch {
-            bucket,
-            action,
-            details,
-            keys,
-        } => PanelAnswer::Data(fetch_panel(bucket, action, details, keys).await),
-        PanelCall::Show { place, json } => PanelAnswer::View(show_panel(place, &json)),
-    }
-}
-
-async fn fetch_panel(
-    bucket: String,
-    action: Option<String>,
-    details: Option<String>,
-    keys: Vec<String>,
-) -> Result<Option<String>, AppError> {
-    let data = match (action, details) {
-        (Some(action), _) => PanelData::Selection {
-            picked: selection(bucket, keys).await?,
-            limits: crate::links::share_limits().await?,
-            sharing: action == "share",
-        },
-        (None, Some(key)) => PanelData::Details(object_details(bucket, key).await?),
-        (None, None) => return Ok(None),
-    };
-    Ok(serde_json::to_string(&data).ok())
-}
-
-fn show_panel(place: PanelPlace, json: &str) -> AnyView {
-    match serde_json::from_str::<PanelData>(json) {
-        Ok(PanelData::Details(shown)) => view! { <ObjectPanel place shown /> }.into_any(),
-        Ok(PanelData::Selection {
-            picked,
-            limits,
-            sharing,
-        }) => view! { <SelectedPanel place picked limits sharing /> }.into_any(),
-        Err(_) => ().into_any(),
-    }
-}
-
-/// Fetches the code of the side panel the page's address opens, before the page hydrates: the
-/// panel is then drawn at once, as on the server, rather than after the rest.
-#[cfg(feature = "hydrate")]
-pub async fn preload_panel() {
-    let location = window().location();
-    if !location
-        .pathname()
-        .unwrap_or_default()
-        .starts_with("/buckets/")
-    {
-        return;
-    }
-    let Ok(query) = web_sys::UrlSearchParams::new_with_str(&location.search().unwrap_or_default())
-    else {
-        return;
-    };
-    if query.has("do") || query.has("details") {
-        __preload_panel().await;
-    }
-}
-
-/// One object's details: a preview for the types [`Preview`] allows, its size, type, ETag,
-/// modification time, user metadata and live links; download, share, delete.
-#[component]
-fn ObjectPanel(place: PanelPlace, shown: ObjectShown) -> impl IntoView {
-    let base = place.base();
-    let info = shown.info;
-    let name = info.key.rsplit('/').next().unwrap_or_default().to_owned();
-    let file = download_href(&place.bucket, &info.key);
-    let inline = format!("{file}&inline=1");
-    let what = format!("Preview of {name}");
-    let preview = match Preview::of(info.content_type.as_deref()) {
-        Some(Preview::Image) => view! { <img src=inline alt=what /> }.into_any(),
-        Some(Preview::Audio) => {
-            view! { <audio controls preload="metadata" src=inline aria-label=what></audio> }
-                .into_any()
-        }
-        Some(Preview::Video) => {
-            view! { <video controls preload="metadata" src=inline aria-label=what></video> }
-                .into_any()
-        }
-        Some(Preview::Pdf) => view! { <iframe src=inline title=what></iframe> }.into_any(),
-        Some(Preview::Text) => view! {
-            <pre class="preview-text" aria-label=what>{shown.text.unwrap_or_default()}</pre>
-            {shown
-                .truncated
-                .then(|| view! { <p class="hint">"The first 64 KiB; download it for the rest."</p> })}
-        }
-        .into_any(),
-        None => view! { <p class="hint">"No preview for this type."</p> }.into_any(),
-    };
-    let share = format!("{base}/share?key={}", encode(&info.key));
-    let delete = format!(
-        "{base}?prefix={}&do=delete&key={}",
-        encode(&place.prefix),
-        encode(&info.key),
-    );
-    view! {
-        <aside class="card panel" aria-labelledby="panel-title">
-            <div class="panel-head">
-                <h2 id="panel-title">{name}</h2>
-                <a href=place.close() class="button">"Close"</a>
-            </div>
-            <div class="preview">{preview}</div>
-            <dl class="facts">
-                <dt>"Key"</dt>
-                <dd>{info.key.clone()}</dd>
-                <dt>"Size"</dt>
-                <dd>{human_size(info.size)} " (" {info.size} " bytes)"</dd>
-                <dt>"Type"</dt>
-                <dd>{info.content_type.clone().unwrap_or_else(|| "-".into())}</dd>
-                <dt>"ETag"</dt>
-                <dd class="mono">{info.etag.clone()}</dd>
-                <dt>"Modified"</dt>
-                <dd>
-                    <Time at=info.last_modified />
-                </dd>
-                <dt>"Share links"</dt>
-                <dd>{live_links(info.live_links)}</dd>
-                {info
-                    .metadata
-                    .into_iter()
-                    .map(|(k, v)| view! { <dt>{format!("x-amz-meta-{k}")}</dt> <dd>{v}</dd> })
-                    .collect_view()}
-            </dl>
-            <p class="row-actions">
-                <a class="button primary" href=file download="" rel="external">"Download"</a>
-                <a class="button" href=share>"Share"</a>
-                <a class="button danger" href=delete>"Delete…"</a>
-            </p>
-        </aside>
-    }
-}
-
-/// The objects ticked in a folder, to delete (saying how many live links that stops) or to
-/// share (one download link each, alike).
-#[component]
-fn SelectedPanel(
-    place: PanelPlace,
-    picked: Picked,
-    limits: crate::links::LinkLimits,
-    sharing: bool,
-) -> impl IntoView {
-    let delete = FormAction::<DeleteObjects>::new();
-    let share = FormAction::<ShareObjects>::new();
-    // Deleted, they leave the listing beside it, and the form its place to what was done.
-    if let Some(ListingChanged(changed)) = use_context::<ListingChanged>() {
-        Effect::new(move |_| {
-            if delete.version().get() > 0 {
-                changed.update(|n| *n += 1);
-            }
-        });
-    }
-    let deleted = move || matches!(delete.value().get(), Some(Ok(_)));
-    let bucket = place.bucket.clone();
-    let title = if sharing {
-        "Share the ticked objects"
-    } else {
-        "Delete the ticked objects"
-    };
-    let keys: Vec<String> = picked.objects.iter().map(|o| o.key.clone()).collect();
-    let keys_json = serde_json::to_string(&keys).unwrap_or_default();
-    let count = keys.len();
-    let stops: i64 = picked.objects.iter().map(|o| o.live_links).sum();
-    let missing = (!picked.missing.is_empty()).then(|| {
-        view! { <p class="hint">"Not there any more: " {picked.missing.join(", ")}</p> }
-    });
-    let objects = if count == 1 {
-        "1 object".to_owned()
-    } else {
-        format!("{count} objects")
-    };
-    let body = if count == 0 {
-        view! { <p class="empty">"None of them is there any more."</p> }.into_any()
-    } else {
-        let table = view! {
-            <div class="table-wrap">
-                <table>
-                    <thead>
-                        <tr>
-                            <th scope="col">"Object"</th>
-                            <th scope="col">"Size"</th>
-                            <th scope="col">"Live share links"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {picked
-                            .objects
-                            .into_iter()
-                            .map(|o| view! {
-                                <tr>
-                                    <td>{o.key}</td>
-                                    <td>{human_size(o.size)}</td>
-                                    <td>{o.live_links}</td>
-                                </tr>
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        };
-        let form = if sharing {
-            let error = share.error();
-            let signers = picked.signers;
-            let none = signers.is_empty();
-            view! {
-                <ServerForm action=share>
-                    <CsrfField />
-                    <input type="hidden" name="bucket" value=bucket.clone() />
-                    <input type="hidden" name="keys" value=keys_json />
-                    <input type="hidden" name="label" value="" />
-                    <ExpiryField limits />
-                    <FieldError error field="expires" />
-                    <label for="share-user">"Sign as"</label>
-                    <select id="share-user" name="user" required>
-                        {none.then(|| view! {
-                            <option value="" disabled=true selected=true>
-                                "Nobody may read all of them: grant a user first"
-                            </option>
-                        })}
-                        {signers
-                            .into_iter()
-                            .map(|u| view! { <option value=u.clone()>{u.clone()}</option> })
-                            .collect_view()}
-                    </select>
-                    <FieldError error field="user" />
-                    <FormError error />
-                    <button type="submit" class="primary">{format!("Create {count} links")}</button>
-                </ServerForm>
-            }
-            .into_any()
-        } else {
-            let error = delete.error();
-            let text = if stops > 0 {
-                format!(
-                    "Delete {objects} for good. This stops {}.",
-                    live_links(stops)
-                )
-            } else {
-                format!("Delete {objects} for good")
-            };
-            view! {
-                <ServerForm action=delete>
-                    <CsrfField />
-                    <input type="hidden" name="bucket" value=bucket.clone() />
-                    <input type="hidden" name="keys" value=keys_json />
-                    <ConfirmField id="confirm-delete-selected".to_owned() text />
-                    <button type="submit" class="danger">{format!("Delete {objects}")}</button>
-                </ServerForm>
-                <FormError error />
-            }
-            .into_any()
-        };
-        view! { {table} {form} }.into_any()
-    };
-    let made =
-        move || {
-            share.value().get().and_then(Result::ok).map(|links| {
-            let all = links.iter().map(|l| l.url.clone()).collect::<Vec<_>>().join("\n");
-            view! {
-                <div class="shared" role="status">
-                    <h3>{format!("{} links ready", links.len())}</h3>
-                    <CopyButton text=all label="Copy all links" />
-                    <ul class="link-list">
-                        {links
-                            .into_iter()
-                            .map(|l| {
-                                let field = format!("link-{}", l.id);
-                                view! {
-                                    <li>
-                                        <label for=field.clone()>{l.key.clone()}</label>
-                                        <input id=field readonly value=l.url.clone() class="url" />
-                                        <CopyButton text=l.url label="Copy link" />
-                                    </li>
-                                }
-                            })
-                            .collect_view()}
-                    </ul>
-                </div>
-            }
-        })
-        };
-    view! {
-        <aside class="card panel" aria-labelledby="selected-title">
-            <div class="panel-head">
-                <h2 id="selected-title">{title}</h2>
-                <a href=place.close() class="button">"Close"</a>
-            </div>
-            <Done action=delete />
-            <div hidden=deleted>{missing} {body}</div>
-            {made}
-        </aside>
     }
 }
 
@@ -1019,157 +728,6 @@ pub fn BucketShare() -> impl IntoView {
             <ShareDialog bucket key />
         }
     }
-}
-
-#[component]
-fn ObjectsTab(
-    data: BucketView,
-    prefix: String,
-    create_folder: FormAction<CreateFolder>,
-    queue: uploads::Queue,
-) -> impl IntoView {
-    let bucket = data.name.clone();
-    let folder_error = create_folder.error();
-    let (folder_bucket, folder_prefix) = (bucket.clone(), prefix.clone());
-    let base = format!("/buckets/{}", encode(&bucket));
-    let href = {
-        let base = base.clone();
-        move |prefix: &str| format!("{base}?prefix={}", encode(prefix))
-    };
-    // Breadcrumbs: the bucket, then each folder of the prefix.
-    let mut crumbs = vec![(bucket.clone(), String::new())];
-    let mut acc = String::new();
-    for part in prefix.split('/').filter(|p| !p.is_empty()) {
-        acc.push_str(part);
-        acc.push('/');
-        crumbs.push((part.to_owned(), acc.clone()));
-    }
-    let listing = data.listing;
-    let empty = listing.folders.is_empty() && listing.objects.is_empty();
-    let rows = rows_html(&bucket, &prefix, &listing);
-    let next = listing
-        .next
-        .clone()
-        .map(|after| format!("{}&after={}", href(&prefix), encode(&after)));
-    view! {
-        <nav class="crumbs" aria-label="Folder">
-            {crumbs
-                .into_iter()
-                .map(|(label, p)| view! { <a href=href(&p)>{label}</a> " / " })
-                .collect_view()}
-        </nav>
-        <Upload bucket=bucket.clone() prefix=prefix.clone() queue />
-        <details class="new-folder">
-            <summary class="button">"New folder…"</summary>
-            <ServerForm action=create_folder attr:class="inline-form">
-                <CsrfField />
-                <input type="hidden" name="bucket" value=folder_bucket />
-                <input type="hidden" name="prefix" value=folder_prefix />
-                <div class="field">
-                    <label for="folder-name">"Folder name"</label>
-                    <input id="folder-name" name="name" required autocomplete="off" />
-                </div>
-                <button type="submit">"Create folder"</button>
-            </ServerForm>
-            <FieldError error=folder_error field="name" />
-            <FormError error=folder_error />
-        </details>
-        <Done action=create_folder />
-        {if empty {
-            view! { <p class="empty">"Nothing here yet."</p> }.into_any()
-        } else {
-            view! {
-                // The rows' boxes belong to this form (`form="selection"`): it opens the
-                // selection page for the objects ticked.
-                <form
-                    id="selection"
-                    method="get"
-                    action=base.clone()
-                    class="selection-bar"
-                >
-                    <input type="hidden" name="prefix" value=prefix.clone() />
-                    <button type="submit" name="do" value="share">"Share ticked…"</button>
-                    <button type="submit" name="do" value="delete" class="danger">"Delete ticked…"</button>
-                </form>
-                <div class="table-wrap">
-                    <table>
-                        <thead>
-                            <tr>
-                                <th scope="col" class="pick">
-                                    <span class="visually-hidden">"Selected"</span>
-                                </th>
-                                <th scope="col">"Name"</th>
-                                <th scope="col">"Size"</th>
-                                <th scope="col">"Type"</th>
-                                <th scope="col">"Modified"</th>
-                                <th scope="col">"Actions"</th>
-                            </tr>
-                        </thead>
-                        // Plain rows, built as one string (user text escaped): a view per row cost the WASM
-                        // far more. They hold no state: links, and boxes of the form above.
-                        <tbody inner_html=rows></tbody>
-                    </table>
-                </div>
-            }
-                .into_any()
-        }}
-        {next.map(|href| view! { <nav class="pager" aria-label="Pages"><a href=href>"Next page"</a></nav> })}
-    }
-}
-
-/// The folder's rows as HTML: its folders, then its objects (a name downloads; Details, Share
-/// and Delete… open their panel or page; a box ticks it for the selection form).
-fn rows_html(bucket: &str, prefix: &str, listing: &Listing) -> String {
-    let base = format!("/buckets/{}", encode(bucket));
-    let at = encode(prefix);
-    let mut html = String::new();
-    for folder in &listing.folders {
-        let label = escape(&folder[prefix.len()..]);
-        html.push_str(&format!(
-            "<tr><td class=\"pick\"></td><td><a href=\"{base}?prefix={}\">📁 {label}</a></td>\
-             <td>-</td><td>folder</td><td>-</td><td></td></tr>",
-            encode(folder)
-        ));
-    }
-    for o in &listing.objects {
-        let label = escape(&o.key[prefix.len()..]);
-        let (key, value) = (encode(&o.key), escape(&o.key));
-        let time = crate::components::utc(o.last_modified);
-        let (date, clock) = time.split_once(' ').unwrap_or((time.as_str(), ""));
-        html.push_str(&format!(
-            "<tr><td class=\"pick\"><input type=\"checkbox\" name=\"key\" value=\"{value}\" \
-             form=\"selection\" aria-label=\"Select {label}\"></td>\
-             <td><a href=\"{download}\" download=\"\" rel=\"external\" title=\"Download {label}\">{label}</a></td>\
-             <td>{size}</td><td>{kind}</td>\
-             <td><time datetime=\"{date}T{clock}Z\"><span class=\"nowrap\">{date}</span> \
-             <span class=\"nowrap\">{clock} UTC</span></time></td>\
-             <td class=\"row-actions\">\
-             <a class=\"button\" href=\"{base}?prefix={at}&amp;details={key}\" aria-label=\"Details of {label}\">Details</a>\
-             <a class=\"button\" href=\"{base}/share?key={key}\" aria-label=\"Share {label}\">Share</a>\
-             <a class=\"button danger\" href=\"{base}?prefix={at}&amp;do=delete&amp;key={key}\" \
-             aria-label=\"Delete {label}…\">Delete…</a></td></tr>",
-            download = escape(&download_href(bucket, &o.key)),
-            size = human_size(o.size),
-            kind = escape(o.content_type.as_deref().unwrap_or("-")),
-        ));
-    }
-    html
-}
-
-/// Text made safe inside HTML, in elements and quoted attributes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Upload: a plain multipart form post (works without JavaScript); once hydrated, picked
@@ -1267,7 +825,7 @@ fn AccessTab(
     view! {
         <section class="card" aria-labelledby="grant-title">
             <h2 id="grant-title">"Grant access"</h2>
-            <ServerForm action=grant attr:class="inline-form">
+            <ServerForm action=grant class="inline-form">
                 <CsrfField />
                 <input type="hidden" name="bucket" value=bucket_for_grant />
                 <div class="field">

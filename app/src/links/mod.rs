@@ -5,6 +5,8 @@
 #![allow(clippy::too_many_arguments)]
 
 #[cfg(feature = "ssr")]
+mod dialog;
+#[cfg(feature = "ssr")]
 pub mod ssr;
 
 use leptos::prelude::*;
@@ -14,9 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditEvent, EventTable};
 use crate::auth::CsrfField;
-use crate::components::{ConfirmField, CopyButton, Done, FieldError, FormError, LoadError, Time};
+use crate::components::{ConfirmField, CopyButton, Done, FormError, LoadError, Time};
 use crate::error::AppError;
 use crate::form::{FormAction, ServerForm};
+use crate::fragment::Fragment;
 
 /// A short view of a share link, for tables.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,12 +151,31 @@ pub async fn share_limits() -> Result<LinkLimits, AppError> {
     })
 }
 
-/// The link the share dialog of `bucket`/`key` made by a plain form post (without JavaScript,
-/// the answer is a redirect back, so the link waits in the session to be shown once).
-#[server(endpoint = "links/take_shared")]
-pub async fn take_shared_link(bucket: String, key: String) -> Result<Option<SharedLink>, AppError> {
+/// The share dialog of `bucket`/`key` (HTML), with the link a plain form post made there
+/// (without JavaScript the answer is a redirect back, so the link waits in the session to be
+/// shown once).
+#[server(endpoint = "links/dialog")]
+pub async fn share_dialog(bucket: String, key: String) -> Result<String, AppError> {
     let _admin = crate::auth::ssr::require_admin().await?;
-    ssr::take_shared(&bucket, &key).await
+    let made = ssr::take_shared(&bucket, &key).await?;
+    dialog::dialog(&bucket, &key, made).await
+}
+
+/// Issues a link as `links/create` does, from the share dialog, and answers with the dialog
+/// showing it.
+#[server(endpoint = "links/share")]
+pub async fn share_link(
+    csrf: String,
+    bucket: String,
+    key: String,
+    user: String,
+    expires: String,
+    method: String,
+    label: String,
+) -> Result<String, AppError> {
+    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    let link = ssr::create(&admin, &bucket, &key, &user, &expires, &method, &label).await?;
+    dialog::dialog(&bucket, &key, Some(link)).await
 }
 
 /// Users who may sign a link to `bucket`/`key` for `method` (read for GET, write for PUT).
@@ -554,39 +576,21 @@ pub fn LinkPage() -> impl IntoView {
     }
 }
 
-/// A link just made: its URL (focused, so in view), its expiry and the way to its page.
-#[component]
-fn SharedLinkView(link: SharedLink) -> impl IntoView {
-    Effect::new(move |_| {
-        use leptos::wasm_bindgen::JsCast;
-        if let Some(field) = document()
-            .get_element_by_id("shared-url")
-            .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
-        {
-            let _ = field.focus();
-            field.select();
-        }
-    });
-    view! {
-        <div class="shared" role="status">
-            <h3>"Link ready"</h3>
-            <LinkUrl url=link.url method=link.method qr_svg=link.qr_svg />
-            <p>
-                "Works until " <Time at=link.expires_at /> ". "
-                <a href=format!("/links/{}", link.id)>"See its accesses"</a>
-            </p>
-        </div>
-    }
-}
-
 /// A link's URL with a copy button, and its QR code for a download or the `curl` line that
 /// uploads through an upload-only link.
 #[component]
-pub fn LinkUrl(url: String, method: String, qr_svg: String) -> impl IntoView {
+pub fn LinkUrl(
+    url: String,
+    method: String,
+    qr_svg: String,
+    /// Whether the URL takes the focus (selected, so in view) when shown.
+    #[prop(optional)]
+    focus: bool,
+) -> impl IntoView {
     let curl = format!("curl -T FILE '{url}'");
     view! {
         <label for="shared-url">"Share link"</label>
-        <input id="shared-url" readonly value=url.clone() class="url" />
+        <input id="shared-url" readonly value=url.clone() class="url" autofocus=focus />
         <CopyButton text=url label="Copy link" />
         {if method == "PUT" {
             view! {
@@ -652,109 +656,20 @@ fn duration_text(secs: i64) -> String {
     }
 }
 
-/// The share dialog for one object: one expiry field (presets, or any duration), a signer among the users
-/// allowed to, download or upload-only, a label; then the URL with copy button and QR code.
+/// The share dialog for one object, rendered by the server (see `dialog.rs`).
 #[component]
 pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
-    let create = FormAction::<CreateLink>::new();
-    let error = create.error();
-    let result = create.value();
-    let (method, set_method) = signal("GET".to_owned());
-    let (b, k) = (bucket.clone(), key.clone());
-    let users = Resource::new(
-        move || method.get(),
-        move |m| signers(b.clone(), k.clone(), m),
+    let html = Resource::new(
+        move || (bucket.clone(), key.clone()),
+        |(b, k)| share_dialog(b, k),
     );
-    let signer_options = move || {
+    let body = move || {
         Suspend::new(async move {
-            match users.await {
-                Ok(users) if users.is_empty() => view! {
-                    <option value="" disabled=true selected=true>
-                        "Nobody may do this yet: grant a user first"
-                    </option>
-                }
-                .into_any(),
-                Ok(users) => users
-                    .into_iter()
-                    .map(|u| view! { <option value=u.clone()>{u.clone()}</option> })
-                    .collect_view()
-                    .into_any(),
-                Err(error) => view! { <option value="">{error.to_string()}</option> }.into_any(),
+            match html.await {
+                Ok(html) => view! { <Fragment html /> }.into_any(),
+                Err(error) => view! { <LoadError error /> }.into_any(),
             }
         })
     };
-    let limits = Resource::new(|| (), |()| share_limits());
-    let (b, k) = (bucket.clone(), key.clone());
-    let posted = Resource::new(|| (), move |()| take_shared_link(b.clone(), k.clone()));
-    // Made here (hydrated), or by a plain form post before this render.
-    let made_here = move || {
-        result
-            .get()
-            .and_then(Result::ok)
-            .map(|link| view! { <SharedLinkView link /> })
-    };
-    let made_before = move || {
-        Suspend::new(async move {
-            posted
-                .await
-                .ok()
-                .flatten()
-                .map(|link| view! { <SharedLinkView link /> })
-        })
-    };
-    view! {
-        <section class="card share" aria-labelledby="share-title">
-            <h2 id="share-title">"Share " {key.clone()}</h2>
-            <ServerForm action=create>
-                <CsrfField />
-                <input type="hidden" name="bucket" value=bucket.clone() />
-                <input type="hidden" name="key" value=key.clone() />
-                <fieldset>
-                    <legend>"Kind"</legend>
-                    <label class="check">
-                        <input
-                            type="radio"
-                            name="method"
-                            value="GET"
-                            checked=true
-                            on:change=move |_| set_method.set("GET".into())
-                        />
-                        " Download"
-                    </label>
-                    <label class="check">
-                        <input
-                            type="radio"
-                            name="method"
-                            value="PUT"
-                            on:change=move |_| set_method.set("PUT".into())
-                        />
-                        " Upload only (replaces the object)"
-                    </label>
-                </fieldset>
-                <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        let limits = limits.await.unwrap_or_default();
-                        view! { <ExpiryField limits /> }
-                    })}
-                </Transition>
-                <FieldError error field="expires" />
-                <label for="share-user">"Sign as"</label>
-                <select id="share-user" name="user" required>
-                    <Transition fallback=|| view! { <option>"Loading…"</option> }>
-                        {signer_options}
-                    </Transition>
-                </select>
-                <p class="hint">"Only users allowed to do this show here."</p>
-                <FieldError error field="user" />
-                <label for="share-label">"Label (optional)"</label>
-                <input id="share-label" name="label" aria-describedby="share-label-hint" />
-                <p class="hint" id="share-label-hint">"Up to 200 characters, to find the link again."</p>
-                <FieldError error field="label" />
-                <FormError error />
-                <button type="submit" class="primary">"Create link"</button>
-            </ServerForm>
-            {made_here}
-            <Transition fallback=|| ()>{made_before}</Transition>
-        </section>
-    }
+    view! { <Transition fallback=|| view! { <p>"Loading…"</p> }>{body}</Transition> }
 }

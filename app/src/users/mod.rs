@@ -232,7 +232,7 @@ pub fn UsersPage() -> impl IntoView {
                 "A user reaches the buckets you grant them with S3 access keys. "
                 "The first key is made now; its secret is shown once."
             </p>
-            <ServerForm action=create attr:class="inline-form">
+            <ServerForm action=create class="inline-form">
                 <CsrfField />
                 <div class="field">
                     <label for="new-user-name">"User name"</label>

@@ -49,9 +49,17 @@ fn every_server_function() -> Vec<(&'static str, Vec<(&'static str, &'static str
             "links/signers",
             vec![("bucket", "team"), ("key", "a.txt"), ("method", "GET")],
         ),
+        ("links/dialog", vec![("bucket", "team"), ("key", "a.txt")]),
         (
-            "links/take_shared",
-            vec![("bucket", "team"), ("key", "a.txt")],
+            "links/share",
+            vec![
+                ("bucket", "team"),
+                ("key", "a.txt"),
+                ("user", "eve"),
+                ("expires", "1h"),
+                ("method", "GET"),
+                ("label", ""),
+            ],
         ),
         ("links/limits", vec![]),
         ("settings/get", vec![]),
@@ -100,9 +108,18 @@ fn every_server_function() -> Vec<(&'static str, Vec<(&'static str, &'static str
             vec![("bucket", "team"), ("keys[0]", "a.txt")],
         ),
         (
+            "buckets/panel",
+            vec![("bucket", "team"), ("prefix", ""), ("details", "a.txt")],
+        ),
+        (
+            "buckets/folder",
+            vec![("bucket", "team"), ("prefix", ""), ("after", "")],
+        ),
+        (
             "buckets/delete_objects",
             vec![
                 ("bucket", "team"),
+                ("prefix", ""),
                 ("keys", "[\"a.txt\"]"),
                 ("confirm", "yes"),
             ],
@@ -111,6 +128,7 @@ fn every_server_function() -> Vec<(&'static str, Vec<(&'static str, &'static str
             "buckets/share_objects",
             vec![
                 ("bucket", "team"),
+                ("prefix", ""),
                 ("keys", "[\"a.txt\"]"),
                 ("user", "eve"),
                 ("expires", "1h"),
@@ -207,7 +225,7 @@ async fn changes_need_the_sessions_token() -> TestResult {
             "links/list",
             "links/detail",
             "links/signers",
-            "links/take_shared",
+            "links/dialog",
             "links/limits",
             "settings/get",
             "audit/page",
@@ -216,6 +234,8 @@ async fn changes_need_the_sessions_token() -> TestResult {
             "buckets/object",
             "buckets/selection",
             "buckets/existing",
+            "buckets/panel",
+            "buckets/folder",
         ];
         if reads.contains(&name) {
             continue;
@@ -1037,7 +1057,13 @@ async fn folders_are_made_and_objects_say_what_deleting_them_stops() -> TestResu
         .change("buckets/create_folder", &folder("", "reports"))
         .await;
     assert_eq!(made.status, StatusCode::OK, "{}", made.body);
-    assert_eq!(made.body, "\"Folder reports created.\"");
+    // The answer is the folder again, as the object browser lists it, saying what was done.
+    let made = serde_json::from_str::<String>(&made.body)?.replace("<!>", "");
+    assert!(made.contains("Folder reports created."), "{made}");
+    assert!(
+        made.contains("href=\"/buckets/team?prefix=reports/\""),
+        "{made}"
+    );
     let made = client
         .change("buckets/create_folder", &folder("reports/", "2026"))
         .await;
@@ -1363,6 +1389,35 @@ async fn ticked_objects_are_deleted_or_shared_together() -> TestResult {
     assert_eq!(picked["objects"][0]["live_links"], 1);
     assert_eq!(picked["missing"], serde_json::json!(["a/gone.txt"]));
     assert_eq!(picked["signers"], serde_json::json!(["eve"]));
+    // The side panel says the same, in the page's HTML, with its form.
+    let panel = client
+        .call(
+            "buckets/panel",
+            &[
+                ("bucket", "team"),
+                ("prefix", "a/"),
+                ("action", "delete"),
+                ("keys[0]", "a/one.txt"),
+                ("keys[1]", "a/two.txt"),
+                ("keys[2]", "a/gone.txt"),
+            ],
+        )
+        .await;
+    let panel: Option<String> = serde_json::from_str(&panel.body)?;
+    // (`<!>`: the empty comments Leptos puts between pieces of text)
+    let panel = panel.unwrap_or_default().replace("<!>", "");
+    for said in [
+        "Not there any more: a/gone.txt",
+        "Delete 2 objects for good. This stops 1 live share link.",
+        "action=\"/api/buckets/delete_objects\"",
+        "name=\"csrf\"",
+    ] {
+        assert!(panel.contains(said), "{said}: {panel}");
+    }
+    let none = client
+        .call("buckets/panel", &[("bucket", "team"), ("prefix", "a/")])
+        .await;
+    assert_eq!(none.body, "null");
     // Nobody may read a/ and b/ both.
     let mixed = client
         .call(
@@ -1388,13 +1443,14 @@ async fn ticked_objects_are_deleted_or_shared_together() -> TestResult {
         .await;
     assert_eq!(existing.body, r#"["a/one.txt"]"#);
 
-    // Shared together: one working link each.
+    // Shared together: one working link each, listed in the panel's next HTML.
     let keys = r#"["a/one.txt","a/two.txt"]"#;
     let shared = client
         .change(
             "buckets/share_objects",
             &[
                 ("bucket", "team"),
+                ("prefix", "a/"),
                 ("keys", keys),
                 ("user", "eve"),
                 ("expires", "2h"),
@@ -1403,26 +1459,43 @@ async fn ticked_objects_are_deleted_or_shared_together() -> TestResult {
         )
         .await;
     assert_eq!(shared.status, StatusCode::OK, "{}", shared.body);
-    let shared: serde_json::Value = serde_json::from_str(&shared.body)?;
-    assert_eq!(shared.as_array().map(Vec::len), Some(2));
-    assert_eq!(shared[1]["key"], "a/two.txt");
+    let shared = serde_json::from_str::<String>(&shared.body)?.replace("<!>", "");
+    assert!(shared.contains("2 links ready"), "{shared}");
+    let urls: Vec<&str> = shared
+        .split("readonly value=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|url| url.contains("X-Amz-Signature"))
+        .collect();
+    assert_eq!(urls.len(), 2, "{shared}");
+    assert!(urls[1].contains("/team/a/two.txt?"), "{shared}");
+    assert!(
+        shared.contains("href=\"/buckets/team?prefix=a/\""),
+        "{shared}"
+    );
 
     // Deleting: asks first, refuses what it cannot read, then says what it did.
     for (form, status) in [
         (
-            vec![("bucket", "team"), ("keys", keys)],
+            vec![("bucket", "team"), ("prefix", ""), ("keys", keys)],
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
             vec![
                 ("bucket", "team"),
+                ("prefix", ""),
                 ("keys", "a/one.txt"),
                 ("confirm", "yes"),
             ],
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
-            vec![("bucket", "team"), ("keys", "[]"), ("confirm", "yes")],
+            vec![
+                ("bucket", "team"),
+                ("prefix", ""),
+                ("keys", "[]"),
+                ("confirm", "yes"),
+            ],
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
     ] {
@@ -1433,7 +1506,12 @@ async fn ticked_objects_are_deleted_or_shared_together() -> TestResult {
     let answer = client
         .change(
             "buckets/delete_objects",
-            &[("bucket", "team"), ("keys", &too_many), ("confirm", "yes")],
+            &[
+                ("bucket", "team"),
+                ("prefix", ""),
+                ("keys", &too_many),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     assert_eq!(
@@ -1445,13 +1523,19 @@ async fn ticked_objects_are_deleted_or_shared_together() -> TestResult {
     let deleted = client
         .change(
             "buckets/delete_objects",
-            &[("bucket", "team"), ("keys", keys), ("confirm", "yes")],
+            &[
+                ("bucket", "team"),
+                ("prefix", ""),
+                ("keys", keys),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
-    assert_eq!(
-        deleted.body,
-        r#""Deleted 2 objects; 3 live share links stopped.""#
+    let deleted = serde_json::from_str::<String>(&deleted.body)?.replace("<!>", "");
+    assert!(
+        deleted.contains("Deleted 2 objects; 3 live share links stopped."),
+        "{deleted}"
     );
     let left = client
         .call(
@@ -1543,6 +1627,82 @@ async fn a_links_page_shows_its_url_again_while_it_works() -> TestResult {
     assert_eq!(
         detail(&mut client, &put_id).await["url"],
         serde_json::Value::Null
+    );
+    Ok(())
+}
+
+/// The share dialog offers whoever may sign, grouped by what they may sign (so the form needs
+/// no script), refuses a signer who may not, and answers with the link made.
+#[tokio::test]
+async fn the_share_dialog_groups_its_signers_and_answers_with_the_link() -> TestResult {
+    let app = TestApp::new().await;
+    let mut client = app.client();
+    client.login_ok().await;
+    client
+        .change("buckets/create", &[("name", "team"), ("owner", "")])
+        .await;
+    for (user, permission) in [
+        ("reader", "read"),
+        ("writer", "write"),
+        ("both", "read-write"),
+    ] {
+        client.change("users/create", &[("name", user)]).await;
+        let granted = client
+            .change(
+                "buckets/grant",
+                &[
+                    ("bucket", "team"),
+                    ("user", user),
+                    ("permission", permission),
+                    ("prefix", ""),
+                    ("expires", ""),
+                ],
+            )
+            .await;
+        assert_eq!(granted.status, StatusCode::OK, "{}", granted.body);
+    }
+    client.upload("team", &[(None, "a.txt", "hello")]).await;
+    let dialog = client
+        .call("links/dialog", &[("bucket", "team"), ("key", "a.txt")])
+        .await;
+    let dialog = serde_json::from_str::<String>(&dialog.body)?.replace("<!>", "");
+    for group in [
+        r#"<optgroup label="May download and upload"><option value="both">both</option></optgroup>"#,
+        r#"<optgroup label="May download only"><option value="reader">reader</option></optgroup>"#,
+        r#"<optgroup label="May upload only"><option value="writer">writer</option></optgroup>"#,
+    ] {
+        assert!(dialog.contains(group), "{group}: {dialog}");
+    }
+    let share = |user: &'static str, method: &'static str| {
+        vec![
+            ("bucket", "team"),
+            ("key", "a.txt"),
+            ("user", user),
+            ("expires", "1h"),
+            ("method", method),
+            ("label", ""),
+        ]
+    };
+    let refused = client.change("links/share", &share("writer", "GET")).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains(r#""field":"user""#),
+        "{}",
+        refused.body
+    );
+    let made = client.change("links/share", &share("reader", "GET")).await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let made = serde_json::from_str::<String>(&made.body)?.replace("<!>", "");
+    assert!(made.contains("Link ready"), "{made}");
+    assert!(made.contains("X-Amz-Signature="), "{made}");
+    assert!(
+        made.contains("autofocus"),
+        "the new URL takes the focus: {made}"
     );
     Ok(())
 }
