@@ -31,6 +31,47 @@ pub fn Fragment(
     view! { <div class="fragment" inner_html=html on:submit=on_submit></div> }
 }
 
+/// The error a plain (JavaScript-less) post of the form for the server function at `path`
+/// brought back in the page's address (this page being the redirect back from it), if any.
+#[cfg(feature = "ssr")]
+pub fn posted_error(path: &str) -> Option<crate::error::AppError> {
+    use leptos::server::ServerActionError;
+    use leptos::server_fn::error::ServerFnUrlError;
+    use_context::<ServerActionError>()
+        .filter(|posted| posted.path() == path)
+        .map(|posted| ServerFnUrlError::<crate::error::AppError>::decode_err(posted.err()))
+}
+
+/// Where a fragment's form shows an error: the one about `field`, or, without a field, any
+/// other (about none of the fields `placed` elsewhere). Filled in on the server with `error`
+/// when it belongs here, else hidden until the browser puts one there.
+#[cfg(feature = "ssr")]
+#[component]
+pub fn ErrorPlace(
+    error: Option<crate::error::AppError>,
+    #[prop(optional)] field: Option<&'static str>,
+    #[prop(optional)] placed: &'static [&'static str],
+) -> impl IntoView {
+    let shown = error
+        .filter(|e| match field {
+            Some(field) => e.field() == Some(field),
+            None => e.field().is_none_or(|f| !placed.contains(&f)),
+        })
+        .map(|e| e.to_string());
+    let hidden = shown.is_none();
+    view! {
+        <p
+            class="error"
+            role="alert"
+            data-error-for=field
+            data-error=field.is_none().then_some("")
+            hidden=hidden
+        >
+            {shown}
+        </p>
+    }
+}
+
 /// A view as the HTML of a [`Fragment`] (on the server).
 #[cfg(feature = "ssr")]
 pub fn render(view: impl IntoView + 'static) -> String {
@@ -54,7 +95,12 @@ mod client {
         else {
             return;
         };
-        if ev.default_prevented() || form.method().to_ascii_lowercase() != "post" {
+        // Attributes, not the form's properties: a field named `method` or `action` (the share
+        // dialog has one) hides those.
+        let posts = form
+            .get_attribute("method")
+            .is_some_and(|m| m.eq_ignore_ascii_case("post"));
+        if ev.default_prevented() || !posts {
             return;
         }
         ev.prevent_default();

@@ -209,6 +209,12 @@ test.describe("without JavaScript", () => {
     await page.getByRole("button", { name: "Grant" }).click();
     await expect(page.getByRole("cell", { name: "dan" })).toBeVisible();
 
+    // A plain form post's error comes back with the page, where the field is.
+    await page.goto("/buckets/plain/share?key=notes.txt");
+    await page.getByLabel("Expires after").fill("30s");
+    await page.getByRole("button", { name: "Create link" }).click();
+    await expect(page.getByRole("alert").filter({ hasText: "A link from the console lives at least 1 minute" })).toBeVisible();
+
     // The link made by a plain form post is shown once the page comes back.
     await page.goto("/buckets/plain/share?key=notes.txt");
     await page.getByLabel("Sign as").selectOption("dan");

@@ -10,7 +10,7 @@ use leptos::server_fn::ServerFn;
 use super::{CreateFolder, Listing, download_href, human_size};
 use crate::components::encode;
 use crate::error::AppError;
-use crate::fragment::render;
+use crate::fragment::{ErrorPlace, render};
 
 /// The folder `prefix` of `bucket`, the page of it from `after`, with `done` (what the New
 /// folder form did) above it.
@@ -39,6 +39,8 @@ pub async fn folder(
         .into_iter()
         .map(|(label, p)| view! { <a href=href(&p)>{label}</a> " / " })
         .collect_view();
+    let error = crate::fragment::posted_error(CreateFolder::PATH);
+    let opened = error.is_some();
     let empty = listing.folders.is_empty() && listing.objects.is_empty();
     let next = listing
         .next
@@ -78,7 +80,7 @@ pub async fn folder(
     };
     Ok(render(view! {
         <nav class="crumbs" aria-label="Folder">{crumbs}</nav>
-        <details class="new-folder">
+        <details class="new-folder" open=opened>
             <summary class="button">"New folder…"</summary>
             <form method="post" action=CreateFolder::PATH class="inline-form">
                 <input type="hidden" name="csrf" value=csrf />
@@ -89,8 +91,8 @@ pub async fn folder(
                     <input id="folder-name" name="name" required autocomplete="off" />
                 </div>
                 <button type="submit">"Create folder"</button>
-                <p class="error" role="alert" data-error-for="name" hidden></p>
-                <p class="error" role="alert" data-error hidden></p>
+                <ErrorPlace error=error.clone() field="name" />
+                <ErrorPlace error placed=&["name"] />
             </form>
         </details>
         {done.map(|done| view! { <p class="success" role="status">{done}</p> })}

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 use super::{DeleteObjects, ObjectShown, Picked, Preview, ShareObjects, download_href, human_size};
 use crate::components::{ConfirmField, CopyButton, Time, encode, live_links};
-use crate::fragment::render;
+use crate::fragment::{ErrorPlace, render};
 use crate::links::{ExpiryField, LinkLimits, SharedLink};
 use leptos::server_fn::ServerFn;
 
@@ -183,7 +183,7 @@ pub fn selected(
                 {hidden}
                 <input type="hidden" name="label" value="" />
                 <ExpiryField limits />
-                <p class="error" role="alert" data-error-for="expires" hidden></p>
+                <ErrorPlace error=crate::fragment::posted_error(ShareObjects::PATH) field="expires" />
                 <label for="share-user">"Sign as"</label>
                 <select id="share-user" name="user" required>
                     {none.then(|| view! {
@@ -197,8 +197,11 @@ pub fn selected(
                         .map(|u| view! { <option value=u.clone()>{u.clone()}</option> })
                         .collect_view()}
                 </select>
-                <p class="error" role="alert" data-error-for="user" hidden></p>
-                <p class="error" role="alert" data-error hidden></p>
+                <ErrorPlace error=crate::fragment::posted_error(ShareObjects::PATH) field="user" />
+                <ErrorPlace
+                    error=crate::fragment::posted_error(ShareObjects::PATH)
+                    placed=&["expires", "user"]
+                />
                 <button type="submit" class="primary">{format!("Create {count} links")}</button>
             </form>
         }
@@ -217,7 +220,7 @@ pub fn selected(
                 {hidden}
                 <ConfirmField id="confirm-delete-selected".to_owned() text />
                 <button type="submit" class="danger">{format!("Delete {objects}")}</button>
-                <p class="error" role="alert" data-error hidden></p>
+                <ErrorPlace error=crate::fragment::posted_error(DeleteObjects::PATH) />
             </form>
         }
         .into_any()

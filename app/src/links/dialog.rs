@@ -10,7 +10,7 @@ use leptos::server_fn::ServerFn;
 use super::{ExpiryField, LinkUrl, ShareLink, SharedLink};
 use crate::components::Time;
 use crate::error::AppError;
-use crate::fragment::render;
+use crate::fragment::{ErrorPlace, render};
 
 /// The dialog for `bucket`/`key`, with the link just `made` there, if any.
 pub async fn dialog(bucket: &str, key: &str, made: Option<SharedLink>) -> Result<String, AppError> {
@@ -46,6 +46,7 @@ pub async fn dialog(bucket: &str, key: &str, made: Option<SharedLink>) -> Result
                 .collect(),
         ),
     ];
+    let error = crate::fragment::posted_error(ShareLink::PATH);
     let nobody = groups.iter().all(|(_, users)| users.is_empty());
     let options = groups
         .into_iter()
@@ -92,7 +93,7 @@ pub async fn dialog(bucket: &str, key: &str, made: Option<SharedLink>) -> Result
                     </label>
                 </fieldset>
                 <ExpiryField limits />
-                <p class="error" role="alert" data-error-for="expires" hidden></p>
+                <ErrorPlace error=error.clone() field="expires" />
                 <label for="share-user">"Sign as"</label>
                 <select id="share-user" name="user" required aria-describedby="share-user-hint">
                     {nobody.then(|| view! {
@@ -105,12 +106,12 @@ pub async fn dialog(bucket: &str, key: &str, made: Option<SharedLink>) -> Result
                 <p class="hint" id="share-user-hint">
                     "Only users allowed show here: reading lets a user sign downloads, writing uploads."
                 </p>
-                <p class="error" role="alert" data-error-for="user" hidden></p>
+                <ErrorPlace error=error.clone() field="user" />
                 <label for="share-label">"Label (optional)"</label>
                 <input id="share-label" name="label" aria-describedby="share-label-hint" />
                 <p class="hint" id="share-label-hint">"Up to 200 characters, to find the link again."</p>
-                <p class="error" role="alert" data-error-for="label" hidden></p>
-                <p class="error" role="alert" data-error hidden></p>
+                <ErrorPlace error=error.clone() field="label" />
+                <ErrorPlace error placed=&["expires", "user", "label"] />
                 <button type="submit" class="primary">"Create link"</button>
             </form>
             {made}
