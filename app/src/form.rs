@@ -130,10 +130,20 @@ fn form_view(
             finish(answer);
         });
     };
-    view! {
-        <form action=path method="post" class=class on:submit=on_submit>
-            {children()}
-        </form>
+    // No `class` attribute at all without a class (an empty one would be sent).
+    match class {
+        Some(class) => view! {
+            <form action=path method="post" class=class on:submit=on_submit>
+                {children()}
+            </form>
+        }
+        .into_any(),
+        None => view! {
+            <form action=path method="post" on:submit=on_submit>
+                {children()}
+            </form>
+        }
+        .into_any(),
     }
 }
 
