@@ -170,6 +170,30 @@ pub async fn load(pool: &Pool, base: &Settings) -> Result<Settings> {
     Ok(settings)
 }
 
+/// Records the public S3 URL `serve` runs with (its command line's, or the address it listens
+/// on), for the admin commands run beside it without `--public-s3-url`. The last server
+/// started on the database wins.
+pub async fn record_served_url(pool: &Pool, url: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO served_with (name, value, updated_at) VALUES ('public_s3_url', $1, $2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(url)
+    .bind(now_unix())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The public S3 URL the last `serve` on this database ran with, if one ever started.
+pub async fn served_url(pool: &Pool) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM served_with WHERE name = 'public_s3_url'")
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
 /// The names an admin has set (which differ from the command line).
 pub async fn overridden(pool: &Pool) -> Result<Vec<String>> {
     Ok(

@@ -57,9 +57,11 @@ pub struct Cli {
     pub master_key: Option<Redacted>,
 
     /// The S3 endpoint's address as link recipients reach it (scheme, host, port; behind a
-    /// reverse proxy, the proxy's). Share links are signed for this URL.
-    #[arg(long, env = "BUCKETSHARE_PUBLIC_S3_URL", default_value = "http://127.0.0.1:9000", global = true, value_parser = parse_public_url)]
-    pub public_s3_url: String,
+    /// reverse proxy, the proxy's). Share links are signed for this URL. Without it, `serve`
+    /// uses the address `--s3-addr` listens on, and the admin commands the URL the server
+    /// last started with (http://127.0.0.1:9000 before any start).
+    #[arg(long, env = "BUCKETSHARE_PUBLIC_S3_URL", global = true, value_parser = parse_public_url)]
+    pub public_s3_url: Option<String>,
 
     #[command(flatten)]
     pub store: StoreArgs,

@@ -22,7 +22,7 @@ async fn main() -> ExitCode {
                     &cli.data_dir,
                     cli.database_url.as_ref(),
                     cli.master_key.as_ref(),
-                    &cli.public_s3_url,
+                    cli.public_s3_url.as_deref(),
                     &cli.store,
                     args,
                 )
@@ -35,7 +35,7 @@ async fn main() -> ExitCode {
                 &cli.data_dir,
                 cli.database_url.as_ref(),
                 cli.master_key.as_ref(),
-                &cli.public_s3_url,
+                cli.public_s3_url.as_deref(),
                 &cli.store,
                 args,
             )
@@ -46,7 +46,7 @@ async fn main() -> ExitCode {
                 &cli.data_dir,
                 cli.database_url.as_ref(),
                 cli.master_key.as_ref(),
-                &cli.public_s3_url,
+                cli.public_s3_url.as_deref(),
                 cli.store,
                 command,
             )
@@ -69,8 +69,10 @@ fn init_logging(cli: &Cli) -> anyhow::Result<()> {
     let filter = filter.add_directive("sqlx::postgres::notice=warn".parse()?);
     // Logs go to standard error: standard output is the admin commands' answer (and the first
     // admin's password).
+    // Colours only for a person at a terminal: a file or a pipe gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Text => builder.init(),

@@ -24,7 +24,7 @@ pub async fn run(
     data_dir: &Path,
     database_url: Option<&Redacted>,
     master_key: Option<&Redacted>,
-    public_s3_url: &str,
+    public_s3_url: Option<&str>,
     store_args: &StoreArgs,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
@@ -45,9 +45,20 @@ pub async fn run(
     let sessions = Sessions::open(&pool).await?;
     let sweeper = tokio::spawn(sessions.clone().sweep());
 
+    // Bound first: without --public-s3-url, links are signed for the address it listens on.
+    let s3_listener = tokio::net::TcpListener::bind(args.s3_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (--s3-addr)", args.s3_addr))?;
+    let public_s3_url = match public_s3_url {
+        Some(url) => url.to_owned(),
+        None => listening_url(s3_listener.local_addr()?),
+    };
+    domain::settings::record_served_url(&pool, &public_s3_url)
+        .await
+        .context("cannot record the public S3 URL")?;
     let network = Network::new(args.trusted_proxies.clone(), args.audit_truncate_ips);
     let base = Settings {
-        public_s3_url: public_s3_url.to_owned(),
+        public_s3_url: public_s3_url.clone(),
         audit_retention_secs: i64::try_from(args.audit_retention.as_secs()).unwrap_or(i64::MAX),
         truncate_ips: args.audit_truncate_ips,
         sigv2: !args.disable_sigv2,
@@ -99,12 +110,10 @@ pub async fn run(
     let console_listener = tokio::net::TcpListener::bind(args.console_addr)
         .await
         .with_context(|| format!("cannot listen on {} (--console-addr)", args.console_addr))?;
-    let s3_listener = tokio::net::TcpListener::bind(args.s3_addr)
-        .await
-        .with_context(|| format!("cannot listen on {} (--s3-addr)", args.s3_addr))?;
     tracing::info!(
         console = %format!("http://{}", console_listener.local_addr()?),
         s3 = %format!("http://{}", s3_listener.local_addr()?),
+        public_s3_url = %settings.get().public_s3_url,
         data_dir = %data_dir.display(),
         store = store_args.store.as_str(),
         "bucketshare is serving"
@@ -307,4 +316,44 @@ async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// The public S3 URL when `--public-s3-url` is not given: the address the S3 endpoint listens
+/// on. Listening on every address (`0.0.0.0`, `::`) names none that others reach: links then
+/// point at this machine's loopback, which is said in a warning.
+fn listening_url(addr: std::net::SocketAddr) -> String {
+    if !addr.ip().is_unspecified() {
+        return format!("http://{addr}");
+    }
+    let loopback = std::net::SocketAddr::new(
+        match addr.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        },
+        addr.port(),
+    );
+    tracing::warn!(
+        "--s3-addr {addr} listens on every address, which names none that link recipients \
+         reach: links point at http://{loopback} until --public-s3-url (or Settings in the \
+         console) says where recipients reach this server"
+    );
+    format!("http://{loopback}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn without_a_public_url_links_name_the_address_listened_on()
+    -> Result<(), std::net::AddrParseError> {
+        for (addr, url) in [
+            ("127.0.0.1:9100", "http://127.0.0.1:9100"),
+            ("192.0.2.7:9000", "http://192.0.2.7:9000"),
+            ("[2001:db8::1]:9000", "http://[2001:db8::1]:9000"),
+            ("0.0.0.0:9000", "http://127.0.0.1:9000"),
+            ("[::]:9000", "http://[::1]:9000"),
+        ] {
+            assert_eq!(super::listening_url(addr.parse()?), url, "{addr}");
+        }
+        Ok(())
+    }
 }

@@ -102,10 +102,12 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
             json,
         } => {
             let (bucket, key) = parse_object(&object)?;
+            let settings = cx.settings().await?;
+            eprintln!("Signed for {}.", cx.public_s3_url.said(&settings));
             let issued = links::issue(
                 &cx.pool,
                 &cx.master,
-                &cx.settings().await?,
+                &settings,
                 links::Request {
                     bucket,
                     key,

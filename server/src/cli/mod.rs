@@ -58,8 +58,8 @@ pub struct Context {
     /// Where objects live: opened only by the commands that need it (bucket create and
     /// delete), so that the others run without the upstream store's settings.
     pub store: StoreArgs,
-    /// Where share links point.
-    pub public_s3_url: String,
+    /// Where share links point, and why there (see [`PublicUrl`]).
+    pub public_s3_url: PublicUrl,
     /// Who the changes are recorded under in the audit trail.
     pub by: Origin,
 }
@@ -68,18 +68,25 @@ pub async fn run(
     data_dir: &Path,
     database_url: Option<&Redacted>,
     master_key: Option<&Redacted>,
-    public_s3_url: &str,
+    public_s3_url: Option<&str>,
     store: StoreArgs,
     command: AdminCommand,
 ) -> anyhow::Result<()> {
     let pool = crate::serve::open_data_dir(data_dir, database_url).await?;
     let (master, _) = MasterKey::load_or_create(data_dir, master_key.map(|k| k.0.as_str()))?;
+    let public_s3_url = match public_s3_url {
+        Some(url) => PublicUrl::Given(url.to_owned()),
+        None => match domain::settings::served_url(&pool).await? {
+            Some(url) => PublicUrl::Served(url),
+            None => PublicUrl::Default,
+        },
+    };
     let cx = Context {
         pool,
         master,
         data_dir: data_dir.to_owned(),
         store,
-        public_s3_url: public_s3_url.to_owned(),
+        public_s3_url,
         by: Origin::cli(),
     };
     let result = match command {
@@ -94,12 +101,50 @@ pub async fn run(
     result
 }
 
+/// The public S3 URL the admin commands sign links for, by where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicUrl {
+    /// `--public-s3-url` (or its variable).
+    Given(String),
+    /// The URL the last `serve` on this data dir or database ran with.
+    Served(String),
+    /// Nothing says: the default.
+    Default,
+}
+
+impl PublicUrl {
+    fn url(&self) -> String {
+        match self {
+            PublicUrl::Given(url) | PublicUrl::Served(url) => url.clone(),
+            PublicUrl::Default => domain::settings::Settings::default().public_s3_url,
+        }
+    }
+
+    /// Where the URL links are signed for came from, in words, for `settings` in force.
+    pub fn said(&self, settings: &domain::settings::Settings) -> String {
+        let url = &settings.public_s3_url;
+        if *url != self.url() {
+            return format!("{url}, as set in the console's Settings");
+        }
+        match self {
+            PublicUrl::Given(_) => format!("{url}, from --public-s3-url"),
+            PublicUrl::Served(_) => {
+                format!("{url}, the public S3 URL the server last started with")
+            }
+            PublicUrl::Default => format!(
+                "{url}, the default (no server has started on this data dir yet; \
+                 --public-s3-url says otherwise)"
+            ),
+        }
+    }
+}
+
 impl Context {
-    /// The settings in force: the command line's, with what an admin set in the console over
-    /// them (as the server sees them).
+    /// The settings in force: the command line's (or the running server's), with what an
+    /// admin set in the console over them (as the server sees them).
     async fn settings(&self) -> anyhow::Result<domain::settings::Settings> {
         let base = domain::settings::Settings {
-            public_s3_url: self.public_s3_url.clone(),
+            public_s3_url: self.public_s3_url.url(),
             ..Default::default()
         };
         Ok(domain::settings::load(&self.pool, &base).await?)

@@ -248,8 +248,8 @@ pub(super) async fn list_objects_v1(
     if max_keys < 0 {
         return Err(s3_error!(InvalidArgument, "max-keys must not be negative"));
     }
-    let marker = input.marker.clone().unwrap_or_default();
     let delimiter = input.delimiter.as_deref();
+    let marker = resume_after(input.marker.as_deref(), &prefix, delimiter);
     let page = page(store, &input.bucket, &prefix, delimiter, &marker, max_keys).await?;
     let truncated = page.next.is_some();
     let encode = encoder(input.encoding_type.as_ref());
@@ -269,4 +269,124 @@ pub(super) async fn list_objects_v1(
         encoding_type: input.encoding_type,
         ..Default::default()
     })
+}
+
+/// Where a listing resumes after `marker` (exclusive): a marker that is one of the listing's
+/// common prefixes (as `NextMarker` and `NextKeyMarker` are when a page ends on a folder)
+/// resumes past every key under it, not inside it.
+fn resume_after(marker: Option<&str>, prefix: &str, delimiter: Option<&str>) -> String {
+    let marker = marker.unwrap_or_default();
+    let folded = delimiter.filter(|d| !d.is_empty()).is_some_and(|d| {
+        marker
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.find(d).map(|at| at + d.len() == rest.len()))
+            .unwrap_or(false)
+    });
+    past(marker, folded)
+}
+
+/// ListObjectVersions on a store without versioning: each object is its one version, `null`,
+/// the latest, and there are no delete markers (what S3 answers for a bucket that never had
+/// versioning; tools that empty buckets ask it). Pages as S3's do: `key-marker` (exclusive),
+/// and `NextKeyMarker`/`NextVersionIdMarker` when truncated.
+pub(super) async fn list_object_versions(
+    store: &EmbeddedStore,
+    input: ListObjectVersionsInput,
+) -> S3Result<ListObjectVersionsOutput> {
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let max_keys = input.max_keys.unwrap_or(MAX_KEYS);
+    if max_keys < 0 {
+        return Err(s3_error!(InvalidArgument, "max-keys must not be negative"));
+    }
+    if let Some(version) = input.version_id_marker.as_deref()
+        && input.key_marker.is_none()
+    {
+        return Err(s3_error!(
+            InvalidArgument,
+            "A version-id marker ({version}) needs a key marker"
+        ));
+    }
+    let delimiter = input.delimiter.as_deref();
+    let after = resume_after(input.key_marker.as_deref(), &prefix, delimiter);
+    let page = page(store, &input.bucket, &prefix, delimiter, &after, max_keys).await?;
+    let next_is_prefix = page.next.is_some() && page.prefixes.last() == page.next.as_ref();
+    let encode = encoder(input.encoding_type.as_ref());
+    let next_key_marker = page.next.clone().map(&encode);
+    let next_version_id_marker = page
+        .next
+        .as_ref()
+        .filter(|_| !next_is_prefix)
+        .map(|_| "null".to_owned());
+    let page = encoded(page, &encode);
+    let versions = page.objects.into_iter().map(as_version).collect();
+    Ok(ListObjectVersionsOutput {
+        name: Some(input.bucket),
+        prefix: Some(encode(prefix)),
+        delimiter: input.delimiter.map(&encode),
+        key_marker: input.key_marker.map(&encode),
+        version_id_marker: input.version_id_marker,
+        max_keys: Some(max_keys),
+        is_truncated: Some(next_key_marker.is_some()),
+        next_key_marker,
+        next_version_id_marker,
+        versions: Some(versions),
+        common_prefixes: common_prefixes(page.prefixes),
+        encoding_type: input.encoding_type,
+        ..Default::default()
+    })
+}
+
+/// A plain listing (an upstream store's, asked with `marker` = the key marker) as the
+/// versions listing `asked` for.
+pub(super) fn versions_of(
+    asked: ListObjectVersionsInput,
+    listed: ListObjectsOutput,
+) -> ListObjectVersionsOutput {
+    let truncated = listed.is_truncated.unwrap_or(false);
+    let objects = listed.contents.unwrap_or_default();
+    // Without a delimiter S3 sends no NextMarker: the last key is where to go on.
+    let next_key_marker = listed
+        .next_marker
+        .or_else(|| objects.last().and_then(|o| o.key.clone()))
+        .filter(|_| truncated);
+    let next_is_prefix = listed
+        .common_prefixes
+        .as_ref()
+        .and_then(|p| p.last())
+        .and_then(|p| p.prefix.as_ref())
+        .is_some_and(|p| next_key_marker.as_ref() == Some(p));
+    ListObjectVersionsOutput {
+        name: Some(asked.bucket),
+        prefix: listed.prefix,
+        delimiter: listed.delimiter,
+        key_marker: asked.key_marker,
+        version_id_marker: asked.version_id_marker,
+        max_keys: listed.max_keys,
+        is_truncated: Some(truncated),
+        next_version_id_marker: next_key_marker
+            .as_ref()
+            .filter(|_| !next_is_prefix)
+            .map(|_| "null".to_owned()),
+        next_key_marker,
+        versions: Some(objects.into_iter().map(as_version).collect()),
+        common_prefixes: listed.common_prefixes,
+        encoding_type: listed.encoding_type,
+        ..Default::default()
+    }
+}
+
+/// An object of an unversioned bucket as its one version.
+fn as_version(o: Object) -> ObjectVersion {
+    ObjectVersion {
+        key: o.key,
+        size: o.size,
+        e_tag: o.e_tag,
+        last_modified: o.last_modified,
+        is_latest: Some(true),
+        version_id: Some("null".to_owned()),
+        storage_class: Some(ObjectVersionStorageClass::from_static(
+            ObjectVersionStorageClass::STANDARD,
+        )),
+        ..Default::default()
+    }
 }

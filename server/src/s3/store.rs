@@ -211,6 +211,15 @@ impl S3 for EmbeddedStore {
             .map(S3Response::new)
     }
 
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        listing::list_object_versions(self, req.input)
+            .await
+            .map(S3Response::new)
+    }
+
     async fn put_object(
         &self,
         req: S3Request<PutObjectInput>,

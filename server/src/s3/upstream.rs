@@ -395,6 +395,32 @@ impl S3 for UpstreamStore {
         Ok(res)
     }
 
+    /// Listed from the upstream's plain listing (bucketshare offers no versioning): each
+    /// object its one `null` version, the latest.
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        let bucket = self.upstream_bucket(&req.input.bucket).await?;
+        let asked = req.input.clone();
+        let req = req.map_input(|input| ListObjectsInput {
+            bucket,
+            delimiter: input.delimiter,
+            encoding_type: input.encoding_type,
+            marker: input.key_marker,
+            max_keys: input.max_keys,
+            prefix: input.prefix,
+            ..Default::default()
+        });
+        let listed = self
+            .proxy
+            .list_objects(req)
+            .await
+            .map_err(|e| self.answer(e))?
+            .output;
+        Ok(S3Response::new(listing::versions_of(asked, listed)))
+    }
+
     async fn put_object(
         &self,
         mut req: S3Request<PutObjectInput>,

@@ -1140,3 +1140,82 @@ async fn listings_encode_names_when_asked_to() -> TestResult {
     assert!(keys.contains(&"a+b") && keys.contains(&"c d"), "{keys:?}");
     Ok(())
 }
+
+/// An unversioned bucket answers ListObjectVersions as S3 does (each object its one `null`
+/// version, the latest), page by page, resuming past a folder a page ended on; tools that
+/// empty buckets list it, then delete what it names.
+#[tokio::test]
+async fn versions_are_listed_page_by_page_and_empty_a_bucket() -> TestResult {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("versions").send().await?;
+    let keys = ["a+b", "b", "dir/1", "dir/2", "dir/sub/3", "e", "f g"];
+    for key in keys {
+        s3.put_object()
+            .bucket("versions")
+            .key(key)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await?;
+    }
+    // Two at a time, with a delimiter: `dir/` comes once, as a folder, and the next page
+    // resumes past it.
+    let mut seen = Vec::new();
+    let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+    for _ in 0..10 {
+        let page = s3
+            .list_object_versions()
+            .bucket("versions")
+            .delimiter("/")
+            .max_keys(2)
+            .set_key_marker(key_marker.clone())
+            .set_version_id_marker(version_marker.clone())
+            .send()
+            .await?;
+        for v in page.versions() {
+            assert_eq!(v.version_id(), Some("null"), "{v:?}");
+            assert_eq!(v.is_latest(), Some(true), "{v:?}");
+            seen.push(v.key().unwrap_or_default().to_owned());
+        }
+        seen.extend(
+            page.common_prefixes()
+                .iter()
+                .filter_map(|p| p.prefix().map(str::to_owned)),
+        );
+        assert!(page.delete_markers().is_empty());
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+    }
+    assert_eq!(seen, ["a+b", "b", "dir/", "e", "f g"]);
+
+    // Emptying the bucket as the s3-tests cleanup does: list versions, delete each.
+    let all = s3
+        .list_object_versions()
+        .bucket("versions")
+        .send()
+        .await?;
+    let listed: Vec<_> = all.versions().iter().filter_map(|v| v.key()).collect();
+    assert_eq!(listed, keys);
+    let objects = all
+        .versions()
+        .iter()
+        .map(|v| {
+            ObjectIdentifier::builder()
+                .key(v.key().unwrap_or_default())
+                .set_version_id(v.version_id().map(str::to_owned))
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    s3.delete_objects()
+        .bucket("versions")
+        .delete(Delete::builder().set_objects(Some(objects)).build()?)
+        .send()
+        .await?;
+    s3.delete_bucket().bucket("versions").send().await?;
+    Ok(())
+}
