@@ -376,14 +376,38 @@ async fn links_name_the_running_servers_address_and_logs_to_a_file_are_plain() -
     ok(data, &["user", "create", "alice"]);
     ok(data, &["bucket", "create", "team"]);
     ok(data, &["grant", "add", "alice", "team", "read-write"]);
-    let before = bucketshare(data, &["link", "create", "s3://team/a.txt", "--as", "alice", "--method", "put"]);
-    assert!(before.status.success(), "{}", String::from_utf8_lossy(&before.stderr));
+    let before = bucketshare(
+        data,
+        &[
+            "link",
+            "create",
+            "s3://team/a.txt",
+            "--as",
+            "alice",
+            "--method",
+            "PUT",
+        ],
+    );
+    assert!(
+        before.status.success(),
+        "{}",
+        String::from_utf8_lossy(&before.stderr)
+    );
     let said = String::from_utf8_lossy(&before.stderr);
-    assert!(said.contains("http://127.0.0.1:9000, the default"), "{said}");
+    assert!(
+        said.contains("http://127.0.0.1:9000, the default"),
+        "{said}"
+    );
 
     let log = std::fs::File::create(data.join("serve.log"))?;
     let mut server = command(data)
-        .args(["serve", "--console-addr", "127.0.0.1:0", "--s3-addr", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--console-addr",
+            "127.0.0.1:0",
+            "--s3-addr",
+            "127.0.0.1:0",
+        ])
         .env("BUCKETSHARE_ADMIN_PASSWORD", "a-long-enough-password-1")
         .stderr(log)
         .spawn()?;
@@ -397,27 +421,66 @@ async fn links_name_the_running_servers_address_and_logs_to_a_file_are_plain() -
     }
     let _ = server.kill();
     let _ = server.wait();
-    assert!(!logged.contains('\u{1b}'), "colour codes in a file: {logged:?}");
+    assert!(
+        !logged.contains('\u{1b}'),
+        "colour codes in a file: {logged:?}"
+    );
     let s3 = logged
         .split("public_s3_url=")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_default()
         .to_owned();
-    assert!(s3.starts_with("http://127.0.0.1:") && !s3.ends_with(":0"), "{logged}");
+    assert!(
+        s3.starts_with("http://127.0.0.1:") && !s3.ends_with(":0"),
+        "{logged}"
+    );
     assert_ne!(s3, "http://127.0.0.1:9000");
 
-    let after = bucketshare(data, &["link", "create", "s3://team/a.txt", "--as", "alice", "--method", "put"]);
-    assert!(after.status.success(), "{}", String::from_utf8_lossy(&after.stderr));
+    let after = bucketshare(
+        data,
+        &[
+            "link",
+            "create",
+            "s3://team/a.txt",
+            "--as",
+            "alice",
+            "--method",
+            "PUT",
+        ],
+    );
+    assert!(
+        after.status.success(),
+        "{}",
+        String::from_utf8_lossy(&after.stderr)
+    );
     let said = String::from_utf8_lossy(&after.stderr);
-    assert!(said.contains(&format!("{s3}, the public S3 URL the server last started with")), "{said}");
+    assert!(
+        said.contains(&format!(
+            "{s3}, the public S3 URL the server last started with"
+        )),
+        "{said}"
+    );
     assert!(String::from_utf8(after.stdout)?.contains(&format!("{s3}/team/a.txt?")));
     // Told otherwise, it says so.
     let given = bucketshare(
         data,
-        &["--public-s3-url", "https://files.example.com", "link", "create", "s3://team/a.txt", "--as", "alice", "--method", "put"],
+        &[
+            "--public-s3-url",
+            "https://files.example.com",
+            "link",
+            "create",
+            "s3://team/a.txt",
+            "--as",
+            "alice",
+            "--method",
+            "PUT",
+        ],
     );
     let said = String::from_utf8_lossy(&given.stderr);
-    assert!(said.contains("https://files.example.com, from --public-s3-url"), "{said}");
+    assert!(
+        said.contains("https://files.example.com, from --public-s3-url"),
+        "{said}"
+    );
     Ok(())
 }

@@ -1191,14 +1191,12 @@ async fn versions_are_listed_page_by_page_and_empty_a_bucket() -> TestResult {
         key_marker = page.next_key_marker().map(str::to_owned);
         version_marker = page.next_version_id_marker().map(str::to_owned);
     }
+    // (each page gives its versions and its folders apart)
+    seen.sort();
     assert_eq!(seen, ["a+b", "b", "dir/", "e", "f g"]);
 
     // Emptying the bucket as the s3-tests cleanup does: list versions, delete each.
-    let all = s3
-        .list_object_versions()
-        .bucket("versions")
-        .send()
-        .await?;
+    let all = s3.list_object_versions().bucket("versions").send().await?;
     let listed: Vec<_> = all.versions().iter().filter_map(|v| v.key()).collect();
     assert_eq!(listed, keys);
     let objects = all
