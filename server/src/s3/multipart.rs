@@ -159,7 +159,7 @@ pub(super) async fn upload_part_copy(
     let CopySource::Bucket {
         bucket: src_bucket,
         key: src_key,
-        ..
+        version_id,
     } = &input.copy_source
     else {
         return Err(s3_error!(
@@ -167,6 +167,7 @@ pub(super) async fn upload_part_copy(
             "Only bucket/key copy sources are supported"
         ));
     };
+    super::objects::current_only(version_id.as_deref())?;
     let (source, mut file) = open(store, src_bucket, src_key).await?;
     let size = u64::try_from(source.size).map_err(io_error)?;
     let range = match input.copy_source_range.as_deref() {

@@ -404,6 +404,7 @@ pub(super) async fn open(
 }
 
 pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Result<GetObjectOutput> {
+    current_only(input.version_id.as_deref())?;
     let (row, mut file) = open(store, &input.bucket, &input.key).await?;
     Conditions {
         if_match: input.if_match.as_ref(),
@@ -461,6 +462,7 @@ pub(super) async fn head(
     store: &EmbeddedStore,
     input: HeadObjectInput,
 ) -> S3Result<HeadObjectOutput> {
+    current_only(input.version_id.as_deref())?;
     let row = row(store, &input.bucket, &input.key).await?;
     Ok(HeadObjectOutput {
         content_length: Some(row.size),
@@ -492,18 +494,25 @@ pub(super) async fn delete_many(
     input: DeleteObjectsInput,
 ) -> S3Result<DeleteObjectsOutput> {
     let quiet = input.delete.quiet.unwrap_or(false);
-    let mut deleted = Vec::new();
+    let (mut deleted, mut errors) = (Vec::new(), Vec::new());
     for object in input.delete.objects {
+        // A version other than the one there is (`null`) is not deleted: said for that key.
+        if let Err(err) = current_only(object.version_id.as_deref()) {
+            errors.push(not_deleted(object, &err));
+            continue;
+        }
         delete(store, &input.bucket, &object.key).await?;
         if !quiet {
             deleted.push(DeletedObject {
                 key: Some(object.key),
+                version_id: object.version_id,
                 ..Default::default()
             });
         }
     }
     Ok(DeleteObjectsOutput {
         deleted: Some(deleted),
+        errors: (!errors.is_empty()).then_some(errors),
         ..Default::default()
     })
 }
@@ -515,11 +524,12 @@ pub(super) async fn copy(
     let CopySource::Bucket {
         bucket: src_bucket,
         key: src_key,
-        ..
+        version_id,
     } = &input.copy_source
     else {
         return Err(s3_error!(NotImplemented, "Access points are not supported"));
     };
+    current_only(version_id.as_deref())?;
     check_key(&input.key)?;
     store.require_bucket(&input.bucket).await?;
     let (source, file) = open(store, src_bucket, src_key).await?;
@@ -616,5 +626,27 @@ async fn remove_if_there(path: &Path) -> std::io::Result<()> {
     match tokio::fs::remove_file(path).await {
         Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
         _ => Ok(()),
+    }
+}
+
+/// Refuses a version other than `null`, the one version each object has here (there is no
+/// versioning): a client asking for an older version must not get the current one instead.
+pub(super) fn current_only(version: Option<&str>) -> S3Result<()> {
+    match version {
+        None | Some("null") => Ok(()),
+        Some(_) => Err(s3_error!(
+            NoSuchVersion,
+            "The specified version does not exist (this endpoint keeps one version of each object, null)."
+        )),
+    }
+}
+
+/// A DeleteObjects entry refused with `err`, as the answer lists it.
+pub(super) fn not_deleted(object: ObjectIdentifier, err: &s3s::S3Error) -> Error {
+    Error {
+        key: Some(object.key),
+        version_id: object.version_id,
+        code: Some(err.code().as_str().to_owned()),
+        message: err.message().map(str::to_owned),
     }
 }

@@ -247,6 +247,7 @@ impl S3 for EmbeddedStore {
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        objects::current_only(req.input.version_id.as_deref())?;
         objects::delete(self, &req.input.bucket, &req.input.key).await?;
         Ok(S3Response::new(DeleteObjectOutput::default()))
     }

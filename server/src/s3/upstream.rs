@@ -438,6 +438,7 @@ impl S3 for UpstreamStore {
         req.input.bucket = self
             .upstream_object(&req.input.bucket, &req.input.key)
             .await?;
+        objects::current_only(req.input.version_id.take().as_deref())?;
         // The `response-*` overrides are applied here, not left to the upstream: not every
         // engine honours them, and share links rely on them for the file name.
         let input = &mut req.input;
@@ -471,6 +472,7 @@ impl S3 for UpstreamStore {
         req.input.bucket = self
             .upstream_object(&req.input.bucket, &req.input.key)
             .await?;
+        objects::current_only(req.input.version_id.take().as_deref())?;
         self.proxy
             .head_object(req)
             .await
@@ -484,6 +486,7 @@ impl S3 for UpstreamStore {
         req.input.bucket = self
             .upstream_object(&req.input.bucket, &req.input.key)
             .await?;
+        objects::current_only(req.input.version_id.take().as_deref())?;
         self.proxy
             .delete_object(req)
             .await
@@ -498,10 +501,34 @@ impl S3 for UpstreamStore {
             check_key(&object.key)?;
         }
         req.input.bucket = self.upstream_bucket(&req.input.bucket).await?;
-        self.proxy
-            .delete_objects(req)
-            .await
-            .map_err(|e| self.answer(e))
+        // As the embedded store: only the one version there is (`null`, sent upstream as
+        // none); another is said per key and not deleted.
+        let mut refused = Vec::new();
+        let objects = std::mem::take(&mut req.input.delete.objects);
+        for mut object in objects {
+            match objects::current_only(object.version_id.as_deref()) {
+                Ok(()) => {
+                    object.version_id = None;
+                    req.input.delete.objects.push(object);
+                }
+                Err(err) => refused.push(objects::not_deleted(object, &err)),
+            }
+        }
+        let mut res = if req.input.delete.objects.is_empty() {
+            S3Response::new(DeleteObjectsOutput::default())
+        } else {
+            self.proxy
+                .delete_objects(req)
+                .await
+                .map_err(|e| self.answer(e))?
+        };
+        if !refused.is_empty() {
+            res.output
+                .errors
+                .get_or_insert_with(Vec::new)
+                .extend(refused);
+        }
+        Ok(res)
     }
 
     async fn copy_object(
@@ -654,11 +681,14 @@ impl UpstreamStore {
                 bucket,
                 key,
                 version_id,
-            } => Ok(CopySource::Bucket {
-                bucket: self.upstream_object(&bucket, &key).await?.into(),
-                key,
-                version_id,
-            }),
+            } => {
+                objects::current_only(version_id.as_deref())?;
+                Ok(CopySource::Bucket {
+                    bucket: self.upstream_object(&bucket, &key).await?.into(),
+                    key,
+                    version_id: None,
+                })
+            }
             _ => Err(s3_error!(
                 NotImplemented,
                 "Copying from an access point or outpost is not supported"

@@ -372,13 +372,14 @@ async fn buckets_and_grants() -> TestResult {
 async fn links_name_the_running_servers_address_and_logs_to_a_file_are_plain() -> TestResult {
     let dir = tempfile::tempdir()?;
     let data = dir.path();
-    // Before any server started: the default, said.
     ok(data, &["user", "create", "alice"]);
     ok(data, &["bucket", "create", "team"]);
     ok(data, &["grant", "add", "alice", "team", "read-write"]);
-    let before = bucketshare(
-        data,
-        &[
+    // An upload link (to an object not there yet), made with `before` the command: what the
+    // CLI said on stderr, and the link.
+    let link = |before: &[&str]| {
+        let mut args = before.to_vec();
+        args.extend([
             "link",
             "create",
             "s3://team/a.txt",
@@ -386,14 +387,14 @@ async fn links_name_the_running_servers_address_and_logs_to_a_file_are_plain() -
             "alice",
             "--method",
             "PUT",
-        ],
-    );
-    assert!(
-        before.status.success(),
-        "{}",
-        String::from_utf8_lossy(&before.stderr)
-    );
-    let said = String::from_utf8_lossy(&before.stderr);
+        ]);
+        let out = bucketshare(data, &args);
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{said}");
+        (said, String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    // Before any server started: the default, said.
+    let (said, _) = link(&[]);
     assert!(
         said.contains("http://127.0.0.1:9000, the default"),
         "{said}"
@@ -437,47 +438,17 @@ async fn links_name_the_running_servers_address_and_logs_to_a_file_are_plain() -
     );
     assert_ne!(s3, "http://127.0.0.1:9000");
 
-    let after = bucketshare(
-        data,
-        &[
-            "link",
-            "create",
-            "s3://team/a.txt",
-            "--as",
-            "alice",
-            "--method",
-            "PUT",
-        ],
-    );
-    assert!(
-        after.status.success(),
-        "{}",
-        String::from_utf8_lossy(&after.stderr)
-    );
-    let said = String::from_utf8_lossy(&after.stderr);
+    // After: the address the server listened on, said.
+    let (said, url) = link(&[]);
     assert!(
         said.contains(&format!(
             "{s3}, the public S3 URL the server last started with"
         )),
         "{said}"
     );
-    assert!(String::from_utf8(after.stdout)?.contains(&format!("{s3}/team/a.txt?")));
+    assert!(url.contains(&format!("{s3}/team/a.txt?")), "{url}");
     // Told otherwise, it says so.
-    let given = bucketshare(
-        data,
-        &[
-            "--public-s3-url",
-            "https://files.example.com",
-            "link",
-            "create",
-            "s3://team/a.txt",
-            "--as",
-            "alice",
-            "--method",
-            "PUT",
-        ],
-    );
-    let said = String::from_utf8_lossy(&given.stderr);
+    let (said, _) = link(&["--public-s3-url", "https://files.example.com"]);
     assert!(
         said.contains("https://files.example.com, from --public-s3-url"),
         "{said}"

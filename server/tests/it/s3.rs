@@ -1195,6 +1195,38 @@ async fn versions_are_listed_page_by_page_and_empty_a_bucket() -> TestResult {
     seen.sort();
     assert_eq!(seen, ["a+b", "b", "dir/", "e", "f g"]);
 
+    // A version other than `null` does not exist here: asking for one never gets the current
+    // object instead, nor deletes it.
+    let other = "3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY";
+    for asked in [
+        code(
+            s3.get_object()
+                .bucket("versions")
+                .key("b")
+                .version_id(other)
+                .send()
+                .await,
+        ),
+        code(
+            s3.delete_object()
+                .bucket("versions")
+                .key("b")
+                .version_id(other)
+                .send()
+                .await,
+        ),
+    ] {
+        assert_eq!(asked, "NoSuchVersion");
+    }
+    let current = s3
+        .get_object()
+        .bucket("versions")
+        .key("b")
+        .version_id("null")
+        .send()
+        .await?;
+    assert_eq!(body(current).await, b"x");
+
     // Emptying the bucket as the s3-tests cleanup does: list versions, delete each.
     let all = s3.list_object_versions().bucket("versions").send().await?;
     let listed: Vec<_> = all.versions().iter().filter_map(|v| v.key()).collect();
@@ -1209,11 +1241,26 @@ async fn versions_are_listed_page_by_page_and_empty_a_bucket() -> TestResult {
                 .build()
         })
         .collect::<Result<Vec<_>, _>>()?;
-    s3.delete_objects()
+    let mut objects = objects;
+    objects.push(
+        ObjectIdentifier::builder()
+            .key("e")
+            .version_id(other)
+            .build()?,
+    );
+    let emptied = s3
+        .delete_objects()
         .bucket("versions")
         .delete(Delete::builder().set_objects(Some(objects)).build()?)
         .send()
         .await?;
+    assert_eq!(emptied.deleted().len(), keys.len());
+    let refused: Vec<_> = emptied
+        .errors()
+        .iter()
+        .map(|e| (e.key(), e.version_id(), e.code()))
+        .collect();
+    assert_eq!(refused, [(Some("e"), Some(other), Some("NoSuchVersion"))]);
     s3.delete_bucket().bucket("versions").send().await?;
     Ok(())
 }
