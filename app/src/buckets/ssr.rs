@@ -359,8 +359,11 @@ pub async fn object_details(bucket: &str, key: &str) -> Result<ObjectShown, AppE
 
 /// The keys a selection form sends: a JSON array of at most [`MAX_SELECTION`].
 pub fn keys_from_form(keys: &str) -> Result<Vec<String>, AppError> {
-    let keys: Vec<String> = serde_json::from_str(keys)
+    let mut keys: Vec<String> = serde_json::from_str(keys)
         .map_err(|_| AppError::invalid("keys", "Select the objects again."))?;
+    // Each once, in the order given: a key sent twice is not deleted (or audited) twice.
+    let mut seen = std::collections::HashSet::new();
+    keys.retain(|key| seen.insert(key.clone()));
     check_selection(&keys)?;
     Ok(keys)
 }

@@ -1548,6 +1548,26 @@ async fn ticked_objects_are_deleted_or_shared_together() -> TestResult {
         )
         .await;
     assert_eq!(left.body, r#"["b/three.txt"]"#);
+    // A key sent twice is deleted (and audited) once.
+    let twice = client
+        .change(
+            "buckets/delete_objects",
+            &[
+                ("bucket", "team"),
+                ("prefix", "b/"),
+                ("keys", r#"["b/three.txt","b/three.txt"]"#),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    let twice = serde_json::from_str::<String>(&twice.body)?.replace("<!>", "");
+    assert!(twice.contains("Deleted 1 object."), "{twice}");
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'object.delete' AND object_key = 'b/three.txt'",
+    )
+    .fetch_one(&app.pool)
+    .await?;
+    assert_eq!(audited, 1);
     Ok(())
 }
 
@@ -1704,5 +1724,59 @@ async fn the_share_dialog_groups_its_signers_and_answers_with_the_link() -> Test
         made.contains("autofocus"),
         "the new URL takes the focus: {made}"
     );
+    Ok(())
+}
+
+/// What the server renders as HTML for the page to show (a folder, the side panel, the share
+/// dialog) escapes hostile names wherever they go: text, attributes, hidden form values.
+#[tokio::test]
+async fn server_rendered_pieces_escape_hostile_names() -> TestResult {
+    let app = TestApp::new().await;
+    let mut client = app.client();
+    client.login_ok().await;
+    client
+        .change("buckets/create", &[("name", "team"), ("owner", "")])
+        .await;
+    let folder = "d<b>'/";
+    let key = "d<b>'/x\"><img src=x onerror=alert(1)>&.txt";
+    let uploaded = client.upload("team", &[(Some(key), "x.txt", "hi")]).await;
+    assert!(uploaded.to_string().contains("img"), "{uploaded}");
+    let calls: [(&str, Vec<(&str, &str)>); 5] = [
+        (
+            "buckets/folder",
+            vec![("bucket", "team"), ("prefix", ""), ("after", "")],
+        ),
+        (
+            "buckets/folder",
+            vec![("bucket", "team"), ("prefix", folder), ("after", "")],
+        ),
+        (
+            "buckets/panel",
+            vec![("bucket", "team"), ("prefix", folder), ("details", key)],
+        ),
+        (
+            "buckets/panel",
+            vec![
+                ("bucket", "team"),
+                ("prefix", folder),
+                ("action", "share"),
+                ("keys[0]", key),
+            ],
+        ),
+        ("links/dialog", vec![("bucket", "team"), ("key", key)]),
+    ];
+    for (name, args) in calls {
+        let answer = client.call(name, &args).await;
+        assert_eq!(answer.status, StatusCode::OK, "{name}: {}", answer.body);
+        let html = serde_json::from_str::<Option<String>>(&answer.body)?.unwrap_or_default();
+        assert!(!html.is_empty(), "{name} {args:?}");
+        for raw in ["<img", "<b>"] {
+            assert!(!html.contains(raw), "{name} {args:?} has {raw}: {html}");
+        }
+        assert!(
+            html.contains("&lt;b&gt;") || html.contains("%3Cb%3E"),
+            "{name} {args:?}: {html}"
+        );
+    }
     Ok(())
 }
