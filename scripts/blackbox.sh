@@ -219,6 +219,34 @@ ok "rclone check (sizes and MD5s agree)"
 { aws s3 rm --recursive s3://team/site >/dev/null; } || fail "aws s3 rm --recursive"
 ok "aws s3 rm --recursive"
 
+# --- odd names, both ways, with aws s3 sync and rclone sync -----------------------------------
+# Listings name keys as clients decode them (aws asks for encoding-type=url): a tree whose names
+# hold +, %, spaces, unicode, quotes and = must come back the same, names and bytes, and be
+# removable by listing then deleting.
+odd="$work/odd"
+mkdir -p "$odd/with space" "$odd/dir+plus" "$odd/ünï"
+for name in "a+b.txt" "100% sure.txt" "with space/cødé ü.txt" "dir+plus/x=y&z.txt" \
+  "quote's \"q\".txt" "ünï/ë~tilde.txt" "#hash;semi.txt"; do
+  printf 'bytes of %s\n' "$name" >"$odd/$name"
+done
+{ aws s3 sync "$odd" s3://team/odd >/dev/null; } || fail "aws s3 sync up (odd names)"
+{ aws s3 sync s3://team/odd "$work/odd-aws" >/dev/null; } || fail "aws s3 sync down (odd names)"
+diff -r "$odd" "$work/odd-aws" >/dev/null || fail "aws s3 sync round trip: names or bytes differ"
+ok "aws s3 sync round trip of 7 odd names (+ % space unicode quotes = #): same names and bytes"
+rm "$odd/a+b.txt"
+{ aws s3 sync --delete "$odd" s3://team/odd >/dev/null; } || fail "aws s3 sync --delete"
+[ "$(aws s3 ls --recursive s3://team/odd/ | grep -c .)" = 6 ] && ! aws s3 ls s3://team/odd/a+b.txt >/dev/null 2>&1 \
+  || fail "aws s3 sync --delete removed the wrong object"
+ok "aws s3 sync --delete removes exactly a+b.txt"
+{ rclone --config /dev/null sync "$odd" bs:team/odd-rclone >/dev/null 2>&1; } || fail "rclone sync up (odd names)"
+{ rclone --config /dev/null sync bs:team/odd-rclone "$work/odd-rclone" >/dev/null 2>&1; } || fail "rclone sync down (odd names)"
+diff -r "$odd" "$work/odd-rclone" >/dev/null || fail "rclone sync round trip: names or bytes differ"
+ok "rclone sync round trip of the odd names: same names and bytes"
+{ aws s3 rm --recursive s3://team/odd >/dev/null && aws s3 rm --recursive s3://team/odd-rclone >/dev/null; } \
+  || fail "aws s3 rm --recursive (odd names)"
+[ -z "$(aws s3 ls --recursive s3://team/odd)" ] || fail "odd names left after aws s3 rm --recursive"
+ok "aws s3 rm --recursive lists then deletes every odd name"
+
 # --- crash: kill -9 during concurrent uploads ------------------------------------------------
 for i in $(seq 1 6); do head -c $((3 * 1024 * 1024 + i)) /dev/urandom >"$work/up$i.bin"; done
 for i in $(seq 1 6); do
