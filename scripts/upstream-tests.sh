@@ -43,6 +43,8 @@ case "$server" in
     region=us-east-1
     # s3s-fs has no ListMultipartUploads.
     skip+=(--skip multipart_uploads_check_their_parts)
+    # restic's check finds packs missing in s3s-fs 0.17 with no bucketshare in between too.
+    export BLACKBOX_SKIP_RESTIC="s3s-fs loses track of restic's packs (restic check fails against s3s-fs alone)"
     ;;
   garage)
     [ -x "$GARAGE_BIN" ] || fail "Garage is not installed: run scripts/setup.sh --garage"

@@ -340,8 +340,9 @@ pub(super) async fn list_object_versions(
 /// versions listing `asked` for.
 pub(super) fn versions_of(
     asked: ListObjectVersionsInput,
-    listed: ListObjectsOutput,
+    mut listed: ListObjectsOutput,
 ) -> ListObjectVersionsOutput {
+    encode_v1(&mut listed, asked.encoding_type.clone());
     let truncated = listed.is_truncated.unwrap_or(false);
     let objects = listed.contents.unwrap_or_default();
     // Without a delimiter S3 sends no NextMarker: the last key is where to go on.
@@ -359,7 +360,7 @@ pub(super) fn versions_of(
         name: Some(asked.bucket),
         prefix: listed.prefix,
         delimiter: listed.delimiter,
-        key_marker: asked.key_marker,
+        key_marker: listed.marker,
         version_id_marker: asked.version_id_marker,
         max_keys: listed.max_keys,
         is_truncated: Some(truncated),
@@ -388,5 +389,47 @@ fn as_version(o: Object) -> ObjectVersion {
             ObjectVersionStorageClass::STANDARD,
         )),
         ..Default::default()
+    }
+}
+
+/// A plain (unencoded) ListObjectsV2 answer, an upstream store's, as `encoding` asks for it.
+pub(super) fn encode_v2(output: &mut ListObjectsV2Output, encoding: Option<EncodingType>) {
+    let encode = encoder(encoding.as_ref());
+    encode_names(&mut output.contents, &mut output.common_prefixes, &encode);
+    for name in [
+        &mut output.prefix,
+        &mut output.delimiter,
+        &mut output.start_after,
+    ] {
+        *name = name.take().map(&encode);
+    }
+    output.encoding_type = encoding;
+}
+
+/// A plain (unencoded) ListObjects answer, an upstream store's, as `encoding` asks for it.
+pub(super) fn encode_v1(output: &mut ListObjectsOutput, encoding: Option<EncodingType>) {
+    let encode = encoder(encoding.as_ref());
+    encode_names(&mut output.contents, &mut output.common_prefixes, &encode);
+    for name in [
+        &mut output.prefix,
+        &mut output.delimiter,
+        &mut output.marker,
+        &mut output.next_marker,
+    ] {
+        *name = name.take().map(&encode);
+    }
+    output.encoding_type = encoding;
+}
+
+fn encode_names(
+    objects: &mut Option<Vec<Object>>,
+    prefixes: &mut Option<Vec<CommonPrefix>>,
+    encode: &impl Fn(String) -> String,
+) {
+    for object in objects.iter_mut().flatten() {
+        object.key = object.key.take().map(encode);
+    }
+    for common in prefixes.iter_mut().flatten() {
+        common.prefix = common.prefix.take().map(encode);
     }
 }

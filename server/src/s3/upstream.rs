@@ -372,12 +372,15 @@ impl S3 for UpstreamStore {
         mut req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
         req.input.bucket = self.upstream_bucket(&req.input.bucket).await?;
+        // Names are asked plain and encoded here: not every engine encodes them when asked.
+        let encoding = req.input.encoding_type.take();
         let mut res = self
             .proxy
             .list_objects_v2(req)
             .await
             .map_err(|e| self.answer(e))?;
         self.local(&mut res.output.name);
+        listing::encode_v2(&mut res.output, encoding);
         Ok(res)
     }
 
@@ -386,12 +389,14 @@ impl S3 for UpstreamStore {
         mut req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
         req.input.bucket = self.upstream_bucket(&req.input.bucket).await?;
+        let encoding = req.input.encoding_type.take();
         let mut res = self
             .proxy
             .list_objects(req)
             .await
             .map_err(|e| self.answer(e))?;
         self.local(&mut res.output.name);
+        listing::encode_v1(&mut res.output, encoding);
         Ok(res)
     }
 
@@ -406,7 +411,6 @@ impl S3 for UpstreamStore {
         let req = req.map_input(|input| ListObjectsInput {
             bucket,
             delimiter: input.delimiter,
-            encoding_type: input.encoding_type,
             marker: input.key_marker,
             max_keys: input.max_keys,
             prefix: input.prefix,

@@ -1099,10 +1099,9 @@ async fn settings_change_the_endpoint_at_once() -> TestResult {
 
 #[tokio::test]
 async fn listings_encode_names_when_asked_to() -> TestResult {
+    // In front of an upstream store too: names are asked plain and encoded by bucketshare
+    // (not every engine encodes them when asked).
     let env = S3Env::start().await;
-    if !env.embedded() {
-        return Ok(()); // an upstream store's listings are its own
-    }
     let alice = env.user("alice", true).await;
     let s3 = env.client(&alice);
     s3.create_bucket().bucket("odd").send().await?;
