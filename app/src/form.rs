@@ -42,11 +42,8 @@ where
     /// the page is the redirect back from it.
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
-        let posted = use_context::<ServerActionError>()
-            .filter(|posted| posted.path() == S::PATH)
-            .map(|posted| Err(ServerFnUrlError::<AppError>::decode_err(posted.err())));
         Self {
-            value: RwSignal::new(posted),
+            value: RwSignal::new(posted_error(S::PATH).map(Err)),
             version: RwSignal::new(0),
             pending: RwSignal::new(false),
         }
@@ -78,6 +75,14 @@ where
         self.version.update(|version| *version += 1);
         self.pending.set(false);
     }
+}
+
+/// The error a plain (JavaScript-less) post of the form for the server function at `path`
+/// brought back in the page's address (this page being the redirect back from it), if any.
+pub fn posted_error(path: &str) -> Option<AppError> {
+    use_context::<ServerActionError>()
+        .filter(|posted| posted.path() == path)
+        .map(|posted| ServerFnUrlError::<AppError>::decode_err(posted.err()))
 }
 
 /// A `<form>` posting to the server function of `action` (with the CSS class `class`, if any).

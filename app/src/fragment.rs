@@ -31,20 +31,10 @@ pub fn Fragment(
     view! { <div class="fragment" inner_html=html on:submit=on_submit></div> }
 }
 
-/// The error a plain (JavaScript-less) post of the form for the server function at `path`
-/// brought back in the page's address (this page being the redirect back from it), if any.
-#[cfg(feature = "ssr")]
-pub fn posted_error(path: &str) -> Option<crate::error::AppError> {
-    use leptos::server::ServerActionError;
-    use leptos::server_fn::error::ServerFnUrlError;
-    use_context::<ServerActionError>()
-        .filter(|posted| posted.path() == path)
-        .map(|posted| ServerFnUrlError::<crate::error::AppError>::decode_err(posted.err()))
-}
-
 /// Where a fragment's form shows an error: the one about `field`, or, without a field, any
 /// other (about none of the fields `placed` elsewhere). Filled in on the server with `error`
-/// when it belongs here, else hidden until the browser puts one there.
+/// (a plain post's, from [`crate::form::posted_error`]) when it belongs here, else hidden until
+/// the browser puts one there.
 #[cfg(feature = "ssr")]
 #[component]
 pub fn ErrorPlace(

@@ -320,6 +320,12 @@ pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
     Ok(token)
 }
 
+/// The current request's session's anti-forgery token: for forms rendered as HTML by a server
+/// function (`crate::fragment`), which carry it themselves.
+pub async fn current_csrf_token() -> Result<String, AppError> {
+    csrf_token(&session().await?).await
+}
+
 /// Checks a submitted anti-forgery token against the session's, in constant time.
 ///
 /// This fails if: the session has no token (it expired or never rendered a form), or the

@@ -20,8 +20,7 @@ pub async fn folder(
     after: &str,
     done: Option<String>,
 ) -> Result<String, AppError> {
-    let session = crate::auth::ssr::session().await?;
-    let csrf = crate::auth::ssr::csrf_token(&session).await?;
+    let csrf = crate::auth::ssr::current_csrf_token().await?;
     let listing = super::ssr::view(bucket, "objects", prefix, after)
         .await?
         .listing;
@@ -39,7 +38,7 @@ pub async fn folder(
         .into_iter()
         .map(|(label, p)| view! { <a href=href(&p)>{label}</a> " / " })
         .collect_view();
-    let error = crate::fragment::posted_error(CreateFolder::PATH);
+    let error = crate::form::posted_error(CreateFolder::PATH);
     let opened = error.is_some();
     let empty = listing.folders.is_empty() && listing.objects.is_empty();
     let next = listing

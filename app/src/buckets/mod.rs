@@ -265,16 +265,13 @@ pub async fn side_panel(
     let _admin = crate::auth::ssr::require_admin().await?;
     let place = panel::Place { bucket, prefix };
     Ok(Some(match (action, details) {
-        (Some(action), _) => {
-            let session = crate::auth::ssr::session().await?;
-            panel::selected(
-                &place,
-                crate::auth::ssr::csrf_token(&session).await?,
-                ssr::selection(&place.bucket, &keys).await?,
-                crate::links::share_limits().await?,
-                action == "share",
-            )
-        }
+        (Some(action), _) => panel::selected(
+            &place,
+            crate::auth::ssr::current_csrf_token().await?,
+            ssr::selection(&place.bucket, &keys).await?,
+            crate::links::share_limits().await?,
+            action == "share",
+        ),
         (None, Some(key)) => {
             panel::details(&place, ssr::object_details(&place.bucket, &key).await?)
         }

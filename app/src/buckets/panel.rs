@@ -178,12 +178,13 @@ pub fn selected(
     };
     let form = if sharing {
         let none = picked.signers.is_empty();
+        let error = crate::form::posted_error(ShareObjects::PATH);
         view! {
             <form method="post" action=ShareObjects::PATH>
                 {hidden}
                 <input type="hidden" name="label" value="" />
                 <ExpiryField limits />
-                <ErrorPlace error=crate::fragment::posted_error(ShareObjects::PATH) field="expires" />
+                <ErrorPlace error=error.clone() field="expires" />
                 <label for="share-user">"Sign as"</label>
                 <select id="share-user" name="user" required>
                     {none.then(|| view! {
@@ -197,11 +198,8 @@ pub fn selected(
                         .map(|u| view! { <option value=u.clone()>{u.clone()}</option> })
                         .collect_view()}
                 </select>
-                <ErrorPlace error=crate::fragment::posted_error(ShareObjects::PATH) field="user" />
-                <ErrorPlace
-                    error=crate::fragment::posted_error(ShareObjects::PATH)
-                    placed=&["expires", "user"]
-                />
+                <ErrorPlace error=error.clone() field="user" />
+                <ErrorPlace error placed=&["expires", "user"] />
                 <button type="submit" class="primary">{format!("Create {count} links")}</button>
             </form>
         }
@@ -220,7 +218,7 @@ pub fn selected(
                 {hidden}
                 <ConfirmField id="confirm-delete-selected".to_owned() text />
                 <button type="submit" class="danger">{format!("Delete {objects}")}</button>
-                <ErrorPlace error=crate::fragment::posted_error(DeleteObjects::PATH) />
+                <ErrorPlace error=crate::form::posted_error(DeleteObjects::PATH) />
             </form>
         }
         .into_any()

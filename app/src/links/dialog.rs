@@ -15,8 +15,7 @@ use crate::fragment::{ErrorPlace, render};
 /// The dialog for `bucket`/`key`, with the link just `made` there, if any.
 pub async fn dialog(bucket: &str, key: &str, made: Option<SharedLink>) -> Result<String, AppError> {
     let state = crate::state::app_state()?;
-    let session = crate::auth::ssr::session().await?;
-    let csrf = crate::auth::ssr::csrf_token(&session).await?;
+    let csrf = crate::auth::ssr::current_csrf_token().await?;
     let limits = super::share_limits().await?;
     // Who may sign: readers sign downloads, writers uploads. One list, grouped, so that the
     // form needs no script to offer the right people.
@@ -46,7 +45,7 @@ pub async fn dialog(bucket: &str, key: &str, made: Option<SharedLink>) -> Result
                 .collect(),
         ),
     ];
-    let error = crate::fragment::posted_error(ShareLink::PATH);
+    let error = crate::form::posted_error(ShareLink::PATH);
     let nobody = groups.iter().all(|(_, users)| users.is_empty());
     let options = groups
         .into_iter()

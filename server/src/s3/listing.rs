@@ -287,57 +287,37 @@ fn resume_after(marker: Option<&str>, prefix: &str, delimiter: Option<&str>) -> 
 
 /// ListObjectVersions on a store without versioning: each object is its one version, `null`,
 /// the latest, and there are no delete markers (what S3 answers for a bucket that never had
-/// versioning; tools that empty buckets ask it). Pages as S3's do: `key-marker` (exclusive),
-/// and `NextKeyMarker`/`NextVersionIdMarker` when truncated.
+/// versioning; tools that empty buckets ask it). Answered from the plain listing
+/// ([`plain_listing`], [`versions_of`]), paged by `key-marker` (exclusive) as S3's is.
 pub(super) async fn list_object_versions(
     store: &EmbeddedStore,
     input: ListObjectVersionsInput,
 ) -> S3Result<ListObjectVersionsOutput> {
-    let prefix = input.prefix.clone().unwrap_or_default();
-    let max_keys = input.max_keys.unwrap_or(MAX_KEYS);
-    if max_keys < 0 {
-        return Err(s3_error!(InvalidArgument, "max-keys must not be negative"));
-    }
-    if let Some(version) = input.version_id_marker.as_deref()
-        && input.key_marker.is_none()
+    let listed = list_objects_v1(store, plain_listing(&input)?).await?;
+    Ok(versions_of(input, listed))
+}
+
+/// The plain listing (names unencoded) a versions listing is answered from.
+pub(super) fn plain_listing(asked: &ListObjectVersionsInput) -> S3Result<ListObjectsInput> {
+    if let Some(version) = asked.version_id_marker.as_deref()
+        && asked.key_marker.is_none()
     {
         return Err(s3_error!(
             InvalidArgument,
             "A version-id marker ({version}) needs a key marker"
         ));
     }
-    let delimiter = input.delimiter.as_deref();
-    let after = resume_after(input.key_marker.as_deref(), &prefix, delimiter);
-    let page = page(store, &input.bucket, &prefix, delimiter, &after, max_keys).await?;
-    let next_is_prefix = page.next.is_some() && page.prefixes.last() == page.next.as_ref();
-    let encode = encoder(input.encoding_type.as_ref());
-    let next_key_marker = page.next.clone().map(&encode);
-    let next_version_id_marker = page
-        .next
-        .as_ref()
-        .filter(|_| !next_is_prefix)
-        .map(|_| "null".to_owned());
-    let page = encoded(page, &encode);
-    let versions = page.objects.into_iter().map(as_version).collect();
-    Ok(ListObjectVersionsOutput {
-        name: Some(input.bucket),
-        prefix: Some(encode(prefix)),
-        delimiter: input.delimiter.map(&encode),
-        key_marker: input.key_marker.map(&encode),
-        version_id_marker: input.version_id_marker,
-        max_keys: Some(max_keys),
-        is_truncated: Some(next_key_marker.is_some()),
-        next_key_marker,
-        next_version_id_marker,
-        versions: Some(versions),
-        common_prefixes: common_prefixes(page.prefixes),
-        encoding_type: input.encoding_type,
+    Ok(ListObjectsInput {
+        bucket: asked.bucket.clone(),
+        delimiter: asked.delimiter.clone(),
+        marker: asked.key_marker.clone(),
+        max_keys: asked.max_keys,
+        prefix: asked.prefix.clone(),
         ..Default::default()
     })
 }
 
-/// A plain listing (an upstream store's, asked with `marker` = the key marker) as the
-/// versions listing `asked` for.
+/// A plain listing ([`plain_listing`], from either store) as the versions listing `asked` for.
 pub(super) fn versions_of(
     asked: ListObjectVersionsInput,
     mut listed: ListObjectsOutput,

@@ -406,16 +406,10 @@ impl S3 for UpstreamStore {
         &self,
         req: S3Request<ListObjectVersionsInput>,
     ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
-        let bucket = self.upstream_bucket(&req.input.bucket).await?;
+        let mut plain = listing::plain_listing(&req.input)?;
+        plain.bucket = self.upstream_bucket(&req.input.bucket).await?;
         let asked = req.input.clone();
-        let req = req.map_input(|input| ListObjectsInput {
-            bucket,
-            delimiter: input.delimiter,
-            marker: input.key_marker,
-            max_keys: input.max_keys,
-            prefix: input.prefix,
-            ..Default::default()
-        });
+        let req = req.map_input(|_| plain);
         let listed = self
             .proxy
             .list_objects(req)
