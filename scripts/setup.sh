@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing bucketshare needs, skipping what is already there:
 # the pinned Rust toolchain (rust-toolchain.toml), cargo-leptos, the wasm-bindgen CLI, wasm-opt
-# (npm binaryen); with --tests also Chromium, rclone, restic, PostgreSQL, aws cli, boto3 and the
-# browser-test packages and s3s-fs (a real S3 server for the upstream-store tests); with --bench
+# (npm binaryen); with --tests also Chromium, rclone, restic, PostgreSQL, aws cli, boto3, the
+# packages ceph/s3-tests needs, the browser-test packages and s3s-fs (a real S3 server for the upstream-store tests); with --bench
 # wrk, nginx, s3s-fs, boto3 and the browser tools (the WASM per page is measured in Chromium);
 # with --garage a Garage server built from crates.io (long: once per machine).
 set -euo pipefail
@@ -69,6 +69,16 @@ if [ "$want_tests" = yes ] || [ "$want_bench" = yes ]; then
     step "aws cli v1 and boto3 (PyPI) for black-box S3 tests and benchmarks"
     python3 -m venv "$TOOLS_DIR/venv"
     "$TOOLS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check "awscli==$AWSCLI_VERSION" "boto3==$BOTO3_VERSION"
+  fi
+fi
+
+if [ "$want_tests" = yes ]; then
+  # A venv of its own: the suite pins nothing, and aws cli v1 pins its botocore.
+  if ! cmp -s conformance/requirements.txt "$TOOLS_DIR/s3tests-venv/requirements.txt"; then
+    step "ceph/s3-tests' Python packages (PyPI) for the S3 conformance run"
+    python3 -m venv "$TOOLS_DIR/s3tests-venv"
+    "$TOOLS_DIR/s3tests-venv/bin/pip" install --quiet --disable-pip-version-check -r conformance/requirements.txt
+    cp conformance/requirements.txt "$TOOLS_DIR/s3tests-venv/requirements.txt"
   fi
 fi
 

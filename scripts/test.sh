@@ -62,6 +62,9 @@ bb_passed=$(scripts/blackbox.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee -a /
 step "adversarial suite: thousands of variants of genuine, dead and over-the-cap pre-signed URLs"
 adv_passed=$(scripts/adversarial.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee -a /dev/stderr | sed -n 's/^adversarial: \([0-9]*\) passed$/\1/p')
 
+step "ceph/s3-tests, the S3 conformance suite (what is left out and why: conformance/excluded.txt)"
+s3t_passed=$(scripts/s3-tests.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee -a /dev/stderr | sed -n 's/^s3-tests: \([0-9]*\) passed$/\1/p')
+
 # The bound: no page may need more than 350 KiB of gzipped WASM (release build).
 step "the WASM each page downloads, release build (at most 350 KiB gzipped)"
 # The release WASM only: served by the plain debug build of the server (the same pages; the
@@ -69,4 +72,4 @@ step "the WASM each page downloads, release build (at most 350 KiB gzipped)"
 cargo leptos build --release --split --frontend-only
 wasm_passed=$(BUCKETSHARE_BIN="$CARGO_TARGET_DIR/debug/bucketshare" scripts/wasm-pages.sh --budget 350 | tee -a /dev/stderr | sed -n 's/^wasm-pages: every page within.*/1/p')
 
-printf '\nall: %d passed, 0 failed\n' "$((rust_passed + up_passed + pg_passed + garage_passed + e2e_passed + bb_passed + adv_passed + wasm_passed))"
+printf '\nall: %d passed, 0 failed\n' "$((rust_passed + up_passed + pg_passed + garage_passed + e2e_passed + bb_passed + adv_passed + s3t_passed + wasm_passed))"

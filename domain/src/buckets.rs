@@ -97,6 +97,17 @@ pub async fn list(pool: &Pool) -> Result<Vec<Bucket>> {
         .await?)
 }
 
+/// The name of the user who owns bucket `name`, if it exists and its owner is still a user.
+pub async fn owner(pool: &Pool, name: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT u.name FROM buckets b JOIN iam_users u ON u.id = b.owner_user_id
+         WHERE b.name = $1",
+    )
+    .bind(name)
+    .fetch_optional(pool)
+    .await?)
+}
+
 /// The buckets on which `user` holds a grant that has not expired.
 pub async fn visible_to(pool: &Pool, user: &str) -> Result<Vec<Bucket>> {
     Ok(sqlx::query_as(&format!(

@@ -79,6 +79,7 @@ pub fn needed_for(operation: &str) -> Option<Need> {
         | "ListObjectsV2"
         | "GetObject"
         | "HeadObject"
+        | "GetObjectAttributes"
         | "ListMultipartUploads" => Need::Read,
         "PutObject"
         | "CopyObject"

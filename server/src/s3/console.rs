@@ -176,6 +176,8 @@ impl app::state::ConsoleStore for EmbeddedStore {
                 etag: hex::encode(md5),
                 content_type,
                 metadata: None,
+                stored: Default::default(),
+                condition: Default::default(),
             },
         )
         .await

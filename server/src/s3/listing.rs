@@ -17,25 +17,83 @@ const MAX_KEYS: i32 = 1000;
 const BATCH: i64 = 1000;
 const FIRST_BATCH: i64 = 32;
 
-pub(super) async fn list_buckets(pool: &Pool, user: &str) -> S3Result<ListBucketsOutput> {
-    let buckets = domain::buckets::visible_to(pool, user)
+/// S3's page size limit for ListBuckets.
+const MAX_BUCKETS: i32 = 10_000;
+
+/// The buckets `user` holds a grant on, by name, paged by `max-buckets` and a continuation
+/// token (the last name returned) and filtered by `prefix`, as S3's ListBuckets is.
+pub(super) async fn list_buckets(
+    pool: &Pool,
+    user: &str,
+    input: &ListBucketsInput,
+) -> S3Result<ListBucketsOutput> {
+    let max = input.max_buckets.unwrap_or(MAX_BUCKETS);
+    if !(1..=MAX_BUCKETS).contains(&max) {
+        return Err(s3_error!(
+            InvalidArgument,
+            "max-buckets must be between 1 and {MAX_BUCKETS}"
+        ));
+    }
+    let after = input
+        .continuation_token
+        .as_deref()
+        .map(decode_token)
+        .transpose()?
+        .unwrap_or_default();
+    let prefix = input.prefix.as_deref().unwrap_or_default();
+    let mut visible = domain::buckets::visible_to(pool, user)
         .await
         .map_err(db_error)?
         .into_iter()
-        .map(|b| Bucket {
+        .filter(|b| b.name.starts_with(prefix) && b.name > after)
+        .peekable();
+    let mut buckets = Vec::new();
+    while buckets.len() < usize::try_from(max).unwrap_or(0) {
+        let Some(b) = visible.next() else { break };
+        buckets.push(Bucket {
             name: Some(b.name),
             creation_date: Some(timestamp(b.created_at)),
             ..Default::default()
+        });
+    }
+    let next = visible
+        .peek()
+        .is_some()
+        .then(|| {
+            buckets
+                .last()
+                .and_then(|b| b.name.as_deref())
+                .map(encode_token)
         })
-        .collect();
+        .flatten();
     Ok(ListBucketsOutput {
         buckets: Some(buckets),
         owner: Some(Owner {
             display_name: Some(user.to_owned()),
             id: Some(user.to_owned()),
         }),
+        continuation_token: next,
+        prefix: input.prefix.clone(),
         ..Default::default()
     })
+}
+
+/// A continuation token: where a listing goes on (exclusive), opaque to clients.
+fn encode_token(after: &str) -> String {
+    TOKEN.encode(after)
+}
+
+fn decode_token(token: &str) -> S3Result<String> {
+    TOKEN
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "The continuation token provided is incorrect"
+            )
+        })
 }
 
 /// One page of a listing.
@@ -62,6 +120,10 @@ async fn page(
         prefixes: Vec::new(),
         next: None,
     };
+    // An empty page is all that was asked for: S3 does not call it truncated.
+    if max == 0 {
+        return Ok(page);
+    }
     // The cursor is exclusive; start at the prefix when that is further on.
     let mut cursor = after.to_owned();
     let mut inclusive_prefix = prefix > after;
@@ -201,31 +263,35 @@ pub(super) async fn list_objects_v2(
         return Err(s3_error!(InvalidArgument, "max-keys must not be negative"));
     }
     let after = match &input.continuation_token {
-        Some(token) => TOKEN
-            .decode(token)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| {
-                s3_error!(
-                    InvalidArgument,
-                    "The continuation token provided is incorrect"
-                )
-            })?,
+        Some(token) => decode_token(token)?,
         None => input.start_after.clone().unwrap_or_default(),
     };
     let delimiter = input.delimiter.as_deref();
     let page = page(store, &input.bucket, &prefix, delimiter, &after, max_keys).await?;
     let next_token = page.next.as_ref().map(|last| {
         let is_prefix = page.prefixes.last() == Some(last);
-        TOKEN.encode(past(last, is_prefix))
+        encode_token(&past(last, is_prefix))
     });
     let key_count = i32::try_from(page.objects.len() + page.prefixes.len()).unwrap_or(i32::MAX);
     let encode = encoder(input.encoding_type.as_ref());
-    let page = encoded(page, &encode);
+    let mut page = encoded(page, &encode);
+    if input.fetch_owner == Some(true) {
+        // Objects have no owner of their own here: the bucket's owner stands for them.
+        let owner = domain::buckets::owner(&store.pool, &input.bucket)
+            .await
+            .map_err(db_error)?
+            .map(|name| Owner {
+                display_name: Some(name.clone()),
+                id: Some(name),
+            });
+        for object in &mut page.objects {
+            object.owner.clone_from(&owner);
+        }
+    }
     Ok(ListObjectsV2Output {
         name: Some(input.bucket),
         prefix: Some(encode(prefix)),
-        delimiter: input.delimiter.map(&encode),
+        delimiter: input.delimiter.filter(|d| !d.is_empty()).map(&encode),
         max_keys: Some(max_keys),
         key_count: Some(key_count),
         is_truncated: Some(next_token.is_some()),
@@ -258,9 +324,12 @@ pub(super) async fn list_objects_v1(
     let page = encoded(page, &encode);
     Ok(ListObjectsOutput {
         name: Some(input.bucket),
-        prefix: Some(encode(prefix)),
-        marker: input.marker.map(&encode),
-        delimiter: input.delimiter.map(&encode),
+        // Version 1 gives the prefix back as sent, encoded or not (clients decode only the
+        // other names: botocore's `decode_list_object`).
+        prefix: Some(prefix),
+        // Echoed even when not given, as S3 does (an empty `Marker`).
+        marker: Some(encode(input.marker.unwrap_or_default())),
+        delimiter: input.delimiter.filter(|d| !d.is_empty()).map(&encode),
         max_keys: Some(max_keys),
         is_truncated: Some(truncated),
         next_marker: next_marker.map(&encode),
@@ -323,6 +392,11 @@ pub(super) fn versions_of(
     mut listed: ListObjectsOutput,
 ) -> ListObjectVersionsOutput {
     encode_v1(&mut listed, asked.encoding_type.clone());
+    // Unlike version 1's, the versions listing's prefix is encoded too.
+    listed.prefix = listed
+        .prefix
+        .take()
+        .map(encoder(asked.encoding_type.as_ref()));
     let truncated = listed.is_truncated.unwrap_or(false);
     let objects = listed.contents.unwrap_or_default();
     // Without a delimiter S3 sends no NextMarker: the last key is where to go on.
@@ -374,6 +448,7 @@ fn as_version(o: Object) -> ObjectVersion {
 
 /// A plain (unencoded) ListObjectsV2 answer, an upstream store's, as `encoding` asks for it.
 pub(super) fn encode_v2(output: &mut ListObjectsV2Output, encoding: Option<EncodingType>) {
+    output.delimiter = output.delimiter.take().filter(|d| !d.is_empty());
     let encode = encoder(encoding.as_ref());
     encode_names(&mut output.contents, &mut output.common_prefixes, &encode);
     for name in [
@@ -388,10 +463,10 @@ pub(super) fn encode_v2(output: &mut ListObjectsV2Output, encoding: Option<Encod
 
 /// A plain (unencoded) ListObjects answer, an upstream store's, as `encoding` asks for it.
 pub(super) fn encode_v1(output: &mut ListObjectsOutput, encoding: Option<EncodingType>) {
+    output.delimiter = output.delimiter.take().filter(|d| !d.is_empty());
     let encode = encoder(encoding.as_ref());
     encode_names(&mut output.contents, &mut output.common_prefixes, &encode);
     for name in [
-        &mut output.prefix,
         &mut output.delimiter,
         &mut output.marker,
         &mut output.next_marker,

@@ -12,6 +12,7 @@ mod multipart;
 mod objects;
 mod request;
 mod store;
+mod stored;
 mod upstream;
 
 pub use audit::AuditLog;
@@ -51,8 +52,11 @@ pub fn router(
     let service = service(pool.clone(), master, store, settings)?;
     let live = settings.live.clone();
     let domain: Option<Arc<str>> = settings.domain.as_deref().map(Arc::from);
-    let s3 = tower::service_fn(move |req: axum::extract::Request| {
+    let s3 = tower::service_fn(move |mut req: axum::extract::Request| {
         let service = service.clone();
+        // Ours, whatever the client sent: the audit, the log and the answer name the same id.
+        let request_id = new_request_id();
+        req.headers_mut().insert("x-request-id", request_id.clone());
         let pool = pool.clone();
         let log = log.clone();
         let rules = request::Rules {
@@ -66,16 +70,58 @@ pub fn router(
             let mut seen = audit::Seen::of(&req, &reading, &log);
             let res = call(&service, &pool, &mut seen, reading, req).await;
             let res = seen.finish(&log, res).await;
-            Ok::<Response, Infallible>(if for_browser {
+            let res = if for_browser {
                 browser::error_page(res).await
             } else {
                 res
-            })
+            };
+            Ok::<Response, Infallible>(with_request_id(res, request_id).await)
         }
     });
     Ok(Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok\n" }))
         .fallback_service(s3))
+}
+
+/// A request id as S3 writes them: 16 uppercase hex digits.
+fn new_request_id() -> http::HeaderValue {
+    let bytes: [u8; 8] = rand::random();
+    http::HeaderValue::try_from(hex::encode_upper(bytes))
+        .unwrap_or(http::HeaderValue::from_static("-"))
+}
+
+/// Marks an answer with its request id, as S3 does: the `x-amz-request-id` header, and in an
+/// error document a `RequestId` element (clients quote it in bug reports; ceph/s3-tests checks
+/// the two agree).
+async fn with_request_id(res: Response, id: http::HeaderValue) -> Response {
+    let (mut parts, body) = res.into_parts();
+    parts.headers.insert("x-amz-request-id", id.clone());
+    let is_error_document = parts.status.is_client_error() || parts.status.is_server_error();
+    let is_xml = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/xml"));
+    if !(is_error_document && is_xml) {
+        return Response::from_parts(parts, body);
+    }
+    // Error documents are a few hundred bytes, made in full by s3s or by us.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let body = match text.rfind("</Error>") {
+        Some(end) if !text.contains("<RequestId>") => {
+            let id = id.to_str().unwrap_or("-");
+            format!(
+                "{}<RequestId>{id}</RequestId>{}",
+                &text[..end],
+                &text[end..]
+            )
+        }
+        _ => text.into_owned(),
+    };
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 /// Serves one request: the link registry first (so that even a refused request is audited

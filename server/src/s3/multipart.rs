@@ -11,9 +11,11 @@ use tokio_util::io::ReaderStream;
 
 use super::checksum::declared_by;
 use super::objects::{
-    Checks, NewObject, check_key, commit, open, receive, timestamp, write_blob, write_blob_unhashed,
+    Checks, NewObject, WriteCondition, check_key, commit, open, receive, timestamp, write_blob,
+    write_blob_unhashed,
 };
 use super::store::{EmbeddedStore, db_error, insert_error, io_error};
+use super::stored::{Stored, headers_of};
 use crate::store::{blob_path, remove_blobs};
 
 /// S3's smallest part, except for the last one.
@@ -25,11 +27,13 @@ struct Upload {
     key: String,
     content_type: Option<String>,
     metadata: String,
+    /// [`Stored`] headers, as JSON.
+    stored: String,
 }
 
 async fn upload(store: &EmbeddedStore, id: &str, bucket: &str, key: &str) -> S3Result<Upload> {
     let found: Option<Upload> = sqlx::query_as(
-        "SELECT bucket, key, content_type, metadata FROM multipart_uploads WHERE id = $1",
+        "SELECT bucket, key, content_type, metadata, stored FROM multipart_uploads WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&store.pool)
@@ -52,10 +56,12 @@ pub(super) async fn create(
     check_key(&input.key)?;
     store.require_bucket(&input.bucket).await?;
     let id = hex::encode(rand::rng().random::<[u8; 24]>());
+    let stored = headers_of!(input).to_json();
     let metadata = serde_json::to_string(&input.metadata.unwrap_or_default()).map_err(io_error)?;
     sqlx::query(
-        "INSERT INTO multipart_uploads (id, bucket, key, content_type, metadata, initiator, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO multipart_uploads
+             (id, bucket, key, content_type, metadata, initiator, created_at, stored)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&id)
     .bind(&input.bucket)
@@ -64,6 +70,7 @@ pub(super) async fn create(
     .bind(metadata)
     .bind(initiator)
     .bind(domain::now_unix())
+    .bind(stored)
     .execute(&store.pool)
     .await
     .map_err(db_error)?;
@@ -90,14 +97,14 @@ pub(super) async fn upload_part(
         declared,
         trailers,
     };
-    let (blob, size, md5) = receive(store, body, checks).await?;
-    let etag = hex::encode(md5);
+    let received = receive(store, body, checks).await?;
+    let etag = hex::encode(received.md5);
     save_part(
         store,
         &input.upload_id,
         input.part_number,
-        blob,
-        size,
+        received.blob,
+        received.size,
         &etag,
     )
     .await?;
@@ -237,7 +244,10 @@ pub(super) async fn complete(
     store: &EmbeddedStore,
     input: CompleteMultipartUploadInput,
 ) -> S3Result<CompleteMultipartUploadOutput> {
-    let upload = upload(store, &input.upload_id, &input.bucket, &input.key).await?;
+    let upload = match upload(store, &input.upload_id, &input.bucket, &input.key).await {
+        Ok(upload) => upload,
+        Err(err) => return completed_before(store, &input).await?.ok_or(err),
+    };
     let requested = input
         .multipart_upload
         .and_then(|m| m.parts)
@@ -282,14 +292,18 @@ pub(super) async fn complete(
                 "Part {number} is smaller than 5 MiB."
             ));
         }
-        chosen.push((blob.clone(), etag.clone()));
+        chosen.push((
+            blob.clone(),
+            etag.clone(),
+            u64::try_from(*size).map_err(io_error)?,
+        ));
     }
 
     // One stream over the parts' files, in order, into the object's blob.
     let dir = store.objects_dir.clone();
     let paths: Vec<_> = chosen
         .iter()
-        .map(|(blob, _)| blob_path(&dir, blob))
+        .map(|(blob, ..)| blob_path(&dir, blob))
         .collect();
     let body = futures_util::stream::iter(paths)
         .then(|path| async move {
@@ -305,13 +319,15 @@ pub(super) async fn complete(
     let (blob, size) = write_blob_unhashed(store, Box::pin(body)).await?;
 
     let mut digests = Md5::new();
-    for (_, etag) in &chosen {
+    for (_, etag, _) in &chosen {
         digests.update(hex::decode(etag).map_err(io_error)?);
     }
     let etag = format!("{}-{}", hex::encode(digests.finalize()), chosen.len());
     let metadata = serde_json::from_str::<Metadata>(&upload.metadata)
         .ok()
         .filter(|m| !m.is_empty());
+    let mut stored = Stored::read(&upload.stored);
+    stored.parts = Some(chosen.iter().map(|(.., size)| *size).collect());
     commit(
         store,
         NewObject {
@@ -322,10 +338,15 @@ pub(super) async fn complete(
             etag: etag.clone(),
             content_type: upload.content_type,
             metadata,
+            stored,
+            condition: WriteCondition {
+                if_match: input.if_match.as_ref(),
+                if_none_match: input.if_none_match.as_ref(),
+            },
         },
     )
     .await?;
-    let part_blobs = drop_upload(store, &input.upload_id).await?;
+    let part_blobs = drop_upload(store, &input.upload_id, Some(&etag)).await?;
     remove_blobs(&store.objects_dir, part_blobs).await;
     Ok(CompleteMultipartUploadOutput {
         bucket: Some(input.bucket),
@@ -335,9 +356,61 @@ pub(super) async fn complete(
     })
 }
 
-/// Deletes an upload's rows; returns its parts' blobs for removal.
-async fn drop_upload(store: &EmbeddedStore, id: &str) -> S3Result<Vec<String>> {
+/// How long a completed upload is remembered for a client retrying its completion.
+const REMEMBER_COMPLETED_SECS: i64 = 24 * 3600;
+
+/// The answer to a CompleteMultipartUpload of an upload already completed (a client retrying
+/// after a lost answer): the same, while the object is still the one it made.
+async fn completed_before(
+    store: &EmbeddedStore,
+    input: &CompleteMultipartUploadInput,
+) -> S3Result<Option<CompleteMultipartUploadOutput>> {
+    let etag: Option<String> = sqlx::query_scalar(
+        "SELECT c.etag FROM multipart_completed c
+         JOIN objects o ON o.bucket = c.bucket AND o.key = c.key AND o.etag = c.etag
+         WHERE c.id = $1 AND c.bucket = $2 AND c.key = $3",
+    )
+    .bind(&input.upload_id)
+    .bind(&input.bucket)
+    .bind(&input.key)
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(db_error)?;
+    Ok(etag.map(|etag| CompleteMultipartUploadOutput {
+        bucket: Some(input.bucket.clone()),
+        key: Some(input.key.clone()),
+        e_tag: Some(ETag::Strong(etag)),
+        ..Default::default()
+    }))
+}
+
+/// Deletes an upload's rows, remembering it as completed with `etag` if it was; returns its
+/// parts' blobs for removal.
+async fn drop_upload(
+    store: &EmbeddedStore,
+    id: &str,
+    completed: Option<&str>,
+) -> S3Result<Vec<String>> {
     let mut tx = domain::db::write_tx(&store.pool).await.map_err(db_error)?;
+    if let Some(etag) = completed {
+        let now = domain::now_unix();
+        sqlx::query("DELETE FROM multipart_completed WHERE completed_at < $1")
+            .bind(now - REMEMBER_COMPLETED_SECS)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        sqlx::query(
+            "INSERT INTO multipart_completed (id, bucket, key, etag, completed_at)
+             SELECT id, bucket, key, $2, $3 FROM multipart_uploads WHERE id = $1
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(etag)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    }
     let blobs: Vec<String> =
         sqlx::query_scalar("SELECT blob FROM multipart_parts WHERE upload_id = $1")
             .bind(id)
@@ -355,7 +428,7 @@ async fn drop_upload(store: &EmbeddedStore, id: &str) -> S3Result<Vec<String>> {
 
 pub(super) async fn abort(store: &EmbeddedStore, input: AbortMultipartUploadInput) -> S3Result<()> {
     upload(store, &input.upload_id, &input.bucket, &input.key).await?;
-    let blobs = drop_upload(store, &input.upload_id).await?;
+    let blobs = drop_upload(store, &input.upload_id, None).await?;
     remove_blobs(&store.objects_dir, blobs).await;
     Ok(())
 }

@@ -20,6 +20,7 @@ use tokio_util::io::ReaderStream;
 
 use super::checksum::{Declared, declared_by};
 use super::store::{EmbeddedStore, db_error, insert_error, io_error};
+use super::stored::{self, Stored, headers_of, show};
 use crate::store::{blob_path, remove_blobs};
 
 /// S3's limit on key length, in bytes.
@@ -34,6 +35,8 @@ pub(super) struct ObjectRow {
     pub content_type: Option<String>,
     pub metadata: String,
     pub last_modified: i64,
+    /// [`Stored`], as JSON.
+    pub stored: String,
 }
 
 pub(super) fn timestamp(unix: i64) -> Timestamp {
@@ -63,7 +66,7 @@ pub(super) fn check_key(key: &str) -> S3Result<()> {
 
 pub(super) async fn row(store: &EmbeddedStore, bucket: &str, key: &str) -> S3Result<ObjectRow> {
     let found: Option<ObjectRow> = sqlx::query_as(
-        "SELECT blob, size, etag, content_type, metadata, last_modified FROM objects
+        "SELECT blob, size, etag, content_type, metadata, last_modified, stored FROM objects
          WHERE bucket = $1 AND key = $2",
     )
     .bind(bucket)
@@ -187,26 +190,79 @@ pub(super) struct NewObject<'a> {
     pub etag: String,
     pub content_type: Option<String>,
     pub metadata: Option<Metadata>,
+    pub stored: Stored,
+    /// `If-Match` / `If-None-Match` of the write: checked against the object there is, in the
+    /// transaction that replaces it.
+    pub condition: WriteCondition<'a>,
+}
+
+/// The conditions of a conditional write (PutObject, CompleteMultipartUpload, CopyObject).
+#[derive(Default, Clone, Copy)]
+pub(super) struct WriteCondition<'a> {
+    pub if_match: Option<&'a ETagCondition>,
+    pub if_none_match: Option<&'a ETagCondition>,
+}
+
+impl WriteCondition<'_> {
+    /// S3's rules: `If-None-Match: *` fails (412) when the key exists; `If-Match` fails with
+    /// 404 `NoSuchKey` when it does not, and with 412 when its ETag differs.
+    fn check(&self, current_etag: Option<&str>) -> S3Result<()> {
+        let matches = |condition: &ETagCondition, etag: &str| match condition {
+            ETagCondition::Any => true,
+            ETagCondition::ETag(given) => given.value().trim_matches('"') == etag,
+        };
+        if let Some(condition) = self.if_match {
+            let Some(etag) = current_etag else {
+                return Err(s3_error!(NoSuchKey, "The specified key does not exist."));
+            };
+            if !matches(condition, etag) {
+                return Err(precondition_failed());
+            }
+        }
+        if let (Some(condition), Some(etag)) = (self.if_none_match, current_etag)
+            && matches(condition, etag)
+        {
+            return Err(precondition_failed());
+        }
+        Ok(())
+    }
+}
+
+fn precondition_failed() -> s3s::S3Error {
+    s3_error!(
+        PreconditionFailed,
+        "At least one of the pre-conditions you specified did not hold"
+    )
 }
 
 /// Makes the object visible, replacing (and then removing) any previous version.
 pub(super) async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Result<()> {
     let metadata = serde_json::to_string(&object.metadata.unwrap_or_default()).map_err(io_error)?;
     let mut tx = domain::db::write_tx(&store.pool).await.map_err(db_error)?;
-    let old: Option<String> =
-        sqlx::query_scalar("SELECT blob FROM objects WHERE bucket = $1 AND key = $2")
+    let old: Option<(String, String)> =
+        sqlx::query_as("SELECT blob, etag FROM objects WHERE bucket = $1 AND key = $2")
             .bind(object.bucket)
             .bind(object.key)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_error)?;
+    if let Err(err) = object
+        .condition
+        .check(old.as_ref().map(|(_, etag)| etag.as_str()))
+    {
+        drop(tx);
+        remove_blobs(&store.objects_dir, vec![object.blob]).await;
+        return Err(err);
+    }
+    let old = old.map(|(blob, _)| blob);
     let written = sqlx::query(
         "INSERT INTO objects
-             (bucket, key, blob, size, etag, content_type, metadata, last_modified)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             (bucket, key, blob, size, etag, content_type, metadata, last_modified, stored)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (bucket, key) DO UPDATE SET blob = excluded.blob, size = excluded.size,
              etag = excluded.etag, content_type = excluded.content_type,
-             metadata = excluded.metadata, last_modified = excluded.last_modified",
+             metadata = excluded.metadata, last_modified = excluded.last_modified,
+             stored = excluded.stored",
     )
     .bind(object.bucket)
     .bind(object.key)
@@ -216,6 +272,7 @@ pub(super) async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Re
     .bind(&object.content_type)
     .bind(metadata)
     .bind(domain::now_unix())
+    .bind(object.stored.to_json())
     .execute(&mut *tx)
     .await;
     if let Err(err) = written {
@@ -233,6 +290,7 @@ pub(super) async fn put(
     trailers: Option<&TrailingHeaders>,
 ) -> S3Result<PutObjectOutput> {
     let declared = declared_by!(input);
+    let mut stored = headers_of!(input);
     let PutObjectInput {
         body,
         bucket,
@@ -241,6 +299,9 @@ pub(super) async fn put(
         content_md5,
         content_type,
         content_length,
+        checksum_algorithm,
+        if_match,
+        if_none_match,
         ..
     } = input;
     check_key(&key)?;
@@ -252,23 +313,37 @@ pub(super) async fn put(
         declared,
         trailers,
     };
-    let (blob, size, md5) = receive(store, body, checks).await?;
-    let etag = hex::encode(md5);
+    let received = receive(store, body, checks).await?;
+    stored.checksum = stored::keep(checksum_algorithm.as_ref(), &received.checksum);
+    let etag = hex::encode(received.md5);
+    let checksum = stored.checksum_fields();
+    let checksum_type = stored.checksum.as_ref().map(|_| stored::full_object());
     commit(
         store,
         NewObject {
             bucket: &bucket,
             key: &key,
-            blob,
-            size,
+            blob: received.blob,
+            size: received.size,
             etag: etag.clone(),
             content_type,
             metadata,
+            stored,
+            condition: WriteCondition {
+                if_match: if_match.as_ref(),
+                if_none_match: if_none_match.as_ref(),
+            },
         },
     )
     .await?;
     Ok(PutObjectOutput {
         e_tag: Some(ETag::Strong(etag)),
+        checksum_crc32: checksum.checksum_crc32,
+        checksum_crc32c: checksum.checksum_crc32c,
+        checksum_sha1: checksum.checksum_sha1,
+        checksum_sha256: checksum.checksum_sha256,
+        checksum_crc64nvme: checksum.checksum_crc64nvme,
+        checksum_type,
         ..Default::default()
     })
 }
@@ -281,6 +356,15 @@ pub(super) struct Checks<'a> {
     pub trailers: Option<&'a TrailingHeaders>,
 }
 
+/// An upload's body, received and checked.
+pub(super) struct Received {
+    pub blob: String,
+    pub size: u64,
+    pub md5: [u8; 16],
+    /// The checksums the request declared, as computed over what was received.
+    pub checksum: s3s::dto::Checksum,
+}
+
 /// Streams an upload's body into a new blob and checks it against the request's
 /// `Content-Length`, `Content-MD5` and `x-amz-checksum-*`; a body that fails a check is removed
 /// before anything refers to it.
@@ -288,18 +372,24 @@ pub(super) async fn receive(
     store: &EmbeddedStore,
     body: StreamingBlob,
     mut checks: Checks<'_>,
-) -> S3Result<(String, u64, [u8; 16])> {
+) -> S3Result<Received> {
     let mut hasher = checks.declared.hasher()?;
     let body = futures_util::TryStreamExt::inspect_ok(body, |bytes| hasher.update(bytes));
     let (blob, size, md5) = write_blob(store, body).await?;
     checks.declared.add_trailers(checks.trailers);
+    let checksum = hasher.finalize();
     let verdict = md5_matches(checks.content_md5, checks.content_length, size, &md5)
-        .and_then(|()| checks.declared.verify(&hasher.finalize()));
+        .and_then(|()| checks.declared.verify(&checksum));
     if let Err(err) = verdict {
         remove_blobs(&store.objects_dir, vec![blob]).await;
         return Err(err);
     }
-    Ok((blob, size, md5))
+    Ok(Received {
+        blob,
+        size,
+        md5,
+        checksum,
+    })
 }
 
 /// Checks what was received against the request's `Content-Length` and `Content-MD5`.
@@ -356,32 +446,66 @@ impl Conditions<'_> {
         let secs = |t: &Timestamp| time::OffsetDateTime::from(t.clone()).unix_timestamp();
         if let Some(condition) = self.if_match {
             if !matches(condition) {
-                return Err(s3_error!(
-                    PreconditionFailed,
-                    "At least one of the pre-conditions you specified did not hold"
-                ));
+                return Err(precondition_failed());
             }
         } else if self
             .if_unmodified_since
             .is_some_and(|t| row.last_modified > secs(t))
         {
-            return Err(s3_error!(
-                PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold"
-            ));
+            return Err(precondition_failed());
         }
         if let Some(condition) = self.if_none_match {
             if matches(condition) {
-                return Err(s3_error!(NotModified));
+                return Err(not_modified(row));
             }
         } else if self
             .if_modified_since
             .is_some_and(|t| row.last_modified <= secs(t))
         {
-            return Err(s3_error!(NotModified));
+            return Err(not_modified(row));
         }
         Ok(())
     }
+}
+
+/// 304, with the object's `ETag` and `Last-Modified` as RFC 9110 asks (a cache revalidates its
+/// copy with them).
+fn not_modified(row: &ObjectRow) -> s3s::S3Error {
+    let mut err = s3_error!(NotModified);
+    let mut headers = http::HeaderMap::new();
+    if let Ok(etag) = http::HeaderValue::try_from(format!("\"{}\"", row.etag)) {
+        headers.insert(http::header::ETAG, etag);
+    }
+    if let Some(date) =
+        http_date(&timestamp(row.last_modified)).and_then(|d| http::HeaderValue::try_from(d).ok())
+    {
+        headers.insert(http::header::LAST_MODIFIED, date);
+    }
+    err.set_headers(headers);
+    err
+}
+
+/// The byte range of part `number` of an object (`partNumber` on GET and HEAD): a multipart
+/// object's parts as uploaded; any other object is its one part.
+fn part_range(
+    row: &ObjectRow,
+    stored: &Stored,
+    number: i32,
+) -> S3Result<(std::ops::Range<u64>, i32)> {
+    let size = u64::try_from(row.size).map_err(io_error)?;
+    let sizes = stored.parts.clone().unwrap_or_else(|| vec![size]);
+    let count = i32::try_from(sizes.len()).unwrap_or(i32::MAX);
+    let index = usize::try_from(number - 1)
+        .ok()
+        .filter(|i| *i < sizes.len())
+        .ok_or_else(|| {
+            s3_error!(
+                InvalidPart,
+                "The object has {count} parts; part {number} does not exist."
+            )
+        })?;
+    let start: u64 = sizes[..index].iter().sum();
+    Ok((start..start + sizes[index], count))
 }
 
 /// An object's row and its open blob. A request racing an overwrite or a delete may read the
@@ -413,21 +537,37 @@ pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Resul
         if_unmodified_since: input.if_unmodified_since.as_ref(),
     }
     .check(&row)?;
+    let stored = Stored::read(&row.stored);
     let size = u64::try_from(row.size).map_err(io_error)?;
-    let (range, content_range) = match &input.range {
-        None => (0..size, None),
-        Some(range) => {
+    let shown =
+        |r: &std::ops::Range<u64>| format!("bytes {}-{}/{size}", r.start, r.end.saturating_sub(1));
+    let (range, content_range, parts_count) = match (&input.range, input.part_number) {
+        (Some(_), Some(_)) => {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Cannot specify both Range header and partNumber query parameter"
+            ));
+        }
+        (None, None) => (0..size, None, None),
+        (Some(range), None) => {
             let r = range.check(size)?;
-            let shown = format!("bytes {}-{}/{size}", r.start, r.end.saturating_sub(1));
-            (r, Some(shown))
+            let content_range = shown(&r);
+            (r, Some(content_range), None)
+        }
+        (None, Some(number)) => {
+            let (r, count) = part_range(&row, &stored, number)?;
+            let content_range = (stored.parts.is_some()).then(|| shown(&r));
+            (r, content_range, Some(count))
         }
     };
+    // A checksum covers the whole object: given back only with the whole object.
+    let with_checksum = is_enabled(input.checksum_mode.as_ref()) && range == (0..size);
     file.seek(std::io::SeekFrom::Start(range.start))
         .await
         .map_err(io_error)?;
     let length = range.end - range.start;
     let body = ReaderStream::with_capacity(tokio::io::AsyncReadExt::take(file, length), READ_CHUNK);
-    Ok(GetObjectOutput {
+    let mut output = GetObjectOutput {
         body: Some(StreamingBlob::wrap(body)),
         content_length: Some(i64::try_from(length).map_err(io_error)?),
         content_range,
@@ -442,8 +582,15 @@ pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Resul
         content_language: input.response_content_language,
         expires: input.response_expires.as_ref().and_then(http_date),
         metadata: user_metadata(&row),
+        parts_count,
         ..Default::default()
-    })
+    };
+    show!(output, &stored, with_checksum);
+    Ok(output)
+}
+
+fn is_enabled(mode: Option<&ChecksumMode>) -> bool {
+    mode.is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
 }
 
 /// How much of a blob a GET reads at a time: fewer, larger chunks cost less per byte on the way
@@ -464,13 +611,100 @@ pub(super) async fn head(
 ) -> S3Result<HeadObjectOutput> {
     current_only(input.version_id.as_deref())?;
     let row = row(store, &input.bucket, &input.key).await?;
-    Ok(HeadObjectOutput {
-        content_length: Some(row.size),
+    Conditions {
+        if_match: input.if_match.as_ref(),
+        if_none_match: input.if_none_match.as_ref(),
+        if_modified_since: input.if_modified_since.as_ref(),
+        if_unmodified_since: input.if_unmodified_since.as_ref(),
+    }
+    .check(&row)?;
+    let stored = Stored::read(&row.stored);
+    let (length, parts_count) = match input.part_number {
+        None => (row.size, None),
+        Some(number) => {
+            let (range, count) = part_range(&row, &stored, number)?;
+            (
+                i64::try_from(range.end - range.start).map_err(io_error)?,
+                Some(count),
+            )
+        }
+    };
+    let mut output = HeadObjectOutput {
+        content_length: Some(length),
         accept_ranges: Some("bytes".to_owned()),
         e_tag: Some(ETag::Strong(row.etag.clone())),
         last_modified: Some(timestamp(row.last_modified)),
-        content_type: row.content_type.clone(),
+        content_type: input.response_content_type.or(row.content_type.clone()),
         metadata: user_metadata(&row),
+        parts_count,
+        cache_control: input.response_cache_control,
+        content_disposition: input.response_content_disposition,
+        content_encoding: input.response_content_encoding,
+        content_language: input.response_content_language,
+        expires: input.response_expires.as_ref().and_then(http_date),
+        ..Default::default()
+    };
+    show!(output, &stored, is_enabled(input.checksum_mode.as_ref()));
+    Ok(output)
+}
+
+/// GetObjectAttributes: what was asked of ETag, size, storage class, checksum and parts (a
+/// multipart object's, paged by `max-parts` and `part-number-marker`).
+pub(super) async fn attributes(
+    store: &EmbeddedStore,
+    input: GetObjectAttributesInput,
+) -> S3Result<GetObjectAttributesOutput> {
+    current_only(input.version_id.as_deref())?;
+    let row = row(store, &input.bucket, &input.key).await?;
+    let stored = Stored::read(&row.stored);
+    // One header, `x-amz-object-attributes: ETag,ObjectSize`, may arrive as one value.
+    let asked = |name: &str| {
+        input
+            .object_attributes
+            .iter()
+            .flat_map(|a| a.as_str().split(','))
+            .any(|a| a.trim() == name)
+    };
+    let object_parts = match &stored.parts {
+        Some(sizes) if asked(ObjectAttributes::OBJECT_PARTS) => {
+            let max = input.max_parts.unwrap_or(1000).clamp(0, 1000);
+            let after = input.part_number_marker.unwrap_or(0).max(0);
+            let numbered = (1..).zip(sizes.iter());
+            let parts: Vec<ObjectPart> = numbered
+                .clone()
+                .filter(|(n, _)| *n > after)
+                .take(usize::try_from(max).unwrap_or(0))
+                .map(|(n, size)| ObjectPart {
+                    part_number: Some(n),
+                    size: i64::try_from(*size).ok(),
+                    ..Default::default()
+                })
+                .collect();
+            let last = parts.last().and_then(|p| p.part_number);
+            let truncated = last.is_some_and(|l| usize::try_from(l).unwrap_or(0) < sizes.len());
+            Some(GetObjectAttributesParts {
+                total_parts_count: i32::try_from(sizes.len()).ok(),
+                part_number_marker: input.part_number_marker,
+                next_part_number_marker: last.filter(|_| truncated),
+                max_parts: Some(max),
+                is_truncated: Some(truncated),
+                parts: Some(parts),
+            })
+        }
+        _ => None,
+    };
+    Ok(GetObjectAttributesOutput {
+        e_tag: asked(ObjectAttributes::ETAG).then(|| ETag::Strong(row.etag.clone())),
+        object_size: asked(ObjectAttributes::OBJECT_SIZE).then_some(row.size),
+        storage_class: asked(ObjectAttributes::STORAGE_CLASS)
+            .then(|| StorageClass::from_static(StorageClass::STANDARD)),
+        checksum: (asked(ObjectAttributes::CHECKSUM) && stored.checksum.is_some()).then(|| {
+            let mut fields = stored.checksum_fields();
+            fields.checksum_type = Some(stored::full_object());
+            fields
+        }),
+        object_parts,
+        last_modified: Some(timestamp(row.last_modified)),
         ..Default::default()
     })
 }
@@ -533,15 +767,50 @@ pub(super) async fn copy(
     check_key(&input.key)?;
     store.require_bucket(&input.bucket).await?;
     let (source, file) = open(store, src_bucket, src_key).await?;
+    // The source's conditions: any that does not hold fails the copy with 412, as in S3.
+    Conditions {
+        if_match: input.copy_source_if_match.as_ref(),
+        if_none_match: input.copy_source_if_none_match.as_ref(),
+        if_modified_since: input.copy_source_if_modified_since.as_ref(),
+        if_unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
+    }
+    .check(&source)
+    .map_err(|err| {
+        if *err.code() == s3s::S3ErrorCode::NotModified {
+            precondition_failed()
+        } else {
+            err
+        }
+    })?;
     let replace = input
         .metadata_directive
         .as_ref()
         .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
-    let (content_type, metadata) = if replace {
-        (input.content_type.clone(), input.metadata.clone())
+    if !replace
+        && src_bucket.as_ref() == input.bucket.as_str()
+        && src_key.as_ref() == input.key.as_str()
+    {
+        return Err(s3_error!(
+            InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+        ));
+    }
+    let (content_type, metadata, mut stored) = if replace {
+        (
+            input.content_type.clone(),
+            input.metadata.clone(),
+            headers_of!(input),
+        )
     } else {
-        (source.content_type.clone(), user_metadata(&source))
+        (
+            source.content_type.clone(),
+            user_metadata(&source),
+            Stored::read(&source.stored),
+        )
     };
+    // A copy is one part, whatever the source was; its checksum is the source's (same bytes).
+    stored.parts = None;
+    stored.checksum = Stored::read(&source.stored).checksum;
     let (blob, size, md5) = write_blob(store, ReaderStream::with_capacity(file, 64 * 1024)).await?;
     let etag = hex::encode(md5);
     commit(
@@ -554,6 +823,11 @@ pub(super) async fn copy(
             etag: etag.clone(),
             content_type,
             metadata,
+            stored,
+            condition: WriteCondition {
+                if_match: input.if_match.as_ref(),
+                if_none_match: input.if_none_match.as_ref(),
+            },
         },
     )
     .await?;

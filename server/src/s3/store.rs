@@ -151,7 +151,7 @@ impl S3 for EmbeddedStore {
         req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
         let user = caller(&req)?;
-        listing::list_buckets(&self.pool, &user)
+        listing::list_buckets(&self.pool, &user, &req.input)
             .await
             .map(S3Response::new)
     }
@@ -241,6 +241,15 @@ impl S3 for EmbeddedStore {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         objects::head(self, req.input).await.map(S3Response::new)
+    }
+
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        objects::attributes(self, req.input)
+            .await
+            .map(S3Response::new)
     }
 
     async fn delete_object(

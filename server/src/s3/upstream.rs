@@ -323,7 +323,7 @@ impl S3 for UpstreamStore {
         req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
         let user = caller(&req)?;
-        listing::list_buckets(&self.pool, &user)
+        listing::list_buckets(&self.pool, &user, &req.input)
             .await
             .map(S3Response::new)
     }

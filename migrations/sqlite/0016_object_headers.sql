@@ -1,0 +1,15 @@
+-- What an object keeps besides its type and user metadata (objects::Stored, JSON): the
+-- standard headers it was written with (Cache-Control, Expires, …), the checksum it was sent
+-- with, a multipart object's part sizes. An upload keeps the headers until it completes.
+ALTER TABLE objects ADD COLUMN stored TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE multipart_uploads ADD COLUMN stored TEXT NOT NULL DEFAULT '{}';
+
+-- Uploads completed in the last day, so that a client retrying CompleteMultipartUpload (its
+-- answer was lost) gets the same answer instead of NoSuchUpload.
+CREATE TABLE multipart_completed (
+    id           TEXT    PRIMARY KEY,
+    bucket       TEXT    NOT NULL,
+    key          TEXT    NOT NULL,
+    etag         TEXT    NOT NULL,
+    completed_at INTEGER NOT NULL
+) STRICT;
