@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing bucketshare needs, skipping what is already there:
 # the pinned Rust toolchain (rust-toolchain.toml), cargo-leptos, the wasm-bindgen CLI, wasm-opt
-# (npm binaryen); with --tests also Chromium, rclone, restic, PostgreSQL, aws cli, boto3, the
-# packages ceph/s3-tests needs, the browser-test packages and s3s-fs (a real S3 server for the upstream-store tests); with --bench
-# wrk, nginx, s3s-fs, boto3 and the browser tools (the WASM per page is measured in Chromium);
-# with --garage a Garage server built from crates.io (long: once per machine).
+# (npm binaryen); with --tests also Chromium, rclone, restic, s3cmd, PostgreSQL, aws cli, boto3,
+# the packages ceph/s3-tests needs, the browser-test packages and s3s-fs (a real S3 server for
+# the upstream-store tests); with --bench wrk, nginx, s3s-fs, boto3 and the browser tools (the
+# WASM per page is measured in Chromium); with --garage a Garage server built from crates.io
+# (long: once per machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -114,6 +115,10 @@ if [ "$want_tests" = yes ] || [ "$want_bench" = yes ]; then
   if ! command -v rclone >/dev/null; then
     step "rclone (Debian) for black-box S3 tests"
     apt_install rclone
+  fi
+  if ! command -v s3cmd >/dev/null; then
+    step "s3cmd (Debian) for black-box S3 tests"
+    apt_install s3cmd
   fi
   if ! command -v restic >/dev/null; then
     step "restic (Debian) for black-box S3 tests"

@@ -74,7 +74,6 @@ pub(super) async fn list_buckets(
         }),
         continuation_token: next,
         prefix: input.prefix.clone(),
-        ..Default::default()
     })
 }
 
