@@ -178,6 +178,10 @@ pub async fn delete(pool: &Pool, name: &str, force: bool, by: &Origin) -> Result
         .bind(name)
         .execute(&mut *tx)
         .await?;
+    sqlx::query("DELETE FROM multipart_completed WHERE bucket = $1")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("DELETE FROM objects WHERE bucket = $1")
         .bind(name)
         .execute(&mut *tx)

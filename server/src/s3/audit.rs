@@ -36,6 +36,10 @@ pub struct AuditLog {
     network: std::sync::Arc<Network>,
 }
 
+/// The request id the S3 endpoint gave a request (and its answer's `x-amz-request-id`).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
 /// A place in the audit queue, taken before a request is served.
 type Permit = mpsc::OwnedPermit<RequestEvent>;
 
@@ -229,7 +233,7 @@ impl Seen {
                 key,
                 client_ip,
                 user_agent: header("user-agent"),
-                request_id: header("x-request-id"),
+                request_id: req.extensions().get::<RequestId>().map(|id| id.0.clone()),
                 ..RequestEvent::default()
             },
             method,

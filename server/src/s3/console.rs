@@ -178,6 +178,7 @@ impl app::state::ConsoleStore for EmbeddedStore {
                 metadata: None,
                 stored: Default::default(),
                 condition: Default::default(),
+                completes: None,
             },
         )
         .await

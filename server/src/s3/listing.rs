@@ -319,7 +319,10 @@ pub(super) async fn list_objects_v1(
     let truncated = page.next.is_some();
     let encode = encoder(input.encoding_type.as_ref());
     // S3 sends NextMarker only with a delimiter; clients use the last key otherwise.
-    let next_marker = page.next.clone().filter(|_| input.delimiter.is_some());
+    let next_marker = page
+        .next
+        .clone()
+        .filter(|_| input.delimiter.as_deref().is_some_and(|d| !d.is_empty()));
     let page = encoded(page, &encode);
     Ok(ListObjectsOutput {
         name: Some(input.bucket),

@@ -54,9 +54,12 @@ pub fn router(
     let domain: Option<Arc<str>> = settings.domain.as_deref().map(Arc::from);
     let s3 = tower::service_fn(move |mut req: axum::extract::Request| {
         let service = service.clone();
-        // Ours, whatever the client sent: the audit, the log and the answer name the same id.
+        // Ours: the audit and the answer name the same id. Carried beside the request, never
+        // in its headers (a client may have signed an `x-request-id` of its own).
         let request_id = new_request_id();
-        req.headers_mut().insert("x-request-id", request_id.clone());
+        req.extensions_mut().insert(audit::RequestId(
+            request_id.to_str().unwrap_or("-").to_owned(),
+        ));
         let pool = pool.clone();
         let log = log.clone();
         let rules = request::Rules {
@@ -105,6 +108,7 @@ async fn with_request_id(res: Response, id: http::HeaderValue) -> Response {
         return Response::from_parts(parts, body);
     }
     // Error documents are a few hundred bytes, made in full by s3s or by us.
+    parts.headers.remove(http::header::CONTENT_LENGTH);
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
         return Response::from_parts(parts, axum::body::Body::empty());
     };
@@ -120,7 +124,6 @@ async fn with_request_id(res: Response, id: http::HeaderValue) -> Response {
         }
         _ => text.into_owned(),
     };
-    parts.headers.remove(http::header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(body))
 }
 

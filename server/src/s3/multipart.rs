@@ -316,7 +316,11 @@ pub(super) async fn complete(
             Err(err) => futures_util::stream::once(async move { Err(err) }).boxed(),
         })
         .flatten();
-    let (blob, size) = write_blob_unhashed(store, Box::pin(body)).await?;
+    // A part file gone while read: another completion of this upload finished first.
+    let (blob, size) = match write_blob_unhashed(store, Box::pin(body)).await {
+        Ok(written) => written,
+        Err(err) => return completed_before(store, &input).await?.ok_or(err),
+    };
 
     let mut digests = Md5::new();
     for (_, etag, _) in &chosen {
@@ -328,7 +332,7 @@ pub(super) async fn complete(
         .filter(|m| !m.is_empty());
     let mut stored = Stored::read(&upload.stored);
     stored.parts = Some(chosen.iter().map(|(.., size)| *size).collect());
-    commit(
+    let committed = commit(
         store,
         NewObject {
             bucket: &input.bucket,
@@ -343,11 +347,17 @@ pub(super) async fn complete(
                 if_match: input.if_match.as_ref(),
                 if_none_match: input.if_none_match.as_ref(),
             },
+            completes: Some(&input.upload_id),
         },
     )
-    .await?;
-    let part_blobs = drop_upload(store, &input.upload_id, Some(&etag)).await?;
-    remove_blobs(&store.objects_dir, part_blobs).await;
+    .await;
+    if let Err(err) = committed {
+        // Another completion (or an abort) ended the upload first.
+        return match err.code() {
+            s3s::S3ErrorCode::NoSuchUpload => completed_before(store, &input).await?.ok_or(err),
+            _ => Err(err),
+        };
+    }
     Ok(CompleteMultipartUploadOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
@@ -384,51 +394,77 @@ async fn completed_before(
     }))
 }
 
-/// Deletes an upload's rows, remembering it as completed with `etag` if it was; returns its
-/// parts' blobs for removal.
-async fn drop_upload(
-    store: &EmbeddedStore,
+/// Ends upload `id` as completed by `object`, in the transaction that commits the object:
+/// remembers it ([`completed_before`]) and returns its parts' blobs for removal after the
+/// commit. `None`: the upload had already ended (completed or aborted meanwhile).
+pub(super) async fn finish(
+    tx: &mut domain::db::Tx,
     id: &str,
-    completed: Option<&str>,
-) -> S3Result<Vec<String>> {
-    let mut tx = domain::db::write_tx(&store.pool).await.map_err(db_error)?;
-    if let Some(etag) = completed {
-        let now = domain::now_unix();
-        sqlx::query("DELETE FROM multipart_completed WHERE completed_at < $1")
-            .bind(now - REMEMBER_COMPLETED_SECS)
-            .execute(&mut *tx)
+    object: &NewObject<'_>,
+) -> S3Result<Option<Vec<String>>> {
+    let parts: Vec<String> =
+        sqlx::query_scalar("SELECT blob FROM multipart_parts WHERE upload_id = $1")
+            .bind(id)
+            .fetch_all(&mut **tx)
             .await
             .map_err(db_error)?;
-        sqlx::query(
-            "INSERT INTO multipart_completed (id, bucket, key, etag, completed_at)
-             SELECT id, bucket, key, $2, $3 FROM multipart_uploads WHERE id = $1
-             ON CONFLICT (id) DO NOTHING",
-        )
+    let ended = sqlx::query("DELETE FROM multipart_uploads WHERE id = $1")
         .bind(id)
-        .bind(etag)
-        .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db_error)?;
+    if ended.rows_affected() == 0 {
+        return Ok(None);
     }
+    let now = domain::now_unix();
+    sqlx::query("DELETE FROM multipart_completed WHERE completed_at < $1")
+        .bind(now - REMEMBER_COMPLETED_SECS)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    sqlx::query(
+        "INSERT INTO multipart_completed (id, bucket, key, etag, completed_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(object.bucket)
+    .bind(object.key)
+    .bind(&object.etag)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(Some(parts))
+}
+
+/// Deletes an aborted upload's rows; returns its parts' blobs for removal. `NoSuchUpload` when
+/// a completion (or another abort) ended it first.
+async fn drop_upload(store: &EmbeddedStore, id: &str) -> S3Result<Vec<String>> {
+    let mut tx = domain::db::write_tx(&store.pool).await.map_err(db_error)?;
     let blobs: Vec<String> =
         sqlx::query_scalar("SELECT blob FROM multipart_parts WHERE upload_id = $1")
             .bind(id)
             .fetch_all(&mut *tx)
             .await
             .map_err(db_error)?;
-    sqlx::query("DELETE FROM multipart_uploads WHERE id = $1")
+    let ended = sqlx::query("DELETE FROM multipart_uploads WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+    if ended.rows_affected() == 0 {
+        return Err(s3_error!(
+            NoSuchUpload,
+            "The specified upload does not exist."
+        ));
+    }
     tx.commit().await.map_err(db_error)?;
     Ok(blobs)
 }
 
 pub(super) async fn abort(store: &EmbeddedStore, input: AbortMultipartUploadInput) -> S3Result<()> {
     upload(store, &input.upload_id, &input.bucket, &input.key).await?;
-    let blobs = drop_upload(store, &input.upload_id, None).await?;
+    let blobs = drop_upload(store, &input.upload_id).await?;
     remove_blobs(&store.objects_dir, blobs).await;
     Ok(())
 }

@@ -194,6 +194,9 @@ pub(super) struct NewObject<'a> {
     /// `If-Match` / `If-None-Match` of the write: checked against the object there is, in the
     /// transaction that replaces it.
     pub condition: WriteCondition<'a>,
+    /// The multipart upload this object completes: it ends in the same transaction, so that two
+    /// completions (or a completion and an abort) racing each other make one object at most.
+    pub completes: Option<&'a str>,
 }
 
 /// The conditions of a conditional write (PutObject, CompleteMultipartUpload, CopyObject).
@@ -254,7 +257,17 @@ pub(super) async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Re
         remove_blobs(&store.objects_dir, vec![object.blob]).await;
         return Err(err);
     }
-    let old = old.map(|(blob, _)| blob);
+    let mut leftovers: Vec<String> = old.into_iter().map(|(blob, _)| blob).collect();
+    if let Some(upload) = object.completes {
+        match super::multipart::finish(&mut tx, upload, &object).await? {
+            Some(parts) => leftovers.extend(parts),
+            None => {
+                drop(tx);
+                remove_blobs(&store.objects_dir, vec![object.blob]).await;
+                return Err(s3_error!(NoSuchUpload, "The specified upload does not exist."));
+            }
+        }
+    }
     let written = sqlx::query(
         "INSERT INTO objects
              (bucket, key, blob, size, etag, content_type, metadata, last_modified, stored)
@@ -280,7 +293,7 @@ pub(super) async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Re
         return Err(insert_error(err, s3_error!(NoSuchBucket)));
     }
     tx.commit().await.map_err(db_error)?;
-    remove_blobs(&store.objects_dir, old.into_iter().collect()).await;
+    remove_blobs(&store.objects_dir, leftovers).await;
     Ok(())
 }
 
@@ -333,6 +346,7 @@ pub(super) async fn put(
                 if_match: if_match.as_ref(),
                 if_none_match: if_none_match.as_ref(),
             },
+            completes: None,
         },
     )
     .await?;
@@ -495,8 +509,9 @@ fn part_range(
     let size = u64::try_from(row.size).map_err(io_error)?;
     let sizes = stored.parts.clone().unwrap_or_else(|| vec![size]);
     let count = i32::try_from(sizes.len()).unwrap_or(i32::MAX);
-    let index = usize::try_from(number - 1)
-        .ok()
+    let index = number
+        .checked_sub(1)
+        .and_then(|i| usize::try_from(i).ok())
         .filter(|i| *i < sizes.len())
         .ok_or_else(|| {
             s3_error!(
@@ -712,13 +727,17 @@ pub(super) async fn attributes(
 /// Deletes an object; deleting one that is not there succeeds, as in S3.
 pub(super) async fn delete(store: &EmbeddedStore, bucket: &str, key: &str) -> S3Result<()> {
     store.require_bucket(bucket).await?;
+    // A write transaction, as every write of a row is: a conditional write decides on the row
+    // it read, and no delete may land between its check and its commit.
+    let mut tx = domain::db::write_tx(&store.pool).await.map_err(db_error)?;
     let blob: Option<String> =
         sqlx::query_scalar("DELETE FROM objects WHERE bucket = $1 AND key = $2 RETURNING blob")
             .bind(bucket)
             .bind(key)
-            .fetch_optional(&store.pool)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(db_error)?;
+    tx.commit().await.map_err(db_error)?;
     remove_blobs(&store.objects_dir, blob.into_iter().collect()).await;
     Ok(())
 }
@@ -828,6 +847,7 @@ pub(super) async fn copy(
                 if_match: input.if_match.as_ref(),
                 if_none_match: input.if_none_match.as_ref(),
             },
+            completes: None,
         },
     )
     .await?;

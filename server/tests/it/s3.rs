@@ -1372,3 +1372,96 @@ async fn conditional_writes_let_exactly_one_racing_creator_win() -> TestResult {
     }
     Ok(())
 }
+
+/// A completion ends its upload in the transaction that commits the object: completions racing
+/// each other (a client retrying) all get the one answer, and an abort racing a completion
+/// either comes first (no object) or finds the upload gone. No part file is left behind.
+#[tokio::test]
+async fn racing_completions_and_aborts_make_one_object_at_most() -> TestResult {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("race").send().await?;
+    let start = |key: &'static str| {
+        let s3 = s3.clone();
+        async move {
+            let id = s3
+                .create_multipart_upload()
+                .bucket("race")
+                .key(key)
+                .send()
+                .await?
+                .upload_id()
+                .unwrap_or_default()
+                .to_owned();
+            let etag = s3
+                .upload_part()
+                .bucket("race")
+                .key(key)
+                .upload_id(&id)
+                .part_number(1)
+                .body(ByteStream::from(format!("bytes of {key}").into_bytes()))
+                .send()
+                .await?
+                .e_tag()
+                .unwrap_or_default()
+                .to_owned();
+            Ok::<_, Box<dyn std::error::Error>>((id, etag))
+        }
+    };
+    let complete = |key: &'static str, id: String, etag: String| {
+        let s3 = s3.clone();
+        async move {
+            let part = CompletedPart::builder().part_number(1).e_tag(etag).build();
+            s3.complete_multipart_upload()
+                .bucket("race")
+                .key(key)
+                .upload_id(id)
+                .multipart_upload(CompletedMultipartUpload::builder().parts(part).build())
+                .send()
+                .await
+        }
+    };
+
+    let (id, etag) = start("twice").await?;
+    let racing = (0..4).map(|_| complete("twice", id.clone(), etag.clone()));
+    let answers = futures_util::future::join_all(racing).await;
+    let etags: Vec<_> = answers
+        .into_iter()
+        .map(|a| a.map(|done| done.e_tag().unwrap_or_default().to_owned()))
+        .collect::<Result<_, _>>()?;
+    assert!(etags.windows(2).all(|w| w[0] == w[1]), "{etags:?}");
+    let got = s3.get_object().bucket("race").key("twice").send().await?;
+    assert_eq!(got.e_tag().unwrap_or_default(), etags[0]);
+    assert_eq!(body(got).await, b"bytes of twice".to_vec());
+
+    for _ in 0..3 {
+        let (id, etag) = start("aborted").await?;
+        let abort = s3
+            .abort_multipart_upload()
+            .bucket("race")
+            .key("aborted")
+            .upload_id(&id)
+            .send();
+        let (completed, aborted) = tokio::join!(complete("aborted", id.clone(), etag), abort);
+        let object = s3.get_object().bucket("race").key("aborted").send().await;
+        match (completed, aborted) {
+            (Ok(_), Err(err)) => {
+                assert_eq!(code::<_, ()>(Err(err)), "NoSuchUpload");
+                assert!(object.is_ok());
+            }
+            (Err(err), Ok(_)) => {
+                assert_eq!(code::<_, ()>(Err(err)), "NoSuchUpload");
+                assert_eq!(code(object), "NoSuchKey");
+            }
+            other => panic!("a completion and an abort both answered so: {other:?}"),
+        }
+        s3.delete_object().bucket("race").key("aborted").send().await?;
+    }
+    if env.upstream_prefix.is_none() {
+        // The one object left ("twice"): every part file and losing blob is gone.
+        assert_eq!(walk_count(&env.objects_dir.join("blobs")), 1);
+    }
+    Ok(())
+}
