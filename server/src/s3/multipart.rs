@@ -242,7 +242,7 @@ fn check_part_number(number: i32) -> S3Result<()> {
 
 pub(super) async fn complete(
     store: &EmbeddedStore,
-    input: CompleteMultipartUploadInput,
+    mut input: CompleteMultipartUploadInput,
 ) -> S3Result<CompleteMultipartUploadOutput> {
     let upload = match upload(store, &input.upload_id, &input.bucket, &input.key).await {
         Ok(upload) => upload,
@@ -250,6 +250,7 @@ pub(super) async fn complete(
     };
     let requested = input
         .multipart_upload
+        .take()
         .and_then(|m| m.parts)
         .filter(|p| !p.is_empty())
         .ok_or_else(|| s3_error!(MalformedXML, "The upload must list at least one part"))?;
@@ -394,13 +395,16 @@ async fn completed_before(
     }))
 }
 
-/// Ends upload `id` as completed by `object`, in the transaction that commits the object:
+/// Ends upload `id` as completed by the object `bucket`/`key` with `etag`, in the transaction
+/// that commits that object:
 /// remembers it ([`completed_before`]) and returns its parts' blobs for removal after the
 /// commit. `None`: the upload had already ended (completed or aborted meanwhile).
 pub(super) async fn finish(
     tx: &mut domain::db::Tx,
     id: &str,
-    object: &NewObject<'_>,
+    bucket: &str,
+    key: &str,
+    etag: &str,
 ) -> S3Result<Option<Vec<String>>> {
     let parts: Vec<String> =
         sqlx::query_scalar("SELECT blob FROM multipart_parts WHERE upload_id = $1")
@@ -427,9 +431,9 @@ pub(super) async fn finish(
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
     )
     .bind(id)
-    .bind(object.bucket)
-    .bind(object.key)
-    .bind(&object.etag)
+    .bind(bucket)
+    .bind(key)
+    .bind(etag)
     .bind(now)
     .execute(&mut **tx)
     .await

@@ -259,12 +259,17 @@ pub(super) async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Re
     }
     let mut leftovers: Vec<String> = old.into_iter().map(|(blob, _)| blob).collect();
     if let Some(upload) = object.completes {
-        match super::multipart::finish(&mut tx, upload, &object).await? {
+        match super::multipart::finish(&mut tx, upload, object.bucket, object.key, &object.etag)
+            .await?
+        {
             Some(parts) => leftovers.extend(parts),
             None => {
                 drop(tx);
                 remove_blobs(&store.objects_dir, vec![object.blob]).await;
-                return Err(s3_error!(NoSuchUpload, "The specified upload does not exist."));
+                return Err(s3_error!(
+                    NoSuchUpload,
+                    "The specified upload does not exist."
+                ));
             }
         }
     }

@@ -1457,7 +1457,11 @@ async fn racing_completions_and_aborts_make_one_object_at_most() -> TestResult {
             }
             other => panic!("a completion and an abort both answered so: {other:?}"),
         }
-        s3.delete_object().bucket("race").key("aborted").send().await?;
+        s3.delete_object()
+            .bucket("race")
+            .key("aborted")
+            .send()
+            .await?;
     }
     if env.upstream_prefix.is_none() {
         // The one object left ("twice"): every part file and losing blob is gone.
