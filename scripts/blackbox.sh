@@ -26,9 +26,11 @@ json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[
 eventually() { for _ in $(seq 1 50); do "$@" && return 0; sleep 0.1; done; "$@"; }
 
 console_port=$(free_port); s3_port=$(free_port)
+metrics_token="blackbox-metrics-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 endpoint="http://127.0.0.1:$s3_port"
 start() {
-  BUCKETSHARE_ADMIN_PASSWORD=blackbox-password-1 "$bin" --data-dir "$data" serve \
+  BUCKETSHARE_ADMIN_PASSWORD=blackbox-password-1 BUCKETSHARE_METRICS_TOKEN="$metrics_token" \
+    "$bin" --data-dir "$data" serve \
     --console-addr "127.0.0.1:$console_port" --s3-addr "127.0.0.1:$s3_port" \
     --site-root "$PWD/target/site" >>"$work/server.log" 2>&1 &
   pid=$!
@@ -167,6 +169,37 @@ PY
 }
 eventually audited || fail "audit of the link: $(cat "$work/audit.json")"
 ok "audit --link: created, 3 downloads (who, bytes, IP, user agent), 2 refusals, revoked"
+# --- Prometheus metrics, as a scraper reads them -----------------------------------------------
+metrics_url="http://127.0.0.1:$console_port/metrics"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$metrics_url")" = 401 ] || fail "/metrics without the token"
+scraped() {
+  curl -fsS -H "Authorization: Bearer $metrics_token" "$metrics_url" >"$work/metrics.txt" || return 1
+  python3 - "$work/metrics.txt" <<'PY'
+import re, sys
+samples = {}
+lines = open(sys.argv[1]).read().split("\n")
+assert lines[-2:] == ["# EOF", ""], lines[-3:]
+for line in lines[:-2]:
+    if line.startswith("# "):
+        assert line.split(" ")[1] in ("HELP", "TYPE", "UNIT"), line
+        continue
+    m = re.fullmatch(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)', line)
+    assert m, line
+    samples[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+def at_least(series, n):
+    assert samples.get(series, 0) >= n, (series, samples.get(series))
+at_least('bucketshare_s3_requests_total{operation="PutObject",status="2xx"}', 4)
+at_least('bucketshare_s3_requests_total{operation="GetObject",status="4xx"}', 2)
+at_least('bucketshare_link_uses_total{outcome="allowed"}', 3)
+at_least('bucketshare_link_uses_total{outcome="revoked"}', 2)
+at_least('bucketshare_s3_sent_bytes_total', 20 * 1024 * 1024)
+at_least('bucketshare_audit_events_written_total', 5)
+at_least('bucketshare_s3_request_duration_seconds_count{operation="GetObject"}', 5)
+PY
+}
+eventually scraped || fail "/metrics: $(tail -n 5 "$work/metrics.txt" 2>/dev/null)"
+ok "/metrics (bearer token): S3 requests by operation and status, link uses (3 allowed, 2 revoked), bytes, audit writes"
+
 cli audit --link "$link_id" --csv --limit 0 >"$work/audit.csv"
 [ "$(head -n 1 "$work/audit.csv" | cut -d, -f1-4)" = "id,time,actor_kind,actor" ] || fail "CSV header"
 [ "$(wc -l <"$work/audit.csv")" = $(( $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$work/audit.json") + 1 )) ] \

@@ -11,6 +11,7 @@ pub mod db;
 pub mod grants;
 pub mod keys;
 pub mod links;
+pub mod metrics;
 pub mod secrets;
 pub mod settings;
 pub mod users;

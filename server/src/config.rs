@@ -245,6 +245,11 @@ pub struct ServeArgs {
     #[arg(long, env = "BUCKETSHARE_AUDIT_TRUNCATE_IPS")]
     pub audit_truncate_ips: bool,
 
+    /// Serve Prometheus metrics at `/metrics` on the console listener, to requests that carry
+    /// `Authorization: Bearer TOKEN` (16 to 256 visible ASCII characters). Unset: no `/metrics`.
+    #[arg(long, env = "BUCKETSHARE_METRICS_TOKEN", value_parser = parse_metrics_token, hide_env_values = true)]
+    pub metrics_token: Option<MetricsToken>,
+
     /// How long a client may take to send a request's headers, and the longest a connection
     /// may stay idle between requests (both listeners).
     #[arg(long, env = "BUCKETSHARE_HEADER_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
@@ -297,6 +302,7 @@ impl Default for ServeArgs {
             audit_requests: true,
             audit_retention: Duration::from_secs(365 * 86_400),
             audit_truncate_ips: false,
+            metrics_token: None,
             header_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(60),
             max_connections: 4096,
@@ -328,6 +334,31 @@ fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
     text.parse::<ipnet::IpNet>()
         .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
         .map_err(|_| format!("`{text}` is not an IP address or a CIDR network like 10.0.0.0/8"))
+}
+
+/// The bearer token `/metrics` asks for. Its `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken(pub String);
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(…)")
+    }
+}
+
+fn parse_metrics_token(text: &str) -> Result<MetricsToken, String> {
+    if !(16..=256).contains(&text.len()) {
+        return Err(format!(
+            "the metrics token must be 16 to 256 characters long (this one has {}); e.g. `openssl rand -hex 24`",
+            text.len()
+        ));
+    }
+    if !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(
+            "the metrics token must be visible ASCII characters, without spaces".to_owned(),
+        );
+    }
+    Ok(MetricsToken(text.to_owned()))
 }
 
 /// A duration such as `90s`, `15m`, `1h 30m` or `7d`; at least one second.

@@ -86,7 +86,10 @@ pub async fn run(
             ..AuthSettings::default()
         }),
     };
-    let console = web::app(state, sessions.layer(&args)?);
+    let mut console = web::app(state, sessions.layer(&args)?);
+    if let Some(token) = args.metrics_token.clone() {
+        console = console.merge(web::metrics(token));
+    }
 
     if let Store::Embedded(_) = objects {
         let swept = s3::sweep_orphans(&pool, &crate::store::objects_dir(data_dir))

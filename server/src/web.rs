@@ -116,6 +116,43 @@ pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLay
         )
 }
 
+/// `/metrics`: the process's metrics in Prometheus' text format, to a request bearing `token`
+/// (compared in constant time); 401 to any other. `serve` adds it to the console listener when
+/// `--metrics-token` is set.
+pub fn metrics(token: crate::config::MetricsToken) -> Router {
+    let expected = std::sync::Arc::new(format!("Bearer {}", token.0));
+    Router::new().route(
+        "/metrics",
+        get(move |headers: http::HeaderMap| {
+            let expected = expected.clone();
+            async move {
+                let given = headers
+                    .get(header::AUTHORIZATION)
+                    .map(HeaderValue::as_bytes)
+                    .unwrap_or_default();
+                let allowed: bool =
+                    subtle::ConstantTimeEq::ct_eq(given, expected.as_bytes()).into();
+                if !allowed {
+                    return (
+                        StatusCode::UNAUTHORIZED,
+                        [(header::WWW_AUTHENTICATE, "Bearer")],
+                        "/metrics needs the token given with --metrics-token\n",
+                    )
+                        .into_response();
+                }
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    domain::metrics::encode(),
+                )
+                    .into_response()
+            }
+        }),
+    )
+}
+
 /// Marks a response the compression layer leaves as it is.
 #[derive(Debug, Clone, Copy)]
 pub struct Uncompressed;

@@ -63,7 +63,14 @@ pub async fn session_info() -> Result<SessionState, AppError> {
 /// Signs in with a name and password, then goes to the dashboard.
 #[server(endpoint = "login")]
 pub async fn login(csrf: String, username: String, password: String) -> Result<(), AppError> {
-    ssr::login(&csrf, &username, password).await?;
+    let signed_in = ssr::login(&csrf, &username, password).await;
+    domain::metrics::get().sign_in(match &signed_in {
+        Ok(_) => "ok",
+        Err(AppError::InvalidCredentials) => "failed",
+        Err(AppError::Throttled { .. }) => "throttled",
+        Err(_) => "refused",
+    });
+    signed_in?;
     leptos_axum::redirect("/");
     Ok(())
 }

@@ -76,6 +76,7 @@ impl KeyAuth {
 
 fn internal(err: impl std::fmt::Display) -> s3s::S3Error {
     tracing::error!(error = %err, "S3 access check failed");
+    domain::metrics::get().database_error("s3");
     s3_error!(InternalError)
 }
 
@@ -170,9 +171,10 @@ const MAX_DELETE_KEYS: usize = 1000;
 /// needs a grant on the whole bucket.
 const WHOLE_BUCKET: &str = "";
 
-#[async_trait::async_trait]
-impl S3Access for GrantAccess {
-    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+impl GrantAccess {
+    /// Who the caller is and whether their grants allow the operation (the body of
+    /// [`S3Access::check`], which times it).
+    async fn check_grants(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let Some(credentials) = cx.credentials() else {
             return Err(s3_error!(AccessDenied, "Access Denied"));
         };
@@ -229,6 +231,18 @@ impl S3Access for GrantAccess {
             (Some(_), S3Path::Root) => return Err(s3_error!(AccessDenied, "Access Denied")),
         }
         admit(cx, caller.user, id).await
+    }
+}
+
+#[async_trait::async_trait]
+impl S3Access for GrantAccess {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let started = std::time::Instant::now();
+        let checked = self.check_grants(cx).await;
+        domain::metrics::get()
+            .access_check
+            .observe(started.elapsed().as_secs_f64());
+        checked
     }
 
     /// Copying also reads the source: the caller needs read on it.

@@ -65,7 +65,11 @@ impl AuditLog {
         let (queue, mut rx) = mpsc::channel(room);
         let writer = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
+            let metrics = domain::metrics::get();
             while rx.recv_many(&mut batch, BATCH).await > 0 {
+                metrics
+                    .audit_queue
+                    .set(i64::try_from(rx.len()).unwrap_or(i64::MAX));
                 write_all(&pool, &batch, store).await;
                 batch.clear();
             }
@@ -83,6 +87,7 @@ impl AuditLog {
             Ok(permit) => permit.ok(),
             Err(_) => {
                 let lost = UNRECORDED_REFUSALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                domain::metrics::get().audit_unrecorded.inc();
                 tracing::warn!(
                     unrecorded = lost + 1,
                     "the audit queue is full; a refusal goes unrecorded"
@@ -103,10 +108,14 @@ pub static REFUSED_EVENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::Ato
 /// the writer.
 async fn write_all(pool: &Pool, batch: &[RequestEvent], store: bool) {
     let mut pause = Duration::from_millis(20);
+    let metrics = domain::metrics::get();
     loop {
         let Err(err) = domain::audit::write_requests(pool, batch, store).await else {
+            metrics.audit_written.inc_by(batch.len() as u64);
             return;
         };
+        metrics.audit_write_failures.inc();
+        metrics.database_error("audit");
         let reachable = sqlx::query_scalar::<_, i64>("SELECT 1")
             .fetch_one(pool)
             .await
@@ -123,6 +132,7 @@ async fn write_all(pool: &Pool, batch: &[RequestEvent], store: bool) {
                 .await
                 .is_ok()
             {
+                metrics.audit_written.inc();
                 return;
             }
             REFUSED_EVENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -189,6 +199,8 @@ pub struct Seen {
     path: String,
     /// Refused by the request reader: always an authentication refusal.
     refused_on_reading: bool,
+    /// Through a registered share link that was revoked.
+    revoked: bool,
     /// A pre-signed request's place in the audit queue (other requests have none).
     place: Option<Place>,
 }
@@ -239,6 +251,7 @@ impl Seen {
             method,
             path: req.uri().path().to_owned(),
             refused_on_reading: false,
+            revoked: false,
             place: reading.signature().map(|_| Place {
                 queue: log.queue.clone(),
                 permit: std::sync::Arc::default(),
@@ -266,6 +279,35 @@ impl Seen {
         self.event.kind = Some(ActorKind::Link);
         self.event.link_id = Some(id.to_owned());
         self.event.user = user;
+    }
+
+    /// The request used registered share link `id`, revoked: refused.
+    pub fn through_revoked_link(&mut self, id: &str, user: Option<String>) {
+        self.through_link(id, user);
+        self.revoked = true;
+    }
+
+    /// How a request through a registered share link ended, for the metrics; `None` for
+    /// any other request.
+    pub fn link_outcome(&self, status: http::StatusCode) -> Option<&'static str> {
+        self.event.link_id.as_ref()?;
+        Some(match status.as_u16() {
+            _ if self.revoked => "revoked",
+            200..=399 => "allowed",
+            401 | 403 => "forbidden",
+            404 => "not_found",
+            400..=499 => "bad_request",
+            _ => "failed",
+        })
+    }
+
+    /// The operation asked, as the audit and the metrics name it.
+    pub fn operation(&self) -> &'static str {
+        operation(
+            self.method.as_str(),
+            self.event.bucket.is_some(),
+            self.event.key.is_some(),
+        )
     }
 
     /// Records the request with its response, and gives the response back.

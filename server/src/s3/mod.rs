@@ -70,8 +70,17 @@ pub fn router(
         let reading = request::read(req.method(), req.uri(), req.headers(), rules);
         let for_browser = browser::wants_page(req.method(), req.headers());
         async move {
+            let started = std::time::Instant::now();
+            let received = declared_length(req.headers());
             let mut seen = audit::Seen::of(&req, &reading, &log);
             let res = call(&service, &pool, &mut seen, reading, req).await;
+            let metrics = domain::metrics::get();
+            metrics.s3_request(seen.operation(), res.status().as_u16(), started.elapsed());
+            metrics.s3_received_bytes.inc_by(received);
+            metrics.s3_sent_bytes.inc_by(declared_length(res.headers()));
+            if let Some(outcome) = seen.link_outcome(res.status()) {
+                metrics.link_use(outcome);
+            }
             let res = seen.finish(&log, res).await;
             let res = if for_browser {
                 browser::error_page(res).await
@@ -84,6 +93,20 @@ pub fn router(
     Ok(Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok\n" }))
         .fallback_service(s3))
+}
+
+/// A body's length as its headers declare it (the decoded length of an aws-chunked upload);
+/// 0 when they do not.
+fn declared_length(headers: &http::HeaderMap) -> u64 {
+    let value = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    value("x-amz-decoded-content-length")
+        .or_else(|| value("content-length"))
+        .unwrap_or(0)
 }
 
 /// A request id as S3 writes them: 16 uppercase hex digits.
@@ -146,7 +169,7 @@ async fn call(
     for signature in signatures {
         match domain::links::lookup(pool, signature).await {
             Ok(domain::links::Use::Revoked { id, user }) => {
-                seen.through_link(&id, user);
+                seen.through_revoked_link(&id, user);
                 return s3_error_response(
                     http::StatusCode::FORBIDDEN,
                     "AccessDenied",
@@ -159,6 +182,7 @@ async fn call(
             }
             Ok(domain::links::Use::Unregistered) => {}
             Err(err) => {
+                domain::metrics::get().database_error("s3");
                 tracing::error!(error = %err, "cannot look up a share link");
                 return internal_error();
             }

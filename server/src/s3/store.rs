@@ -53,6 +53,7 @@ pub(super) async fn require_bucket(pool: &Pool, bucket: &str) -> S3Result<()> {
 /// A database failure, logged, as S3's `InternalError`.
 pub(super) fn db_error(err: impl std::fmt::Display) -> s3s::S3Error {
     tracing::error!(error = %err, "S3 store: database error");
+    domain::metrics::get().database_error("s3");
     s3_error!(InternalError)
 }
 
@@ -127,6 +128,7 @@ pub(super) fn delete_bucket_answer(
 
 /// S3's answer when the object store behind the endpoint cannot be reached.
 pub(super) fn unavailable() -> s3s::S3Error {
+    domain::metrics::get().upstream_unavailable.inc();
     s3_error!(
         ServiceUnavailable,
         "The object store behind this endpoint cannot be reached; try again later"

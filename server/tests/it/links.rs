@@ -962,3 +962,119 @@ async fn a_browser_opening_a_dead_link_gets_a_page_in_words() -> TestResult {
     );
     Ok(())
 }
+
+/// `/metrics` (served with `--metrics-token`) answers only the token's bearer, in Prometheus'
+/// text format, and counts what the endpoint served: S3 requests by operation and status
+/// class, uses of share links by outcome (a revoked one among them), audit events written.
+#[tokio::test]
+async fn metrics_count_requests_and_link_uses_for_the_token_bearer_only() -> TestResult {
+    use tower::ServiceExt;
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("counted").send().await?;
+    s3.put_object()
+        .bucket("counted")
+        .key("a.txt")
+        .body(ByteStream::from_static(b"counted bytes"))
+        .send()
+        .await?;
+    let (id, url) = link(&env, "s3://counted/a.txt", "alice", &["--expires", "1h"]);
+    assert_eq!(get(&url).await.0, 200);
+    domain::links::revoke(&env.pool, &id, &admin()).await?;
+    assert_eq!(get(&url).await.0, 403);
+
+    let token = server::config::MetricsToken("metrics-token-0123456789".to_owned());
+    let scrape = |authorization: Option<&str>| {
+        let mut request = http::Request::get("/metrics");
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let request = request.body(axum::body::Body::empty());
+        let router = server::web::metrics(token.clone());
+        async move {
+            let res = router.oneshot(request?).await?;
+            let status = res.status().as_u16();
+            let kind = res
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let body = axum::body::to_bytes(res.into_body(), 1 << 20).await?;
+            Ok::<_, Box<dyn std::error::Error>>((status, kind, String::from_utf8(body.to_vec())?))
+        }
+    };
+    assert_eq!(scrape(None).await?.0, 401);
+    assert_eq!(scrape(Some("Bearer metrics-token-012345678")).await?.0, 401);
+    assert_eq!(scrape(Some("metrics-token-0123456789")).await?.0, 401);
+
+    // Audit events are written just after the answers.
+    let written = || async {
+        let (_, _, text) = scrape(Some("Bearer metrics-token-0123456789")).await.ok()?;
+        let samples = parse_exposition(&text)?;
+        let value = |name: &str| samples.get(name).copied().unwrap_or(0.0);
+        (value("bucketshare_audit_events_written_total") >= 2.0).then_some(samples)
+    };
+    assert!(eventually(|| async { written().await.is_some() }).await);
+    let (status, kind, text) = scrape(Some("Bearer metrics-token-0123456789")).await?;
+    assert_eq!(status, 200);
+    assert!(kind.starts_with("application/openmetrics-text"), "{kind}");
+    let samples = parse_exposition(&text).ok_or("not Prometheus' text format")?;
+    let value = |name: &str| samples.get(name).copied().unwrap_or(0.0);
+    for (sample, at_least) in [
+        (
+            r#"bucketshare_s3_requests_total{operation="PutObject",status="2xx"}"#,
+            1.0,
+        ),
+        (
+            r#"bucketshare_s3_requests_total{operation="GetObject",status="4xx"}"#,
+            1.0,
+        ),
+        (r#"bucketshare_link_uses_total{outcome="allowed"}"#, 1.0),
+        (r#"bucketshare_link_uses_total{outcome="revoked"}"#, 1.0),
+        ("bucketshare_s3_received_bytes_total", 13.0),
+        ("bucketshare_s3_access_check_seconds_count", 3.0),
+    ] {
+        assert!(
+            value(sample) >= at_least,
+            "{sample} = {} in:\n{text}",
+            value(sample)
+        );
+    }
+    Ok(())
+}
+
+/// Prometheus' text exposition format, read strictly: `# HELP`/`# TYPE`/`# UNIT` comments,
+/// samples `name{label="value",…} number`, and `# EOF` last. `None` for anything else.
+fn parse_exposition(text: &str) -> Option<std::collections::HashMap<String, f64>> {
+    let mut samples = std::collections::HashMap::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line == "# EOF" {
+            return lines.peek().is_none().then_some(samples);
+        }
+        if let Some(comment) = line.strip_prefix("# ") {
+            let kind = comment.split(' ').next()?;
+            if !["HELP", "TYPE", "UNIT"].contains(&kind) {
+                return None;
+            }
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ')?;
+        let name_end = series.find('{').unwrap_or(series.len());
+        let name = &series[..name_end];
+        let valid_name = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+        let labels = &series[name_end..];
+        let valid_labels = labels.is_empty() || (labels.starts_with('{') && labels.ends_with('}'));
+        if !valid_name || !valid_labels {
+            return None;
+        }
+        let value: f64 = value.parse().ok()?;
+        samples.insert(series.to_owned(), value);
+    }
+    None
+}
