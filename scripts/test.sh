@@ -72,4 +72,11 @@ step "the WASM each page downloads, release build (at most 350 KiB gzipped)"
 cargo leptos build --release --split --frontend-only
 wasm_passed=$(BUCKETSHARE_BIN="$CARGO_TARGET_DIR/debug/bucketshare" scripts/wasm-pages.sh --budget 350 | tee -a /dev/stderr | sed -n 's/^wasm-pages: every page within.*/1/p')
 
-printf '\nall: %d passed, 0 failed\n' "$((rust_passed + up_passed + pg_passed + garage_passed + e2e_passed + bb_passed + adv_passed + s3t_passed + wasm_passed))"
+# One file to deploy: the site (the release one, just built) inside the binary. A debug build
+# with the same feature as scripts/release.sh (a release build of the server would add half an
+# hour); the next run's `cargo test` builds it back without.
+step "one file to deploy: the binary with its site built in, started alone from an empty directory"
+cargo build -p server --bin bucketshare --features embedded-site
+one_passed=$(scripts/one-file.sh "$CARGO_TARGET_DIR/debug/bucketshare" | tee -a /dev/stderr | sed -n 's/^one-file: \([0-9]*\) passed$/\1/p')
+
+printf '\nall: %d passed, 0 failed\n' "$((rust_passed + up_passed + pg_passed + garage_passed + e2e_passed + bb_passed + adv_passed + s3t_passed + wasm_passed + one_passed))"

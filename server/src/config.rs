@@ -195,9 +195,10 @@ pub struct ServeArgs {
     #[arg(long, env = "BUCKETSHARE_DISABLE_SIGV2")]
     pub disable_sigv2: bool,
 
-    /// Directory with the built console assets (`pkg/`, as cargo-leptos writes them).
-    #[arg(long, env = "BUCKETSHARE_SITE_ROOT", default_value = "target/site")]
-    pub site_root: PathBuf,
+    /// Directory with the built console assets (`pkg/`, as cargo-leptos writes them). Default:
+    /// the assets built into the binary, if it has them (scripts/release.sh), else `target/site`.
+    #[arg(long, env = "BUCKETSHARE_SITE_ROOT")]
+    pub site_root: Option<PathBuf>,
 
     /// Password of the first admin (`admin`), used only when the data dir has no admin yet.
     /// Without it, a strong password is generated and printed once.
@@ -291,7 +292,7 @@ impl Default for ServeArgs {
             s3_addr: SocketAddr::from(([127, 0, 0, 1], 9000)),
             s3_domain: None,
             disable_sigv2: false,
-            site_root: PathBuf::from("target/site"),
+            site_root: None,
             admin_password: None,
             secure_cookies: false,
             session_idle_timeout: Duration::from_secs(3600),

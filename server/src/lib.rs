@@ -13,6 +13,7 @@ pub mod listen;
 pub mod s3;
 pub mod serve;
 pub mod sessions;
+pub mod site;
 pub mod store;
 pub mod transfers;
 pub mod web;

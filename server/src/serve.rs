@@ -28,7 +28,8 @@ pub async fn run(
     store_args: &StoreArgs,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
-    if let Some(problem) = site_problem(&args.site_root) {
+    let site = crate::site::Site::choose(args.site_root.as_deref());
+    if let Some(problem) = site.problem() {
         tracing::warn!("{problem}");
     }
     let pool = open_data_dir(data_dir, database_url).await?;
@@ -74,7 +75,7 @@ pub async fn run(
     let objects = Store::open(store_args, &pool, data_dir).await?;
     let state = AppState {
         store: objects.console(),
-        leptos_options: leptos_options(&args),
+        leptos_options: leptos_options(&args, &site),
         pool: pool.clone(),
         master: master.clone(),
         settings: settings.clone(),
@@ -86,7 +87,7 @@ pub async fn run(
             ..AuthSettings::default()
         }),
     };
-    let mut console = web::app(state, sessions.layer(&args)?);
+    let mut console = web::app_with_site(state, sessions.layer(&args)?, site);
     if let Some(token) = args.metrics_token.clone() {
         console = console.merge(web::metrics(token));
     }
@@ -265,28 +266,10 @@ async fn refresh_settings(settings: Live, pool: Pool) {
     }
 }
 
-/// What is wrong with the site root, if anything: the pages load `pkg/bucketshare.js` and
-/// `pkg/bucketshare.wasm` from it, and without them nothing in the console reacts to a click.
-pub fn site_problem(site_root: &Path) -> Option<String> {
-    let missing: Vec<String> = ["bucketshare.js", "bucketshare.wasm"]
-        .iter()
-        .map(|file| site_root.join("pkg").join(file))
-        .filter(|path| !path.is_file())
-        .map(|path| path.display().to_string())
-        .collect();
-    (!missing.is_empty()).then(|| {
-        format!(
-            "the console's pages will not work in browsers: {} missing (build the site with \
-             `cargo leptos build --release`, or point --site-root at a built one)",
-            missing.join(" and ")
-        )
-    })
-}
-
-fn leptos_options(args: &ServeArgs) -> LeptosOptions {
+fn leptos_options(args: &ServeArgs, site: &crate::site::Site) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("bucketshare")
-        .site_root(args.site_root.to_string_lossy().into_owned())
+        .site_root(site.root().to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(args.console_addr)
         .build()

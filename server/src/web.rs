@@ -30,6 +30,16 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Server functions are mounted under `/api/` by `leptos_routes_with_context`, with the
 /// same context as the pages.
 pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLayer<S>) -> Router {
+    let site = crate::site::Site::Dir(state.leptos_options.site_root.as_ref().into());
+    app_with_site(state, sessions, site)
+}
+
+/// [`app`], its assets from `site` (a directory, or the ones built into the binary).
+pub fn app_with_site<S: SessionStore + Clone>(
+    state: AppState,
+    sessions: SessionManagerLayer<S>,
+    site: crate::site::Site,
+) -> Router {
     let routes = generate_route_list(app::App);
     let context_state = state.clone();
     let console = Router::new()
@@ -51,9 +61,7 @@ pub fn app<S: SessionStore + Clone>(state: AppState, sessions: SessionManagerLay
                 move || app::shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::shell,
-        ))
+        .fallback(assets_or_not_found(site))
         .layer(middleware::from_fn(server_fn_error_status))
         .layer(middleware::from_fn_with_state(
             state.pool.clone(),
@@ -151,6 +159,32 @@ pub fn metrics(token: crate::config::MetricsToken) -> Router {
             }
         }),
     )
+}
+
+/// What no route answers: an asset of the site (built into the binary, or from its directory),
+/// else the console's "not found" page.
+fn assets_or_not_found(
+    site: crate::site::Site,
+) -> impl Fn(
+    http::Uri,
+    State<AppState>,
+    Request,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>
++ Clone
++ Send
++ 'static {
+    let site = std::sync::Arc::new(site);
+    let from_dir = leptos_axum::file_and_error_handler::<AppState, _>(app::shell);
+    move |uri, state, req| {
+        let embedded = site.embedded_response(uri.path(), req.headers().get(header::IF_NONE_MATCH));
+        let from_dir = from_dir.clone();
+        Box::pin(async move {
+            match embedded {
+                Some(answer) => answer,
+                None => from_dir(uri, state, req).await,
+            }
+        })
+    }
 }
 
 /// Marks a response the compression layer leaves as it is.

@@ -43,16 +43,17 @@ async fn pages_ask_for_the_wasm_the_site_has_and_serve_says_when_it_is_missing()
     assert!(page.body.contains("/pkg/bucketshare.js"), "{}", page.body);
     assert!(!page.body.contains("_bg.wasm"), "{}", page.body);
 
-    let site = tempfile::tempdir()?;
-    let problem = server::serve::site_problem(site.path()).unwrap_or_default();
+    let dir = tempfile::tempdir()?;
+    let site = server::site::Site::choose(Some(dir.path()));
+    let problem = site.problem().unwrap_or_default();
     assert!(problem.contains("bucketshare.js and "), "{problem}");
     assert!(problem.contains("bucketshare.wasm missing"), "{problem}");
-    std::fs::create_dir(site.path().join("pkg"))?;
-    std::fs::write(site.path().join("pkg/bucketshare.js"), "")?;
-    let problem = server::serve::site_problem(site.path()).unwrap_or_default();
+    std::fs::create_dir(dir.path().join("pkg"))?;
+    std::fs::write(dir.path().join("pkg/bucketshare.js"), "")?;
+    let problem = site.problem().unwrap_or_default();
     assert!(!problem.contains("bucketshare.js"), "{problem}");
     assert!(problem.contains("bucketshare.wasm missing"), "{problem}");
-    std::fs::write(site.path().join("pkg/bucketshare.wasm"), "")?;
-    assert_eq!(server::serve::site_problem(site.path()), None);
+    std::fs::write(dir.path().join("pkg/bucketshare.wasm"), "")?;
+    assert_eq!(site.problem(), None);
     Ok(())
 }
