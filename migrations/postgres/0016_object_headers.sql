@@ -4,6 +4,9 @@
 ALTER TABLE objects ADD COLUMN stored TEXT COLLATE "C" NOT NULL DEFAULT '{}';
 ALTER TABLE multipart_uploads ADD COLUMN stored TEXT COLLATE "C" NOT NULL DEFAULT '{}';
 
+-- A part's checksum (base64), for uploads made with a checksum algorithm.
+ALTER TABLE multipart_parts ADD COLUMN checksum TEXT COLLATE "C";
+
 -- Uploads completed in the last day, so that a client retrying CompleteMultipartUpload (its
 -- answer was lost) gets the same answer instead of NoSuchUpload.
 CREATE TABLE multipart_completed (

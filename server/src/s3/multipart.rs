@@ -15,7 +15,7 @@ use super::objects::{
     write_blob_unhashed,
 };
 use super::store::{EmbeddedStore, db_error, insert_error, io_error};
-use super::stored::{Stored, headers_of};
+use super::stored::{self, Stored, StoredChecksum, headers_of};
 use crate::store::{blob_path, remove_blobs};
 
 /// S3's smallest part, except for the last one.
@@ -55,8 +55,20 @@ pub(super) async fn create(
 ) -> S3Result<CreateMultipartUploadOutput> {
     check_key(&input.key)?;
     store.require_bucket(&input.bucket).await?;
+    let checksum = stored::multipart_checksum(
+        input.checksum_algorithm.as_ref(),
+        input.checksum_type.as_ref(),
+    )?;
     let id = hex::encode(rand::rng().random::<[u8; 24]>());
-    let stored = headers_of!(input).to_json();
+    let mut kept = headers_of!(input);
+    if let Some((algorithm, kind)) = &checksum {
+        kept.checksum = Some(StoredChecksum {
+            algorithm: algorithm.clone(),
+            value: String::new(),
+        });
+        kept.checksum_type = Some(kind.clone());
+    }
+    let stored = kept.to_json();
     let metadata = serde_json::to_string(&input.metadata.unwrap_or_default()).map_err(io_error)?;
     sqlx::query(
         "INSERT INTO multipart_uploads
@@ -78,6 +90,8 @@ pub(super) async fn create(
         bucket: Some(input.bucket),
         key: Some(input.key),
         upload_id: Some(id),
+        checksum_algorithm: kept.algorithm(),
+        checksum_type: checksum.map(|(_, kind)| ChecksumType::from(kind)),
         ..Default::default()
     })
 }
@@ -87,9 +101,25 @@ pub(super) async fn upload_part(
     input: UploadPartInput,
     trailers: Option<&TrailingHeaders>,
 ) -> S3Result<UploadPartOutput> {
-    upload(store, &input.upload_id, &input.bucket, &input.key).await?;
+    let upload = upload(store, &input.upload_id, &input.bucket, &input.key).await?;
     check_part_number(input.part_number)?;
-    let declared = declared_by!(input);
+    let mut declared = declared_by!(input);
+    // An upload made with a checksum algorithm keeps each part's checksum of it.
+    let algorithm = Stored::read(&upload.stored).algorithm();
+    if let Some(wanted) = &algorithm {
+        match &declared.algorithm {
+            Some(named) if named.as_str() != wanted.as_str() => {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "This upload was created with the {} checksum algorithm, not {}",
+                    wanted.as_str(),
+                    named.as_str()
+                ));
+            }
+            Some(_) => {}
+            None => declared.algorithm = Some(wanted.clone()),
+        }
+    }
     let body = input.body.ok_or_else(|| s3_error!(IncompleteBody))?;
     let checks = Checks {
         content_md5: input.content_md5.as_deref(),
@@ -99,6 +129,9 @@ pub(super) async fn upload_part(
     };
     let received = receive(store, body, checks).await?;
     let etag = hex::encode(received.md5);
+    let checksum = algorithm
+        .as_ref()
+        .and_then(|a| stored::value_of(&received.checksum, a.as_str()));
     save_part(
         store,
         &input.upload_id,
@@ -106,10 +139,20 @@ pub(super) async fn upload_part(
         received.blob,
         received.size,
         &etag,
+        checksum.as_deref(),
     )
     .await?;
+    let fields = match (&algorithm, checksum) {
+        (Some(a), Some(value)) => stored::fields(a.as_str(), value),
+        _ => Checksum::default(),
+    };
     Ok(UploadPartOutput {
         e_tag: Some(ETag::Strong(etag)),
+        checksum_crc32: fields.checksum_crc32,
+        checksum_crc32c: fields.checksum_crc32c,
+        checksum_sha1: fields.checksum_sha1,
+        checksum_sha256: fields.checksum_sha256,
+        checksum_crc64nvme: fields.checksum_crc64nvme,
         ..Default::default()
     })
 }
@@ -122,6 +165,7 @@ async fn save_part(
     blob: String,
     size: u64,
     etag: &str,
+    checksum: Option<&str>,
 ) -> S3Result<()> {
     let mut tx = domain::db::write_tx(&store.pool).await.map_err(db_error)?;
     let old: Option<String> = sqlx::query_scalar(
@@ -133,10 +177,12 @@ async fn save_part(
     .await
     .map_err(db_error)?;
     let written = sqlx::query(
-        "INSERT INTO multipart_parts (upload_id, part_number, blob, size, etag, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO multipart_parts
+             (upload_id, part_number, blob, size, etag, created_at, checksum)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (upload_id, part_number) DO UPDATE SET blob = excluded.blob,
-             size = excluded.size, etag = excluded.etag, created_at = excluded.created_at",
+             size = excluded.size, etag = excluded.etag, created_at = excluded.created_at,
+             checksum = excluded.checksum",
     )
     .bind(upload_id)
     .bind(part_number)
@@ -144,6 +190,7 @@ async fn save_part(
     .bind(i64::try_from(size).map_err(io_error)?)
     .bind(etag)
     .bind(domain::now_unix())
+    .bind(checksum)
     .execute(&mut *tx)
     .await;
     if let Err(err) = written {
@@ -194,6 +241,7 @@ pub(super) async fn upload_part_copy(
         blob,
         size,
         &etag,
+        None,
     )
     .await?;
     Ok(UploadPartCopyOutput {
@@ -254,8 +302,10 @@ pub(super) async fn complete(
         .and_then(|m| m.parts)
         .filter(|p| !p.is_empty())
         .ok_or_else(|| s3_error!(MalformedXML, "The upload must list at least one part"))?;
-    let stored: Vec<(i32, String, i64, String)> = sqlx::query_as(
-        "SELECT part_number, blob, size, etag FROM multipart_parts WHERE upload_id = $1
+    let mut kept = Stored::read(&upload.stored);
+    let algorithm = kept.algorithm();
+    let stored: Vec<(i32, String, i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT part_number, blob, size, etag, checksum FROM multipart_parts WHERE upload_id = $1
          ORDER BY part_number",
     )
     .bind(&input.upload_id)
@@ -276,8 +326,10 @@ pub(super) async fn complete(
         ));
     }
     let mut chosen = Vec::with_capacity(requested.len());
+    let mut checksums: Vec<Option<String>> = Vec::with_capacity(requested.len());
     for (i, (part, &number)) in requested.iter().zip(&numbers).enumerate() {
-        let Some((_, blob, size, etag)) = stored.iter().find(|(n, ..)| *n == number) else {
+        let Some((_, blob, size, etag, checksum)) = stored.iter().find(|(n, ..)| *n == number)
+        else {
             return Err(s3_error!(InvalidPart, "Part {number} was not uploaded."));
         };
         let given = part.e_tag.as_ref().map(|e| e.value().trim_matches('"'));
@@ -285,6 +337,17 @@ pub(super) async fn complete(
             return Err(s3_error!(
                 InvalidPart,
                 "The ETag of part {number} does not match."
+            ));
+        }
+        let listed = algorithm
+            .as_ref()
+            .and_then(|a| stored::value_of(&part_checksum(part), a.as_str()));
+        if let (Some(listed), Some(checksum)) = (&listed, checksum)
+            && listed != checksum
+        {
+            return Err(s3_error!(
+                InvalidPart,
+                "The checksum of part {number} does not match."
             ));
         }
         if i + 1 < requested.len() && *size < MIN_PART_SIZE {
@@ -298,6 +361,7 @@ pub(super) async fn complete(
             etag.clone(),
             u64::try_from(*size).map_err(io_error)?,
         ));
+        checksums.push(checksum.clone());
     }
 
     // One stream over the parts' files, in order, into the object's blob.
@@ -317,11 +381,24 @@ pub(super) async fn complete(
             Err(err) => futures_util::stream::once(async move { Err(err) }).boxed(),
         })
         .flatten();
+    // A full-object checksum is computed on the way (the parts are read once).
+    let mut whole = stored::hasher_for(algorithm.as_ref().map_or("", |a| a.as_str()));
+    let body = futures_util::TryStreamExt::inspect_ok(body, |bytes| whole.update(bytes));
     // A part file gone while read: another completion of this upload finished first.
     let (blob, size) = match write_blob_unhashed(store, Box::pin(body)).await {
         Ok(written) => written,
         Err(err) => return completed_before(store, &input).await?.ok_or(err),
     };
+    if let Some(algorithm) = &algorithm {
+        let verdict = object_checksum(
+            store, &input, &chosen, checksums, algorithm, whole, &mut kept,
+        )
+        .await;
+        if let Err(err) = verdict {
+            remove_blobs(&store.objects_dir, vec![blob]).await;
+            return Err(err);
+        }
+    }
 
     let mut digests = Md5::new();
     for (_, etag, _) in &chosen {
@@ -331,8 +408,10 @@ pub(super) async fn complete(
     let metadata = serde_json::from_str::<Metadata>(&upload.metadata)
         .ok()
         .filter(|m| !m.is_empty());
-    let mut stored = Stored::read(&upload.stored);
+    let mut stored = kept;
     stored.parts = Some(chosen.iter().map(|(.., size)| *size).collect());
+    let checksum = stored.checksum.as_ref().map(|_| stored.checksum_fields());
+    let checksum_type = checksum.as_ref().map(|_| stored.checksum_type());
     let committed = commit(
         store,
         NewObject {
@@ -359,12 +438,90 @@ pub(super) async fn complete(
             _ => Err(err),
         };
     }
+    let checksum = checksum.unwrap_or_default();
     Ok(CompleteMultipartUploadOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
         e_tag: Some(ETag::Strong(etag)),
+        checksum_crc32: checksum.checksum_crc32,
+        checksum_crc32c: checksum.checksum_crc32c,
+        checksum_sha1: checksum.checksum_sha1,
+        checksum_sha256: checksum.checksum_sha256,
+        checksum_crc64nvme: checksum.checksum_crc64nvme,
+        checksum_type,
         ..Default::default()
     })
+}
+
+/// The checksums a completion lists for one part.
+fn part_checksum(part: &CompletedPart) -> Checksum {
+    Checksum {
+        checksum_crc32: part.checksum_crc32.clone(),
+        checksum_crc32c: part.checksum_crc32c.clone(),
+        checksum_sha1: part.checksum_sha1.clone(),
+        checksum_sha256: part.checksum_sha256.clone(),
+        checksum_crc64nvme: part.checksum_crc64nvme.clone(),
+        ..Default::default()
+    }
+}
+
+/// The checksum of an object completed from an upload made with `algorithm`: of the whole
+/// object (`whole`, computed while the parts were joined) or composite (of the parts'
+/// checksums; a part copied from another object has its computed now). Kept in `kept` with the
+/// parts' checksums. This fails if: the completion declares another value (`BadDigest`).
+async fn object_checksum(
+    store: &EmbeddedStore,
+    input: &CompleteMultipartUploadInput,
+    chosen: &[(String, String, u64)],
+    mut parts: Vec<Option<String>>,
+    algorithm: &ChecksumAlgorithm,
+    whole: s3s::checksum::ChecksumHasher,
+    kept: &mut Stored,
+) -> S3Result<()> {
+    let algorithm = algorithm.as_str();
+    for ((blob, ..), part) in chosen.iter().zip(parts.iter_mut()) {
+        if part.is_none() {
+            let file = tokio::fs::File::open(blob_path(&store.objects_dir, blob))
+                .await
+                .map_err(io_error)?;
+            let mut hasher = stored::hasher_for(algorithm);
+            let mut chunks = ReaderStream::with_capacity(file, super::objects::READ_CHUNK);
+            while let Some(chunk) = chunks.next().await {
+                hasher.update(&chunk.map_err(io_error)?);
+            }
+            *part = stored::value_of(&hasher.finalize(), algorithm);
+        }
+    }
+    let parts: Vec<String> = parts.into_iter().flatten().collect();
+    let value = if kept.checksum_type.as_deref() == Some(ChecksumType::COMPOSITE) {
+        stored::composite(algorithm, &parts)?
+    } else {
+        stored::value_of(&whole.finalize(), algorithm)
+            .ok_or_else(|| s3_error!(InternalError, "no checksum computed"))?
+    };
+    let declared = stored::value_of(
+        &Checksum {
+            checksum_crc32: input.checksum_crc32.clone(),
+            checksum_crc32c: input.checksum_crc32c.clone(),
+            checksum_sha1: input.checksum_sha1.clone(),
+            checksum_sha256: input.checksum_sha256.clone(),
+            checksum_crc64nvme: input.checksum_crc64nvme.clone(),
+            ..Default::default()
+        },
+        algorithm,
+    );
+    if declared.is_some_and(|declared| declared != value) {
+        return Err(s3_error!(
+            BadDigest,
+            "The {algorithm} checksum you specified did not match what we computed."
+        ));
+    }
+    kept.checksum = Some(StoredChecksum {
+        algorithm: algorithm.to_owned(),
+        value,
+    });
+    kept.part_checksums = Some(parts);
+    Ok(())
 }
 
 /// How long a completed upload is remembered for a client retrying its completion.
@@ -376,8 +533,8 @@ async fn completed_before(
     store: &EmbeddedStore,
     input: &CompleteMultipartUploadInput,
 ) -> S3Result<Option<CompleteMultipartUploadOutput>> {
-    let etag: Option<String> = sqlx::query_scalar(
-        "SELECT c.etag FROM multipart_completed c
+    let found: Option<(String, String)> = sqlx::query_as(
+        "SELECT c.etag, o.stored FROM multipart_completed c
          JOIN objects o ON o.bucket = c.bucket AND o.key = c.key AND o.etag = c.etag
          WHERE c.id = $1 AND c.bucket = $2 AND c.key = $3",
     )
@@ -387,11 +544,21 @@ async fn completed_before(
     .fetch_optional(&store.pool)
     .await
     .map_err(db_error)?;
-    Ok(etag.map(|etag| CompleteMultipartUploadOutput {
-        bucket: Some(input.bucket.clone()),
-        key: Some(input.key.clone()),
-        e_tag: Some(ETag::Strong(etag)),
-        ..Default::default()
+    Ok(found.map(|(etag, stored)| {
+        let stored = Stored::read(&stored);
+        let checksum = stored.checksum_fields();
+        CompleteMultipartUploadOutput {
+            bucket: Some(input.bucket.clone()),
+            key: Some(input.key.clone()),
+            e_tag: Some(ETag::Strong(etag)),
+            checksum_crc32: checksum.checksum_crc32,
+            checksum_crc32c: checksum.checksum_crc32c,
+            checksum_sha1: checksum.checksum_sha1,
+            checksum_sha256: checksum.checksum_sha256,
+            checksum_crc64nvme: checksum.checksum_crc64nvme,
+            checksum_type: stored.checksum.as_ref().map(|_| stored.checksum_type()),
+            ..Default::default()
+        }
     }))
 }
 
@@ -477,11 +644,12 @@ pub(super) async fn list_parts(
     store: &EmbeddedStore,
     input: ListPartsInput,
 ) -> S3Result<ListPartsOutput> {
-    upload(store, &input.upload_id, &input.bucket, &input.key).await?;
+    let upload = upload(store, &input.upload_id, &input.bucket, &input.key).await?;
+    let kept = Stored::read(&upload.stored);
     let max = input.max_parts.unwrap_or(1000).clamp(0, 1000);
     let after = input.part_number_marker.unwrap_or(0);
-    let rows: Vec<(i32, i64, String, i64)> = sqlx::query_as(
-        "SELECT part_number, size, etag, created_at FROM multipart_parts
+    let rows: Vec<(i32, i64, String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT part_number, size, etag, created_at, checksum FROM multipart_parts
          WHERE upload_id = $1 AND part_number > $2 ORDER BY part_number LIMIT $3",
     )
     .bind(&input.upload_id)
@@ -494,12 +662,23 @@ pub(super) async fn list_parts(
     let parts: Vec<Part> = rows
         .into_iter()
         .take(usize::try_from(max).unwrap_or(0))
-        .map(|(number, size, etag, at)| Part {
-            part_number: Some(number),
-            size: Some(size),
-            e_tag: Some(ETag::Strong(etag)),
-            last_modified: Some(timestamp(at)),
-            ..Default::default()
+        .map(|(number, size, etag, at, checksum)| {
+            let fields = match (&kept.checksum, checksum) {
+                (Some(c), Some(value)) => stored::fields(&c.algorithm, value),
+                _ => Checksum::default(),
+            };
+            Part {
+                part_number: Some(number),
+                size: Some(size),
+                e_tag: Some(ETag::Strong(etag)),
+                last_modified: Some(timestamp(at)),
+                checksum_crc32: fields.checksum_crc32,
+                checksum_crc32c: fields.checksum_crc32c,
+                checksum_sha1: fields.checksum_sha1,
+                checksum_sha256: fields.checksum_sha256,
+                checksum_crc64nvme: fields.checksum_crc64nvme,
+                ..Default::default()
+            }
         })
         .collect();
     let next = parts
@@ -515,6 +694,8 @@ pub(super) async fn list_parts(
         next_part_number_marker: next,
         part_number_marker: input.part_number_marker,
         parts: Some(parts),
+        checksum_algorithm: kept.algorithm(),
+        checksum_type: kept.checksum.as_ref().map(|_| kept.checksum_type()),
         ..Default::default()
     })
 }

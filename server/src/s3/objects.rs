@@ -605,7 +605,7 @@ pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Resul
         parts_count,
         ..Default::default()
     };
-    show!(output, &stored, with_checksum);
+    show!(output, &stored, with_checksum, input.part_number);
     Ok(output)
 }
 
@@ -664,7 +664,12 @@ pub(super) async fn head(
         expires: input.response_expires.as_ref().and_then(http_date),
         ..Default::default()
     };
-    show!(output, &stored, is_enabled(input.checksum_mode.as_ref()));
+    show!(
+        output,
+        &stored,
+        is_enabled(input.checksum_mode.as_ref()),
+        input.part_number
+    );
     Ok(output)
 }
 
@@ -694,10 +699,19 @@ pub(super) async fn attributes(
                 .clone()
                 .filter(|(n, _)| *n > after)
                 .take(usize::try_from(max).unwrap_or(0))
-                .map(|(n, size)| ObjectPart {
-                    part_number: Some(n),
-                    size: i64::try_from(*size).ok(),
-                    ..Default::default()
+                .map(|(n, size)| {
+                    let index = usize::try_from(n - 1).unwrap_or(usize::MAX);
+                    let fields = stored.part_checksum_fields(index).unwrap_or_default();
+                    ObjectPart {
+                        part_number: Some(n),
+                        size: i64::try_from(*size).ok(),
+                        checksum_crc32: fields.checksum_crc32,
+                        checksum_crc32c: fields.checksum_crc32c,
+                        checksum_sha1: fields.checksum_sha1,
+                        checksum_sha256: fields.checksum_sha256,
+                        checksum_crc64nvme: fields.checksum_crc64nvme,
+                        ..Default::default()
+                    }
                 })
                 .collect();
             let last = parts.last().and_then(|p| p.part_number);
@@ -720,7 +734,7 @@ pub(super) async fn attributes(
             .then(|| StorageClass::from_static(StorageClass::STANDARD)),
         checksum: (asked(ObjectAttributes::CHECKSUM) && stored.checksum.is_some()).then(|| {
             let mut fields = stored.checksum_fields();
-            fields.checksum_type = Some(stored::full_object());
+            fields.checksum_type = Some(stored.checksum_type());
             fields
         }),
         object_parts,

@@ -4,7 +4,11 @@
 //! (`x-amz-checksum-mode: ENABLED`); and a multipart object's part sizes, which GET and HEAD
 //! with `partNumber` and GetObjectAttributes read.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use s3s::checksum::ChecksumHasher;
 use s3s::dto::{Checksum, ChecksumAlgorithm, ChecksumType};
+use s3s::{S3Result, s3_error};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -21,11 +25,20 @@ pub(super) struct Stored {
     /// An HTTP date, as the client sent it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
+    /// The object's checksum; on an upload in progress, the algorithm it was made with (the
+    /// value empty).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checksum: Option<StoredChecksum>,
+    /// `FULL_OBJECT` or `COMPOSITE` (a checksum of the parts' checksums, `-N`); absent:
+    /// `FULL_OBJECT`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksum_type: Option<String>,
     /// A multipart object's part sizes, in order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parts: Option<Vec<u64>>,
+    /// A multipart object's part checksums (base64, the object's algorithm), in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part_checksums: Option<Vec<String>>,
 }
 
 /// A checksum of the whole object, as the client declared it and the store verified it.
@@ -49,21 +62,133 @@ impl Stored {
 
     /// The checksum as the output fields of GET, HEAD and PUT carry it.
     pub fn checksum_fields(&self) -> Checksum {
-        let mut fields = Checksum::default();
-        let Some(checksum) = &self.checksum else {
-            return fields;
-        };
-        let value = Some(checksum.value.clone());
-        match checksum.algorithm.as_str() {
-            ChecksumAlgorithm::CRC32 => fields.checksum_crc32 = value,
-            ChecksumAlgorithm::CRC32C => fields.checksum_crc32c = value,
-            ChecksumAlgorithm::SHA1 => fields.checksum_sha1 = value,
-            ChecksumAlgorithm::SHA256 => fields.checksum_sha256 = value,
-            ChecksumAlgorithm::CRC64NVME => fields.checksum_crc64nvme = value,
-            _ => {}
+        match &self.checksum {
+            Some(checksum) => fields(&checksum.algorithm, checksum.value.clone()),
+            None => Checksum::default(),
         }
-        fields
     }
+
+    /// Part `index`'s checksum as output fields (a GET or HEAD of one part).
+    pub fn part_checksum_fields(&self, index: usize) -> Option<Checksum> {
+        let algorithm = &self.checksum.as_ref()?.algorithm;
+        let value = self.part_checksums.as_ref()?.get(index)?;
+        Some(fields(algorithm, value.clone()))
+    }
+
+    /// The checksum type, as the output fields carry it.
+    pub fn checksum_type(&self) -> ChecksumType {
+        ChecksumType::from(
+            self.checksum_type
+                .clone()
+                .unwrap_or_else(|| ChecksumType::FULL_OBJECT.to_owned()),
+        )
+    }
+
+    /// The algorithm an upload was created with, if any.
+    pub fn algorithm(&self) -> Option<ChecksumAlgorithm> {
+        self.checksum
+            .as_ref()
+            .map(|c| ChecksumAlgorithm::from(c.algorithm.clone()))
+    }
+}
+
+/// `value` in the output field of `algorithm`.
+pub(super) fn fields(algorithm: &str, value: String) -> Checksum {
+    let mut fields = Checksum::default();
+    let value = Some(value);
+    match algorithm {
+        ChecksumAlgorithm::CRC32 => fields.checksum_crc32 = value,
+        ChecksumAlgorithm::CRC32C => fields.checksum_crc32c = value,
+        ChecksumAlgorithm::SHA1 => fields.checksum_sha1 = value,
+        ChecksumAlgorithm::SHA256 => fields.checksum_sha256 = value,
+        ChecksumAlgorithm::CRC64NVME => fields.checksum_crc64nvme = value,
+        _ => {}
+    }
+    fields
+}
+
+/// The value of `algorithm` among computed or declared checksums.
+pub(super) fn value_of(checksum: &Checksum, algorithm: &str) -> Option<String> {
+    match algorithm {
+        ChecksumAlgorithm::CRC32 => checksum.checksum_crc32.clone(),
+        ChecksumAlgorithm::CRC32C => checksum.checksum_crc32c.clone(),
+        ChecksumAlgorithm::SHA1 => checksum.checksum_sha1.clone(),
+        ChecksumAlgorithm::SHA256 => checksum.checksum_sha256.clone(),
+        ChecksumAlgorithm::CRC64NVME => checksum.checksum_crc64nvme.clone(),
+        _ => None,
+    }
+}
+
+/// A hasher computing `algorithm` only.
+pub(super) fn hasher_for(algorithm: &str) -> ChecksumHasher {
+    let mut hasher = ChecksumHasher::default();
+    match algorithm {
+        ChecksumAlgorithm::CRC32 => hasher.crc32 = Some(Default::default()),
+        ChecksumAlgorithm::CRC32C => hasher.crc32c = Some(Default::default()),
+        ChecksumAlgorithm::SHA1 => hasher.sha1 = Some(Default::default()),
+        ChecksumAlgorithm::SHA256 => hasher.sha256 = Some(Default::default()),
+        ChecksumAlgorithm::CRC64NVME => hasher.crc64nvme = Some(Default::default()),
+        _ => {}
+    }
+    hasher
+}
+
+/// The checksum algorithm and type a multipart upload is created with, checked as S3 does:
+/// SHA-1 and SHA-256 are composite only, CRC-64/NVME full-object only, CRC32 and CRC32C either
+/// (composite unless asked).
+pub(super) fn multipart_checksum(
+    algorithm: Option<&ChecksumAlgorithm>,
+    kind: Option<&ChecksumType>,
+) -> S3Result<Option<(String, String)>> {
+    let Some(algorithm) = algorithm else {
+        if kind.is_some() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "x-amz-checksum-type needs x-amz-checksum-algorithm"
+            ));
+        }
+        return Ok(None);
+    };
+    let algorithm = algorithm.as_str();
+    let composite_only = [ChecksumAlgorithm::SHA1, ChecksumAlgorithm::SHA256].contains(&algorithm);
+    let full_only = algorithm == ChecksumAlgorithm::CRC64NVME;
+    if !composite_only
+        && !full_only
+        && ![ChecksumAlgorithm::CRC32, ChecksumAlgorithm::CRC32C].contains(&algorithm)
+    {
+        return Err(s3_error!(
+            InvalidRequest,
+            "Checksum algorithm {algorithm} is not supported"
+        ));
+    }
+    let kind = match kind.map(ChecksumType::as_str) {
+        None if full_only => ChecksumType::FULL_OBJECT,
+        None => ChecksumType::COMPOSITE,
+        Some(ChecksumType::FULL_OBJECT) if !composite_only => ChecksumType::FULL_OBJECT,
+        Some(ChecksumType::COMPOSITE) if !full_only => ChecksumType::COMPOSITE,
+        Some(other) => {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The {other} checksum type cannot be used with {algorithm}"
+            ));
+        }
+    };
+    Ok(Some((algorithm.to_owned(), kind.to_owned())))
+}
+
+/// A composite checksum: `algorithm` over the parts' checksums (decoded, in order), then
+/// `-N`, as S3 computes it.
+pub(super) fn composite(algorithm: &str, parts: &[String]) -> S3Result<String> {
+    let mut hasher = hasher_for(algorithm);
+    for part in parts {
+        let raw = BASE64
+            .decode(part)
+            .map_err(|_| s3_error!(InternalError, "a stored part checksum is not base64"))?;
+        hasher.update(&raw);
+    }
+    let value = value_of(&hasher.finalize(), algorithm)
+        .ok_or_else(|| s3_error!(InternalError, "no checksum computed"))?;
+    Ok(format!("{value}-{}", parts.len()))
 }
 
 /// The checksum to keep of an upload: the one the request named (`x-amz-sdk-checksum-algorithm`
@@ -121,9 +246,10 @@ macro_rules! headers_of {
 pub(super) use headers_of;
 
 /// Sets the stored headers, and the checksum when `with_checksum`, on a GET or HEAD output
-/// (`GetObjectOutput`, `HeadObjectOutput`). A `response-*` override the request made wins.
+/// (`GetObjectOutput`, `HeadObjectOutput`). A `response-*` override the request made wins. A
+/// GET or HEAD of one part (`partNumber`) carries that part's checksum, as S3 does.
 macro_rules! show {
-    ($output:expr, $stored:expr, $with_checksum:expr) => {{
+    ($output:expr, $stored:expr, $with_checksum:expr, $part_number:expr) => {{
         let stored: &$crate::s3::stored::Stored = $stored;
         let output = &mut $output;
         output.cache_control = output
@@ -143,14 +269,22 @@ macro_rules! show {
             .take()
             .or_else(|| stored.content_language.clone());
         output.expires = output.expires.take().or_else(|| stored.expires.clone());
-        if $with_checksum && stored.checksum.is_some() {
-            let fields = stored.checksum_fields();
+        let part: Option<i32> = $part_number;
+        let fields = match part {
+            Some(number) => usize::try_from(number)
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|index| stored.part_checksum_fields(index)),
+            None if $with_checksum && stored.checksum.is_some() => Some(stored.checksum_fields()),
+            None => None,
+        };
+        if let Some(fields) = fields {
             output.checksum_crc32 = fields.checksum_crc32;
             output.checksum_crc32c = fields.checksum_crc32c;
             output.checksum_sha1 = fields.checksum_sha1;
             output.checksum_sha256 = fields.checksum_sha256;
             output.checksum_crc64nvme = fields.checksum_crc64nvme;
-            output.checksum_type = Some($crate::s3::stored::full_object());
+            output.checksum_type = Some(stored.checksum_type());
         }
     }};
 }
