@@ -1469,3 +1469,108 @@ async fn racing_completions_and_aborts_make_one_object_at_most() -> TestResult {
     }
     Ok(())
 }
+
+/// The aws SDK's own checksums on a multipart upload: made with CRC32C, each part's checksum
+/// comes back and is kept, a part listed with another checksum is refused, and the completed
+/// object's composite checksum (`…-2`) is given back by HEAD with checksum mode on.
+#[tokio::test]
+async fn multipart_checksums_are_kept_and_checked() -> TestResult {
+    use aws_sdk_s3::types::{
+        ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart,
+    };
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("sums").send().await?;
+    let created = s3
+        .create_multipart_upload()
+        .bucket("sums")
+        .key("big.bin")
+        .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+        .send()
+        .await?;
+    assert_eq!(
+        created.checksum_algorithm(),
+        Some(&ChecksumAlgorithm::Crc32C)
+    );
+    let id = created.upload_id().unwrap_or_default().to_owned();
+    let mut parts = Vec::new();
+    for (number, bytes) in [(1, vec![7u8; 5 * 1024 * 1024]), (2, b"tail".to_vec())] {
+        let out = s3
+            .upload_part()
+            .bucket("sums")
+            .key("big.bin")
+            .upload_id(&id)
+            .part_number(number)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await?;
+        let checksum = out.checksum_crc32_c().unwrap_or_default().to_owned();
+        assert!(!checksum.is_empty(), "part {number} has no checksum");
+        parts.push((number, out.e_tag().unwrap_or_default().to_owned(), checksum));
+    }
+    let listed = s3
+        .list_parts()
+        .bucket("sums")
+        .key("big.bin")
+        .upload_id(&id)
+        .send()
+        .await?;
+    let kept: Vec<_> = listed
+        .parts()
+        .iter()
+        .map(|p| p.checksum_crc32_c())
+        .collect();
+    assert_eq!(
+        kept,
+        vec![Some(parts[0].2.as_str()), Some(parts[1].2.as_str())]
+    );
+
+    let complete = |second_checksum: &str| {
+        let listed = vec![
+            CompletedPart::builder()
+                .part_number(1)
+                .e_tag(&parts[0].1)
+                .checksum_crc32_c(&parts[0].2)
+                .build(),
+            CompletedPart::builder()
+                .part_number(2)
+                .e_tag(&parts[1].1)
+                .checksum_crc32_c(second_checksum)
+                .build(),
+        ];
+        s3.complete_multipart_upload()
+            .bucket("sums")
+            .key("big.bin")
+            .upload_id(&id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(listed))
+                    .build(),
+            )
+            .send()
+    };
+    assert_eq!(code(complete("AAAAAA==").await), "InvalidPart");
+    let done = complete(&parts[1].2).await?;
+    let composite = done.checksum_crc32_c().unwrap_or_default().to_owned();
+    assert!(composite.ends_with("-2"), "{composite}");
+    assert_eq!(done.checksum_type(), Some(&ChecksumType::Composite));
+
+    let head = s3
+        .head_object()
+        .bucket("sums")
+        .key("big.bin")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await?;
+    assert_eq!(head.checksum_crc32_c(), Some(composite.as_str()));
+    let plain = s3
+        .head_object()
+        .bucket("sums")
+        .key("big.bin")
+        .send()
+        .await?;
+    assert_eq!(plain.checksum_crc32_c(), None);
+    Ok(())
+}
