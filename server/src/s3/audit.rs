@@ -240,7 +240,7 @@ impl Seen {
             event: RequestEvent {
                 kind: Some(kind),
                 access_key_id: reading.access_key().map(|k| clean(k, MAX_HEADER_CHARS)),
-                operation: operation(method.as_str(), bucket.is_some(), key.is_some()).to_owned(),
+                operation: reading.operation.to_owned(),
                 bucket,
                 key,
                 client_ip,
@@ -299,15 +299,6 @@ impl Seen {
             400..=499 => "bad_request",
             _ => "failed",
         })
-    }
-
-    /// The operation asked, as the audit and the metrics name it.
-    pub fn operation(&self) -> &'static str {
-        operation(
-            self.method.as_str(),
-            self.event.bucket.is_some(),
-            self.event.key.is_some(),
-        )
     }
 
     /// Records the request with its response, and gives the response back.
@@ -472,39 +463,9 @@ impl Drop for Counted {
     }
 }
 
-/// A name for what was asked, from the method and the path's shape.
-fn operation(method: &str, bucket: bool, key: bool) -> &'static str {
-    match (method, bucket, key) {
-        ("GET", false, _) => "ListBuckets",
-        ("GET", true, false) => "ListObjects",
-        ("GET", true, true) => "GetObject",
-        ("HEAD", true, false) => "HeadBucket",
-        ("HEAD", true, true) => "HeadObject",
-        ("PUT", true, false) => "CreateBucket",
-        ("PUT", true, true) => "PutObject",
-        ("DELETE", true, false) => "DeleteBucket",
-        ("DELETE", true, true) => "DeleteObject",
-        ("POST", true, false) => "DeleteObjects",
-        ("POST", true, true) => "MultipartUpload",
-        _ => "Other",
-    }
-}
-
 /// Whether a response may refuse the request for authentication or authorization.
 fn is_denial(status: http::StatusCode) -> bool {
     status == http::StatusCode::FORBIDDEN
         || status == http::StatusCode::UNAUTHORIZED
         || status == http::StatusCode::BAD_REQUEST
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_give_an_operation() {
-        assert_eq!(operation("GET", true, true), "GetObject");
-        assert_eq!(operation("GET", false, false), "ListBuckets");
-        assert_eq!(operation("POST", true, false), "DeleteObjects");
-    }
 }

@@ -87,6 +87,8 @@ pub struct Reading {
     /// Every signature the query names under `X-Amz-Signature` or `Signature` (at most
     /// [`MAX_CLAIMED`]): a refused request is audited against the link any of them belongs to.
     pub claimed_signatures: Vec<String>,
+    /// The S3 operation asked, as the audit and the metrics name it ([`operation`]).
+    pub operation: &'static str,
 }
 
 /// Signatures of one refused request looked up in the registry, at most.
@@ -139,12 +141,20 @@ pub fn read(method: &Method, uri: &Uri, headers: &HeaderMap, rules: Rules<'_>) -
         .map(|(_, value)| value.clone())
         .take(MAX_CLAIMED)
         .collect();
+    let names: Vec<&str> = query
+        .iter()
+        .flatten()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let copy = headers.contains_key("x-amz-copy-source");
+    let operation = operation(method, bucket.is_some(), key.is_some(), &names, copy);
     let mut reading = Reading {
         auth: Auth::Anonymous,
         bucket,
         key,
         refusal: None,
         claimed_signatures,
+        operation,
     };
     let Ok(pairs) = query else {
         reading.refusal = Some(Refusal::bad(
@@ -161,6 +171,64 @@ pub fn read(method: &Method, uri: &Uri, headers: &HeaderMap, rules: Rules<'_>) -
         }
     }
     reading
+}
+
+/// The S3 operation a request asks for, named as S3 names it, from its method, the shape of its
+/// path, its query's parameter names and whether it names a copy source. Requests for
+/// configurations bucketshare does not keep (ACLs, policies, tagging, …) are `Other`.
+pub fn operation(
+    method: &Method,
+    bucket: bool,
+    key: bool,
+    query: &[&str],
+    copy: bool,
+) -> &'static str {
+    let has = |name: &str| query.contains(&name);
+    let configuration = [
+        "acl",
+        "policy",
+        "cors",
+        "tagging",
+        "lifecycle",
+        "versioning",
+        "website",
+        "logging",
+        "encryption",
+        "notification",
+        "replication",
+        "object-lock",
+        "retention",
+        "legal-hold",
+    ]
+    .iter()
+    .any(|name| has(name));
+    match (method.as_str(), bucket, key) {
+        _ if configuration => "Other",
+        ("GET", false, _) => "ListBuckets",
+        ("GET", true, false) if has("versions") => "ListObjectVersions",
+        ("GET", true, false) if has("uploads") => "ListMultipartUploads",
+        ("GET", true, false) if has("location") => "GetBucketLocation",
+        ("GET", true, false) if has("list-type") => "ListObjectsV2",
+        ("GET", true, false) => "ListObjects",
+        ("GET", true, true) if has("uploadId") => "ListParts",
+        ("GET", true, true) if has("attributes") => "GetObjectAttributes",
+        ("GET", true, true) => "GetObject",
+        ("HEAD", true, false) => "HeadBucket",
+        ("HEAD", true, true) => "HeadObject",
+        ("PUT", true, false) => "CreateBucket",
+        ("PUT", true, true) if has("uploadId") && copy => "UploadPartCopy",
+        ("PUT", true, true) if has("uploadId") => "UploadPart",
+        ("PUT", true, true) if copy => "CopyObject",
+        ("PUT", true, true) => "PutObject",
+        ("DELETE", true, false) => "DeleteBucket",
+        ("DELETE", true, true) if has("uploadId") => "AbortMultipartUpload",
+        ("DELETE", true, true) => "DeleteObject",
+        ("POST", true, false) if has("delete") => "DeleteObjects",
+        ("POST", true, false) => "PostObject",
+        ("POST", true, true) if has("uploads") => "CreateMultipartUpload",
+        ("POST", true, true) if has("uploadId") => "CompleteMultipartUpload",
+        _ => "Other",
+    }
 }
 
 type AuthResult = Result<Auth, (Auth, Refusal)>;
@@ -474,6 +542,64 @@ mod tests {
     fn reading(uri: &str) -> Reading {
         let uri: Uri = uri.parse().unwrap();
         read(&Method::GET, &uri, &HeaderMap::new(), rules())
+    }
+
+    #[test]
+    fn each_request_is_named_by_the_operation_it_asks_for() {
+        let named = |method: &str, uri: &str, copy: bool| {
+            let mut headers = HeaderMap::new();
+            if copy {
+                headers.insert("x-amz-copy-source", "b/other".parse().unwrap());
+            }
+            let method: Method = method.parse().unwrap();
+            read(&method, &uri.parse().unwrap(), &headers, rules()).operation
+        };
+        for (method, uri, copy, expected) in [
+            ("GET", "/", false, "ListBuckets"),
+            ("GET", "/b", false, "ListObjects"),
+            ("GET", "/b?list-type=2&prefix=a", false, "ListObjectsV2"),
+            ("GET", "/b?versions", false, "ListObjectVersions"),
+            ("GET", "/b?uploads", false, "ListMultipartUploads"),
+            ("GET", "/b?location", false, "GetBucketLocation"),
+            ("GET", "/b/k", false, "GetObject"),
+            ("GET", "/b/k?uploadId=u", false, "ListParts"),
+            ("GET", "/b/k?attributes", false, "GetObjectAttributes"),
+            ("GET", "/b/k?acl", false, "Other"),
+            ("HEAD", "/b", false, "HeadBucket"),
+            ("HEAD", "/b/k", false, "HeadObject"),
+            ("PUT", "/b", false, "CreateBucket"),
+            ("PUT", "/b?versioning", false, "Other"),
+            ("PUT", "/b/k", false, "PutObject"),
+            ("PUT", "/b/k", true, "CopyObject"),
+            ("PUT", "/b/k?partNumber=1&uploadId=u", false, "UploadPart"),
+            (
+                "PUT",
+                "/b/k?partNumber=1&uploadId=u",
+                true,
+                "UploadPartCopy",
+            ),
+            ("DELETE", "/b", false, "DeleteBucket"),
+            ("DELETE", "/b/k", false, "DeleteObject"),
+            ("DELETE", "/b/k?uploadId=u", false, "AbortMultipartUpload"),
+            ("POST", "/b?delete", false, "DeleteObjects"),
+            ("POST", "/b", false, "PostObject"),
+            ("POST", "/b/k?uploads", false, "CreateMultipartUpload"),
+            ("POST", "/b/k?uploadId=u", false, "CompleteMultipartUpload"),
+            // Names are read as s3s reads them: decoded.
+            (
+                "POST",
+                "/b/k?upload%49d=u",
+                false,
+                "CompleteMultipartUpload",
+            ),
+            ("PATCH", "/b/k", false, "Other"),
+        ] {
+            assert_eq!(
+                named(method, uri, copy),
+                expected,
+                "{method} {uri} copy={copy}"
+            );
+        }
     }
 
     #[test]
