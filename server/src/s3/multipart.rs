@@ -15,7 +15,7 @@ use super::objects::{
     write_blob_unhashed,
 };
 use super::store::{EmbeddedStore, db_error, insert_error, io_error};
-use super::stored::{self, Stored, StoredChecksum, headers_of};
+use super::stored::{self, Stored, StoredChecksum, checksum_of, headers_of, set_checksum};
 use crate::store::{blob_path, remove_blobs};
 
 /// S3's smallest part, except for the last one.
@@ -146,15 +146,12 @@ pub(super) async fn upload_part(
         (Some(a), Some(value)) => stored::fields(a.as_str(), value),
         _ => Checksum::default(),
     };
-    Ok(UploadPartOutput {
+    let mut output = UploadPartOutput {
         e_tag: Some(ETag::Strong(etag)),
-        checksum_crc32: fields.checksum_crc32,
-        checksum_crc32c: fields.checksum_crc32c,
-        checksum_sha1: fields.checksum_sha1,
-        checksum_sha256: fields.checksum_sha256,
-        checksum_crc64nvme: fields.checksum_crc64nvme,
         ..Default::default()
-    })
+    };
+    set_checksum!(output, fields);
+    Ok(output)
 }
 
 /// Records a part's blob, replacing (and then removing) an earlier upload of the same part.
@@ -341,7 +338,7 @@ pub(super) async fn complete(
         }
         let listed = algorithm
             .as_ref()
-            .and_then(|a| stored::value_of(&part_checksum(part), a.as_str()));
+            .and_then(|a| stored::value_of(&checksum_of!(part), a.as_str()));
         if let (Some(listed), Some(checksum)) = (&listed, checksum)
             && listed != checksum
         {
@@ -438,31 +435,15 @@ pub(super) async fn complete(
             _ => Err(err),
         };
     }
-    let checksum = checksum.unwrap_or_default();
-    Ok(CompleteMultipartUploadOutput {
+    let mut output = CompleteMultipartUploadOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
         e_tag: Some(ETag::Strong(etag)),
-        checksum_crc32: checksum.checksum_crc32,
-        checksum_crc32c: checksum.checksum_crc32c,
-        checksum_sha1: checksum.checksum_sha1,
-        checksum_sha256: checksum.checksum_sha256,
-        checksum_crc64nvme: checksum.checksum_crc64nvme,
         checksum_type,
         ..Default::default()
-    })
-}
-
-/// The checksums a completion lists for one part.
-fn part_checksum(part: &CompletedPart) -> Checksum {
-    Checksum {
-        checksum_crc32: part.checksum_crc32.clone(),
-        checksum_crc32c: part.checksum_crc32c.clone(),
-        checksum_sha1: part.checksum_sha1.clone(),
-        checksum_sha256: part.checksum_sha256.clone(),
-        checksum_crc64nvme: part.checksum_crc64nvme.clone(),
-        ..Default::default()
-    }
+    };
+    set_checksum!(output, checksum.unwrap_or_default());
+    Ok(output)
 }
 
 /// The checksum of an object completed from an upload made with `algorithm`: of the whole
@@ -499,17 +480,7 @@ async fn object_checksum(
         stored::value_of(&whole.finalize(), algorithm)
             .ok_or_else(|| s3_error!(InternalError, "no checksum computed"))?
     };
-    let declared = stored::value_of(
-        &Checksum {
-            checksum_crc32: input.checksum_crc32.clone(),
-            checksum_crc32c: input.checksum_crc32c.clone(),
-            checksum_sha1: input.checksum_sha1.clone(),
-            checksum_sha256: input.checksum_sha256.clone(),
-            checksum_crc64nvme: input.checksum_crc64nvme.clone(),
-            ..Default::default()
-        },
-        algorithm,
-    );
+    let declared = stored::value_of(&checksum_of!(input), algorithm);
     if declared.is_some_and(|declared| declared != value) {
         return Err(s3_error!(
             BadDigest,
@@ -546,19 +517,15 @@ async fn completed_before(
     .map_err(db_error)?;
     Ok(found.map(|(etag, stored)| {
         let stored = Stored::read(&stored);
-        let checksum = stored.checksum_fields();
-        CompleteMultipartUploadOutput {
+        let mut output = CompleteMultipartUploadOutput {
             bucket: Some(input.bucket.clone()),
             key: Some(input.key.clone()),
             e_tag: Some(ETag::Strong(etag)),
-            checksum_crc32: checksum.checksum_crc32,
-            checksum_crc32c: checksum.checksum_crc32c,
-            checksum_sha1: checksum.checksum_sha1,
-            checksum_sha256: checksum.checksum_sha256,
-            checksum_crc64nvme: checksum.checksum_crc64nvme,
             checksum_type: stored.checksum.as_ref().map(|_| stored.checksum_type()),
             ..Default::default()
-        }
+        };
+        set_checksum!(output, stored.checksum_fields());
+        output
     }))
 }
 
@@ -667,18 +634,15 @@ pub(super) async fn list_parts(
                 (Some(c), Some(value)) => stored::fields(&c.algorithm, value),
                 _ => Checksum::default(),
             };
-            Part {
+            let mut part = Part {
                 part_number: Some(number),
                 size: Some(size),
                 e_tag: Some(ETag::Strong(etag)),
                 last_modified: Some(timestamp(at)),
-                checksum_crc32: fields.checksum_crc32,
-                checksum_crc32c: fields.checksum_crc32c,
-                checksum_sha1: fields.checksum_sha1,
-                checksum_sha256: fields.checksum_sha256,
-                checksum_crc64nvme: fields.checksum_crc64nvme,
                 ..Default::default()
-            }
+            };
+            set_checksum!(part, fields);
+            part
         })
         .collect();
     let next = parts

@@ -20,7 +20,7 @@ use tokio_util::io::ReaderStream;
 
 use super::checksum::{Declared, declared_by};
 use super::store::{EmbeddedStore, db_error, insert_error, io_error};
-use super::stored::{self, Stored, headers_of, show};
+use super::stored::{self, Stored, headers_of, set_checksum, show};
 use crate::store::{blob_path, remove_blobs};
 
 /// S3's limit on key length, in bytes.
@@ -355,16 +355,13 @@ pub(super) async fn put(
         },
     )
     .await?;
-    Ok(PutObjectOutput {
+    let mut output = PutObjectOutput {
         e_tag: Some(ETag::Strong(etag)),
-        checksum_crc32: checksum.checksum_crc32,
-        checksum_crc32c: checksum.checksum_crc32c,
-        checksum_sha1: checksum.checksum_sha1,
-        checksum_sha256: checksum.checksum_sha256,
-        checksum_crc64nvme: checksum.checksum_crc64nvme,
         checksum_type,
         ..Default::default()
-    })
+    };
+    set_checksum!(output, checksum);
+    Ok(output)
 }
 
 /// What an upload's body must satisfy once received.
@@ -454,6 +451,18 @@ struct Conditions<'a> {
     if_none_match: Option<&'a ETagCondition>,
     if_modified_since: Option<&'a Timestamp>,
     if_unmodified_since: Option<&'a Timestamp>,
+}
+
+/// The conditions of a GET or a HEAD (`GetObjectInput`, `HeadObjectInput`: the same fields).
+macro_rules! conditions_of {
+    ($input:expr) => {
+        Conditions {
+            if_match: $input.if_match.as_ref(),
+            if_none_match: $input.if_none_match.as_ref(),
+            if_modified_since: $input.if_modified_since.as_ref(),
+            if_unmodified_since: $input.if_unmodified_since.as_ref(),
+        }
+    };
 }
 
 impl Conditions<'_> {
@@ -550,13 +559,7 @@ pub(super) async fn open(
 pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Result<GetObjectOutput> {
     current_only(input.version_id.as_deref())?;
     let (row, mut file) = open(store, &input.bucket, &input.key).await?;
-    Conditions {
-        if_match: input.if_match.as_ref(),
-        if_none_match: input.if_none_match.as_ref(),
-        if_modified_since: input.if_modified_since.as_ref(),
-        if_unmodified_since: input.if_unmodified_since.as_ref(),
-    }
-    .check(&row)?;
+    conditions_of!(input).check(&row)?;
     let stored = Stored::read(&row.stored);
     let size = u64::try_from(row.size).map_err(io_error)?;
     let shown =
@@ -631,13 +634,7 @@ pub(super) async fn head(
 ) -> S3Result<HeadObjectOutput> {
     current_only(input.version_id.as_deref())?;
     let row = row(store, &input.bucket, &input.key).await?;
-    Conditions {
-        if_match: input.if_match.as_ref(),
-        if_none_match: input.if_none_match.as_ref(),
-        if_modified_since: input.if_modified_since.as_ref(),
-        if_unmodified_since: input.if_unmodified_since.as_ref(),
-    }
-    .check(&row)?;
+    conditions_of!(input).check(&row)?;
     let stored = Stored::read(&row.stored);
     let (length, parts_count) = match input.part_number {
         None => (row.size, None),
@@ -702,16 +699,13 @@ pub(super) async fn attributes(
                 .map(|(n, size)| {
                     let index = usize::try_from(n - 1).unwrap_or(usize::MAX);
                     let fields = stored.part_checksum_fields(index).unwrap_or_default();
-                    ObjectPart {
+                    let mut part = ObjectPart {
                         part_number: Some(n),
                         size: i64::try_from(*size).ok(),
-                        checksum_crc32: fields.checksum_crc32,
-                        checksum_crc32c: fields.checksum_crc32c,
-                        checksum_sha1: fields.checksum_sha1,
-                        checksum_sha256: fields.checksum_sha256,
-                        checksum_crc64nvme: fields.checksum_crc64nvme,
                         ..Default::default()
-                    }
+                    };
+                    set_checksum!(part, fields);
+                    part
                 })
                 .collect();
             let last = parts.last().and_then(|p| p.part_number);

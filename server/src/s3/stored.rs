@@ -245,6 +245,37 @@ macro_rules! headers_of {
 }
 pub(super) use headers_of;
 
+/// The checksum fields of any S3 type that has them (`CompletedPart`,
+/// `CompleteMultipartUploadInput`, …), as a `Checksum`.
+macro_rules! checksum_of {
+    ($x:expr) => {
+        s3s::dto::Checksum {
+            checksum_crc32: $x.checksum_crc32.clone(),
+            checksum_crc32c: $x.checksum_crc32c.clone(),
+            checksum_sha1: $x.checksum_sha1.clone(),
+            checksum_sha256: $x.checksum_sha256.clone(),
+            checksum_crc64nvme: $x.checksum_crc64nvme.clone(),
+            ..Default::default()
+        }
+    };
+}
+pub(super) use checksum_of;
+
+/// Sets the checksum fields of any S3 type that has them (`PutObjectOutput`, `Part`, …) from
+/// a `Checksum`.
+macro_rules! set_checksum {
+    ($output:expr, $fields:expr) => {{
+        let fields: s3s::dto::Checksum = $fields;
+        let output = &mut $output;
+        output.checksum_crc32 = fields.checksum_crc32;
+        output.checksum_crc32c = fields.checksum_crc32c;
+        output.checksum_sha1 = fields.checksum_sha1;
+        output.checksum_sha256 = fields.checksum_sha256;
+        output.checksum_crc64nvme = fields.checksum_crc64nvme;
+    }};
+}
+pub(super) use set_checksum;
+
 /// Sets the stored headers, and the checksum when `with_checksum`, on a GET or HEAD output
 /// (`GetObjectOutput`, `HeadObjectOutput`). A `response-*` override the request made wins. A
 /// GET or HEAD of one part (`partNumber`) carries that part's checksum, as S3 does.
@@ -279,11 +310,7 @@ macro_rules! show {
             None => None,
         };
         if let Some(fields) = fields {
-            output.checksum_crc32 = fields.checksum_crc32;
-            output.checksum_crc32c = fields.checksum_crc32c;
-            output.checksum_sha1 = fields.checksum_sha1;
-            output.checksum_sha256 = fields.checksum_sha256;
-            output.checksum_crc64nvme = fields.checksum_crc64nvme;
+            $crate::s3::stored::set_checksum!(*output, fields);
             output.checksum_type = Some(stored.checksum_type());
         }
     }};
