@@ -188,7 +188,9 @@ for line in lines[:-2]:
     samples[m.group(1) + (m.group(2) or "")] = float(m.group(3))
 def at_least(series, n):
     assert samples.get(series, 0) >= n, (series, samples.get(series))
-at_least('bucketshare_s3_requests_total{operation="PutObject",status="2xx"}', 4)
+at_least('bucketshare_s3_requests_total{operation="PutObject",status="2xx"}', 3)
+at_least('bucketshare_s3_requests_total{operation="UploadPart",status="2xx"}', 3)
+at_least('bucketshare_s3_requests_total{operation="CompleteMultipartUpload",status="2xx"}', 1)
 at_least('bucketshare_s3_requests_total{operation="GetObject",status="4xx"}', 2)
 at_least('bucketshare_link_uses_total{outcome="allowed"}', 3)
 at_least('bucketshare_link_uses_total{outcome="revoked"}', 2)
@@ -198,7 +200,7 @@ at_least('bucketshare_s3_request_duration_seconds_count{operation="GetObject"}',
 PY
 }
 eventually scraped || fail "/metrics: $(tail -n 5 "$work/metrics.txt" 2>/dev/null)"
-ok "/metrics (bearer token): S3 requests by operation and status, link uses (3 allowed, 2 revoked), bytes, audit writes"
+ok "/metrics (bearer token): S3 requests by operation and status (PutObject, UploadPart, …), link uses (3 allowed, 2 revoked), bytes, audit writes"
 
 cli audit --link "$link_id" --csv --limit 0 >"$work/audit.csv"
 [ "$(head -n 1 "$work/audit.csv" | cut -d, -f1-4)" = "id,time,actor_kind,actor" ] || fail "CSV header"
