@@ -108,7 +108,9 @@ pub mod ssr {
     pub fn domain(err: domain::Error, field: &str) -> AppError {
         match err {
             domain::Error::Invalid { message, .. } => AppError::invalid(field, message),
-            domain::Error::AlreadyExists { .. } => AppError::invalid(field, err.to_string()),
+            domain::Error::AlreadyExists { .. } | domain::Error::BucketNotEmpty { .. } => {
+                AppError::invalid(field, err.to_string())
+            }
             domain::Error::Store(message) => AppError::invalid(field, message),
             domain::Error::NotFound { .. } => AppError::NotFound {
                 message: capitalized(&err.to_string()),

@@ -158,13 +158,10 @@ pub async fn delete(pool: &Pool, name: &str, force: bool, by: &Origin) -> Result
         .fetch_all(&mut *tx)
         .await?;
     if !blobs.is_empty() && !force {
-        return Err(Error::invalid(
-            "bucket",
-            format!(
-                "`{name}` holds {} objects; delete them first or use --force",
-                blobs.len()
-            ),
-        ));
+        return Err(Error::BucketNotEmpty {
+            name: name.to_owned(),
+            objects: Some(blobs.len()),
+        });
     }
     // Unfinished multipart uploads are not objects; they go with the bucket.
     let parts: Vec<String> = sqlx::query_scalar(

@@ -29,6 +29,16 @@ pub enum Error {
         field: &'static str,
         message: String,
     },
+    /// A bucket that still holds objects cannot be deleted without them (`objects`: how many,
+    /// when the store knows).
+    #[error(
+        "bucket: `{name}` holds {}objects; delete them first or use --force",
+        objects.map_or(String::new(), |n| format!("{n} "))
+    )]
+    BucketNotEmpty {
+        name: String,
+        objects: Option<usize>,
+    },
     #[error("master key: {0}")]
     MasterKey(String),
     #[error(

@@ -63,7 +63,7 @@ pub async fn delete(admin: &Admin, name: &str, with_contents: bool) -> Result<()
         .delete_bucket(&state.pool, name, with_contents, &origin)
         .await
         .map_err(|e| match e {
-            domain::Error::Invalid { .. } => AppError::invalid(
+            domain::Error::BucketNotEmpty { .. } => AppError::invalid(
                 "name",
                 "This bucket holds objects: tick \"Delete its objects too\" to delete them with it.",
             ),

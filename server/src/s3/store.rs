@@ -121,7 +121,7 @@ pub(super) fn delete_bucket_answer(
     match deleted {
         Ok(()) => Ok(S3Response::new(DeleteBucketOutput::default())),
         Err(domain::Error::NotFound { .. }) => Err(s3_error!(NoSuchBucket)),
-        Err(domain::Error::Invalid { .. }) => Err(s3_error!(BucketNotEmpty)),
+        Err(domain::Error::BucketNotEmpty { .. }) => Err(s3_error!(BucketNotEmpty)),
         Err(err) => Err(store_error(err)),
     }
 }

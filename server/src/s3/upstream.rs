@@ -284,9 +284,9 @@ impl UpstreamStore {
 
 /// The refusal to delete a bucket that holds objects (worded as the embedded store's).
 fn not_empty(name: &str) -> domain::Error {
-    domain::Error::Invalid {
-        field: "bucket",
-        message: format!("`{name}` holds objects; delete them first or use --force"),
+    domain::Error::BucketNotEmpty {
+        name: name.to_owned(),
+        objects: None,
     }
 }
 

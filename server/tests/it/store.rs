@@ -130,7 +130,7 @@ async fn the_console_store_creates_browses_uploads_and_deletes() -> TestResult {
         .delete_bucket(&env.pool, "media", false, &admin())
         .await;
     assert!(
-        matches!(refused, Err(domain::Error::Invalid { .. })),
+        matches!(refused, Err(domain::Error::BucketNotEmpty { .. })),
         "{refused:?}"
     );
     assert_eq!(store.list("media", "", "", 100).await?.objects.len(), 3);
