@@ -22,6 +22,9 @@ trap 'rm -f "$log"' EXIT
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "every path ARCHITECTURE.md names exists"
+python3 scripts/doc-paths.py
+
 step "cargo clippy (server side, then the browser side on wasm32)"
 cargo clippy -p app -p domain -p server --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
