@@ -112,18 +112,12 @@ if [ "$want_tests" = yes ] || [ "$want_bench" = yes ]; then
     step "Chromium (Debian) for browser tests"
     apt_install chromium
   fi
-  if ! command -v rclone >/dev/null; then
-    step "rclone (Debian) for black-box S3 tests"
-    apt_install rclone
-  fi
-  if ! command -v s3cmd >/dev/null; then
-    step "s3cmd (Debian) for black-box S3 tests"
-    apt_install s3cmd
-  fi
-  if ! command -v restic >/dev/null; then
-    step "restic (Debian) for black-box S3 tests"
-    apt_install restic
-  fi
+  for tool in rclone restic s3cmd; do
+    if ! command -v "$tool" >/dev/null; then
+      step "$tool (Debian) for black-box S3 tests"
+      apt_install "$tool"
+    fi
+  done
   if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
     step "PostgreSQL (Debian) for the --database-url tests (a throwaway cluster; the service stays off)"
     apt_install postgresql

@@ -335,7 +335,7 @@ pub(super) async fn put(
     stored.checksum = stored::keep(checksum_algorithm.as_ref(), &received.checksum);
     let etag = hex::encode(received.md5);
     let checksum = stored.checksum_fields();
-    let checksum_type = stored.checksum.as_ref().map(|_| stored::full_object());
+    let checksum_type = stored.checksum.as_ref().map(|_| stored.checksum_type());
     commit(
         store,
         NewObject {

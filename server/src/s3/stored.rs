@@ -317,10 +317,6 @@ macro_rules! show {
 }
 pub(super) use show;
 
-pub(super) fn full_object() -> ChecksumType {
-    ChecksumType::from_static(ChecksumType::FULL_OBJECT)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
