@@ -384,7 +384,7 @@ pub(super) async fn complete(
     // A part file gone while read: another completion of this upload finished first.
     let (blob, size) = match write_blob_unhashed(store, Box::pin(body)).await {
         Ok(written) => written,
-        Err(err) => return completed_before(store, &input).await?.ok_or(err),
+        Err(err) => return ended_meanwhile(store, &input, err).await,
     };
     if let Some(algorithm) = &algorithm {
         let verdict = object_checksum(
@@ -527,6 +527,22 @@ async fn completed_before(
         set_checksum!(output, stored.checksum_fields());
         output
     }))
+}
+
+/// The answer when a completion could not read its parts: another completion finished first
+/// (its answer), or an abort did (`NoSuchUpload`); else `err`, the read's failure.
+async fn ended_meanwhile(
+    store: &EmbeddedStore,
+    input: &CompleteMultipartUploadInput,
+    err: s3s::S3Error,
+) -> S3Result<CompleteMultipartUploadOutput> {
+    if let Some(answer) = completed_before(store, input).await? {
+        return Ok(answer);
+    }
+    match upload(store, &input.upload_id, &input.bucket, &input.key).await {
+        Ok(_) => Err(err),
+        Err(gone) => Err(gone),
+    }
 }
 
 /// Ends upload `id` as completed by the object `bucket`/`key` with `etag`, in the transaction
