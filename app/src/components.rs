@@ -19,6 +19,22 @@ pub fn live_links(n: i64) -> String {
     }
 }
 
+/// `1.5 MiB` for a byte count, to a tenth of the largest binary unit it reaches. Integer
+/// arithmetic: formatting an `f64` would pull ~18 KB of float printing into the WASM bundle.
+pub fn human_size(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut unit = 0;
+    while unit < UNITS.len() - 1 && bytes >= 1i64 << (10 * (unit + 1)) {
+        unit += 1;
+    }
+    if unit == 0 {
+        return format!("{bytes} B");
+    }
+    let scale = 1i128 << (10 * unit);
+    let tenths = (i128::from(bytes) * 10 + scale / 2) / scale;
+    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
+}
+
 /// An error that belongs to no single field, as an alert under the form.
 #[component]
 pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {

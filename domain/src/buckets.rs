@@ -187,7 +187,7 @@ pub async fn delete(pool: &Pool, name: &str, force: bool, by: &Origin) -> Result
         .bind(name)
         .fetch_one(&mut *tx)
         .await?;
-    crate::links::retire_bucket_links(&mut tx, name, crate::now_unix()).await?;
+    retire_links(&mut tx, name, crate::now_unix()).await?;
     sqlx::query("DELETE FROM buckets WHERE name = $1")
         .bind(name)
         .execute(&mut *tx)
@@ -207,6 +207,27 @@ pub async fn delete(pool: &Pool, name: &str, force: bool, by: &Origin) -> Result
     .await?;
     tx.commit().await?;
     Ok(blobs.into_iter().chain(parts).collect())
+}
+
+/// Keeps the signatures of a bucket's links (those that could still be used) as revoked, in
+/// the transaction that deletes the bucket and, with it, the links: a bucket created again under
+/// the same name does not bring them back.
+async fn retire_links(tx: &mut crate::db::Tx, bucket: &str, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO retired_link_signatures (signature_hash, link_id, expires_at)
+         SELECT signature_hash, id, expires_at FROM share_links
+         WHERE bucket = $1 AND signature_hash IS NOT NULL AND expires_at > $2
+         ON CONFLICT (signature_hash) DO NOTHING",
+    )
+    .bind(bucket)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM retired_link_signatures WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

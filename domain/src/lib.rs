@@ -1,19 +1,19 @@
-//! bucketshare's IAM domain, shared by the console, the admin CLI and (next) the S3 endpoint:
-//! IAM users, their S3 access keys, and the master key that seals the keys' secrets at rest.
+//! bucketshare's domain, shared by the console, the admin CLI and the S3 endpoint: IAM users and
+//! their S3 access keys, the master key that seals the keys' secrets at rest, grants, buckets,
+//! share links, settings, the audit trail, metrics, and the object store's interface
+//! ([`store`]).
 //!
 //! Every function takes the pool (or a transaction) it works on; nothing here is global.
-
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod audit;
 pub mod buckets;
 pub mod db;
 pub mod grants;
-pub mod keys;
 pub mod links;
 pub mod metrics;
 pub mod secrets;
 pub mod settings;
+pub mod store;
 pub mod users;
 
 /// What a domain operation can fail with. Messages are fit for an admin to read; database

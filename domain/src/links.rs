@@ -12,9 +12,6 @@ use crate::{Error, Result, now_unix, write_tx};
 /// Longest label a link may carry, in characters.
 pub const MAX_LABEL_CHARS: usize = 200;
 
-/// Longest a link may live: 7 days, as S3 allows for pre-signed URLs.
-pub const MAX_LIFETIME_SECS: i64 = 604_800;
-
 /// The region links are signed for, and the only one the S3 endpoint answers for.
 pub const REGION: &str = "us-east-1";
 
@@ -551,7 +548,7 @@ pub async fn issue(
 ) -> Result<Issued> {
     let public_url = settings.public_s3_url.as_str();
     let secs = i64::try_from(request.lifetime.as_secs()).unwrap_or(i64::MAX);
-    let max = settings.max_link_secs.min(MAX_LIFETIME_SECS);
+    let max = settings.max_link_secs.min(crate::settings::MAX_LINK_SECS);
     if !(1..=max).contains(&secs) {
         return Err(Error::invalid(
             "expiry",
@@ -598,11 +595,11 @@ pub async fn issue(
     }
     let now = now_unix();
     let expires_at = now + secs;
-    let key = crate::keys::list(pool, Some(request.user))
+    let key = crate::users::keys::list(pool, Some(request.user))
         .await?
         .into_iter()
         .rev()
-        .find(|k| k.status == crate::keys::KeyStatus::Active && !k.is_expired(expires_at))
+        .find(|k| k.status == crate::users::keys::KeyStatus::Active && !k.is_expired(expires_at))
         .ok_or_else(|| {
             Error::invalid(
                 "user",
@@ -612,7 +609,7 @@ pub async fn issue(
                 ),
             )
         })?;
-    let creds = crate::keys::credentials(pool, master, &key.id)
+    let creds = crate::users::keys::credentials(pool, master, &key.id)
         .await?
         .filter(|c| c.usable(now))
         .ok_or_else(|| Error::invalid("user", format!("user `{}` is disabled", request.user)))?;
@@ -660,7 +657,7 @@ pub async fn url_again(
     let Ok(key_id) = link.access_key_id.parse() else {
         return Ok(None);
     };
-    let Some(creds) = crate::keys::credentials(pool, master, &key_id)
+    let Some(creds) = crate::users::keys::credentials(pool, master, &key_id)
         .await?
         .filter(|c| c.usable(now_unix()))
     else {
@@ -712,7 +709,7 @@ pub async fn url_again(
 /// that two links issued alike in the same second still differ, and a URL says which link it is.
 async fn presign(
     public_url: &str,
-    creds: &crate::keys::Credentials,
+    creds: &crate::users::keys::Credentials,
     request: &Request<'_>,
     id: &str,
     signed_at: i64,
@@ -855,31 +852,6 @@ pub fn signature_hash(signature: &str) -> String {
 
 fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Keeps the signatures of a bucket's links (those that could still be used) as revoked, in
-/// the transaction that deletes the bucket and, with it, the links: a bucket created again under
-/// the same name does not bring them back.
-pub(crate) async fn retire_bucket_links(
-    tx: &mut crate::db::Tx,
-    bucket: &str,
-    now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO retired_link_signatures (signature_hash, link_id, expires_at)
-         SELECT signature_hash, id, expires_at FROM share_links
-         WHERE bucket = $1 AND signature_hash IS NOT NULL AND expires_at > $2
-         ON CONFLICT (signature_hash) DO NOTHING",
-    )
-    .bind(bucket)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("DELETE FROM retired_link_signatures WHERE expires_at <= $1")
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 /// Replaces the plain signatures that databases from before hashing hold by their hashes

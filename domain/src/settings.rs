@@ -14,7 +14,7 @@ use crate::db::Pool;
 use crate::{Error, Result, now_unix, write_tx};
 
 /// S3's own limit for a pre-signed URL: 7 days.
-pub const MAX_LINK_SECS: i64 = crate::links::MAX_LIFETIME_SECS;
+pub const MAX_LINK_SECS: i64 = 604_800;
 
 /// The settings in force.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

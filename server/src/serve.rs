@@ -93,7 +93,7 @@ pub async fn run(
     }
 
     if let Store::Embedded(_) = objects {
-        let swept = s3::sweep_orphans(&pool, &crate::store::objects_dir(data_dir))
+        let swept = crate::store::sweep_orphans(&pool, &crate::store::objects_dir(data_dir))
             .await
             .context("cannot clean up interrupted uploads")?;
         if swept > 0 {

@@ -18,6 +18,11 @@ use http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 use tower_sessions::Session;
 
+/// Marks a response the console's compression layer ([`crate::web`]) leaves as it is: object
+/// downloads, whose ranges are of the stored bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Uncompressed;
+
 /// Events fetched per query while exporting.
 const EXPORT_PAGE: u32 = 1_000;
 
@@ -228,7 +233,7 @@ pub async fn download(
         ),
     };
     let mut response = Response::new(Body::from_stream(read.body));
-    response.extensions_mut().insert(crate::web::Uncompressed);
+    response.extensions_mut().insert(Uncompressed);
     let out = response.headers_mut();
     let mut set = |name: header::HeaderName, value: String| {
         if let Ok(value) = http::HeaderValue::try_from(value) {

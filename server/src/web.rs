@@ -82,7 +82,7 @@ pub fn app_with_site<S: SessionStore + Clone>(
                      _: http::Version,
                      _: &http::HeaderMap,
                      ext: &http::Extensions| {
-                        ext.get::<Uncompressed>().is_none()
+                        ext.get::<crate::transfers::Uncompressed>().is_none()
                     },
                 )),
         )
@@ -186,10 +186,6 @@ fn assets_or_not_found(
         })
     }
 }
-
-/// Marks a response the compression layer leaves as it is.
-#[derive(Debug, Clone, Copy)]
-pub struct Uncompressed;
 
 /// Liveness: the process answers.
 async fn healthz() -> &'static str {

@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use crate::buckets::human_size;
+use crate::components::human_size;
 use crate::components::{LoadError, Time, encode};
 use crate::error::AppError;
 

@@ -7,8 +7,9 @@
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
-use super::{CreateFolder, Listing, download_href, human_size};
+use super::{CreateFolder, Listing, download_href};
 use crate::components::encode;
+use crate::components::human_size;
 use crate::error::AppError;
 use crate::fragment::{ErrorPlace, render};
 

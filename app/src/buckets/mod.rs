@@ -17,13 +17,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::CsrfField;
 use crate::components::{
-    ConfirmField, Done, FieldError, FormError, LoadError, Time, encode, live_links,
+    ConfirmField, Done, FieldError, FormError, LoadError, Time, encode, human_size, live_links,
 };
 use crate::error::AppError;
 use crate::form::{FormAction, ServerForm};
 use crate::fragment::Fragment;
 use crate::links::LinkRow;
 use crate::links::{LinkTable, ShareDialog};
+use model::{Listing, ObjectInfo};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BucketRow {
@@ -34,42 +35,6 @@ pub struct BucketRow {
     pub objects: Option<i64>,
     pub bytes: Option<i64>,
     pub created_at: i64,
-}
-
-/// One page of a bucket's objects under a prefix.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Listing {
-    /// Folders (common prefixes) right under the prefix, each ending with `/`.
-    pub folders: Vec<String>,
-    pub objects: Vec<ObjectRow>,
-    /// Where the next page starts, if there is one.
-    pub next: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObjectRow {
-    pub key: String,
-    pub size: i64,
-    pub last_modified: i64,
-    pub content_type: Option<String>,
-    /// Working share links to it: what deleting it stops (filled in by the console).
-    #[serde(default)]
-    pub live_links: i64,
-}
-
-/// One object as its details panel shows it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObjectInfo {
-    pub key: String,
-    pub size: i64,
-    pub content_type: Option<String>,
-    pub etag: String,
-    pub last_modified: i64,
-    /// User metadata (`x-amz-meta-*`), by name.
-    pub metadata: Vec<(String, String)>,
-    /// Working share links to it (filled in by the console).
-    #[serde(default)]
-    pub live_links: i64,
 }
 
 /// How the details panel shows an object, by its content type: only types a browser shows
@@ -364,22 +329,6 @@ pub fn download_href(bucket: &str, key: &str) -> String {
 /// A count the store may not give: `—` (with an upstream store) rather than a wrong 0.
 fn count_or_dash(count: Option<i64>, show: impl Fn(i64) -> String) -> String {
     count.map_or_else(|| "—".to_owned(), show)
-}
-
-/// `1.5 MiB` for a byte count, to a tenth of the largest binary unit it reaches. Integer
-/// arithmetic: formatting an `f64` would pull ~18 KB of float printing into the WASM bundle.
-pub fn human_size(bytes: i64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut unit = 0;
-    while unit < UNITS.len() - 1 && bytes >= 1i64 << (10 * (unit + 1)) {
-        unit += 1;
-    }
-    if unit == 0 {
-        return format!("{bytes} B");
-    }
-    let scale = 1i128 << (10 * unit);
-    let tenths = (i128::from(bytes) * 10 + scale / 2) / scale;
-    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
 #[component]

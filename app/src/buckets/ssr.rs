@@ -1,5 +1,5 @@
 //! What the bucket pages read and change: metadata through `domain` (which audits every
-//! change), objects through the server's store ([`crate::state::ConsoleStore`]).
+//! change), objects through the server's store ([`domain::store::ObjectStore`]).
 
 use domain::buckets;
 use domain::db::Pool;
@@ -19,7 +19,7 @@ use crate::state::app_state;
 const PAGE: usize = 100;
 
 /// `counted`: whether the store's objects are counted in the database (see
-/// [`crate::state::ConsoleStore::counts_objects`]).
+/// [`domain::store::ObjectStore::counts_objects`]).
 fn row(b: buckets::Bucket, counted: bool) -> BucketRow {
     BucketRow {
         name: b.name,
@@ -198,12 +198,12 @@ pub async fn create_folder(
             "Too long: a key has at most 1,024 bytes.",
         ));
     }
-    let empty: crate::state::UploadBody<'_> = Box::pin(futures_util::stream::empty());
+    let empty: domain::store::UploadBody<'_> = Box::pin(futures_util::stream::empty());
     state
         .store
         .upload(bucket, &key, None, empty)
         .await
-        .map_err(|e| AppError::invalid("name", e))?;
+        .map_err(|e| domain_error(e, "name"))?;
     let mut tx = domain::db::write_tx(&state.pool).await?;
     domain::audit::record_action(
         &mut tx,

@@ -9,7 +9,7 @@
 
 use leptos::prelude::*;
 
-use super::human_size;
+use crate::components::human_size;
 
 /// The queue, shared by the drop zone, the file picker and the view.
 #[derive(Debug, Clone, Copy)]

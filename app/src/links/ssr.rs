@@ -169,7 +169,7 @@ pub async fn create(
             .store
             .object(bucket, key)
             .await
-            .map_err(|e| AppError::invalid("key", e))?;
+            .map_err(|e| crate::error::ssr::domain(e, "key"))?;
         if found.is_none() {
             return Err(AppError::NotFound {
                 message: format!("s3://{bucket}/{key} does not exist: upload it first."),

@@ -1,8 +1,8 @@
 //! What the users pages read and change, through `domain` (which audits every change).
 
 use domain::db::Pool;
-use domain::keys::{self, KeyStatus};
 use domain::links::{self, Change, Revival};
+use domain::users::keys::{self, KeyStatus};
 use domain::users::{self, UserStatus};
 
 use super::{GrantView, KeyView, NewKey, UserDetail, UserSummary};

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use clap::Subcommand;
-use domain::keys::{self, AccessKey, KeyStatus, NewKey};
 use domain::now_unix;
 use domain::secrets::AccessKeyId;
+use domain::users::keys::{self, AccessKey, KeyStatus, NewKey};
 use serde::Serialize;
 
 use domain::links::{Change, Revival};

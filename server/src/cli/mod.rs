@@ -151,7 +151,7 @@ impl Context {
     }
 
     /// The object store of the data dir, as `--store` and its settings describe it.
-    async fn store(&self) -> anyhow::Result<std::sync::Arc<dyn app::state::ConsoleStore>> {
+    async fn store(&self) -> anyhow::Result<std::sync::Arc<dyn domain::store::ObjectStore>> {
         let store = crate::store::Store::open(&self.store, &self.pool, &self.data_dir).await?;
         Ok(store.console())
     }

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use domain::db::Pool;
 use domain::grants::{self, Need};
-use domain::keys;
 use domain::secrets::{AccessKeyId, MasterKey};
+use domain::users::keys;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::dto::{
@@ -20,13 +20,7 @@ use s3s::path::S3Path;
 use s3s::{S3Request, S3Result, s3_error};
 
 use super::audit::Place;
-
-/// The IAM user behind a request, found by the access check and read by the store.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub user: String,
-    pub access_key_id: String,
-}
+use crate::store::Caller;
 
 pub struct KeyAuth {
     pub pool: Pool,

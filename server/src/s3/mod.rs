@@ -1,22 +1,13 @@
-//! The S3 endpoint: s3s speaks the protocol and checks signatures; this module answers who may
-//! do what ([`access`]) and serves buckets and objects from the embedded store ([`store`]) or
-//! an upstream S3 store ([`upstream`]).
+//! The S3 endpoint: s3s speaks the protocol and checks signatures; this module reads each
+//! request once ([`request`]), answers who may do what ([`access`]), audits it ([`audit`]), and
+//! hands it to the store that holds the objects ([`crate::store`]).
 
 mod access;
 mod audit;
 mod browser;
-mod checksum;
-mod console;
-mod listing;
-mod multipart;
-mod objects;
 mod request;
-mod store;
-mod stored;
-mod upstream;
 
 pub use audit::AuditLog;
-pub use objects::{sweep_orphans, sweep_orphans_older_than};
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -28,9 +19,6 @@ use domain::secrets::MasterKey;
 use s3s::service::{S3Service, S3ServiceBuilder};
 
 use crate::store::Store;
-
-pub use store::EmbeddedStore;
-pub use upstream::UpstreamStore;
 
 /// How the S3 endpoint behaves.
 #[derive(Clone)]
@@ -253,9 +241,12 @@ fn service(
 fn s3s_config(settings: &domain::settings::Settings) -> Arc<s3s::config::S3Config> {
     let mut config = s3s::config::S3Config::default();
     config.enable_sig_v2 = settings.sigv2;
-    config.presigned_url_max_expires_secs =
-        u32::try_from(settings.max_link_secs.clamp(1, request::MAX_PRESIGNED_SECS))
-            .unwrap_or(604_800);
+    config.presigned_url_max_expires_secs = u32::try_from(
+        settings
+            .max_link_secs
+            .clamp(1, domain::settings::MAX_LINK_SECS),
+    )
+    .unwrap_or(604_800);
     // The request reader refuses these first, with client errors; s3s's own checks stay as a
     // second line.
     config.expected_region = request::REGION.parse().ok();

@@ -20,6 +20,7 @@
 //!   further ahead than the cap);
 //! - a browser POST upload (`multipart/form-data`), which bucketshare does not accept.
 
+use domain::settings::MAX_LINK_SECS;
 use http::{HeaderMap, Method, Uri};
 
 /// The region the endpoint answers for; links are signed for it and credential scopes must
@@ -240,7 +241,7 @@ fn read_auth(
     rules: Rules<'_>,
 ) -> AuthResult {
     let anonymous = |refusal| Err((Auth::Anonymous, refusal));
-    let max_secs = rules.max_secs.clamp(1, MAX_PRESIGNED_SECS);
+    let max_secs = rules.max_secs.clamp(1, MAX_LINK_SECS);
     // Names in another case than the protocol's are not guessed at.
     for (name, _) in pairs {
         let canonical = V4_PARAMS
@@ -342,7 +343,7 @@ fn read_auth(
         };
         return match expires.parse::<i64>() {
             Ok(at) if at >= 0 && at - rules.now <= max_secs => Ok(presigned_guess.clone()),
-            Ok(at) if at >= 0 && max_secs == MAX_PRESIGNED_SECS => refuse(Refusal::query(
+            Ok(at) if at >= 0 && max_secs == MAX_LINK_SECS => refuse(Refusal::query(
                 "Expires must be less than a week (in seconds) ahead",
             )),
             Ok(at) if at >= 0 => refuse(Refusal::query(format!(
@@ -384,7 +385,7 @@ fn read_auth(
         // `u32` as s3s parses it.
         return match unique("X-Amz-Expires").map(|e| e.parse::<u32>().map(i64::from)) {
             Some(Ok(secs)) if (1..=max_secs).contains(&secs) => Ok(presigned_guess.clone()),
-            Some(Ok(secs)) if secs > MAX_PRESIGNED_SECS => refuse(Refusal::query(
+            Some(Ok(secs)) if secs > MAX_LINK_SECS => refuse(Refusal::query(
                 "X-Amz-Expires must be less than a week (in seconds) that is 604800",
             )),
             Some(Ok(secs)) if secs > max_secs => refuse(Refusal::query(format!(
@@ -427,9 +428,6 @@ fn read_auth(
     }
     Ok(Auth::Anonymous)
 }
-
-/// The longest a pre-signed URL may live, as in S3: 7 days.
-pub const MAX_PRESIGNED_SECS: i64 = domain::links::MAX_LIFETIME_SECS;
 
 fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     let mut values = headers.get_all(name).iter();
@@ -527,7 +525,7 @@ mod tests {
 
     fn rules() -> Rules<'static> {
         Rules {
-            max_secs: MAX_PRESIGNED_SECS,
+            max_secs: MAX_LINK_SECS,
             now: 1_000_000,
             domain: None,
         }
@@ -827,7 +825,7 @@ mod properties {
             let uri = format!("/b/k?{}", query.join("&"));
             let Ok(uri) = uri.parse::<Uri>() else { return Ok(()) };
             let reading = read(&Method::GET, &uri, &HeaderMap::new(), Rules {
-                max_secs: MAX_PRESIGNED_SECS,
+                max_secs: MAX_LINK_SECS,
                 now: 1_000_000,
                 domain: None,
             });
@@ -854,7 +852,7 @@ mod properties {
         fn any_request_target_is_read_without_panicking(target in "/[ -~]{0,200}") {
             if let Ok(uri) = target.parse::<Uri>() {
                 let _ = read(&Method::GET, &uri, &HeaderMap::new(), Rules {
-                    max_secs: MAX_PRESIGNED_SECS,
+                    max_secs: MAX_LINK_SECS,
                     now: 1_000_000,
                     domain: Some("s3.example.com"),
                 });

@@ -2,6 +2,7 @@
 //! ([`upstream`]). A data dir keeps the kind of store it was first used with (recorded in the
 //! database), so that a start on the wrong store is refused instead of showing empty buckets.
 
+mod answers;
 pub mod embedded;
 pub mod upstream;
 
@@ -9,12 +10,24 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use app::state::ConsoleStore;
 use domain::db::Pool;
+use domain::store::ObjectStore;
 
 use crate::config::{StoreArgs, StoreKind};
-use crate::s3::{EmbeddedStore, UpstreamStore};
-pub use embedded::{Scratch, blob_path, objects_dir, remove_blobs, sweep_scratch};
+pub use embedded::{
+    EmbeddedStore, Scratch, blob_path, objects_dir, remove_blobs, sweep_orphans,
+    sweep_orphans_older_than, sweep_scratch,
+};
+pub use upstream::UpstreamStore;
+
+/// The IAM user behind an S3 request: found by the endpoint's access check
+/// ([`crate::s3`]), put in the request's extensions, and read by the store as the author of the
+/// changes it makes.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: String,
+    pub access_key_id: String,
+}
 
 /// The object store a server or an admin command works with.
 #[derive(Clone)]
@@ -45,7 +58,7 @@ impl Store {
     }
 
     /// The store as the console and the admin commands use it.
-    pub fn console(&self) -> Arc<dyn ConsoleStore> {
+    pub fn console(&self) -> Arc<dyn ObjectStore> {
         match self {
             Store::Embedded(store) => Arc::new(store.clone()),
             Store::Upstream(store) => Arc::new(store.clone()),

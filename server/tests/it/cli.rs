@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use domain::keys::{self, KeyStatus};
 use domain::secrets::{AccessKeyId, MasterKey};
+use domain::users::keys::{self, KeyStatus};
 
 use crate::harness::TestResult;
 

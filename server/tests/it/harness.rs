@@ -111,7 +111,7 @@ impl TestApp {
                 domain::audit::Network::default(),
             ),
             store: Arc::new(
-                server::s3::EmbeddedStore::new(
+                server::store::EmbeddedStore::new(
                     pool.clone(),
                     server::store::objects_dir(dir.path()),
                 )

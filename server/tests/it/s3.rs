@@ -364,7 +364,7 @@ async fn bad_credentials_get_s3_errors_and_revocation_is_immediate() -> TestResu
     // A request signed with a key marks it used (written off the request path).
     let mut last_used = None;
     for _ in 0..50 {
-        last_used = domain::keys::get(&env.pool, &alice.id.parse()?)
+        last_used = domain::users::keys::get(&env.pool, &alice.id.parse()?)
             .await?
             .last_used_at;
         if last_used.is_some() {
@@ -381,9 +381,21 @@ async fn bad_credentials_get_s3_errors_and_revocation_is_immediate() -> TestResu
     );
 
     let id = alice.id.parse()?;
-    domain::keys::set_status(&env.pool, &id, domain::keys::KeyStatus::Inactive, &admin()).await?;
+    domain::users::keys::set_status(
+        &env.pool,
+        &id,
+        domain::users::keys::KeyStatus::Inactive,
+        &admin(),
+    )
+    .await?;
     assert_eq!(code(s3.list_buckets().send().await), "InvalidAccessKeyId");
-    domain::keys::set_status(&env.pool, &id, domain::keys::KeyStatus::Active, &admin()).await?;
+    domain::users::keys::set_status(
+        &env.pool,
+        &id,
+        domain::users::keys::KeyStatus::Active,
+        &admin(),
+    )
+    .await?;
     s3.list_buckets().send().await?;
     domain::users::set_status(
         &env.pool,
@@ -400,7 +412,7 @@ async fn bad_credentials_get_s3_errors_and_revocation_is_immediate() -> TestResu
         &admin(),
     )
     .await?;
-    let rotated = domain::keys::rotate(&env.pool, &env.master, &id, &admin()).await?;
+    let rotated = domain::users::keys::rotate(&env.pool, &env.master, &id, &admin()).await?;
     assert_eq!(code(s3.list_buckets().send().await), "InvalidAccessKeyId");
     env.client_with(rotated.key.id.as_str(), rotated.secret.expose())
         .list_buckets()
@@ -527,7 +539,7 @@ async fn presigned_urls_work_until_tampered_expired_or_revoked() -> TestResult {
     )
     .await?;
     assert_eq!(fetch(bobs.clone()).await.0, 200);
-    domain::keys::delete(&env.pool, &bob.id.parse()?, &admin()).await?;
+    domain::users::keys::delete(&env.pool, &bob.id.parse()?, &admin()).await?;
     let (status, text) = fetch(bobs).await;
     assert_eq!(status, 403, "{text}");
     assert!(text.contains("InvalidAccessKeyId"), "{text}");
@@ -637,10 +649,11 @@ async fn the_store_refuses_bad_digests_and_keeps_keys_inside() -> TestResult {
     std::fs::create_dir_all(blobs.join("ff"))?;
     std::fs::write(blobs.join("ff/ffffffffffffffffffffffffffffffff"), b"orphan")?;
     // A fresh orphan blob may be another instance's, about to be committed: kept.
-    let swept = server::s3::sweep_orphans(&env.pool, &env.objects_dir).await?;
+    let swept = server::store::sweep_orphans(&env.pool, &env.objects_dir).await?;
     assert_eq!(swept, 1);
     let swept =
-        server::s3::sweep_orphans_older_than(&env.pool, &env.objects_dir, Duration::ZERO).await?;
+        server::store::sweep_orphans_older_than(&env.pool, &env.objects_dir, Duration::ZERO)
+            .await?;
     assert_eq!(swept, 1);
     assert_eq!(walk_count(&blobs), tricky.len());
     let got = s3.get_object().bucket("safe").key("..").send().await?;

@@ -15,7 +15,7 @@ pub struct S3Env {
     pub endpoint: String,
     pub objects_dir: std::path::PathBuf,
     /// The object store, as the console and the CLI use it.
-    pub store: Arc<dyn app::state::ConsoleStore>,
+    pub store: Arc<dyn domain::store::ObjectStore>,
     /// With an upstream store: this endpoint's bucket prefix there (unique per test, so that
     /// tests sharing one upstream server never see each other's buckets).
     pub upstream_prefix: Option<String>,

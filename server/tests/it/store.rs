@@ -1,4 +1,4 @@
-//! The object store as the console and the CLI use it (`ConsoleStore`), against whichever
+//! The object store as the console and the CLI use it (`ObjectStore`), against whichever
 //! store the run uses (embedded, or a real upstream S3 server in the second run of
 //! scripts/test.sh), and what happens when an upstream cannot be reached.
 
@@ -12,7 +12,7 @@ use crate::s3env::{S3Env, admin, code, store_args};
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// An upload body of `len` bytes arriving in 64 KiB chunks.
-fn body(data: &[u8]) -> app::state::UploadBody<'static> {
+fn body(data: &[u8]) -> domain::store::UploadBody<'static> {
     let chunks: Vec<Result<Bytes, String>> = data
         .chunks(64 * 1024)
         .map(|c| Ok(Bytes::copy_from_slice(c)))
@@ -205,9 +205,9 @@ async fn an_unreachable_upstream_answers_503_and_is_not_ready() -> TestResult {
     );
     let ready = env.store.ready().await;
     assert!(
-        ready
-            .as_ref()
-            .is_err_and(|e| e.contains("cannot be reached")),
+        ready.as_ref().is_err_and(
+            |e| matches!(e, domain::Error::Store(m) if m.contains("cannot be reached"))
+        ),
         "{ready:?}"
     );
     let created = env

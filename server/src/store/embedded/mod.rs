@@ -1,16 +1,30 @@
-//! The embedded store behind the S3 trait. Bucket and object operations live in their own
-//! files; this one only routes s3s's calls to them.
+//! The embedded store: objects in files under the data dir ([`files`]), indexed in the
+//! database. This file routes s3s's calls; objects, multipart uploads, listings and what the
+//! console asks of the store live in their own files, and the headers and checksums an object
+//! keeps in [`stored`] and [`checksum`].
 
+mod checksum;
+mod console;
+mod files;
+mod listing;
+mod multipart;
+mod objects;
+mod stored;
+
+pub use files::{Scratch, blob_path, objects_dir, remove_blobs, sweep_scratch};
+pub use objects::{sweep_orphans, sweep_orphans_older_than};
+
+use crate::store::answers::{
+    caller, caller_origin, create_bucket_answer, current_only, db_error, delete_bucket_answer,
+    list_buckets, require_bucket,
+};
 use std::path::PathBuf;
 
-use domain::audit::Origin;
 use domain::db::Pool;
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 
-use super::access::Caller;
-use super::{listing, multipart, objects};
-use app::state::ConsoleStore;
+use domain::store::ObjectStore;
 
 /// Objects in files under `objects_dir`, indexed in SQLite.
 #[derive(Clone)]
@@ -18,13 +32,13 @@ pub struct EmbeddedStore {
     pub(super) pool: Pool,
     pub(super) objects_dir: PathBuf,
     /// Where this process receives uploads before they become blobs.
-    pub(super) scratch: std::sync::Arc<crate::store::Scratch>,
+    pub(super) scratch: std::sync::Arc<Scratch>,
 }
 
 impl EmbeddedStore {
     /// This fails if: the scratch directory for uploads cannot be made under `objects_dir`.
     pub fn new(pool: Pool, objects_dir: PathBuf) -> std::io::Result<Self> {
-        let scratch = std::sync::Arc::new(crate::store::Scratch::create(&objects_dir)?);
+        let scratch = std::sync::Arc::new(Scratch::create(&objects_dir)?);
         Ok(EmbeddedStore {
             pool,
             objects_dir,
@@ -36,25 +50,6 @@ impl EmbeddedStore {
     pub(super) async fn require_bucket(&self, bucket: &str) -> S3Result<()> {
         require_bucket(&self.pool, bucket).await
     }
-}
-
-/// Fails with `NoSuchBucket` unless bucketshare has `bucket` (whichever store holds it).
-pub(super) async fn require_bucket(pool: &Pool, bucket: &str) -> S3Result<()> {
-    match domain::buckets::require(pool, bucket).await {
-        Ok(()) => Ok(()),
-        Err(domain::Error::NotFound { .. }) => Err(s3_error!(
-            NoSuchBucket,
-            "The specified bucket does not exist"
-        )),
-        Err(err) => Err(db_error(err)),
-    }
-}
-
-/// A database failure, logged, as S3's `InternalError`.
-pub(super) fn db_error(err: impl std::fmt::Display) -> s3s::S3Error {
-    tracing::error!(error = %err, "S3 store: database error");
-    domain::metrics::get().database_error("s3");
-    s3_error!(InternalError)
 }
 
 /// A failed insert: `gone` if the row it belongs to (bucket, upload) was deleted meanwhile (a
@@ -72,80 +67,6 @@ pub(super) fn io_error(err: impl std::fmt::Display) -> s3s::S3Error {
     s3_error!(InternalError)
 }
 
-pub(super) fn caller<T>(req: &S3Request<T>) -> S3Result<String> {
-    caller_origin(req).map(|origin| origin.name)
-}
-
-/// The IAM user behind a request, as the author of the changes it makes.
-pub(super) fn caller_origin<T>(req: &S3Request<T>) -> S3Result<Origin> {
-    req.extensions
-        .get::<Caller>()
-        .map(|c| Origin::user(&c.user, &c.access_key_id))
-        .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
-}
-
-/// S3's answer to a bucket creation, whichever store made it.
-pub(super) async fn create_bucket_answer(
-    pool: &Pool,
-    user: &str,
-    bucket: &str,
-    created: domain::Result<()>,
-) -> S3Result<S3Response<CreateBucketOutput>> {
-    match created {
-        Ok(()) => Ok(S3Response::new(CreateBucketOutput {
-            location: Some(format!("/{bucket}")),
-            ..Default::default()
-        })),
-        Err(domain::Error::AlreadyExists { .. }) => {
-            // S3 answers the owner differently from everyone else.
-            let owns = domain::grants::allows(pool, user, bucket, "", domain::grants::Need::Owner)
-                .await
-                .map_err(db_error)?;
-            Err(if owns {
-                s3_error!(BucketAlreadyOwnedByYou)
-            } else {
-                s3_error!(BucketAlreadyExists)
-            })
-        }
-        Err(domain::Error::Invalid { message, .. }) => {
-            Err(s3_error!(InvalidBucketName, "{message}"))
-        }
-        Err(err) => Err(store_error(err)),
-    }
-}
-
-/// S3's answer to a bucket deletion, whichever store made it.
-pub(super) fn delete_bucket_answer(
-    deleted: domain::Result<()>,
-) -> S3Result<S3Response<DeleteBucketOutput>> {
-    match deleted {
-        Ok(()) => Ok(S3Response::new(DeleteBucketOutput::default())),
-        Err(domain::Error::NotFound { .. }) => Err(s3_error!(NoSuchBucket)),
-        Err(domain::Error::BucketNotEmpty { .. }) => Err(s3_error!(BucketNotEmpty)),
-        Err(err) => Err(store_error(err)),
-    }
-}
-
-/// S3's answer when the object store behind the endpoint cannot be reached.
-pub(super) fn unavailable() -> s3s::S3Error {
-    domain::metrics::get().upstream_unavailable.inc();
-    s3_error!(
-        ServiceUnavailable,
-        "The object store behind this endpoint cannot be reached; try again later"
-    )
-}
-
-/// A failure of the store or the database: 503 when the upstream store failed, else 500.
-fn store_error(err: domain::Error) -> s3s::S3Error {
-    match err {
-        domain::Error::Store(message) => {
-            tracing::warn!(error = %message, "S3 store: upstream failure");
-            unavailable()
-        }
-        other => db_error(other),
-    }
-}
-
 #[async_trait::async_trait]
 impl S3 for EmbeddedStore {
     async fn list_buckets(
@@ -153,7 +74,7 @@ impl S3 for EmbeddedStore {
         req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
         let user = caller(&req)?;
-        listing::list_buckets(&self.pool, &user, &req.input)
+        list_buckets(&self.pool, &user, &req.input)
             .await
             .map(S3Response::new)
     }
@@ -191,7 +112,7 @@ impl S3 for EmbeddedStore {
     ) -> S3Result<S3Response<DeleteBucketOutput>> {
         let origin = caller_origin(&req)?;
         let deleted =
-            ConsoleStore::delete_bucket(self, &self.pool, &req.input.bucket, false, &origin).await;
+            ObjectStore::delete_bucket(self, &self.pool, &req.input.bucket, false, &origin).await;
         delete_bucket_answer(deleted.map(|_| ()))
     }
 
@@ -258,7 +179,7 @@ impl S3 for EmbeddedStore {
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        objects::current_only(req.input.version_id.as_deref())?;
+        current_only(req.input.version_id.as_deref())?;
         objects::delete(self, &req.input.bucket, &req.input.key).await?;
         Ok(S3Response::new(DeleteObjectOutput::default()))
     }

@@ -1,13 +1,16 @@
-//! IAM users: the people and programs that reach buckets with S3 access keys.
+//! IAM users: the people and programs that reach buckets with S3 access keys. A user's keys
+//! are part of them ([`keys`]): a user is created with a first key, and a key acts as its user.
+
+pub mod keys;
 
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 use crate::audit::{self, Action, Origin};
 use crate::db::Pool;
-use crate::keys::{self, NewKey};
 use crate::secrets::MasterKey;
 use crate::{Error, Result, is_unique_violation, now_unix, write_tx};
+use keys::NewKey;
 
 /// Whether a user may use their keys at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,7 +22,7 @@ pub(super) struct Declared {
 /// fields on two types).
 macro_rules! declared_by {
     ($input:expr) => {
-        $crate::s3::checksum::Declared {
+        $crate::store::embedded::checksum::Declared {
             crc32: $input.checksum_crc32.clone(),
             crc32c: $input.checksum_crc32c.clone(),
             sha1: $input.checksum_sha1.clone(),

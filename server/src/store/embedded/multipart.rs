@@ -2,6 +2,7 @@
 //! which checks every part's ETag and order, concatenates them into one new blob, and commits
 //! the object with S3's multipart ETag (MD5 of the parts' MD5s, then `-N`).
 
+use crate::store::answers::{check_key, current_only, db_error, parse_copy_range, timestamp};
 use futures_util::StreamExt;
 use md5::{Digest, Md5};
 use rand::Rng;
@@ -11,11 +12,10 @@ use tokio_util::io::ReaderStream;
 
 use super::checksum::declared_by;
 use super::objects::{
-    Checks, NewObject, WriteCondition, check_key, commit, open, receive, timestamp, write_blob,
-    write_blob_unhashed,
+    Checks, NewObject, WriteCondition, commit, open, receive, write_blob, write_blob_unhashed,
 };
-use super::store::{EmbeddedStore, db_error, insert_error, io_error};
 use super::stored::{self, Stored, StoredChecksum, checksum_of, headers_of, set_checksum};
+use super::{EmbeddedStore, insert_error, io_error};
 use crate::store::{blob_path, remove_blobs};
 
 /// S3's smallest part, except for the last one.
@@ -218,7 +218,7 @@ pub(super) async fn upload_part_copy(
             "Only bucket/key copy sources are supported"
         ));
     };
-    super::objects::current_only(version_id.as_deref())?;
+    current_only(version_id.as_deref())?;
     let (source, mut file) = open(store, src_bucket, src_key).await?;
     let size = u64::try_from(source.size).map_err(io_error)?;
     let range = match input.copy_source_range.as_deref() {
@@ -249,29 +249,6 @@ pub(super) async fn upload_part_copy(
         }),
         ..Default::default()
     })
-}
-
-/// `bytes=FIRST-LAST` (inclusive), within an object of `size` bytes.
-pub(super) fn parse_copy_range(text: &str, size: u64) -> S3Result<std::ops::Range<u64>> {
-    let invalid = || {
-        s3_error!(
-            InvalidArgument,
-            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
-        )
-    };
-    let (first, last) = text
-        .strip_prefix("bytes=")
-        .and_then(|r| r.split_once('-'))
-        .ok_or_else(invalid)?;
-    let first: u64 = first.parse().map_err(|_| invalid())?;
-    let last: u64 = last.parse().map_err(|_| invalid())?;
-    if first > last || last >= size {
-        return Err(s3_error!(
-            InvalidRange,
-            "The requested range is not satisfiable"
-        ));
-    }
-    Ok(first..last + 1)
 }
 
 fn check_part_number(number: i32) -> S3Result<()> {

@@ -15,13 +15,15 @@ use futures_util::StreamExt;
 use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
-use super::store::{
-    caller, caller_origin, create_bucket_answer, delete_bucket_answer, unavailable,
+mod client;
+
+pub use client::Settings;
+
+use super::answers::{
+    self, caller, caller_origin, create_bucket_answer, delete_bucket_answer, unavailable,
 };
-use super::{listing, objects};
-use crate::store::upstream::{self, Settings};
-use app::buckets::{Listing, ObjectInfo, ObjectRow};
-use app::state::{ConsoleStore, ObjectRead, UploadBody};
+use domain::store::{Listing, ObjectInfo, ObjectRow};
+use domain::store::{ObjectRead, ObjectStore, UploadBody};
 
 /// Objects in an upstream S3 store; users, grants and links in SQLite.
 #[derive(Clone)]
@@ -49,7 +51,7 @@ impl UpstreamStore {
     /// The upstream name of `bucket` if bucketshare has it; `NoSuchBucket` otherwise (other
     /// buckets of the upstream store are never reached).
     async fn upstream_bucket(&self, bucket: &str) -> S3Result<String> {
-        super::store::require_bucket(&self.pool, bucket).await?;
+        answers::require_bucket(&self.pool, bucket).await?;
         Ok(self.settings.bucket(bucket))
     }
 
@@ -97,7 +99,7 @@ impl UpstreamStore {
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        let text = upstream::describe(&self.settings.endpoint, err);
+        let text = client::describe(&self.settings.endpoint, err);
         tracing::warn!(error = %text, "upstream store");
         text
     }
@@ -159,7 +161,7 @@ impl UpstreamStore {
         {
             Ok(uploads) => uploads,
             // Some engines (s3s-fs) cannot list uploads; deleting the bucket then decides.
-            Err(err) if upstream::error_code(&err) == Some("NotImplemented") => return Ok(deleted),
+            Err(err) if client::error_code(&err) == Some("NotImplemented") => return Ok(deleted),
             Err(err) => return Err(self.describe(&err)),
         };
         for upload in uploads.uploads() {
@@ -292,7 +294,7 @@ fn not_empty(name: &str) -> domain::Error {
 
 /// A key the upstream can be given safely.
 fn check_key(key: &str) -> S3Result<()> {
-    objects::check_key(key)?;
+    answers::check_key(key)?;
     if key
         .split('/')
         .any(|segment| segment == "." || segment == "..")
@@ -323,7 +325,7 @@ impl S3 for UpstreamStore {
         req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
         let user = caller(&req)?;
-        listing::list_buckets(&self.pool, &user, &req.input)
+        answers::list_buckets(&self.pool, &user, &req.input)
             .await
             .map(S3Response::new)
     }
@@ -363,7 +365,7 @@ impl S3 for UpstreamStore {
     ) -> S3Result<S3Response<DeleteBucketOutput>> {
         let origin = caller_origin(&req)?;
         let deleted =
-            ConsoleStore::delete_bucket(self, &self.pool, &req.input.bucket, false, &origin).await;
+            ObjectStore::delete_bucket(self, &self.pool, &req.input.bucket, false, &origin).await;
         delete_bucket_answer(deleted.map(|_| ()))
     }
 
@@ -380,7 +382,7 @@ impl S3 for UpstreamStore {
             .await
             .map_err(|e| self.answer(e))?;
         self.local(&mut res.output.name);
-        listing::encode_v2(&mut res.output, encoding);
+        answers::encode_v2(&mut res.output, encoding);
         Ok(res)
     }
 
@@ -396,7 +398,7 @@ impl S3 for UpstreamStore {
             .await
             .map_err(|e| self.answer(e))?;
         self.local(&mut res.output.name);
-        listing::encode_v1(&mut res.output, encoding);
+        answers::encode_v1(&mut res.output, encoding);
         Ok(res)
     }
 
@@ -406,7 +408,7 @@ impl S3 for UpstreamStore {
         &self,
         req: S3Request<ListObjectVersionsInput>,
     ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
-        let mut plain = listing::plain_listing(&req.input)?;
+        let mut plain = answers::plain_listing(&req.input)?;
         plain.bucket = self.upstream_bucket(&req.input.bucket).await?;
         let asked = req.input.clone();
         let req = req.map_input(|_| plain);
@@ -416,7 +418,7 @@ impl S3 for UpstreamStore {
             .await
             .map_err(|e| self.answer(e))?
             .output;
-        Ok(S3Response::new(listing::versions_of(asked, listed)))
+        Ok(S3Response::new(answers::versions_of(asked, listed)))
     }
 
     async fn put_object(
@@ -436,7 +438,7 @@ impl S3 for UpstreamStore {
         req.input.bucket = self
             .upstream_object(&req.input.bucket, &req.input.key)
             .await?;
-        objects::current_only(req.input.version_id.take().as_deref())?;
+        answers::current_only(req.input.version_id.take().as_deref())?;
         // The `response-*` overrides are applied here, not left to the upstream: not every
         // engine honours them, and share links rely on them for the file name.
         let input = &mut req.input;
@@ -458,7 +460,7 @@ impl S3 for UpstreamStore {
         output.content_encoding = content_encoding.or(output.content_encoding.take());
         output.content_language = content_language.or(output.content_language.take());
         if let Some(at) = expires {
-            output.expires = objects::http_date(&at);
+            output.expires = answers::http_date(&at);
         }
         Ok(res)
     }
@@ -470,7 +472,7 @@ impl S3 for UpstreamStore {
         req.input.bucket = self
             .upstream_object(&req.input.bucket, &req.input.key)
             .await?;
-        objects::current_only(req.input.version_id.take().as_deref())?;
+        answers::current_only(req.input.version_id.take().as_deref())?;
         self.proxy
             .head_object(req)
             .await
@@ -484,7 +486,7 @@ impl S3 for UpstreamStore {
         req.input.bucket = self
             .upstream_object(&req.input.bucket, &req.input.key)
             .await?;
-        objects::current_only(req.input.version_id.take().as_deref())?;
+        answers::current_only(req.input.version_id.take().as_deref())?;
         self.proxy
             .delete_object(req)
             .await
@@ -504,12 +506,12 @@ impl S3 for UpstreamStore {
         let mut refused = Vec::new();
         let objects = std::mem::take(&mut req.input.delete.objects);
         for mut object in objects {
-            match objects::current_only(object.version_id.as_deref()) {
+            match answers::current_only(object.version_id.as_deref()) {
                 Ok(()) => {
                     object.version_id = None;
                     req.input.delete.objects.push(object);
                 }
-                Err(err) => refused.push(objects::not_deleted(object, &err)),
+                Err(err) => refused.push(answers::not_deleted(object, &err)),
             }
         }
         let mut res = if req.input.delete.objects.is_empty() {
@@ -655,9 +657,9 @@ impl S3 for UpstreamStore {
             match head {
                 Ok(head) => {
                     let size = u64::try_from(head.content_length().unwrap_or(0)).unwrap_or(0);
-                    super::multipart::parse_copy_range(range, size)?;
+                    answers::parse_copy_range(range, size)?;
                 }
-                Err(err) if upstream::unreachable(&err) => {
+                Err(err) if client::unreachable(&err) => {
                     return Err(self.answer_unreachable(&err));
                 }
                 // The copy itself reports a missing source as the upstream words it.
@@ -680,7 +682,7 @@ impl UpstreamStore {
                 key,
                 version_id,
             } => {
-                objects::current_only(version_id.as_deref())?;
+                answers::current_only(version_id.as_deref())?;
                 Ok(CopySource::Bucket {
                     bucket: self.upstream_object(&bucket, &key).await?.into(),
                     key,
@@ -739,7 +741,7 @@ impl UpstreamStore {
             return Err(taken());
         }
         if let Err(err) = self.client.create_bucket().bucket(&upstream).send().await {
-            match upstream::error_code(&err) {
+            match client::error_code(&err) {
                 // An existing upstream bucket of the service account is adopted by an admin:
                 // that is how buckets already in the store are shared through bucketshare.
                 Some("BucketAlreadyOwnedByYou") if adopt == Adopt::Yes => {}
@@ -760,7 +762,7 @@ impl UpstreamStore {
 }
 
 #[async_trait::async_trait]
-impl ConsoleStore for UpstreamStore {
+impl ObjectStore for UpstreamStore {
     async fn create_bucket(
         &self,
         _pool: &Pool,
@@ -797,13 +799,13 @@ impl ConsoleStore for UpstreamStore {
                     return Err(not_empty(name));
                 }
                 Ok(_) => {}
-                Err(err) if upstream::error_code(&err) == Some("NoSuchBucket") => {}
+                Err(err) if client::error_code(&err) == Some("NoSuchBucket") => {}
                 Err(err) => return Err(domain::Error::Store(self.describe(&err))),
             }
             0
         };
         if let Err(err) = self.client.delete_bucket().bucket(&upstream).send().await {
-            match upstream::error_code(&err) {
+            match client::error_code(&err) {
                 // Already gone upstream: the registration goes too.
                 Some("NoSuchBucket") => {}
                 Some("BucketNotEmpty") => {
@@ -820,13 +822,13 @@ impl ConsoleStore for UpstreamStore {
         false
     }
 
-    async fn ready(&self) -> Result<(), String> {
+    async fn ready(&self) -> domain::Result<()> {
         self.client
             .list_buckets()
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| upstream::describe(&self.settings.endpoint, &e))
+            .map_err(|e| domain::Error::Store(client::describe(&self.settings.endpoint, &e)))
     }
 
     async fn list(
@@ -835,7 +837,7 @@ impl ConsoleStore for UpstreamStore {
         prefix: &str,
         after: &str,
         limit: usize,
-    ) -> Result<Listing, String> {
+    ) -> domain::Result<Listing> {
         let page = self
             .client
             .list_objects_v2()
@@ -846,7 +848,7 @@ impl ConsoleStore for UpstreamStore {
             .set_continuation_token((!after.is_empty()).then(|| after.to_owned()))
             .send()
             .await
-            .map_err(|e| self.describe(&e))?;
+            .map_err(|e| domain::Error::Store(self.describe(&e)))?;
         let mut listing = Listing {
             folders: page
                 .common_prefixes()
@@ -874,7 +876,7 @@ impl ConsoleStore for UpstreamStore {
         Ok(listing)
     }
 
-    async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), String> {
+    async fn delete_object(&self, bucket: &str, key: &str) -> domain::Result<()> {
         self.client
             .delete_object()
             .bucket(self.settings.bucket(bucket))
@@ -882,10 +884,10 @@ impl ConsoleStore for UpstreamStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| self.describe(&e))
+            .map_err(|e| domain::Error::Store(self.describe(&e)))
     }
 
-    async fn object(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, String> {
+    async fn object(&self, bucket: &str, key: &str) -> domain::Result<Option<ObjectInfo>> {
         let Ok(upstream) = self.upstream_object(bucket, key).await else {
             return Ok(None);
         };
@@ -922,7 +924,7 @@ impl ConsoleStore for UpstreamStore {
             }
             // A HEAD's error has no body: a 404 is all there is to go on.
             Err(err) if err.raw_response().map(|r| r.status().as_u16()) == Some(404) => Ok(None),
-            Err(err) => Err(self.describe(&err)),
+            Err(err) => Err(domain::Error::Store(self.describe(&err))),
         }
     }
 
@@ -931,7 +933,7 @@ impl ConsoleStore for UpstreamStore {
         bucket: &str,
         key: &str,
         range: &(dyn Fn(u64) -> Option<std::ops::Range<u64>> + Send + Sync),
-    ) -> Result<Option<ObjectRead>, String> {
+    ) -> domain::Result<Option<ObjectRead>> {
         let Some(info) = self.object(bucket, key).await? else {
             return Ok(None);
         };
@@ -950,7 +952,7 @@ impl ConsoleStore for UpstreamStore {
             )
             .send()
             .await
-            .map_err(|e| self.describe(&e))?;
+            .map_err(|e| domain::Error::Store(self.describe(&e)))?;
         let body = got.body.into_async_read();
         Ok(Some(ObjectRead {
             info,
@@ -965,11 +967,13 @@ impl ConsoleStore for UpstreamStore {
         key: &str,
         content_type: Option<String>,
         body: UploadBody<'_>,
-    ) -> Result<u64, String> {
+    ) -> domain::Result<u64> {
         let upstream = self
             .upstream_object(bucket, key)
             .await
-            .map_err(|_| format!("bucket `{bucket}` does not exist"))?;
-        self.send_upload(&upstream, key, content_type, body).await
+            .map_err(|e| answers::failure(e, bucket))?;
+        self.send_upload(&upstream, key, content_type, body)
+            .await
+            .map_err(domain::Error::Store)
     }
 }

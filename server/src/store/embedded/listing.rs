@@ -1,99 +1,19 @@
 //! Listings: buckets, and objects page by page straight from the SQLite index (keyset
 //! pagination in S3's byte order), folding keys into common prefixes under a delimiter.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as TOKEN;
+use crate::store::answers::{
+    db_error, decode_token, encode_token, encoder, plain_listing, timestamp, versions_of,
+};
 use s3s::dto::*;
 use s3s::{S3Result, s3_error};
 
-use domain::db::Pool;
-
-use super::objects::timestamp;
-use super::store::{EmbeddedStore, db_error};
+use super::EmbeddedStore;
 
 /// S3's page size limit.
 const MAX_KEYS: i32 = 1000;
 /// Rows fetched per query while filling a page, at most and at first.
 const BATCH: i64 = 1000;
 const FIRST_BATCH: i64 = 32;
-
-/// S3's page size limit for ListBuckets.
-const MAX_BUCKETS: i32 = 10_000;
-
-/// The buckets `user` holds a grant on, by name, paged by `max-buckets` and a continuation
-/// token (the last name returned) and filtered by `prefix`, as S3's ListBuckets is.
-pub(super) async fn list_buckets(
-    pool: &Pool,
-    user: &str,
-    input: &ListBucketsInput,
-) -> S3Result<ListBucketsOutput> {
-    let max = input.max_buckets.unwrap_or(MAX_BUCKETS);
-    if !(1..=MAX_BUCKETS).contains(&max) {
-        return Err(s3_error!(
-            InvalidArgument,
-            "max-buckets must be between 1 and {MAX_BUCKETS}"
-        ));
-    }
-    let after = input
-        .continuation_token
-        .as_deref()
-        .map(decode_token)
-        .transpose()?
-        .unwrap_or_default();
-    let prefix = input.prefix.as_deref().unwrap_or_default();
-    let mut visible = domain::buckets::visible_to(pool, user)
-        .await
-        .map_err(db_error)?
-        .into_iter()
-        .filter(|b| b.name.starts_with(prefix) && b.name > after)
-        .peekable();
-    let mut buckets = Vec::new();
-    while buckets.len() < usize::try_from(max).unwrap_or(0) {
-        let Some(b) = visible.next() else { break };
-        buckets.push(Bucket {
-            name: Some(b.name),
-            creation_date: Some(timestamp(b.created_at)),
-            ..Default::default()
-        });
-    }
-    let next = visible
-        .peek()
-        .is_some()
-        .then(|| {
-            buckets
-                .last()
-                .and_then(|b| b.name.as_deref())
-                .map(encode_token)
-        })
-        .flatten();
-    Ok(ListBucketsOutput {
-        buckets: Some(buckets),
-        owner: Some(Owner {
-            display_name: Some(user.to_owned()),
-            id: Some(user.to_owned()),
-        }),
-        continuation_token: next,
-        prefix: input.prefix.clone(),
-    })
-}
-
-/// A continuation token: where a listing goes on (exclusive), opaque to clients.
-fn encode_token(after: &str) -> String {
-    TOKEN.encode(after)
-}
-
-fn decode_token(token: &str) -> S3Result<String> {
-    TOKEN
-        .decode(token)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| {
-            s3_error!(
-                InvalidArgument,
-                "The continuation token provided is incorrect"
-            )
-        })
-}
 
 /// One page of a listing.
 struct Page {
@@ -221,28 +141,6 @@ fn common_prefixes(prefixes: Vec<String>) -> Option<Vec<CommonPrefix>> {
     )
 }
 
-/// Names as a listing returns them: with `encoding-type=url`, percent-encoded as S3 does (every
-/// byte but unreserved characters and `/`; a space is `%20`), which boto3 and the aws cli ask
-/// for on every listing and decode. Unencoded, `a+b` came back to them as `a b`.
-fn encoder(encoding: Option<&EncodingType>) -> impl Fn(String) -> String + use<> {
-    let url = encoding.is_some_and(|e| e.as_str() == EncodingType::URL);
-    move |name: String| {
-        if !url {
-            return name;
-        }
-        let mut out = String::with_capacity(name.len());
-        for byte in name.bytes() {
-            match byte {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                    out.push(char::from(byte));
-                }
-                _ => out.push_str(&format!("%{byte:02X}")),
-            }
-        }
-        out
-    }
-}
-
 /// A page's keys and common prefixes, encoded.
 fn encoded(mut page: Page, encode: &impl Fn(String) -> String) -> Page {
     for object in &mut page.objects {
@@ -366,127 +264,4 @@ pub(super) async fn list_object_versions(
 ) -> S3Result<ListObjectVersionsOutput> {
     let listed = list_objects_v1(store, plain_listing(&input)?).await?;
     Ok(versions_of(input, listed))
-}
-
-/// The plain listing (names unencoded) a versions listing is answered from.
-pub(super) fn plain_listing(asked: &ListObjectVersionsInput) -> S3Result<ListObjectsInput> {
-    if let Some(version) = asked.version_id_marker.as_deref()
-        && asked.key_marker.is_none()
-    {
-        return Err(s3_error!(
-            InvalidArgument,
-            "A version-id marker ({version}) needs a key marker"
-        ));
-    }
-    Ok(ListObjectsInput {
-        bucket: asked.bucket.clone(),
-        delimiter: asked.delimiter.clone(),
-        marker: asked.key_marker.clone(),
-        max_keys: asked.max_keys,
-        prefix: asked.prefix.clone(),
-        ..Default::default()
-    })
-}
-
-/// A plain listing ([`plain_listing`], from either store) as the versions listing `asked` for.
-pub(super) fn versions_of(
-    asked: ListObjectVersionsInput,
-    mut listed: ListObjectsOutput,
-) -> ListObjectVersionsOutput {
-    encode_v1(&mut listed, asked.encoding_type.clone());
-    // Unlike version 1's, the versions listing's prefix is encoded too.
-    listed.prefix = listed
-        .prefix
-        .take()
-        .map(encoder(asked.encoding_type.as_ref()));
-    let truncated = listed.is_truncated.unwrap_or(false);
-    let objects = listed.contents.unwrap_or_default();
-    // Without a delimiter S3 sends no NextMarker: the last key is where to go on.
-    let next_key_marker = listed
-        .next_marker
-        .or_else(|| objects.last().and_then(|o| o.key.clone()))
-        .filter(|_| truncated);
-    let next_is_prefix = listed
-        .common_prefixes
-        .as_ref()
-        .and_then(|p| p.last())
-        .and_then(|p| p.prefix.as_ref())
-        .is_some_and(|p| next_key_marker.as_ref() == Some(p));
-    ListObjectVersionsOutput {
-        name: Some(asked.bucket),
-        prefix: listed.prefix,
-        delimiter: listed.delimiter,
-        key_marker: listed.marker,
-        version_id_marker: asked.version_id_marker,
-        max_keys: listed.max_keys,
-        is_truncated: Some(truncated),
-        next_version_id_marker: next_key_marker
-            .as_ref()
-            .filter(|_| !next_is_prefix)
-            .map(|_| "null".to_owned()),
-        next_key_marker,
-        versions: Some(objects.into_iter().map(as_version).collect()),
-        common_prefixes: listed.common_prefixes,
-        encoding_type: listed.encoding_type,
-        ..Default::default()
-    }
-}
-
-/// An object of an unversioned bucket as its one version.
-fn as_version(o: Object) -> ObjectVersion {
-    ObjectVersion {
-        key: o.key,
-        size: o.size,
-        e_tag: o.e_tag,
-        last_modified: o.last_modified,
-        is_latest: Some(true),
-        version_id: Some("null".to_owned()),
-        storage_class: Some(ObjectVersionStorageClass::from_static(
-            ObjectVersionStorageClass::STANDARD,
-        )),
-        ..Default::default()
-    }
-}
-
-/// A plain (unencoded) ListObjectsV2 answer, an upstream store's, as `encoding` asks for it.
-pub(super) fn encode_v2(output: &mut ListObjectsV2Output, encoding: Option<EncodingType>) {
-    output.delimiter = output.delimiter.take().filter(|d| !d.is_empty());
-    let encode = encoder(encoding.as_ref());
-    encode_names(&mut output.contents, &mut output.common_prefixes, &encode);
-    for name in [
-        &mut output.prefix,
-        &mut output.delimiter,
-        &mut output.start_after,
-    ] {
-        *name = name.take().map(&encode);
-    }
-    output.encoding_type = encoding;
-}
-
-/// A plain (unencoded) ListObjects answer, an upstream store's, as `encoding` asks for it.
-pub(super) fn encode_v1(output: &mut ListObjectsOutput, encoding: Option<EncodingType>) {
-    output.delimiter = output.delimiter.take().filter(|d| !d.is_empty());
-    let encode = encoder(encoding.as_ref());
-    encode_names(&mut output.contents, &mut output.common_prefixes, &encode);
-    for name in [
-        &mut output.delimiter,
-        &mut output.marker,
-        &mut output.next_marker,
-    ] {
-        *name = name.take().map(&encode);
-    }
-    output.encoding_type = encoding;
-}
-
-fn encode_names(
-    objects: &mut Option<Vec<Object>>,
-    prefixes: &mut Option<Vec<CommonPrefix>>,
-    encode: &impl Fn(String) -> String,
-) {
-    for object in objects.iter_mut().flatten() {
-        object.key = object.key.take().map(encode);
-    }
-    for common in prefixes.iter_mut().flatten() {
-        common.prefix = common.prefix.take().map(encode);
-    }
 }

@@ -4,8 +4,9 @@
 //! the old object or the new one visible, never a partial one; files without a row are swept at
 //! the next start ([`sweep_orphans`]).
 
+use crate::store::answers::{check_key, current_only, db_error, http_date, not_deleted, timestamp};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -19,12 +20,9 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
 use super::checksum::{Declared, declared_by};
-use super::store::{EmbeddedStore, db_error, insert_error, io_error};
 use super::stored::{self, Stored, headers_of, set_checksum, show};
+use super::{EmbeddedStore, insert_error, io_error};
 use crate::store::{blob_path, remove_blobs};
-
-/// S3's limit on key length, in bytes.
-const MAX_KEY_LEN: usize = 1024;
 
 /// One object's row.
 #[derive(sqlx::FromRow)]
@@ -37,31 +35,6 @@ pub(super) struct ObjectRow {
     pub last_modified: i64,
     /// [`Stored`], as JSON.
     pub stored: String,
-}
-
-pub(super) fn timestamp(unix: i64) -> Timestamp {
-    Timestamp::from(UNIX_EPOCH + Duration::from_secs(u64::try_from(unix).unwrap_or(0)))
-}
-
-/// Keys are never used as paths, so none can escape the store; still, S3 refuses keys that
-/// are empty or too long, and NUL has no business in one.
-pub(super) fn check_key(key: &str) -> S3Result<()> {
-    if key.is_empty() {
-        return Err(s3_error!(
-            InvalidArgument,
-            "The object key must not be empty"
-        ));
-    }
-    if key.len() > MAX_KEY_LEN {
-        return Err(s3_error!(KeyTooLongError));
-    }
-    if key.contains('\0') {
-        return Err(s3_error!(
-            InvalidArgument,
-            "The object key must not contain NUL"
-        ));
-    }
-    Ok(())
 }
 
 pub(super) async fn row(store: &EmbeddedStore, bucket: &str, key: &str) -> S3Result<ObjectRow> {
@@ -620,14 +593,6 @@ fn is_enabled(mode: Option<&ChecksumMode>) -> bool {
 /// out (64 KiB chunks held a 64 MiB download to 0.66× nginx's rate).
 pub(super) const READ_CHUNK: usize = 512 * 1024;
 
-/// A time as HTTP writes it (`Expires`).
-pub(super) fn http_date(at: &Timestamp) -> Option<String> {
-    let mut text = Vec::new();
-    at.format(s3s::dto::TimestampFormat::HttpDate, &mut text)
-        .ok()?;
-    String::from_utf8(text).ok()
-}
-
 pub(super) async fn head(
     store: &EmbeddedStore,
     input: HeadObjectInput,
@@ -933,27 +898,5 @@ async fn remove_if_there(path: &Path) -> std::io::Result<()> {
     match tokio::fs::remove_file(path).await {
         Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
         _ => Ok(()),
-    }
-}
-
-/// Refuses a version other than `null`, the one version each object has here (there is no
-/// versioning): a client asking for an older version must not get the current one instead.
-pub(super) fn current_only(version: Option<&str>) -> S3Result<()> {
-    match version {
-        None | Some("null") => Ok(()),
-        Some(_) => Err(s3_error!(
-            NoSuchVersion,
-            "The specified version does not exist (this endpoint keeps one version of each object, null)."
-        )),
-    }
-}
-
-/// A DeleteObjects entry refused with `err`, as the answer lists it.
-pub(super) fn not_deleted(object: ObjectIdentifier, err: &s3s::S3Error) -> Error {
-    Error {
-        key: Some(object.key),
-        version_id: object.version_id,
-        code: Some(err.code().as_str().to_owned()),
-        message: err.message().map(str::to_owned),
     }
 }

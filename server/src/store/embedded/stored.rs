@@ -233,10 +233,12 @@ pub(super) fn kept_encoding(sent: Option<String>) -> Option<String> {
 /// `CreateMultipartUploadInput`: the same fields on three types), as [`Stored`].
 macro_rules! headers_of {
     ($input:expr) => {
-        $crate::s3::stored::Stored {
+        $crate::store::embedded::stored::Stored {
             cache_control: $input.cache_control.clone(),
             content_disposition: $input.content_disposition.clone(),
-            content_encoding: $crate::s3::stored::kept_encoding($input.content_encoding.clone()),
+            content_encoding: $crate::store::embedded::stored::kept_encoding(
+                $input.content_encoding.clone(),
+            ),
             content_language: $input.content_language.clone(),
             expires: $input.expires.clone(),
             ..Default::default()
@@ -281,7 +283,7 @@ pub(super) use set_checksum;
 /// GET or HEAD of one part (`partNumber`) carries that part's checksum, as S3 does.
 macro_rules! show {
     ($output:expr, $stored:expr, $with_checksum:expr, $part_number:expr) => {{
-        let stored: &$crate::s3::stored::Stored = $stored;
+        let stored: &$crate::store::embedded::stored::Stored = $stored;
         let output = &mut $output;
         output.cache_control = output
             .cache_control
@@ -310,7 +312,7 @@ macro_rules! show {
             None => None,
         };
         if let Some(fields) = fields {
-            $crate::s3::stored::set_checksum!(*output, fields);
+            $crate::store::embedded::stored::set_checksum!(*output, fields);
             output.checksum_type = Some(stored.checksum_type());
         }
     }};

@@ -2,17 +2,19 @@
 //! and uploads streamed from the console's upload form (through the same write path as S3
 //! PUTs: temp file, fsync, rename, then the row).
 
+use crate::store::answers::{check_key, failure};
 use domain::audit::Origin;
 use domain::db::Pool;
+use domain::{Error, Result};
 
 use super::EmbeddedStore;
 use super::objects::{self, NewObject};
-use app::buckets::{Listing, ObjectInfo, ObjectRow};
-use app::state::ObjectRead;
+use domain::store::ObjectRead;
+use domain::store::{Listing, ObjectInfo, ObjectRow};
 use tokio::io::AsyncSeekExt;
 
 #[async_trait::async_trait]
-impl app::state::ConsoleStore for EmbeddedStore {
+impl domain::store::ObjectStore for EmbeddedStore {
     async fn create_bucket(
         &self,
         pool: &Pool,
@@ -36,23 +38,23 @@ impl app::state::ConsoleStore for EmbeddedStore {
         Ok(Some(objects))
     }
 
-    async fn ready(&self) -> Result<(), String> {
+    async fn ready(&self) -> Result<()> {
         match tokio::fs::metadata(&self.objects_dir).await {
             Ok(meta) if meta.is_dir() => Ok(()),
             // Created with the first object.
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Ok(_) => Err(format!("{} is not a directory", self.objects_dir.display())),
-            Err(err) => Err(format!("{}: {err}", self.objects_dir.display())),
+            Ok(_) => Err(Error::Store(format!(
+                "{} is not a directory",
+                self.objects_dir.display()
+            ))),
+            Err(err) => Err(Error::Store(format!(
+                "{}: {err}",
+                self.objects_dir.display()
+            ))),
         }
     }
 
-    async fn list(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        after: &str,
-        limit: usize,
-    ) -> Result<Listing, String> {
+    async fn list(&self, bucket: &str, prefix: &str, after: &str, limit: usize) -> Result<Listing> {
         // One indexed step per entry: a folder is skipped whole by jumping past its prefix. The
         // cursor is exclusive; the first step starts at the prefix itself when that is further
         // on, and listing stops at the first key outside the prefix (a condition on the prefix
@@ -70,7 +72,6 @@ impl app::state::ConsoleStore for EmbeddedStore {
             .fetch_optional(&self.pool)
             .await
             .map(|row| row.filter(|(key, ..)| key.starts_with(prefix)))
-            .map_err(|e| e.to_string())
         };
         let mut listing = Listing::default();
         let mut inclusive = prefix > after;
@@ -106,17 +107,17 @@ impl app::state::ConsoleStore for EmbeddedStore {
         Ok(listing)
     }
 
-    async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), String> {
+    async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
         objects::delete(self, bucket, key)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| failure(e, bucket))
     }
 
-    async fn object(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, String> {
+    async fn object(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>> {
         match objects::row(self, bucket, key).await {
             Ok(row) => Ok(Some(info(key, &row))),
             Err(err) if is_missing(&err) => Ok(None),
-            Err(err) => Err(err.to_string()),
+            Err(err) => Err(failure(err, bucket)),
         }
     }
 
@@ -125,20 +126,20 @@ impl app::state::ConsoleStore for EmbeddedStore {
         bucket: &str,
         key: &str,
         range: &(dyn Fn(u64) -> Option<std::ops::Range<u64>> + Send + Sync),
-    ) -> Result<Option<ObjectRead>, String> {
+    ) -> Result<Option<ObjectRead>> {
         let (row, mut file) = match objects::open(self, bucket, key).await {
             Ok(found) => found,
             Err(err) if is_missing(&err) => return Ok(None),
-            Err(err) => return Err(err.to_string()),
+            Err(err) => return Err(failure(err, bucket)),
         };
-        let size = u64::try_from(row.size).map_err(|e| e.to_string())?;
+        let size = u64::try_from(row.size).map_err(|e| Error::Store(e.to_string()))?;
         let range = range(size);
         let (start, length) = range
             .as_ref()
             .map_or((0, size), |r| (r.start, r.end - r.start));
         file.seek(std::io::SeekFrom::Start(start))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Error::Store(e.to_string()))?;
         let body = tokio_util::io::ReaderStream::with_capacity(
             tokio::io::AsyncReadExt::take(file, length),
             objects::READ_CHUNK,
@@ -157,15 +158,15 @@ impl app::state::ConsoleStore for EmbeddedStore {
         bucket: &str,
         key: &str,
         content_type: Option<String>,
-        body: app::state::UploadBody<'_>,
-    ) -> Result<u64, String> {
-        objects::check_key(key).map_err(|e| e.to_string())?;
+        body: domain::store::UploadBody<'_>,
+    ) -> Result<u64> {
+        check_key(key).map_err(|e| failure(e, bucket))?;
         self.require_bucket(bucket)
             .await
-            .map_err(|_| format!("bucket `{bucket}` does not exist"))?;
+            .map_err(|e| failure(e, bucket))?;
         let (blob, size, md5) = objects::write_blob(self, body)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| failure(e, bucket))?;
         objects::commit(
             self,
             NewObject {
@@ -182,7 +183,7 @@ impl app::state::ConsoleStore for EmbeddedStore {
             },
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| failure(e, bucket))?;
         Ok(size)
     }
 }
