@@ -30,6 +30,16 @@ pub enum Need {
 }
 
 impl Permission {
+    /// Every permission, for rules written over all of them ([`sql_covers`]).
+    pub const ALL: [Permission; 4] = [
+        Permission::Read,
+        Permission::Write,
+        Permission::ReadWrite,
+        Permission::Owner,
+    ];
+
+    /// The permission rule: whether a grant of this permission allows what needs `need`. The
+    /// queries that compute a link's state use the same rule, written out by [`sql_covers`].
     pub fn allows(self, need: Need) -> bool {
         matches!(
             (self, need),
@@ -118,6 +128,23 @@ impl Grant {
     pub fn covers(&self, key: &str, now: i64) -> bool {
         key.starts_with(&self.prefix) && self.expires_at.is_none_or(|at| at > now)
     }
+}
+
+/// SQL: whether the grant row `grant` allows what needs `need` on the key `key` at `now` (SQL
+/// expressions): [`Permission::allows`] and [`Grant::covers`] for queries. The permissions it
+/// lists are computed from `allows`, so the rule is written once; a test holds the SQL and the
+/// Rust to the same answer for every method, permission, prefix and expiry.
+pub fn sql_covers(grant: &str, need: Need, key: &str, now: &str) -> String {
+    let allowing: Vec<String> = Permission::ALL
+        .iter()
+        .filter(|p| p.allows(need))
+        .map(|p| format!("'{p}'"))
+        .collect();
+    format!(
+        "({grant}.permission IN ({}) AND substr({key}, 1, length({grant}.prefix)) = {grant}.prefix
+          AND ({grant}.expires_at IS NULL OR {grant}.expires_at > {now}))",
+        allowing.join(", ")
+    )
 }
 
 const SELECT_GRANT: &str = "SELECT u.name AS \"user\", g.bucket, g.permission, g.prefix,

@@ -5,6 +5,7 @@
 //!
 //! Every function takes the pool (or a transaction) it works on; nothing here is global.
 
+pub mod admins;
 pub mod audit;
 pub mod buckets;
 pub mod db;

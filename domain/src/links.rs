@@ -37,16 +37,23 @@ pub struct Link {
     pub state: String,
 }
 
-/// SQL: whether a grant of the link `l`'s signer still lets the link do what it does (read for
-/// GET, write for PUT) on its object at `$1` (now), leaving out grants matching `extra`.
+/// SQL: whether a grant of the link `l`'s signer still lets the link do what it does
+/// ([`Method::need`]) on its object at `$1` (now), leaving out grants matching `extra`.
 fn covered(extra: &str) -> String {
+    let by_method: Vec<String> = [Method::Get, Method::Put]
+        .iter()
+        .map(|method| {
+            format!(
+                "(l.method = '{}' AND {})",
+                method.as_str(),
+                crate::grants::sql_covers("g", method.need(), "l.object_key", "$1")
+            )
+        })
+        .collect();
     format!(
         "EXISTS (SELECT 1 FROM grants g WHERE g.user_id = l.user_id AND g.bucket = l.bucket
-            AND substr(l.object_key, 1, length(g.prefix)) = g.prefix
-            AND (g.expires_at IS NULL OR g.expires_at > $1)
-            AND ((l.method = 'GET' AND g.permission IN ('read', 'read-write', 'owner'))
-              OR (l.method = 'PUT' AND g.permission IN ('write', 'read-write', 'owner')))
-            {extra})"
+            AND ({}) {extra})",
+        by_method.join(" OR ")
     )
 }
 
@@ -178,6 +185,8 @@ pub struct ListFilter {
     pub limit: Option<u32>,
     /// Only links listed after this one (keyset pagination: the last id of a page).
     pub after: Option<String>,
+    /// The time (Unix seconds) the states are computed for: now when `None`.
+    pub at: Option<i64>,
 }
 
 /// Links, newest first: those that work, unless `all`.
@@ -185,7 +194,7 @@ pub async fn list(pool: &Pool, filter: &ListFilter) -> Result<Vec<Link>> {
     // Conditions on the table's own columns go inside, where indexes serve them.
     let mut inner = Filtered::new("");
     // `$1`: the time the links' state is computed for.
-    let now = inner.param(now_unix());
+    let now = inner.param(filter.at.unwrap_or_else(now_unix));
     inner.push("1 = 1");
     if !filter.all {
         // `+` keeps SQLite off the expiry index here: walking the (created_at, id) index newest

@@ -8,6 +8,7 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use axum::extract::ConnectInfo;
+use domain::admins;
 use domain::audit::{Action, Origin};
 use domain::db::Pool;
 use rand::Rng;
@@ -90,6 +91,11 @@ async fn verify_password(
     .await?
 }
 
+/// A failure of the admin accounts' storage: the database's, so logged and answered 500.
+fn domain_failure(err: domain::Error) -> AppError {
+    internal("admin accounts", err)
+}
+
 /// A hash of a random password, made once, for verifying unknown user names against.
 fn dummy_hash(argon2: &Argon2<'_>) -> Result<&'static str, AppError> {
     static DUMMY: OnceLock<String> = OnceLock::new();
@@ -104,27 +110,6 @@ fn dummy_hash(argon2: &Argon2<'_>) -> Result<&'static str, AppError> {
 }
 
 /// A random alphanumeric string (62 symbols, ~5.95 bits each) from the OS-seeded thread RNG.
-/// Adds the admin `name` with the password hash `hash`; `false` (and nothing changed) if an
-/// admin of that name exists.
-pub async fn insert_admin<'c, E>(conn: E, name: &str, hash: String) -> Result<bool, AppError>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Any>,
-{
-    let now = now_unix();
-    let inserted = sqlx::query(
-        "INSERT INTO admins (name, password_hash, created_at, password_changed_at)
-         VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(name)
-    .bind(hash)
-    .bind(now)
-    .bind(now)
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
-}
-
 pub fn random_string(len: usize) -> String {
     rand::rng()
         .sample_iter(Alphanumeric)
@@ -161,10 +146,7 @@ pub async fn ensure_first_admin(
     pool: &Pool,
     password: Option<String>,
 ) -> Result<FirstAdmin, AppError> {
-    let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins")
-        .fetch_one(pool)
-        .await?;
-    if admins > 0 {
+    if admins::count(pool).await.map_err(domain_failure)? > 0 {
         return Ok(FirstAdmin::AlreadyThere);
     }
     let (password, generated) = match password {
@@ -177,7 +159,9 @@ pub async fn ensure_first_admin(
     };
     let hash = hash_password(password.clone()).await?;
     // If another process created it meanwhile, theirs stands.
-    let created = insert_admin(pool, FIRST_ADMIN, hash).await?;
+    let created = admins::create(pool, FIRST_ADMIN, &hash, None)
+        .await
+        .map_err(domain_failure)?;
     Ok(match (created, generated) {
         (false, _) => FirstAdmin::AlreadyThere,
         (true, false) => FirstAdmin::CreatedWithGivenPassword,
@@ -346,12 +330,7 @@ pub async fn current_admin(pool: &Pool, session: &Session) -> Result<Option<Admi
         return Ok(None);
     };
     let epoch = session.get::<i64>(AUTH_EPOCH).await?;
-    let row: Option<(String, i64)> = sqlx::query_as(
-        "SELECT name, password_changed_at FROM admins WHERE id = $1 AND status = 'active'",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
+    let row = admins::active(pool, id).await.map_err(domain_failure)?;
     Ok(match row {
         Some((name, changed_at)) if Some(changed_at) == epoch => Some(Admin { id, name }),
         _ => None,
@@ -405,15 +384,20 @@ pub async fn login(csrf: &str, username: &str, password: String) -> Result<Admin
     };
     let attempt = throttle.charge(username, &ip).await?;
 
-    let row: Option<(i64, String, String, i64)> = sqlx::query_as(
-        "SELECT id, name, password_hash, password_changed_at FROM admins
-         WHERE name = $1 AND status = 'active'",
-    )
-    .bind(username)
-    .fetch_optional(&state.pool)
-    .await?;
+    let row = admins::credentials(&state.pool, username)
+        .await
+        .map_err(domain_failure)?;
     let (stored_hash, admin) = match row {
-        Some((id, name, hash, epoch)) => (Some(hash), Some((Admin { id, name }, epoch))),
+        Some(found) => (
+            Some(found.password_hash),
+            Some((
+                Admin {
+                    id: found.id,
+                    name: found.name,
+                },
+                found.password_changed_at,
+            )),
+        ),
         None => (None, None),
     };
     let ok = verify_password(password, stored_hash).await?;
@@ -492,10 +476,9 @@ pub async fn change_password(
         settings: &state.auth,
     };
     let attempt = throttle.charge(&admin.name, &ip).await?;
-    let stored: String = sqlx::query_scalar("SELECT password_hash FROM admins WHERE id = $1")
-        .bind(admin.id)
-        .fetch_one(&state.pool)
-        .await?;
+    let stored = admins::password_hash(&state.pool, admin.id)
+        .await
+        .map_err(domain_failure)?;
     if !verify_password(current, Some(stored)).await? {
         tokio::time::sleep(state.auth.failed_login_delay).await;
         return Err(AppError::invalid(
@@ -507,22 +490,9 @@ pub async fn change_password(
     let hash = hash_password(new).await?;
     // The epoch must move even when two changes fall in the same second.
     let origin = admin_origin(&admin.name).await;
-    let mut tx = domain::db::write_tx(&state.pool).await?;
-    let epoch: i64 = sqlx::query_scalar(
-        "UPDATE admins SET password_hash = $1,
-             password_changed_at = CASE WHEN $2 > password_changed_at THEN $2
-                                        ELSE password_changed_at + 1 END
-         WHERE id = $3 RETURNING password_changed_at",
-    )
-    .bind(hash)
-    .bind(now_unix())
-    .bind(admin.id)
-    .fetch_one(&mut *tx)
-    .await?;
-    domain::audit::record_action(&mut tx, &origin, Action::new("admin.password", &admin.name))
+    let epoch = admins::set_password(&state.pool, admin.id, &hash, &origin)
         .await
-        .map_err(|e| internal("cannot write the audit trail", e))?;
-    tx.commit().await?;
+        .map_err(domain_failure)?;
     let session = session().await?;
     session.cycle_id().await?;
     session.insert(AUTH_EPOCH, epoch).await?;

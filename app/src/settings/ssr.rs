@@ -1,15 +1,15 @@
 //! What the Settings page reads and changes: the settings in force (through
 //! `domain::settings`, which audits the change) and the console's admin accounts.
 
-use domain::audit::Action;
 use domain::settings::{Settings, human};
 use zeroize::Zeroizing;
 
 use super::{AdminRow, SettingsForm, SettingsView};
-use crate::auth::ssr::{Admin, admin_origin, check_new_password, hash_password, insert_admin};
+use crate::auth::ssr::{Admin, admin_origin, check_new_password, hash_password};
 use crate::error::AppError;
 use crate::error::ssr::{domain as domain_error, internal};
 use crate::state::app_state;
+use domain::admins::{self, AdminStatus};
 
 /// A duration field of the form, in seconds.
 fn seconds(field: &str, text: &str) -> Result<i64, AppError> {
@@ -39,18 +39,16 @@ pub async fn view(admin: &Admin) -> Result<SettingsView, AppError> {
             (name.to_owned(), shown)
         })
         .collect();
-    let admins = sqlx::query_as::<_, (String, String, i64)>(
-        "SELECT name, status, created_at FROM admins ORDER BY name",
-    )
-    .fetch_all(&state.pool)
-    .await?
-    .into_iter()
-    .map(|(name, status, created_at)| AdminRow {
-        active: status == "active",
-        name,
-        created_at,
-    })
-    .collect();
+    let admins = admins::list(&state.pool)
+        .await
+        .map_err(|e| internal("cannot list the admins", e))?
+        .into_iter()
+        .map(|a| AdminRow {
+            active: a.status == AdminStatus::Active,
+            name: a.name,
+            created_at: a.created_at,
+        })
+        .collect();
     Ok(SettingsView {
         form: SettingsForm {
             public_s3_url: now.public_s3_url,
@@ -138,17 +136,15 @@ pub async fn create_admin(
     let state = app_state()?;
     let hash = hash_password(password).await?;
     let origin = admin_origin(&admin.name).await;
-    let mut tx = domain::db::write_tx(&state.pool).await?;
-    if !insert_admin(&mut *tx, name, hash).await? {
+    let created = admins::create(&state.pool, name, &hash, Some(&origin))
+        .await
+        .map_err(|e| internal("cannot create an admin", e))?;
+    if !created {
         return Err(AppError::invalid(
             "admin_name",
             format!("An admin named {name} already exists."),
         ));
     }
-    domain::audit::record_action(&mut tx, &origin, Action::new("admin.create", name))
-        .await
-        .map_err(|e| internal("cannot write the audit trail", e))?;
-    tx.commit().await?;
     Ok(format!("Admin {name} created: they can sign in now."))
 }
 
@@ -164,35 +160,17 @@ pub async fn set_admin_status(admin: &Admin, name: &str, active: bool) -> Result
     }
     let state = app_state()?;
     let origin = admin_origin(&admin.name).await;
-    let mut tx = domain::db::write_tx(&state.pool).await?;
-    let status = if active { "active" } else { "disabled" };
-    let changed = sqlx::query("UPDATE admins SET status = $1 WHERE name = $2 AND status <> $3")
-        .bind(status)
-        .bind(name)
-        .bind(status)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if changed == 0 {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM admins WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Err(AppError::NotFound {
-                message: format!("Admin {name} does not exist."),
-            });
-        }
-        return Ok(());
-    }
-    let action = if active {
-        "admin.enable"
+    let status = if active {
+        AdminStatus::Active
     } else {
-        "admin.disable"
+        AdminStatus::Disabled
     };
-    domain::audit::record_action(&mut tx, &origin, Action::new(action, name))
+    admins::set_status(&state.pool, name, status, &origin)
         .await
-        .map_err(|e| internal("cannot write the audit trail", e))?;
-    tx.commit().await?;
-    Ok(())
+        .map_err(|e| match e {
+            domain::Error::NotFound { .. } => AppError::NotFound {
+                message: format!("Admin {name} does not exist."),
+            },
+            other => internal("cannot change an admin", other),
+        })
 }

@@ -1078,3 +1078,120 @@ fn parse_exposition(text: &str) -> Option<std::collections::HashMap<String, f64>
     }
     None
 }
+
+/// The permission rule is written once (`Permission::allows`, `Grant::covers`) and the link
+/// states are computed in SQL from it (`grants::sql_covers`): for every method, permission,
+/// prefix (none, the key's folder, a sibling folder, a longer name sharing the start) and
+/// expiry (none, future, past), the state a link's list shows and the Rust rule the S3 endpoint
+/// applies agree on whether the link works.
+#[tokio::test]
+async fn link_states_in_sql_and_the_rust_permission_rule_agree_for_every_grant() -> TestResult {
+    use domain::links::{self, ListFilter, Method, Request};
+    let env = S3Env::start().await;
+    env.user("rule", false).await;
+    env.store
+        .create_bucket(&env.pool, "rules", None, &admin())
+        .await?;
+    let settings = env.settings.get();
+    let issue = async |key: &str, method: Method| {
+        links::issue(
+            &env.pool,
+            &env.master,
+            &settings,
+            Request {
+                bucket: "rules",
+                key,
+                method,
+                user: "rule",
+                lifetime: std::time::Duration::from_secs(3600),
+                label: None,
+            },
+            &admin(),
+        )
+        .await
+    };
+    // Issued while the user owns the bucket; the grant under test then replaces that one.
+    domain::grants::add(
+        &env.pool,
+        "rule",
+        "rules",
+        Permission::Owner,
+        "",
+        None,
+        &admin(),
+    )
+    .await?;
+    let keys = ["docs/a.txt", "docsx/b.txt", "c.txt"];
+    let mut issued = Vec::new();
+    for key in keys {
+        for method in [Method::Get, Method::Put] {
+            issued.push((issue(key, method).await?.link.id, key, method));
+        }
+    }
+    domain::grants::remove(&env.pool, "rule", "rules", "", &admin()).await?;
+    let now = domain::now_unix();
+    let mut compared = 0;
+    for permission in Permission::ALL {
+        for prefix in ["", "docs/", "docsx/", "other/"] {
+            for expires_at in [None, Some(now + 3600)] {
+                domain::grants::add(
+                    &env.pool,
+                    "rule",
+                    "rules",
+                    permission,
+                    prefix,
+                    expires_at,
+                    &admin(),
+                )
+                .await?;
+                let grant = domain::grants::of_user_on(&env.pool, "rule", "rules").await?;
+                assert_eq!(grant.len(), 1);
+                let all = ListFilter {
+                    all: true,
+                    bucket: Some("rules".to_owned()),
+                    ..ListFilter::default()
+                };
+                let states = links::list(&env.pool, &all).await?;
+                for (id, key, method) in &issued {
+                    let state = &states.iter().find(|l| &l.id == id).unwrap().state;
+                    let rust = permission.allows(method.need()) && grant[0].covers(key, now);
+                    assert_eq!(
+                        state == "active",
+                        rust,
+                        "{permission} on `{prefix}` (expiry {expires_at:?}), {method:?} {key}: SQL says {state}"
+                    );
+                    assert!(state == "active" || state == "no permission", "{state}");
+                    compared += 1;
+                }
+                domain::grants::remove(&env.pool, "rule", "rules", prefix, &admin()).await?;
+            }
+        }
+    }
+    assert_eq!(compared, 4 * 4 * 2 * 6);
+    // Once the grant has expired, the SQL says no permission, as `covers` does: the states
+    // computed for a minute later (the links themselves live an hour).
+    domain::grants::add(
+        &env.pool,
+        "rule",
+        "rules",
+        Permission::Owner,
+        "",
+        Some(now + 60),
+        &admin(),
+    )
+    .await?;
+    let grant = domain::grants::of_user_on(&env.pool, "rule", "rules").await?;
+    let later = now + 61;
+    assert!(grant[0].covers("docs/a.txt", now) && !grant[0].covers("docs/a.txt", later));
+    for (at, expected) in [(now, "active"), (later, "no permission")] {
+        let filter = ListFilter {
+            all: true,
+            at: Some(at),
+            ..ListFilter::default()
+        };
+        let listed = links::list(&env.pool, &filter).await?;
+        assert_eq!(listed.len(), issued.len());
+        assert!(listed.iter().all(|l| l.state == expected), "{listed:?}");
+    }
+    Ok(())
+}
