@@ -1,4 +1,6 @@
-//! Per-bucket grants, and the one table that says which permission each S3 operation needs.
+//! Per-bucket grants, and the permission rule: what each permission allows
+//! ([`Permission::allows`]; which permission each S3 operation needs is
+//! [`crate::operation::Operation::need`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -21,7 +23,7 @@ pub enum Permission {
 
 crate::sql_text_enum!(Permission { Read = "read", Write = "write", ReadWrite = "read-write", Owner = "owner" });
 
-/// What one S3 operation needs, from [`needed_for`].
+/// What one S3 operation needs, from [`crate::operation::Operation::need`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
     Read,
@@ -75,34 +77,6 @@ impl std::fmt::Display for Permission {
             Permission::Owner => "owner",
         })
     }
-}
-
-/// The permission an S3 operation needs on its bucket, by the operation's name as s3s gives
-/// it. `None`: not a bucket operation (ListBuckets, CreateBucket), decided elsewhere.
-/// Operations not listed need `Owner`, so anything new is closed until thought about.
-pub fn needed_for(operation: &str) -> Option<Need> {
-    Some(match operation {
-        "ListBuckets" | "CreateBucket" => return None,
-        "HeadBucket"
-        | "GetBucketLocation"
-        | "ListObjects"
-        | "ListObjectsV2"
-        | "GetObject"
-        | "HeadObject"
-        | "GetObjectAttributes"
-        | "ListMultipartUploads" => Need::Read,
-        "PutObject"
-        | "CopyObject"
-        | "DeleteObject"
-        | "DeleteObjects"
-        | "CreateMultipartUpload"
-        | "UploadPart"
-        | "UploadPartCopy"
-        | "CompleteMultipartUpload"
-        | "AbortMultipartUpload"
-        | "ListParts" => Need::Write,
-        _ => Need::Owner,
-    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
@@ -403,14 +377,7 @@ mod tests {
     }
 
     #[test]
-    fn every_operation_maps_to_one_need_and_unknown_ones_are_closed() {
-        assert_eq!(needed_for("GetObject"), Some(Need::Read));
-        assert_eq!(needed_for("ListObjectsV2"), Some(Need::Read));
-        assert_eq!(needed_for("PutObject"), Some(Need::Write));
-        assert_eq!(needed_for("DeleteObjects"), Some(Need::Write));
-        assert_eq!(needed_for("DeleteBucket"), Some(Need::Owner));
-        assert_eq!(needed_for("PutBucketPolicy"), Some(Need::Owner));
-        assert_eq!(needed_for("ListBuckets"), None);
+    fn permissions_read_back_as_written() {
         for text in ["read", "write", "read-write", "owner"] {
             assert_eq!(
                 text.parse::<Permission>()

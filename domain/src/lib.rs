@@ -12,6 +12,7 @@ pub mod db;
 pub mod grants;
 pub mod links;
 pub mod metrics;
+pub mod operation;
 pub mod secrets;
 pub mod settings;
 pub mod store;

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use domain::db::Pool;
 use domain::grants::{self, Need};
+use domain::operation::Operation;
 use domain::secrets::{AccessKeyId, MasterKey};
 use domain::users::keys;
 use s3s::access::{S3Access, S3AccessContext};
@@ -148,16 +149,6 @@ fn caller<T>(req: &S3Request<T>) -> S3Result<Caller> {
         .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
 }
 
-/// Bucket operations whose grant is checked against the prefix they list (in their own hooks
-/// below, on the prefix s3s parsed); every other bucket operation needs a grant on the whole
-/// bucket.
-const LISTINGS: [&str; 4] = [
-    "ListObjects",
-    "ListObjectsV2",
-    "ListObjectVersions",
-    "ListMultipartUploads",
-];
-
 /// S3's limit on the keys of one DeleteObjects request.
 const MAX_DELETE_KEYS: usize = 1000;
 
@@ -176,8 +167,8 @@ impl GrantAccess {
             .access_key
             .parse()
             .map_err(|_| s3_error!(InvalidAccessKeyId))?;
-        let operation = cx.s3_op().name().to_owned();
-        if operation == "PostObject" {
+        let operation = Operation::named(cx.s3_op().name());
+        if operation == Operation::PostObject {
             // Refused by the request reader already; kept closed here too.
             return Err(s3_error!(
                 AccessDenied,
@@ -185,9 +176,7 @@ impl GrantAccess {
             ));
         }
         // An object request, the common case, looks up the key's user and their grants at once.
-        if let (Some(need), S3Path::Object { bucket, key }) =
-            (grants::needed_for(&operation), cx.s3_path())
-        {
+        if let (Some(need), S3Path::Object { bucket, key }) = (operation.need(), cx.s3_path()) {
             let (user, allowed) = grants::allows_key(&self.pool, id.as_str(), bucket, key, need)
                 .await
                 .map_err(internal)?
@@ -204,8 +193,8 @@ impl GrantAccess {
             user,
             access_key_id: id.as_str().to_owned(),
         };
-        match (grants::needed_for(&operation), cx.s3_path()) {
-            (None, _) if operation == "CreateBucket" => {
+        match (operation.need(), cx.s3_path()) {
+            (None, _) if operation == Operation::CreateBucket => {
                 let user = domain::users::get(&self.pool, &caller.user)
                     .await
                     .map_err(internal)?;
@@ -214,9 +203,11 @@ impl GrantAccess {
                 }
             }
             (None, _) => {}
-            // Listings are checked against their prefix, DeleteObjects per key, in the hooks.
+            // Listings are checked against the prefix they list (in their own hooks below, on
+            // the prefix s3s parsed), DeleteObjects per key; every other bucket operation
+            // needs a grant on the whole bucket.
             (Some(_), S3Path::Bucket { .. })
-                if LISTINGS.contains(&operation.as_str()) || operation == "DeleteObjects" => {}
+                if operation.lists_a_prefix() || operation == Operation::DeleteObjects => {}
             (Some(need), S3Path::Bucket { bucket }) => {
                 self.allows(&caller, bucket, WHOLE_BUCKET, need).await?;
             }

@@ -240,7 +240,7 @@ impl Seen {
             event: RequestEvent {
                 kind: Some(kind),
                 access_key_id: reading.access_key().map(|k| clean(k, MAX_HEADER_CHARS)),
-                operation: reading.operation.to_owned(),
+                operation: reading.operation.as_str().to_owned(),
                 bucket,
                 key,
                 client_ip,

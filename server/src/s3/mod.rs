@@ -64,7 +64,7 @@ pub fn router(
             let mut seen = audit::Seen::of(&req, &reading, &log);
             let res = call(&service, &pool, &mut seen, reading, req).await;
             let metrics = domain::metrics::get();
-            metrics.s3_request(operation, res.status().as_u16(), started.elapsed());
+            metrics.s3_request(operation.as_str(), res.status().as_u16(), started.elapsed());
             metrics.s3_received_bytes.inc_by(received);
             metrics.s3_sent_bytes.inc_by(declared_length(res.headers()));
             if let Some(outcome) = seen.link_outcome(res.status()) {

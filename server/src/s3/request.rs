@@ -20,6 +20,7 @@
 //!   further ahead than the cap);
 //! - a browser POST upload (`multipart/form-data`), which bucketshare does not accept.
 
+use domain::operation::Operation;
 use domain::settings::MAX_LINK_SECS;
 use http::{HeaderMap, Method, Uri};
 
@@ -89,7 +90,7 @@ pub struct Reading {
     /// [`MAX_CLAIMED`]): a refused request is audited against the link any of them belongs to.
     pub claimed_signatures: Vec<String>,
     /// The S3 operation asked, as the audit and the metrics name it ([`operation`]).
-    pub operation: &'static str,
+    pub operation: Operation,
 }
 
 /// Signatures of one refused request looked up in the registry, at most.
@@ -183,7 +184,8 @@ pub fn operation(
     key: bool,
     query: &[&str],
     copy: bool,
-) -> &'static str {
+) -> Operation {
+    use Operation::*;
     let has = |name: &str| query.contains(&name);
     let configuration = [
         "acl",
@@ -204,31 +206,31 @@ pub fn operation(
     .iter()
     .any(|name| has(name));
     match (method.as_str(), bucket, key) {
-        _ if configuration => "Other",
-        ("GET", false, _) => "ListBuckets",
-        ("GET", true, false) if has("versions") => "ListObjectVersions",
-        ("GET", true, false) if has("uploads") => "ListMultipartUploads",
-        ("GET", true, false) if has("location") => "GetBucketLocation",
-        ("GET", true, false) if has("list-type") => "ListObjectsV2",
-        ("GET", true, false) => "ListObjects",
-        ("GET", true, true) if has("uploadId") => "ListParts",
-        ("GET", true, true) if has("attributes") => "GetObjectAttributes",
-        ("GET", true, true) => "GetObject",
-        ("HEAD", true, false) => "HeadBucket",
-        ("HEAD", true, true) => "HeadObject",
-        ("PUT", true, false) => "CreateBucket",
-        ("PUT", true, true) if has("uploadId") && copy => "UploadPartCopy",
-        ("PUT", true, true) if has("uploadId") => "UploadPart",
-        ("PUT", true, true) if copy => "CopyObject",
-        ("PUT", true, true) => "PutObject",
-        ("DELETE", true, false) => "DeleteBucket",
-        ("DELETE", true, true) if has("uploadId") => "AbortMultipartUpload",
-        ("DELETE", true, true) => "DeleteObject",
-        ("POST", true, false) if has("delete") => "DeleteObjects",
-        ("POST", true, false) => "PostObject",
-        ("POST", true, true) if has("uploads") => "CreateMultipartUpload",
-        ("POST", true, true) if has("uploadId") => "CompleteMultipartUpload",
-        _ => "Other",
+        _ if configuration => Other,
+        ("GET", false, _) => ListBuckets,
+        ("GET", true, false) if has("versions") => ListObjectVersions,
+        ("GET", true, false) if has("uploads") => ListMultipartUploads,
+        ("GET", true, false) if has("location") => GetBucketLocation,
+        ("GET", true, false) if has("list-type") => ListObjectsV2,
+        ("GET", true, false) => ListObjects,
+        ("GET", true, true) if has("uploadId") => ListParts,
+        ("GET", true, true) if has("attributes") => GetObjectAttributes,
+        ("GET", true, true) => GetObject,
+        ("HEAD", true, false) => HeadBucket,
+        ("HEAD", true, true) => HeadObject,
+        ("PUT", true, false) => CreateBucket,
+        ("PUT", true, true) if has("uploadId") && copy => UploadPartCopy,
+        ("PUT", true, true) if has("uploadId") => UploadPart,
+        ("PUT", true, true) if copy => CopyObject,
+        ("PUT", true, true) => PutObject,
+        ("DELETE", true, false) => DeleteBucket,
+        ("DELETE", true, true) if has("uploadId") => AbortMultipartUpload,
+        ("DELETE", true, true) => DeleteObject,
+        ("POST", true, false) if has("delete") => DeleteObjects,
+        ("POST", true, false) => PostObject,
+        ("POST", true, true) if has("uploads") => CreateMultipartUpload,
+        ("POST", true, true) if has("uploadId") => CompleteMultipartUpload,
+        _ => Other,
     }
 }
 
@@ -550,7 +552,9 @@ mod tests {
                 headers.insert("x-amz-copy-source", "b/other".parse().unwrap());
             }
             let method: Method = method.parse().unwrap();
-            read(&method, &uri.parse().unwrap(), &headers, rules()).operation
+            read(&method, &uri.parse().unwrap(), &headers, rules())
+                .operation
+                .as_str()
         };
         for (method, uri, copy, expected) in [
             ("GET", "/", false, "ListBuckets"),
