@@ -22,6 +22,7 @@ use s3s::{S3Request, S3Result, s3_error};
 
 use super::audit::Place;
 use crate::store::Caller;
+use crate::store::answers::s3_error_of;
 
 pub struct KeyAuth {
     pub pool: Pool,
@@ -69,10 +70,9 @@ impl KeyAuth {
     }
 }
 
+/// The access check's own failure (the database's), logged, as `InternalError`.
 fn internal(err: impl std::fmt::Display) -> s3s::S3Error {
-    tracing::error!(error = %err, "S3 access check failed");
-    domain::metrics::get().database_error("s3");
-    s3_error!(InternalError)
+    crate::store::answers::internal("database", err)
 }
 
 #[async_trait::async_trait]
@@ -119,10 +119,7 @@ impl GrantAccess {
             return Ok(());
         }
         match domain::buckets::require(&self.pool, bucket).await {
-            Err(domain::Error::NotFound { .. }) => Err(s3_error!(
-                NoSuchBucket,
-                "The specified bucket does not exist"
-            )),
+            Err(err @ domain::Error::NotFound { .. }) => Err(s3_error_of(err)),
             _ => Err(s3_error!(AccessDenied, "Access Denied")),
         }
     }
@@ -184,11 +181,7 @@ impl GrantAccess {
             self.answer(allowed, bucket).await?;
             return admit(cx, user, id).await;
         }
-        let user = match keys::get(&self.pool, &id).await {
-            Ok(key) => key.user,
-            Err(domain::Error::NotFound { .. }) => return Err(s3_error!(InvalidAccessKeyId)),
-            Err(err) => return Err(internal(err)),
-        };
+        let user = keys::get(&self.pool, &id).await.map_err(s3_error_of)?.user;
         let caller = Caller {
             user,
             access_key_id: id.as_str().to_owned(),

@@ -13,16 +13,47 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::Caller;
 
+/// A domain error as S3 answers it: the one mapping, for the stores and the access check.
+/// A missing bucket is `NoSuchBucket`, a missing key or user `InvalidAccessKeyId`, a refused
+/// name `InvalidBucketName`, a non-empty bucket `BucketNotEmpty`, an existing bucket
+/// `BucketAlreadyExists` (the owner is told apart by [`create_bucket_answer`]), an upstream
+/// failure 503 ([`unavailable`]); the rest is the server's fault, logged, `InternalError`.
+pub(crate) fn s3_error_of(err: domain::Error) -> s3s::S3Error {
+    use domain::Error;
+    match err {
+        Error::NotFound { what: "bucket", .. } => {
+            s3_error!(NoSuchBucket, "The specified bucket does not exist")
+        }
+        Error::NotFound {
+            what: "access key" | "user",
+            ..
+        } => s3_error!(InvalidAccessKeyId),
+        Error::AlreadyExists { what: "bucket", .. } => s3_error!(BucketAlreadyExists),
+        Error::Invalid { message, .. } => s3_error!(InvalidBucketName, "{message}"),
+        Error::BucketNotEmpty { .. } => s3_error!(BucketNotEmpty),
+        Error::Store(message) => {
+            tracing::warn!(error = %message, "S3 store: upstream failure");
+            unavailable()
+        }
+        other => internal("database", other),
+    }
+}
+
+/// A failure of the server's own (`what`: the database, a file, …), logged and counted, as
+/// S3's `InternalError`: the one place a 500 is made.
+pub(crate) fn internal(what: &'static str, err: impl std::fmt::Display) -> s3s::S3Error {
+    tracing::error!(error = %err, "S3 endpoint: {what} error");
+    if what == "database" {
+        domain::metrics::get().database_error("s3");
+    }
+    s3_error!(InternalError)
+}
+
 /// Fails with `NoSuchBucket` unless bucketshare has `bucket` (whichever store holds it).
 pub(crate) async fn require_bucket(pool: &Pool, bucket: &str) -> S3Result<()> {
-    match domain::buckets::require(pool, bucket).await {
-        Ok(()) => Ok(()),
-        Err(domain::Error::NotFound { .. }) => Err(s3_error!(
-            NoSuchBucket,
-            "The specified bucket does not exist"
-        )),
-        Err(err) => Err(db_error(err)),
-    }
+    domain::buckets::require(pool, bucket)
+        .await
+        .map_err(s3_error_of)
 }
 
 pub(crate) fn caller<T>(req: &S3Request<T>) -> S3Result<String> {
@@ -53,17 +84,14 @@ pub(crate) async fn create_bucket_answer(
             // S3 answers the owner differently from everyone else.
             let owns = domain::grants::allows(pool, user, bucket, "", domain::grants::Need::Owner)
                 .await
-                .map_err(db_error)?;
+                .map_err(s3_error_of)?;
             Err(if owns {
                 s3_error!(BucketAlreadyOwnedByYou)
             } else {
                 s3_error!(BucketAlreadyExists)
             })
         }
-        Err(domain::Error::Invalid { message, .. }) => {
-            Err(s3_error!(InvalidBucketName, "{message}"))
-        }
-        Err(err) => Err(store_error(err)),
+        Err(err) => Err(s3_error_of(err)),
     }
 }
 
@@ -71,12 +99,9 @@ pub(crate) async fn create_bucket_answer(
 pub(crate) fn delete_bucket_answer(
     deleted: domain::Result<()>,
 ) -> S3Result<S3Response<DeleteBucketOutput>> {
-    match deleted {
-        Ok(()) => Ok(S3Response::new(DeleteBucketOutput::default())),
-        Err(domain::Error::NotFound { .. }) => Err(s3_error!(NoSuchBucket)),
-        Err(domain::Error::BucketNotEmpty { .. }) => Err(s3_error!(BucketNotEmpty)),
-        Err(err) => Err(store_error(err)),
-    }
+    deleted
+        .map(|()| S3Response::new(DeleteBucketOutput::default()))
+        .map_err(s3_error_of)
 }
 
 /// S3's answer when the object store behind the endpoint cannot be reached.
@@ -319,20 +344,7 @@ pub(crate) fn parse_copy_range(text: &str, size: u64) -> S3Result<std::ops::Rang
 
 /// A database failure, logged, as S3's `InternalError`.
 pub(crate) fn db_error(err: impl std::fmt::Display) -> s3s::S3Error {
-    tracing::error!(error = %err, "S3 store: database error");
-    domain::metrics::get().database_error("s3");
-    s3_error!(InternalError)
-}
-
-/// A failure of the store or the database: 503 when the upstream store failed, else 500.
-pub(crate) fn store_error(err: domain::Error) -> s3s::S3Error {
-    match err {
-        domain::Error::Store(message) => {
-            tracing::warn!(error = %message, "S3 store: upstream failure");
-            unavailable()
-        }
-        other => db_error(other),
-    }
+    internal("database", err)
 }
 
 /// S3's page size limit for ListBuckets.

@@ -2,7 +2,7 @@
 //! ([`upstream`]). A data dir keeps the kind of store it was first used with (recorded in the
 //! database), so that a start on the wrong store is refused instead of showing empty buckets.
 
-mod answers;
+pub(crate) mod answers;
 pub mod embedded;
 pub mod upstream;
 

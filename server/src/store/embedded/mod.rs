@@ -22,7 +22,7 @@ use std::path::PathBuf;
 
 use domain::db::Pool;
 use s3s::dto::*;
-use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3, S3Request, S3Response, S3Result};
 
 use domain::store::ObjectStore;
 
@@ -63,8 +63,7 @@ pub(super) fn insert_error(err: sqlx::Error, gone: s3s::S3Error) -> s3s::S3Error
 
 /// A filesystem failure, logged, as S3's `InternalError`.
 pub(super) fn io_error(err: impl std::fmt::Display) -> s3s::S3Error {
-    tracing::error!(error = %err, "S3 store: file error");
-    s3_error!(InternalError)
+    crate::store::answers::internal("file", err)
 }
 
 #[async_trait::async_trait]
@@ -308,7 +307,7 @@ mod tests {
             .execute(&pool)
             .await
             .unwrap_err();
-            let mapped = insert_error(err, s3_error!(NoSuchBucket));
+            let mapped = insert_error(err, s3s::s3_error!(NoSuchBucket));
             assert_eq!(*mapped.code(), s3s::S3ErrorCode::NoSuchBucket);
         }
     }
