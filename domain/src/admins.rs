@@ -9,14 +9,25 @@ use crate::db::Pool;
 use crate::{Error, Result, now_unix, write_tx};
 
 /// Whether an admin may sign in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum AdminStatus {
     Active,
     Disabled,
 }
 
-crate::sql_text_enum!(AdminStatus { Active = "active", Disabled = "disabled" });
+crate::text_enum!(AdminStatus, "status");
 
 /// An admin as the Settings page lists them.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

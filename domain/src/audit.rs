@@ -22,8 +22,19 @@ pub fn now_millis() -> i64 {
 }
 
 /// Who an event is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum ActorKind {
     /// A console admin, or the admin CLI.
     Admin,
@@ -37,10 +48,21 @@ pub enum ActorKind {
     Anonymous,
 }
 
-crate::sql_text_enum!(ActorKind { Admin = "admin", User = "user", Link = "link", Presigned = "presigned", Anonymous = "anonymous" });
+crate::text_enum!(ActorKind, "actor");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Outcome {
     Allowed,
     Denied,
@@ -48,33 +70,7 @@ pub enum Outcome {
     Failed,
 }
 
-crate::sql_text_enum!(Outcome { Allowed = "allowed", Denied = "denied", Failed = "failed" });
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Outcome::Allowed => "allowed",
-            Outcome::Denied => "denied",
-            Outcome::Failed => "failed",
-        })
-    }
-}
-
-impl std::str::FromStr for Outcome {
-    type Err = crate::Error;
-
-    fn from_str(text: &str) -> Result<Self> {
-        match text {
-            "allowed" => Ok(Outcome::Allowed),
-            "denied" => Ok(Outcome::Denied),
-            "failed" => Ok(Outcome::Failed),
-            _ => Err(crate::Error::invalid(
-                "outcome",
-                format!("`{text}` is not one of allowed, denied, failed"),
-            )),
-        }
-    }
-}
+crate::text_enum!(Outcome, "outcome");
 
 /// Who makes an admin change, and from where: every mutation of this crate takes one and
 /// records itself under it.

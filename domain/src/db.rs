@@ -147,11 +147,52 @@ impl Filtered {
     }
 }
 
-/// Stores an enum as the text of its variants (a `TEXT` column with a `CHECK` in both
-/// databases): `sql_text_enum!(Status { Active = "active", Disabled = "disabled" });`
+/// Gives an enum of plain variants its one text: `as_str`, `Display`, `FromStr` (an unknown
+/// text is [`crate::Error::Invalid`] about `$field`, listing the texts it could be) and the
+/// sqlx traits that store it as that text (a `TEXT` column with a `CHECK` in both databases).
+/// The texts come from strum: the enum derives `strum::IntoStaticStr` and
+/// `strum::VariantArray`, with `#[strum(serialize_all = "…")]` matching its serde renaming.
 #[macro_export]
-macro_rules! sql_text_enum {
-    ($ty:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+macro_rules! text_enum {
+    ($ty:ident, $field:literal) => {
+        impl $ty {
+            /// Its text: in the database, in JSON, on the command line and in forms.
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+
+            /// Every variant, in declaration order.
+            pub fn all() -> &'static [Self] {
+                <$ty as ::strum::VariantArray>::VARIANTS
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = $crate::Error;
+            fn from_str(text: &str) -> $crate::Result<Self> {
+                let all = $ty::all();
+                all.iter()
+                    .copied()
+                    .find(|v| v.as_str() == text)
+                    .ok_or_else(|| $crate::Error::Invalid {
+                        field: $field,
+                        message: format!(
+                            "`{text}` is not one of {}",
+                            all.iter()
+                                .map(|v| v.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    })
+            }
+        }
+
         impl sqlx::Type<sqlx::Any> for $ty {
             fn type_info() -> sqlx::any::AnyTypeInfo {
                 <&str as sqlx::Type<sqlx::Any>>::type_info()
@@ -166,10 +207,7 @@ macro_rules! sql_text_enum {
                 &self,
                 buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer<'q>,
             ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-                let text: &'static str = match self {
-                    $($ty::$variant => $text,)+
-                };
-                <&str as sqlx::Encode<'q, sqlx::Any>>::encode(text, buf)
+                <&str as sqlx::Encode<'q, sqlx::Any>>::encode(self.as_str(), buf)
             }
         }
 
@@ -177,10 +215,8 @@ macro_rules! sql_text_enum {
             fn decode(
                 value: sqlx::any::AnyValueRef<'r>,
             ) -> std::result::Result<Self, sqlx::error::BoxDynError> {
-                match <&str as sqlx::Decode<'r, sqlx::Any>>::decode(value)? {
-                    $($text => Ok($ty::$variant),)+
-                    other => Err(format!("`{other}` is not a {}", stringify!($ty)).into()),
-                }
+                let text = <&str as sqlx::Decode<'r, sqlx::Any>>::decode(value)?;
+                Ok(text.parse::<$ty>()?)
             }
         }
     };

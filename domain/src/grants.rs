@@ -9,8 +9,19 @@ use crate::db::Pool;
 use crate::{Error, Result, is_unique_violation, now_unix, write_tx};
 
 /// What a grant lets its user do in a bucket (or under a prefix of it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Permission {
     /// List, get and head objects.
     Read,
@@ -21,7 +32,7 @@ pub enum Permission {
     Owner,
 }
 
-crate::sql_text_enum!(Permission { Read = "read", Write = "write", ReadWrite = "read-write", Owner = "owner" });
+crate::text_enum!(Permission, "permission");
 
 /// What one S3 operation needs, from [`crate::operation::Operation::need`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,14 +43,6 @@ pub enum Need {
 }
 
 impl Permission {
-    /// Every permission, for rules written over all of them ([`sql_covers`]).
-    pub const ALL: [Permission; 4] = [
-        Permission::Read,
-        Permission::Write,
-        Permission::ReadWrite,
-        Permission::Owner,
-    ];
-
     /// The permission rule: whether a grant of this permission allows what needs `need`. The
     /// queries that compute a link's state use the same rule, written out by [`sql_covers`].
     pub fn allows(self, need: Need) -> bool {
@@ -49,33 +52,6 @@ impl Permission {
                 | (Permission::Read | Permission::ReadWrite, Need::Read)
                 | (Permission::Write | Permission::ReadWrite, Need::Write)
         )
-    }
-}
-
-impl std::str::FromStr for Permission {
-    type Err = Error;
-    fn from_str(text: &str) -> Result<Self> {
-        match text {
-            "read" => Ok(Permission::Read),
-            "write" => Ok(Permission::Write),
-            "read-write" => Ok(Permission::ReadWrite),
-            "owner" => Ok(Permission::Owner),
-            other => Err(Error::invalid(
-                "permission",
-                format!("`{other}` is not one of read, write, read-write, owner"),
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for Permission {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Permission::Read => "read",
-            Permission::Write => "write",
-            Permission::ReadWrite => "read-write",
-            Permission::Owner => "owner",
-        })
     }
 }
 
@@ -109,7 +85,7 @@ impl Grant {
 /// lists are computed from `allows`, so the rule is written once; a test holds the SQL and the
 /// Rust to the same answer for every method, permission, prefix and expiry.
 pub fn sql_covers(grant: &str, need: Need, key: &str, now: &str) -> String {
-    let allowing: Vec<String> = Permission::ALL
+    let allowing: Vec<String> = Permission::all()
         .iter()
         .filter(|p| p.allows(need))
         .map(|p| format!("'{p}'"))

@@ -15,6 +15,8 @@ pub const MAX_LABEL_CHARS: usize = 200;
 /// The region links are signed for, and the only one the S3 endpoint answers for.
 pub const REGION: &str = "us-east-1";
 
+pub use model::LinkState;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Link {
     pub id: String,
@@ -32,9 +34,9 @@ pub struct Link {
     pub access_count: i64,
     pub bytes_served: i64,
     pub last_access_at: Option<i64>,
-    /// `active`, or why the link no longer works: `revoked`, `expired`, `user deleted`,
-    /// `user disabled`, `key deleted`, `key disabled`, `key expired`, `no permission`.
-    pub state: String,
+    /// Whether it works, or why not.
+    #[sqlx(try_from = "String")]
+    pub state: LinkState,
 }
 
 /// SQL: whether a grant of the link `l`'s signer still lets the link do what it does
@@ -57,21 +59,33 @@ fn covered(extra: &str) -> String {
     )
 }
 
+/// The state of a link that works, as the queries below filter on it.
+const ACTIVE: LinkState = LinkState::Active;
+
 /// SQL: the state of the link `l` (joined with its signer `u` and key `k`) at `$1`.
 fn state() -> String {
     format!(
         "CASE
-            WHEN l.revoked_at IS NOT NULL THEN 'revoked'
-            WHEN l.expires_at <= $1 THEN 'expired'
-            WHEN u.id IS NULL THEN 'user deleted'
-            WHEN u.status <> 'active' THEN 'user disabled'
-            WHEN k.id IS NULL THEN 'key deleted'
-            WHEN k.status <> 'active' THEN 'key disabled'
-            WHEN k.expires_at IS NOT NULL AND k.expires_at <= $1 THEN 'key expired'
-            WHEN NOT {} THEN 'no permission'
-            ELSE 'active'
+            WHEN l.revoked_at IS NOT NULL THEN '{revoked}'
+            WHEN l.expires_at <= $1 THEN '{expired}'
+            WHEN u.id IS NULL THEN '{user_deleted}'
+            WHEN u.status <> 'active' THEN '{user_disabled}'
+            WHEN k.id IS NULL THEN '{key_deleted}'
+            WHEN k.status <> 'active' THEN '{key_disabled}'
+            WHEN k.expires_at IS NOT NULL AND k.expires_at <= $1 THEN '{key_expired}'
+            WHEN NOT {covered} THEN '{no_permission}'
+            ELSE '{active}'
         END",
-        covered("")
+        revoked = LinkState::Revoked,
+        expired = LinkState::Expired,
+        user_deleted = LinkState::UserDeleted,
+        user_disabled = LinkState::UserDisabled,
+        key_deleted = LinkState::KeyDeleted,
+        key_disabled = LinkState::KeyDisabled,
+        key_expired = LinkState::KeyExpired,
+        covered = covered(""),
+        no_permission = LinkState::NoPermission,
+        active = LinkState::Active,
     )
 }
 
@@ -222,9 +236,9 @@ pub async fn list(pool: &Pool, filter: &ListFilter) -> Result<Vec<Link>> {
             .push(")");
     }
     let state = if filter.all {
-        ""
+        String::new()
     } else {
-        "WHERE state = 'active'"
+        format!("WHERE state = '{ACTIVE}'")
     };
     let limit = filter
         .limit
@@ -240,7 +254,7 @@ pub async fn list(pool: &Pool, filter: &ListFilter) -> Result<Vec<Link>> {
 /// Links that work now and stop within `until` (Unix seconds), soonest first, at most `limit`.
 pub async fn expiring(pool: &Pool, until: i64, limit: u32) -> Result<Vec<Link>> {
     Ok(sqlx::query_as(&format!(
-        "{} WHERE state = 'active' ORDER BY expires_at, id LIMIT {limit}",
+        "{} WHERE state = '{ACTIVE}' ORDER BY expires_at, id LIMIT {limit}",
         select_links_where("l.revoked_at IS NULL AND l.expires_at > $1 AND l.expires_at <= $2")
     ))
     .bind(now_unix())
@@ -253,7 +267,7 @@ pub async fn expiring(pool: &Pool, until: i64, limit: u32) -> Result<Vec<Link>> 
 pub async fn active_by_user(pool: &Pool) -> Result<Vec<(String, i64)>> {
     Ok(sqlx::query_as(&format!(
         "SELECT \"user\", COUNT(*) FROM ({}) AS active
-         WHERE state = 'active' AND \"user\" IS NOT NULL GROUP BY \"user\"",
+         WHERE state = '{ACTIVE}' AND \"user\" IS NOT NULL GROUP BY \"user\"",
         select_links_where("l.revoked_at IS NULL AND l.expires_at > $1")
     ))
     .bind(now_unix())
@@ -265,7 +279,7 @@ pub async fn active_by_user(pool: &Pool) -> Result<Vec<(String, i64)>> {
 /// rather than check every one of a million links on each visit).
 pub async fn count_active(pool: &Pool, cap: u32) -> Result<i64> {
     Ok(sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM ({}) AS live WHERE state = 'active' LIMIT {}) AS capped",
+        "SELECT COUNT(*) FROM (SELECT 1 FROM ({}) AS live WHERE state = '{ACTIVE}' LIMIT {}) AS capped",
         select_links_where("l.revoked_at IS NULL AND l.expires_at > $1"),
         u64::from(cap) + 1
     ))
@@ -404,7 +418,7 @@ pub async fn killed_by(pool: &Pool, change: &Change<'_>) -> Result<i64> {
     // The cheap conditions on the link's own columns first (they use its indexes), the
     // state's subqueries only for what is left, and no further than the cap.
     query.push(&format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM ({}) AS counted WHERE state = 'active' LIMIT {})
+        "SELECT COUNT(*) FROM (SELECT 1 FROM ({}) AS counted WHERE state = '{ACTIVE}' LIMIT {})
             AS capped",
         select_links_where(&format!(
             "l.revoked_at IS NULL AND l.expires_at > {now} AND {which}"
@@ -430,7 +444,7 @@ pub async fn live_by_object(
     let bucket = query.param(bucket.to_owned());
     let listed: Vec<String> = keys.iter().map(|k| query.param(k.clone())).collect();
     query.push(&format!(
-        "SELECT key, COUNT(*) FROM ({}) AS counted WHERE state = 'active' GROUP BY key",
+        "SELECT key, COUNT(*) FROM ({}) AS counted WHERE state = '{ACTIVE}' GROUP BY key",
         select_links_where(&format!(
             "l.revoked_at IS NULL AND l.expires_at > {now} AND l.bucket = {bucket}
                 AND l.object_key IN ({})",

@@ -41,3 +41,59 @@ pub struct ObjectInfo {
     #[serde(default)]
     pub live_links: i64,
 }
+
+/// Whether a share link works now, or why not. Never stored: computed from the link, its
+/// signer, key and grants each time it is read (`domain::links`). Its text (JSON, the CLI, the
+/// SQL that computes it) is the strum name below.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(into = "&'static str", try_from = "String")]
+pub enum LinkState {
+    #[strum(serialize = "active")]
+    Active,
+    #[strum(serialize = "revoked")]
+    Revoked,
+    #[strum(serialize = "expired")]
+    Expired,
+    #[strum(serialize = "user deleted")]
+    UserDeleted,
+    #[strum(serialize = "user disabled")]
+    UserDisabled,
+    #[strum(serialize = "key deleted")]
+    KeyDeleted,
+    #[strum(serialize = "key disabled")]
+    KeyDisabled,
+    #[strum(serialize = "key expired")]
+    KeyExpired,
+    #[strum(serialize = "no permission")]
+    NoPermission,
+}
+
+impl LinkState {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl std::fmt::Display for LinkState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for LinkState {
+    type Error = strum::ParseError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}

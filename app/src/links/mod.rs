@@ -12,6 +12,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
+use model::LinkState;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditEvent, EventTable};
@@ -31,7 +32,7 @@ pub struct LinkRow {
     pub user: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
-    pub state: String,
+    pub state: LinkState,
     pub access_count: i64,
     pub last_access_at: Option<i64>,
     pub label: Option<String>,
@@ -220,7 +221,10 @@ pub fn LinksPage() -> impl IntoView {
                     } else {
                         None
                     };
-                    let live = links.iter().filter(|l| l.state == "active").count();
+                    let live = links
+                        .iter()
+                        .filter(|l| l.state == LinkState::Active)
+                        .count();
                     let older = (links.len() == 200)
                         .then(|| links.last().map(|l| l.id.clone()))
                         .flatten()
@@ -343,7 +347,7 @@ pub fn LinkTable(
                     {links
                         .into_iter()
                         .map(|l| {
-                            let active = l.state == "active";
+                            let active = l.state == LinkState::Active;
                             view! {
                                 <tr>
                                     <td>
@@ -380,7 +384,7 @@ pub fn LinkTable(
                                             "badge ok"
                                         } else {
                                             "badge off"
-                                        }>{l.state.clone()}</span>
+                                        }>{l.state.as_str()}</span>
                                     </td>
                                     <td>{l.access_count}</td>
                                     <td>
@@ -481,13 +485,13 @@ pub fn LinkPage() -> impl IntoView {
                 Ok(d) => d,
                 Err(error) => return view! { <LoadError error /> }.into_any(),
             };
-            let active = d.link.state == "active";
+            let active = d.link.state == LinkState::Active;
             let l = d.link.clone();
             view! {
                 <h1>
                     "Link " {l.label.clone().unwrap_or_else(|| l.id.clone())} " "
                     <span class=if active { "badge ok" } else { "badge off" }>
-                        {l.state.clone()}
+                        {l.state.as_str()}
                     </span>
                 </h1>
                 <dl class="facts">

@@ -221,7 +221,7 @@ fn row(link: &Link) -> Vec<String> {
         link.method.clone(),
         link.user.clone().unwrap_or_else(|| "-".to_owned()),
         show_time(Some(link.expires_at)),
-        link.state.clone(),
+        link.state.to_string(),
         link.access_count.to_string(),
         link.bytes_served.to_string(),
         show_time(link.last_access_at),

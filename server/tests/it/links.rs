@@ -1086,7 +1086,7 @@ fn parse_exposition(text: &str) -> Option<std::collections::HashMap<String, f64>
 /// applies agree on whether the link works.
 #[tokio::test]
 async fn link_states_in_sql_and_the_rust_permission_rule_agree_for_every_grant() -> TestResult {
-    use domain::links::{self, ListFilter, Method, Request};
+    use domain::links::{self, LinkState, ListFilter, Method, Request};
     let env = S3Env::start().await;
     env.user("rule", false).await;
     env.store
@@ -1131,7 +1131,7 @@ async fn link_states_in_sql_and_the_rust_permission_rule_agree_for_every_grant()
     domain::grants::remove(&env.pool, "rule", "rules", "", &admin()).await?;
     let now = domain::now_unix();
     let mut compared = 0;
-    for permission in Permission::ALL {
+    for &permission in Permission::all() {
         for prefix in ["", "docs/", "docsx/", "other/"] {
             for expires_at in [None, Some(now + 3600)] {
                 domain::grants::add(
@@ -1156,11 +1156,14 @@ async fn link_states_in_sql_and_the_rust_permission_rule_agree_for_every_grant()
                     let state = &states.iter().find(|l| &l.id == id).unwrap().state;
                     let rust = permission.allows(method.need()) && grant[0].covers(key, now);
                     assert_eq!(
-                        state == "active",
+                        *state == LinkState::Active,
                         rust,
                         "{permission} on `{prefix}` (expiry {expires_at:?}), {method:?} {key}: SQL says {state}"
                     );
-                    assert!(state == "active" || state == "no permission", "{state}");
+                    assert!(
+                        matches!(state, LinkState::Active | LinkState::NoPermission),
+                        "{state}"
+                    );
                     compared += 1;
                 }
                 domain::grants::remove(&env.pool, "rule", "rules", prefix, &admin()).await?;
@@ -1183,7 +1186,7 @@ async fn link_states_in_sql_and_the_rust_permission_rule_agree_for_every_grant()
     let grant = domain::grants::of_user_on(&env.pool, "rule", "rules").await?;
     let later = now + 61;
     assert!(grant[0].covers("docs/a.txt", now) && !grant[0].covers("docs/a.txt", later));
-    for (at, expected) in [(now, "active"), (later, "no permission")] {
+    for (at, expected) in [(now, LinkState::Active), (later, LinkState::NoPermission)] {
         let filter = ListFilter {
             all: true,
             at: Some(at),
