@@ -2,32 +2,18 @@
 //! users' and keys' are. The console makes and verifies the hashes (argon2id) and keeps the
 //! sessions and the sign-in throttle (`app::auth`); this module only stores what they decide.
 
-use serde::{Deserialize, Serialize};
-
 use crate::audit::{self, Action, Origin};
 use crate::db::Pool;
 use crate::{Error, Result, now_unix, write_tx};
 
-/// Whether an admin may sign in.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum AdminStatus {
-    Active,
-    Disabled,
+crate::text_enum! {
+    #[text(case = "lowercase", field = "status")]
+    /// Whether an admin may sign in.
+    pub enum AdminStatus {
+        Active,
+        Disabled,
+    }
 }
-
-crate::text_enum!(AdminStatus, "status");
 
 /// An admin as the Settings page lists them.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -147,14 +147,37 @@ impl Filtered {
     }
 }
 
-/// Gives an enum of plain variants its one text: `as_str`, `Display`, `FromStr` (an unknown
-/// text is [`crate::Error::Invalid`] about `$field`, listing the texts it could be) and the
-/// sqlx traits that store it as that text (a `TEXT` column with a `CHECK` in both databases).
-/// The texts come from strum: the enum derives `strum::IntoStaticStr` and
-/// `strum::VariantArray`, with `#[strum(serialize_all = "…")]` matching its serde renaming.
+/// Declares an enum of plain variants whose text is written once: strum names each variant
+/// (by `case`, as serde does), and the macro gives it `as_str`, `all`, `Display`, `FromStr` (an
+/// unknown text is [`crate::Error::Invalid`] about `field`, listing the texts it could be) and
+/// the sqlx traits that store it as that text (a `TEXT` column with a `CHECK` in both
+/// databases).
+///
+/// ```ignore
+/// text_enum! {
+///     #[text(case = "lowercase", field = "status")]
+///     /// Whether a user may sign requests.
+///     pub enum UserStatus { Active, Disabled }
+/// }
+/// ```
 #[macro_export]
 macro_rules! text_enum {
-    ($ty:ident, $field:literal) => {
+    (
+        #[text(case = $case:literal, field = $field:literal)]
+        $(#[$meta:meta])*
+        $vis:vis enum $ty:ident { $( $(#[$vmeta:meta])* $variant:ident ),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+            strum::IntoStaticStr, strum::VariantArray,
+        )]
+        #[serde(rename_all = $case)]
+        #[strum(serialize_all = $case)]
+        $vis enum $ty {
+            $( $(#[$vmeta])* $variant ),+
+        }
+
         impl $ty {
             /// Its text: in the database, in JSON, on the command line and in forms.
             pub fn as_str(self) -> &'static str {

@@ -8,31 +8,19 @@ use crate::audit::{self, Action, Origin};
 use crate::db::Pool;
 use crate::{Error, Result, is_unique_violation, now_unix, write_tx};
 
-/// What a grant lets its user do in a bucket (or under a prefix of it).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "kebab-case")]
-#[strum(serialize_all = "kebab-case")]
-pub enum Permission {
-    /// List, get and head objects.
-    Read,
-    /// Put, copy into, delete objects, and multipart uploads.
-    Write,
-    ReadWrite,
-    /// Read and write, plus sharing the bucket's objects and deleting the bucket.
-    Owner,
+crate::text_enum! {
+    #[text(case = "kebab-case", field = "permission")]
+    /// What a grant lets its user do in a bucket (or under a prefix of it).
+    pub enum Permission {
+        /// List, get and head objects.
+        Read,
+        /// Put, copy into, delete objects, and multipart uploads.
+        Write,
+        ReadWrite,
+        /// Read and write, plus sharing the bucket's objects and deleting the bucket.
+        Owner,
+    }
 }
-
-crate::text_enum!(Permission, "permission");
 
 /// What one S3 operation needs, from [`crate::operation::Operation::need`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

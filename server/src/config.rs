@@ -414,9 +414,8 @@ mod tests {
     fn bad_values_are_refused_clearly() {
         let err = Cli::try_parse_from(["bucketshare", "serve", "--console-addr", "nowhere"])
             .map(|_| ())
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("--console-addr"), "{err}");
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
@@ -437,9 +436,8 @@ mod tests {
         );
         let err = Cli::try_parse_from(["bucketshare", "serve", "--trusted-proxies", "10.0.0.0/33"])
             .map(|_| ())
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("CIDR"), "{err}");
         assert!(
             Cli::try_parse_from(["bucketshare", "serve", "--audit-requests", "maybe"]).is_err()

@@ -126,7 +126,7 @@ mod tests {
             Site::choose(Some(dir.path())),
             Site::Dir(dir.path().to_path_buf())
         );
-        let problem = Site::choose(Some(dir.path())).problem().unwrap_or_default();
+        let problem = Site::choose(Some(dir.path())).problem().unwrap();
         assert!(problem.contains("bucketshare.js and "), "{problem}");
         assert!(problem.contains("bucketshare.wasm missing"), "{problem}");
         assert!(

@@ -10,25 +10,13 @@ use crate::secrets::{AccessKeyId, MasterKey, SecretKey};
 use crate::users::UserStatus;
 use crate::{Error, Result, now_unix, write_tx};
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum KeyStatus {
-    Active,
-    Inactive,
+crate::text_enum! {
+    #[text(case = "lowercase", field = "status")]
+    pub enum KeyStatus {
+        Active,
+        Inactive,
+    }
 }
-
-crate::text_enum!(KeyStatus, "status");
 
 /// An access key as admins see it (never with its secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]

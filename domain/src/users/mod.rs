@@ -12,26 +12,14 @@ use crate::secrets::MasterKey;
 use crate::{Error, Result, is_unique_violation, now_unix, write_tx};
 use keys::NewKey;
 
-/// Whether a user may use their keys at all.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum UserStatus {
-    Active,
-    Disabled,
+crate::text_enum! {
+    #[text(case = "lowercase", field = "status")]
+    /// Whether a user may use their keys at all.
+    pub enum UserStatus {
+        Active,
+        Disabled,
+    }
 }
-
-crate::text_enum!(UserStatus, "status");
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct User {
