@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Action, Origin};
 use crate::db::Pool;
-use crate::{Error, Result, is_unique_violation, now_unix, write_tx};
+use crate::{Error, Result, insert_failed, now_unix, write_tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Bucket {
@@ -58,22 +58,13 @@ pub async fn create(pool: &Pool, name: &str, owner: Option<&str>, by: &Origin) -
         Some(owner) => Some(crate::users::id_of(&mut tx, owner).await?),
         None => None,
     };
-    let inserted =
-        sqlx::query("INSERT INTO buckets (name, owner_user_id, created_at) VALUES ($1, $2, $3)")
-            .bind(name)
-            .bind(owner_id)
-            .bind(now_unix())
-            .execute(&mut *tx)
-            .await;
-    match inserted {
-        Err(err) if is_unique_violation(&err) => {
-            return Err(Error::AlreadyExists {
-                what: "bucket",
-                name: name.to_owned(),
-            });
-        }
-        other => other?,
-    };
+    sqlx::query("INSERT INTO buckets (name, owner_user_id, created_at) VALUES ($1, $2, $3)")
+        .bind(name)
+        .bind(owner_id)
+        .bind(now_unix())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| insert_failed(e, "bucket", name))?;
     if let Some(owner_id) = owner_id {
         crate::grants::add_owner_in(&mut tx, owner_id, name).await?;
     }

@@ -83,6 +83,19 @@ pub fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
+/// What an insert of `what` named `name` failed with: [`Error::AlreadyExists`] when it broke a
+/// UNIQUE or PRIMARY KEY constraint, else the database's error.
+pub(crate) fn insert_failed(err: sqlx::Error, what: &'static str, name: &str) -> Error {
+    if is_unique_violation(&err) {
+        Error::AlreadyExists {
+            what,
+            name: name.to_owned(),
+        }
+    } else {
+        Error::Database(err)
+    }
+}
+
 /// Whether a database error is the violation of a UNIQUE or PRIMARY KEY constraint.
 pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
     err.as_database_error()

@@ -9,7 +9,7 @@ use sqlx::AnyConnection;
 use crate::audit::{self, Action, Origin};
 use crate::db::Pool;
 use crate::secrets::MasterKey;
-use crate::{Error, Result, is_unique_violation, now_unix, write_tx};
+use crate::{Error, Result, insert_failed, now_unix, write_tx};
 use keys::NewKey;
 
 crate::text_enum! {
@@ -81,7 +81,7 @@ pub async fn create(
             format!("`{taken}` exists already: user names must differ by more than case"),
         ));
     }
-    let inserted = sqlx::query(
+    sqlx::query(
         "INSERT INTO iam_users (name, status, can_create_buckets, created_at)
          VALUES ($1, 'active', $2, $3)",
     )
@@ -89,16 +89,8 @@ pub async fn create(
     .bind(i64::from(can_create_buckets))
     .bind(now_unix())
     .execute(&mut *tx)
-    .await;
-    match inserted {
-        Err(err) if is_unique_violation(&err) => {
-            return Err(Error::AlreadyExists {
-                what: "user",
-                name: name.to_owned(),
-            });
-        }
-        other => other?,
-    };
+    .await
+    .map_err(|e| insert_failed(e, "user", name))?;
     let key = keys::create_in(&mut tx, master, name, None).await?;
     let user = get_in(&mut tx, name).await?;
     let detail = serde_json::json!({
