@@ -304,7 +304,10 @@ pub(super) async fn complete(
     for (i, (part, &number)) in requested.iter().zip(&numbers).enumerate() {
         let Some((_, blob, size, etag, checksum)) = stored.iter().find(|(n, ..)| *n == number)
         else {
-            return Err(s3_error!(InvalidPart, "Part {number} was not uploaded."));
+            // Its parts are gone too when another completion or an abort ended the upload
+            // between the two reads above.
+            let missing = s3_error!(InvalidPart, "Part {number} was not uploaded.");
+            return ended_meanwhile(store, &input, missing).await;
         };
         let given = part.e_tag.as_ref().map(|e| e.value().trim_matches('"'));
         if given != Some(etag.as_str()) {
