@@ -65,6 +65,9 @@ pub enum LinkState {
     Revoked,
     #[strum(serialize = "expired")]
     Expired,
+    /// A share page that allowed as many downloads as its limit.
+    #[strum(serialize = "exhausted")]
+    Exhausted,
     #[strum(serialize = "user deleted")]
     UserDeleted,
     #[strum(serialize = "user disabled")]

@@ -232,6 +232,33 @@ pub async fn download(
             disposition.replacen("attachment", "inline", 1),
         ),
     };
+    let pdf = preview == Some(Preview::Pdf);
+    let mut response = streamed(read, content_type, disposition);
+    let out = response.headers_mut();
+    // Chromium's PDF viewer will not show a sandboxed document; a PDF runs none of its own
+    // script on the console's origin anyway. The panel frames it, from this origin only.
+    if pdf {
+        out.insert(
+            header::X_FRAME_OPTIONS,
+            http::HeaderValue::from_static("SAMEORIGIN"),
+        );
+    } else {
+        out.insert(header::CONTENT_SECURITY_POLICY, http::HeaderValue::from_static("sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'"));
+    }
+    response
+}
+
+/// An object read from the store as an answer: its bytes streamed (`206` with
+/// `Content-Range` when the read is of a range), with its type, disposition, length and ETag,
+/// not cached, and left uncompressed (its ranges are of the stored bytes).
+pub fn streamed(
+    read: domain::store::ObjectRead,
+    content_type: String,
+    disposition: String,
+) -> Response {
+    let size = u64::try_from(read.info.size).unwrap_or(0);
+    let etag = format!("\"{}\"", read.info.etag);
+    let range = read.range.clone();
     let mut response = Response::new(Body::from_stream(read.body));
     response.extensions_mut().insert(Uncompressed);
     let out = response.headers_mut();
@@ -243,16 +270,9 @@ pub async fn download(
     set(header::CONTENT_TYPE, content_type);
     set(header::CONTENT_DISPOSITION, disposition);
     set(header::ACCEPT_RANGES, "bytes".to_owned());
-    set(header::ETAG, format!("\"{}\"", info.etag));
+    set(header::ETAG, etag);
     set(header::CACHE_CONTROL, "private, no-store".to_owned());
-    // Chromium's PDF viewer will not show a sandboxed document; a PDF runs none of its own
-    // script on the console's origin anyway. The panel frames it, from this origin only.
-    if preview == Some(Preview::Pdf) {
-        set(header::X_FRAME_OPTIONS, "SAMEORIGIN".to_owned());
-    } else {
-        set(header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'".to_owned());
-    }
-    match &read.range {
+    match &range {
         Some(range) => {
             set(
                 header::CONTENT_LENGTH,

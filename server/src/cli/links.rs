@@ -1,7 +1,5 @@
 //! `bucketshare link …`: issue, list, show and revoke share links.
 
-use std::time::Duration;
-
 use clap::{Subcommand, ValueEnum};
 use domain::links::{self, Link, Scope};
 use serde::Serialize;
@@ -11,19 +9,31 @@ use crate::config::parse_duration;
 
 #[derive(Debug, Subcommand)]
 pub enum LinkCommand {
-    /// Issue a share link to one object, signed as an IAM user who may read (or write) it.
+    /// Issue a share link to one object, as an IAM user who may read (or write) it: a
+    /// pre-signed S3 URL, or with --page a share page served by bucketshare.
     Create {
         /// s3://BUCKET/KEY
         object: String,
-        /// The IAM user the link is signed as.
+        /// The IAM user the link is signed as (a page acts as them).
         #[arg(long = "as")]
         user: String,
-        /// How long the link works: 1s to 7d.
-        #[arg(long, default_value = "1h", value_parser = parse_duration)]
-        expires: Duration,
-        /// GET to download; PUT for an upload-only link.
+        /// A share page (`PUBLIC/s/TOKEN`): a landing page and download for people, which may
+        /// outlive 7 days, never expire, and count downloads.
+        #[arg(long)]
+        page: bool,
+        /// How long the link works: 1s to 7d for a pre-signed URL (default 1h); any duration
+        /// or `never` for a page (default 7d).
+        #[arg(long)]
+        expires: Option<String>,
+        /// GET to download; PUT for an upload-only link (pre-signed URLs only).
         #[arg(long, value_enum, default_value_t = Method::Get)]
         method: Method,
+        /// A page's download limit (a download is a request for the file's first byte).
+        #[arg(long, requires = "page", value_parser = clap::value_parser!(i64).range(1..))]
+        max_downloads: Option<i64>,
+        /// A page's note to its recipients.
+        #[arg(long, requires = "page")]
+        note: Option<String>,
         #[arg(long)]
         label: Option<String>,
         #[arg(long)]
@@ -74,7 +84,7 @@ pub enum Method {
 const HEADER: &[&str] = &[
     "ID",
     "OBJECT",
-    "METHOD",
+    "KIND",
     "AS",
     "EXPIRES",
     "STATE",
@@ -87,8 +97,10 @@ const HEADER: &[&str] = &[
 #[derive(Serialize)]
 struct Created<'a> {
     id: &'a str,
+    kind: links::LinkKind,
     url: &'a str,
-    expires_at: i64,
+    /// `None`: a page that never expires.
+    expires_at: Option<i64>,
 }
 
 pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
@@ -96,11 +108,70 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
         LinkCommand::Create {
             object,
             user,
+            page: true,
+            expires,
+            method,
+            max_downloads,
+            note,
+            label,
+            json,
+        } => {
+            let (bucket, key) = parse_object(&object)?;
+            if method != Method::Get {
+                anyhow::bail!("--method: a share page is for downloads (GET)");
+            }
+            let lifetime = match expires.as_deref().unwrap_or("7d") {
+                "never" => None,
+                text => Some(parse_duration(text).map_err(|e| anyhow::anyhow!("--expires: {e}"))?),
+            };
+            let settings = cx.settings().await?;
+            let created = links::pages::create(
+                &cx.pool,
+                links::pages::NewPage {
+                    bucket,
+                    key,
+                    user: &user,
+                    lifetime,
+                    max_downloads,
+                    note: note.as_deref(),
+                    label: label.as_deref(),
+                },
+                &cx.by,
+            )
+            .await?;
+            eprintln!("Served at {}.", cx.public_s3_url.said(&settings));
+            let url = format!(
+                "{}/s/{}",
+                settings.public_s3_url.trim_end_matches('/'),
+                created.token
+            );
+            let link = created.link;
+            let expires_at = (link.expires_at != links::pages::NEVER).then_some(link.expires_at);
+            if json {
+                print_json(&Created {
+                    id: &link.id,
+                    kind: link.kind,
+                    url: &url,
+                    expires_at,
+                })?;
+            } else {
+                let until = expires_at.map_or("never".to_owned(), |at| show_time(Some(at)));
+                println!("Share page {} (expires {until}):", link.id);
+                println!("{url}");
+            }
+        }
+        LinkCommand::Create {
+            object,
+            user,
+            page: false,
             expires,
             method,
             label,
             json,
+            ..
         } => {
+            let expires = parse_duration(expires.as_deref().unwrap_or("1h"))
+                .map_err(|e| anyhow::anyhow!("--expires: {e}"))?;
             let (bucket, key) = parse_object(&object)?;
             let settings = cx.settings().await?;
             eprintln!("Signed for {}.", cx.public_s3_url.said(&settings));
@@ -134,8 +205,9 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
             if json {
                 print_json(&Created {
                     id: &link.id,
+                    kind: link.kind,
                     url: &url,
-                    expires_at: link.expires_at,
+                    expires_at: Some(link.expires_at),
                 })?;
             } else {
                 println!(
@@ -218,9 +290,16 @@ fn row(link: &Link) -> Vec<String> {
     vec![
         link.id.clone(),
         format!("s3://{}/{}", link.bucket, link.key),
-        link.method.clone(),
+        match link.kind {
+            links::LinkKind::Page => "page".to_owned(),
+            links::LinkKind::Presigned => link.method.clone(),
+        },
         link.user.clone().unwrap_or_else(|| "-".to_owned()),
-        show_time(Some(link.expires_at)),
+        if link.expires_at == links::pages::NEVER {
+            "never".to_owned()
+        } else {
+            show_time(Some(link.expires_at))
+        },
         link.state.to_string(),
         link.access_count.to_string(),
         link.bytes_served.to_string(),

@@ -201,6 +201,8 @@ pub struct Seen {
     refused_on_reading: bool,
     /// Through a registered share link that was revoked.
     revoked: bool,
+    /// Refused for a reason of its own (a share page's state), recorded as denied.
+    denied: bool,
     /// A pre-signed request's place in the audit queue (other requests have none).
     place: Option<Place>,
 }
@@ -252,11 +254,66 @@ impl Seen {
             path: req.uri().path().to_owned(),
             refused_on_reading: false,
             revoked: false,
+            denied: false,
             place: reading.signature().map(|_| Place {
                 queue: log.queue.clone(),
                 permit: std::sync::Arc::default(),
             }),
         }
+    }
+
+    /// A request to a share page (`operation`: `PageView`, `PageDownload`): recorded as a use
+    /// of its link, with a place in the audit queue to take before it is served, as a
+    /// pre-signed request has.
+    pub fn page(
+        req: &http::request::Parts,
+        log: &AuditLog,
+        link: &domain::links::Link,
+        operation: &'static str,
+    ) -> Self {
+        let header = |name: &str| {
+            req.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| clean(v, MAX_HEADER_CHARS))
+        };
+        let client_ip = req
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| {
+                let forwarded = header("x-forwarded-for");
+                log.network
+                    .record(log.network.client_ip(addr.ip(), forwarded.as_deref()))
+            });
+        Seen {
+            event: RequestEvent {
+                kind: Some(ActorKind::Link),
+                user: link.user.clone(),
+                link_id: Some(link.id.clone()),
+                operation: operation.to_owned(),
+                bucket: Some(clean(&link.bucket, MAX_HEADER_CHARS)),
+                key: Some(clean(&link.key, MAX_KEY_CHARS)),
+                client_ip,
+                user_agent: header("user-agent"),
+                ..RequestEvent::default()
+            },
+            method: req.method.clone(),
+            path: "/s/…".to_owned(),
+            refused_on_reading: false,
+            revoked: false,
+            denied: false,
+            place: Some(Place {
+                queue: log.queue.clone(),
+                permit: std::sync::Arc::default(),
+            }),
+        }
+    }
+
+    /// The request is refused for `code` (a share page's state, or its file gone): recorded
+    /// as denied with that code, whatever the answer's status.
+    pub fn refused_as(&mut self, code: &str) {
+        self.denied = true;
+        self.event.error_code = Some(clean(code, 64));
     }
 
     /// The place in the audit queue the access check takes, for a pre-signed request.
@@ -322,7 +379,9 @@ impl Seen {
             },
         };
         self.event.status = status.as_u16();
-        self.event.outcome = Some(if status.is_client_error() || status.is_server_error() {
+        self.event.outcome = Some(if self.denied {
+            Outcome::Denied
+        } else if status.is_client_error() || status.is_server_error() {
             Outcome::Failed
         } else {
             Outcome::Allowed

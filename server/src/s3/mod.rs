@@ -5,6 +5,7 @@
 mod access;
 mod audit;
 mod browser;
+mod pages;
 mod request;
 
 pub use audit::AuditLog;
@@ -37,9 +38,15 @@ pub fn router(
     settings: &S3Settings,
     log: AuditLog,
 ) -> anyhow::Result<Router> {
+    let pages = pages::Pages {
+        pool: pool.clone(),
+        store: store.console(),
+        log: log.clone(),
+    };
     let service = service(pool.clone(), master, store, settings)?;
     let live = settings.live.clone();
     let domain: Option<Arc<str>> = settings.domain.as_deref().map(Arc::from);
+    let pages_domain = domain.clone();
     let s3 = tower::service_fn(move |mut req: axum::extract::Request| {
         let service = service.clone();
         // Ours: the audit and the answer name the same id. Carried beside the request, never
@@ -79,9 +86,10 @@ pub fn router(
             Ok::<Response, Infallible>(with_request_id(res, request_id).await)
         }
     });
-    Ok(Router::new()
+    let s3 = Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok\n" }))
-        .fallback_service(s3))
+        .fallback_service(s3);
+    Ok(pages::with_pages(s3, pages, pages_domain))
 }
 
 /// A body's length as its headers declare it (the decoded length of an aws-chunked upload);

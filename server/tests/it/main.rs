@@ -13,6 +13,7 @@ mod hardening;
 mod health;
 mod links;
 mod login;
+mod pages;
 mod password;
 mod s3;
 mod s3env;

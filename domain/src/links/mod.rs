@@ -15,7 +15,18 @@ pub const MAX_LABEL_CHARS: usize = 200;
 /// The region links are signed for, and the only one the S3 endpoint answers for.
 pub const REGION: &str = "us-east-1";
 
+pub mod pages;
+
 pub use model::LinkState;
+
+crate::text_enum! {
+    #[text(case = "lowercase", field = "kind")]
+    /// What a link is: a pre-signed S3 URL, or a share page served by bucketshare ([`pages`]).
+    pub enum LinkKind {
+        Presigned,
+        Page,
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Link {
@@ -37,6 +48,12 @@ pub struct Link {
     /// Whether it works, or why not.
     #[sqlx(try_from = "String")]
     pub state: LinkState,
+    pub kind: LinkKind,
+    /// A page's download limit, if it has one, and the downloads it counted.
+    pub max_downloads: Option<i64>,
+    pub downloads: i64,
+    /// A page's note to its recipients.
+    pub note: Option<String>,
 }
 
 /// SQL: whether a grant of the link `l`'s signer still lets the link do what it does
@@ -68,16 +85,20 @@ fn state() -> String {
         "CASE
             WHEN l.revoked_at IS NOT NULL THEN '{revoked}'
             WHEN l.expires_at <= $1 THEN '{expired}'
+            WHEN l.max_downloads IS NOT NULL AND l.downloads >= l.max_downloads THEN '{exhausted}'
             WHEN u.id IS NULL THEN '{user_deleted}'
             WHEN u.status <> 'active' THEN '{user_disabled}'
-            WHEN k.id IS NULL THEN '{key_deleted}'
-            WHEN k.status <> 'active' THEN '{key_disabled}'
-            WHEN k.expires_at IS NOT NULL AND k.expires_at <= $1 THEN '{key_expired}'
+            WHEN l.kind = '{presigned}' AND k.id IS NULL THEN '{key_deleted}'
+            WHEN l.kind = '{presigned}' AND k.status <> 'active' THEN '{key_disabled}'
+            WHEN l.kind = '{presigned}' AND k.expires_at IS NOT NULL AND k.expires_at <= $1
+                THEN '{key_expired}'
             WHEN NOT {covered} THEN '{no_permission}'
             ELSE '{active}'
         END",
         revoked = LinkState::Revoked,
         expired = LinkState::Expired,
+        exhausted = LinkState::Exhausted,
+        presigned = LinkKind::Presigned,
         user_deleted = LinkState::UserDeleted,
         user_disabled = LinkState::UserDisabled,
         key_deleted = LinkState::KeyDeleted,
@@ -101,7 +122,7 @@ fn select_links_where(inner: &str) -> String {
         "SELECT * FROM (SELECT l.id, l.bucket, l.object_key AS key, l.method, u.name AS \"user\",
             l.access_key_id, l.created_by, l.created_at, l.expires_at, l.revoked_at,
             l.revoked_by, l.label, l.access_count, l.bytes_served, l.last_access_at,
-            {} AS state
+            l.kind, l.max_downloads, l.downloads, l.note, {} AS state
         FROM share_links l LEFT JOIN iam_users u ON u.id = l.user_id
             LEFT JOIN access_keys k ON k.id = l.access_key_id
         WHERE {inner}) AS links",

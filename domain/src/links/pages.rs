@@ -1,0 +1,207 @@
+//! Share pages: links served by bucketshare itself at `PUBLIC/s/<token>`, beside pre-signed
+//! URLs. A page is a link of kind [`LinkKind::Page`]: it has no signature and no access key; it
+//! acts as the user who made it, whose grant on the object is checked on every request (so it
+//! dies with the grant, the user, its revocation or its expiry, like a pre-signed link, and
+//! lists with the same states). It may live forever ([`NEVER`]), carry a download limit
+//! counted atomically ([`count_download`]) and a note to the recipient.
+//!
+//! The token (256 random bits, base64url) is shown once; only its SHA-256 is stored, and a
+//! request finds its page by that hash through a unique index.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+
+use super::{Link, LinkKind, MAX_LABEL_CHARS, new_id, select_links_where, signature_hash};
+use crate::audit::{self, Action, Origin};
+use crate::db::Pool;
+use crate::{Error, Result, now_unix, write_tx};
+
+/// The expiry of a page that never expires: 9999-12-31T23:59:59Z, so that every "still
+/// works" query (`expires_at > now`) holds for it unchanged.
+pub const NEVER: i64 = 253_402_300_799;
+
+/// The longest note to the recipient, in characters.
+pub const MAX_NOTE_CHARS: usize = 2000;
+
+/// A page to make.
+pub struct NewPage<'a> {
+    pub bucket: &'a str,
+    /// The object shared.
+    pub key: &'a str,
+    /// The IAM user the page acts as.
+    pub user: &'a str,
+    /// How long it works; `None`: until revoked (or until its user's rights go).
+    pub lifetime: Option<std::time::Duration>,
+    /// How many downloads it allows; `None`: no limit.
+    pub max_downloads: Option<i64>,
+    /// Shown to the recipient on the page.
+    pub note: Option<&'a str>,
+    /// Shown to admins only.
+    pub label: Option<&'a str>,
+}
+
+/// A page just made: its record and its token (shown once: only its hash is kept).
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub link: Link,
+    pub token: String,
+}
+
+/// Makes a share page.
+///
+/// This fails if: the object is not named, the lifetime or the download limit is out of range,
+/// the note or label is too long, the user does not exist, or may not read the object now.
+pub async fn create(pool: &Pool, page: NewPage<'_>, by: &Origin) -> Result<Created> {
+    if page.key.is_empty() || page.key.ends_with('/') {
+        return Err(Error::invalid("object", "name an object"));
+    }
+    let now = now_unix();
+    let expires_at = match page.lifetime {
+        None => NEVER,
+        Some(lifetime) => {
+            let secs = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
+            if secs < 1 || now.saturating_add(secs) >= NEVER {
+                return Err(Error::invalid(
+                    "expiry",
+                    "a page lives at least 1 second, or never expires",
+                ));
+            }
+            now + secs
+        }
+    };
+    if page.max_downloads.is_some_and(|n| n < 1) {
+        return Err(Error::invalid(
+            "max downloads",
+            "a download limit is at least 1",
+        ));
+    }
+    let note = page.note.map(str::trim).filter(|n| !n.is_empty());
+    if let Some(note) = note {
+        let chars = note.chars().count();
+        if chars > MAX_NOTE_CHARS {
+            return Err(Error::invalid(
+                "note",
+                format!("at most {MAX_NOTE_CHARS} characters (this one has {chars})"),
+            ));
+        }
+    }
+    let label = page.label.map(str::trim).filter(|l| !l.is_empty());
+    if let Some(label) = label {
+        let chars = label.chars().count();
+        if chars > MAX_LABEL_CHARS {
+            return Err(Error::invalid(
+                "label",
+                format!("at most {MAX_LABEL_CHARS} characters (this one has {chars})"),
+            ));
+        }
+    }
+    crate::users::get(pool, page.user).await?;
+    let need = super::Method::Get.need();
+    if !crate::grants::allows(pool, page.user, page.bucket, page.key, need).await? {
+        return Err(Error::invalid(
+            "user",
+            format!(
+                "user `{}` may not read s3://{}/{}; grant it first",
+                page.user, page.bucket, page.key
+            ),
+        ));
+    }
+    let token = new_token();
+    let id = new_id();
+    let mut tx = write_tx(pool).await?;
+    let user_id = crate::users::id_of(&mut tx, page.user).await?;
+    sqlx::query(
+        "INSERT INTO share_links (id, bucket, object_key, method, user_id, access_key_id,
+             created_by, created_at, expires_at, label, kind, token_hash, max_downloads, note)
+         VALUES ($1, $2, $3, 'GET', $4, '', $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&id)
+    .bind(page.bucket)
+    .bind(page.key)
+    .bind(user_id)
+    .bind(&by.name)
+    .bind(now)
+    .bind(expires_at)
+    .bind(label)
+    .bind(LinkKind::Page)
+    .bind(token_hash(&token))
+    .bind(page.max_downloads)
+    .bind(note)
+    .execute(&mut *tx)
+    .await?;
+    let detail = serde_json::json!({
+        "kind": LinkKind::Page,
+        "as": page.user,
+        "expires_at": (expires_at != NEVER).then_some(expires_at),
+        "max_downloads": page.max_downloads,
+        "label": label,
+    });
+    audit::record_action(
+        &mut tx,
+        by,
+        Action::new("link.create", &id)
+            .on(page.bucket, Some(page.key))
+            .detail(detail),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Created {
+        link: super::get(pool, &id).await?,
+        token,
+    })
+}
+
+/// The page a token opens, with its state now; `None` when no page has that token.
+pub async fn open(pool: &Pool, token: &str) -> Result<Option<Link>> {
+    Ok(sqlx::query_as(&select_links_where("l.token_hash = $2"))
+        .bind(now_unix())
+        .bind(token_hash(token))
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// Counts one download of page `id` if its limit allows another: `false` (and nothing
+/// counted) once it is reached. One statement, so concurrent downloads of a 1-download page
+/// count exactly one.
+pub async fn count_download(pool: &Pool, id: &str) -> Result<bool> {
+    let counted = sqlx::query(
+        "UPDATE share_links SET downloads = downloads + 1
+         WHERE id = $1 AND (max_downloads IS NULL OR downloads < max_downloads)",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(counted == 1)
+}
+
+/// A new token: 256 random bits, base64url without padding (43 characters).
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What is stored of a token: its SHA-256, hex, as for link signatures.
+fn token_hash(token: &str) -> String {
+    signature_hash(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_carry_256_random_bits_and_are_stored_as_hashes() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), a);
+    }
+}

@@ -1,0 +1,350 @@
+//! Share pages for their recipients, on the S3 listener (the address recipients already
+//! reach; bucket names have at least 3 characters, so `/s/` is never a path-style bucket):
+//!
+//! - `GET /s/<token>`: the landing page: the file's name, size, type and date, when the page
+//!   stops working, the sharer's note, and a download button;
+//! - `GET /s/<token>/download`: the bytes, as an attachment, with one `Range` honoured.
+//!
+//! Server-rendered HTML without script, never the console. Every request reads the page's
+//! state again ([`domain::links::pages::open`]): a revoked, expired or used-up page answers 410,
+//! a page whose user lost the right to the file (grant removed or expired, user disabled or
+//! deleted) 404, each with a plain page that says so. Each view and download is an audit event
+//! of the link, with the bytes sent and whether the body was sent whole.
+//!
+//! A download is a request for the file's first byte (no `Range`, or one that starts at 0); it
+//! counts against the page's limit when it starts. A request for later bytes (a resumed
+//! download) does not count; once the limit is reached, it is refused like any other.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use domain::links::{Link, LinkState, pages};
+use domain::store::ObjectStore;
+use http::{HeaderMap, StatusCode, header};
+use tower::ServiceExt;
+
+use super::AuditLog;
+use super::audit::Seen;
+
+/// What the recipients' pages need.
+#[derive(Clone)]
+pub struct Pages {
+    pub pool: domain::db::Pool,
+    pub store: Arc<dyn ObjectStore>,
+    pub log: AuditLog,
+}
+
+/// The S3 router with the share pages in front: a request for `/s/…` is a page's, unless it
+/// names a bucket by its host (`BUCKET.DOMAIN/s/…` is the object `s/…` of that bucket).
+pub fn with_pages(s3: Router, pages: Pages, domain: Option<Arc<str>>) -> Router {
+    let pages = Router::new()
+        .route("/s/{token}", get(landing))
+        .route("/s/{token}/download", get(download))
+        .fallback(|| async { gone(StatusCode::NOT_FOUND, "There is no such page.") })
+        .with_state(pages);
+    let service = tower::service_fn(move |req: Request| {
+        let to_pages = req.uri().path().starts_with("/s/")
+            && !names_a_bucket(req.headers(), domain.as_deref());
+        let router = if to_pages { pages.clone() } else { s3.clone() };
+        router.oneshot(req)
+    });
+    Router::new().fallback_service(service)
+}
+
+/// Whether the request's host is `BUCKET.DOMAIN` (a virtual-hosted-style S3 request).
+fn names_a_bucket(headers: &HeaderMap, domain: Option<&str>) -> bool {
+    let Some(domain) = domain else {
+        return false;
+    };
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let host = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    host.len() > domain.len() + 1
+        && host.ends_with(domain)
+        && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
+}
+
+/// `GET /s/<token>`: what is shared, and a download button.
+async fn landing(State(pages): State<Pages>, Path(token): Path<String>, req: Request) -> Response {
+    let (req, _) = req.into_parts();
+    let (link, mut seen) = match open(&pages, &token, &req, "PageView").await {
+        Ok(opened) => opened,
+        Err(answered) => return answered,
+    };
+    let res = match pages.store.object(&link.bucket, &link.key).await {
+        Ok(Some(info)) => html(StatusCode::OK, &landing_page(&token, &link, &info)),
+        Ok(None) => {
+            seen.refused_as("NoSuchKey");
+            gone(StatusCode::NOT_FOUND, "The shared file is no longer there.")
+        }
+        Err(err) => unavailable(&err),
+    };
+    seen.finish(&pages.log, res).await
+}
+
+/// `GET /s/<token>/download`: the bytes, counted against the page's download limit.
+async fn download(State(pages): State<Pages>, Path(token): Path<String>, req: Request) -> Response {
+    let (req, _) = req.into_parts();
+    let (link, mut seen) = match open(&pages, &token, &req, "PageDownload").await {
+        Ok(opened) => opened,
+        Err(answered) => return answered,
+    };
+    let wanted = req
+        .headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| s3s::dto::Range::parse(v).ok());
+    let resumed = wanted.is_some_and(|range| match range {
+        s3s::dto::Range::Int { first, .. } => first > 0,
+        s3s::dto::Range::Suffix { .. } => true,
+    });
+    if !resumed {
+        match pages::count_download(&pages.pool, &link.id).await {
+            Ok(true) => {}
+            Ok(false) => {
+                seen.refused_as("Exhausted");
+                let res = gone(
+                    StatusCode::GONE,
+                    "This link has been used as many times as it allows.",
+                );
+                return seen.finish(&pages.log, res).await;
+            }
+            Err(err) => return seen.finish(&pages.log, unavailable(&err)).await,
+        }
+    }
+    let pick = move |size: u64| wanted.and_then(|r| r.check(size).ok());
+    let res = match pages.store.read(&link.bucket, &link.key, &pick).await {
+        Ok(Some(read)) => {
+            let content_type = read
+                .info
+                .content_type
+                .clone()
+                .unwrap_or_else(|| "application/octet-stream".to_owned());
+            let disposition = domain::links::attachment(&link.key);
+            let mut res = crate::transfers::streamed(read, content_type, disposition);
+            safe(res.headers_mut());
+            res
+        }
+        Ok(None) => {
+            seen.refused_as("NoSuchKey");
+            gone(StatusCode::NOT_FOUND, "The shared file is no longer there.")
+        }
+        Err(err) => unavailable(&err),
+    };
+    seen.finish(&pages.log, res).await
+}
+
+/// The page `token` opens, if it works now, with its request noted for the audit; else the
+/// answer, already given: a plain page that says why not (recorded against the page when there
+/// is one), or 503 when the audit cannot keep up.
+async fn open(
+    pages: &Pages,
+    token: &str,
+    req: &http::request::Parts,
+    operation: &'static str,
+) -> Result<(Link, Seen), Response> {
+    let link = match pages::open(&pages.pool, token).await {
+        Ok(Some(link)) => link,
+        Ok(None) => return Err(gone(StatusCode::NOT_FOUND, "There is no such page.")),
+        Err(err) => return Err(unavailable(&err)),
+    };
+    let mut seen = Seen::page(req, &pages.log, &link, operation);
+    if let Some(place) = seen.place()
+        && place.take().await.is_err()
+    {
+        return Err(seen.finish(&pages.log, busy()).await);
+    }
+    let (status, why) = match link.state {
+        LinkState::Active => return Ok((link, seen)),
+        LinkState::Revoked => (StatusCode::GONE, "This link has been revoked."),
+        LinkState::Expired => (StatusCode::GONE, "This link has expired."),
+        LinkState::Exhausted => (
+            StatusCode::GONE,
+            "This link has been used as many times as it allows.",
+        ),
+        _ => (StatusCode::NOT_FOUND, "This file is no longer shared."),
+    };
+    seen.refused_as(link.state.as_str());
+    Err(seen.finish(&pages.log, gone(status, why)).await)
+}
+
+/// Headers every recipient's answer carries: nothing it holds runs on this origin, no page
+/// frames it, and the token in its address goes to no other site.
+fn safe(headers: &mut HeaderMap) {
+    let mut set = |name: header::HeaderName, value: &'static str| {
+        headers.insert(name, http::HeaderValue::from_static(value));
+    };
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::REFERRER_POLICY, "no-referrer");
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::CACHE_CONTROL, "private, no-store");
+    set(
+        header::CONTENT_SECURITY_POLICY,
+        "sandbox; default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    );
+}
+
+fn html(status: StatusCode, body: &str) -> Response {
+    let mut res = (status, body.to_owned()).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    safe(res.headers_mut());
+    res
+}
+
+/// A plain page saying why there is nothing here.
+fn gone(status: StatusCode, why: &str) -> Response {
+    html(status, &frame(why, &format!("<h1>{}</h1>", escape(why))))
+}
+
+fn busy() -> Response {
+    gone(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The server is busy. Try again in a moment.",
+    )
+}
+
+fn unavailable(err: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %err, "share page failed");
+    gone(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The file cannot be reached right now. Try again in a moment.",
+    )
+}
+
+/// The landing page of a file.
+fn landing_page(token: &str, link: &Link, info: &domain::store::ObjectInfo) -> String {
+    let name = link.key.rsplit('/').next().unwrap_or(&link.key);
+    let expires = if link.expires_at == pages::NEVER {
+        "Works until it is revoked.".to_owned()
+    } else {
+        format!("Works until {} (UTC).", date(link.expires_at))
+    };
+    let limit = match link.max_downloads {
+        Some(max) => {
+            let left = (max - link.downloads).max(0);
+            format!(
+                "<p>{left} download{} left.</p>",
+                if left == 1 { "" } else { "s" }
+            )
+        }
+        None => String::new(),
+    };
+    let note = link
+        .note
+        .as_deref()
+        .map(|n| format!("<blockquote>{}</blockquote>", escape(n)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>{name}</h1>{note}<dl><dt>Size</dt><dd>{size}</dd><dt>Type</dt><dd>{kind}</dd>\
+         <dt>Modified</dt><dd>{modified} (UTC)</dd></dl>\
+         <p><a class=\"button\" href=\"/s/{token}/download\" download>Download</a></p>\
+         <p class=\"small\">{expires}</p>{limit}",
+        name = escape(name),
+        size = human_size(info.size),
+        kind = escape(info.content_type.as_deref().unwrap_or("unknown")),
+        modified = date(info.last_modified),
+        token = escape(token),
+    );
+    frame(name, &body)
+}
+
+/// A whole page around `body`: small, without script, readable at phone width.
+fn frame(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"referrer\" content=\"no-referrer\">\
+         <title>{title}</title><style>{STYLE}</style></head>\
+         <body><main>{body}</main><footer>Shared with bucketshare</footer></body></html>",
+        title = escape(title),
+    )
+}
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}\
+main{max-width:40rem;margin:2rem auto;padding:1.5rem;background:#fff;border-radius:8px;\
+box-shadow:0 1px 3px #0002;overflow-wrap:anywhere}h1{font-size:1.4rem;margin:0 0 1rem}\
+dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem}dt{color:#57606a}dd{margin:0}\
+blockquote{margin:0 0 1rem;padding:.5rem 1rem;border-left:4px solid #0969da;background:#f0f6ff;\
+white-space:pre-wrap}.button{display:inline-block;padding:.6rem 1.2rem;background:#0969da;\
+color:#fff;border-radius:6px;text-decoration:none;font-weight:600}.button:focus{outline:3px solid #0969da55}\
+.small{color:#57606a;font-size:.9rem}footer{text-align:center;color:#57606a;font-size:.8rem;margin:1rem}\
+@media (prefers-color-scheme:dark){body{background:#0d1117;color:#e6edf3}main{background:#161b22}\
+dt,.small,footer{color:#8d96a0}blockquote{background:#0d2440}}";
+
+/// Text made safe inside HTML (elements and attribute values).
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// `2026-11-30 14:05` for Unix seconds, UTC.
+fn date(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// `1.5 MiB` for a byte count.
+fn human_size(bytes: i64) -> String {
+    app::components::human_size(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_from_keys_and_notes_cannot_open_markup() {
+        assert_eq!(
+            escape("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
+    }
+
+    #[test]
+    fn only_a_host_under_the_domain_names_a_bucket() {
+        let host = |h: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, h.parse().unwrap());
+            headers
+        };
+        let domain = Some("s3.example.com");
+        assert!(names_a_bucket(&host("photos.s3.example.com"), domain));
+        assert!(names_a_bucket(&host("photos.s3.example.com:9000"), domain));
+        assert!(!names_a_bucket(&host("s3.example.com"), domain));
+        assert!(!names_a_bucket(&host("evils3.example.com"), domain));
+        assert!(!names_a_bucket(&host("photos.s3.example.com"), None));
+    }
+
+    #[test]
+    fn dates_are_utc_minutes() {
+        assert_eq!(date(0), "1970-01-01 00:00");
+        assert_eq!(date(pages::NEVER), "9999-12-31 23:59");
+    }
+}

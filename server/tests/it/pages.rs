@@ -1,0 +1,389 @@
+//! Share pages as their recipients use them: over HTTP against an S3 endpoint, without a
+//! session: the landing page, the download (with ranges), the download limit under concurrent
+//! requests, and the pages that say why a link no longer works.
+
+use domain::grants::Permission;
+use domain::links::{self, LinkState, pages};
+
+use crate::harness::TestResult;
+use crate::links::cli;
+use crate::s3env::{S3Env, admin, eventually};
+
+/// A bucket `shared` holding `dir/report.txt` (and `page.html`), readable by `ann`.
+async fn shared(env: &S3Env) -> TestResult {
+    let key = env.user("ann", false).await;
+    env.store
+        .create_bucket(&env.pool, "shared", None, &admin())
+        .await?;
+    domain::grants::add(
+        &env.pool,
+        "ann",
+        "shared",
+        Permission::Read,
+        "",
+        None,
+        &admin(),
+    )
+    .await?;
+    let _ = key; // ann reads through pages only; the console's store writes the objects.
+    for (key, body, content_type) in [
+        (
+            "dir/report.txt",
+            &b"quarterly numbers, all of them"[..],
+            "text/plain",
+        ),
+        (
+            "page.html",
+            &b"<script>document.title='ran'</script>"[..],
+            "text/html",
+        ),
+    ] {
+        let bytes = bytes::Bytes::from_static(body);
+        let stream: domain::store::UploadBody<'_> =
+            Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
+        env.store
+            .upload("shared", key, Some(content_type.to_owned()), stream)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn page(env: &S3Env, key: &str, max_downloads: Option<i64>) -> pages::Created {
+    pages::create(
+        &env.pool,
+        pages::NewPage {
+            bucket: "shared",
+            key,
+            user: "ann",
+            lifetime: None,
+            max_downloads,
+            note: Some("Here are the <b>numbers</b> we spoke of."),
+            label: Some("for Bob"),
+        },
+        &admin(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn get(url: &str, range: Option<&str>) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let mut req = reqwest::Client::new().get(url);
+    if let Some(range) = range {
+        req = req.header("range", range);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    (status, headers, res.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn a_file_page_shows_what_is_shared_and_serves_it_with_ranges() -> TestResult {
+    let env = S3Env::start().await;
+    shared(&env).await?;
+    let created = page(&env, "dir/report.txt", None).await;
+    assert_eq!(created.link.kind, links::LinkKind::Page);
+    assert_eq!(created.link.state, LinkState::Active);
+    assert_eq!(created.link.expires_at, pages::NEVER);
+    let url = format!("{}/s/{}", env.endpoint, created.token);
+
+    let (status, headers, body) = get(&url, None).await;
+    let html = String::from_utf8(body)?;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<h1>report.txt</h1>"), "{html}");
+    assert!(html.contains("30 B"), "{html}");
+    assert!(html.contains("text/plain"), "{html}");
+    assert!(html.contains("Works until it is revoked."), "{html}");
+    // The note is shown as text, never as markup.
+    assert!(html.contains("&lt;b&gt;numbers&lt;/b&gt;"), "{html}");
+    assert!(!html.contains("<script"), "{html}");
+    assert!(html.contains(&format!("href=\"/s/{}/download\"", created.token)));
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()?
+            .contains("sandbox")
+    );
+
+    let (status, headers, body) = get(&format!("{url}/download"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, b"quarterly numbers, all of them");
+    assert!(
+        headers["content-disposition"]
+            .to_str()?
+            .starts_with("attachment")
+    );
+    assert!(
+        headers["content-disposition"]
+            .to_str()?
+            .contains("report.txt")
+    );
+    let (status, headers, body) = get(&format!("{url}/download"), Some("bytes=10-16")).await;
+    assert_eq!(status, 206);
+    assert_eq!(body, b"numbers");
+    assert_eq!(headers["content-range"], "bytes 10-16/30");
+
+    // Each view and download is an event of the link, with the bytes sent.
+    let id = created.link.id.clone();
+    let counted = eventually(|| async {
+        links::get(&env.pool, &id)
+            .await
+            .is_ok_and(|l| l.access_count == 3 && l.bytes_served >= 37)
+    })
+    .await;
+    assert!(counted, "{:?}", links::get(&env.pool, &id).await?);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_one_download_page_gives_exactly_one_body_to_twenty_racing_requests() -> TestResult {
+    let env = S3Env::start().await;
+    shared(&env).await?;
+    let created = page(&env, "dir/report.txt", Some(1)).await;
+    let url = format!("{}/s/{}/download", env.endpoint, created.token);
+    let racing = (0..20).map(|_| get(&url, None));
+    let answers = futures_util::future::join_all(racing).await;
+    let whole = answers
+        .iter()
+        .filter(|(status, _, body)| *status == 200 && body == b"quarterly numbers, all of them")
+        .count();
+    let gone = answers.iter().filter(|(status, ..)| *status == 410).count();
+    assert_eq!((whole, gone), (1, 19));
+    let link = links::get(&env.pool, &created.link.id).await?;
+    assert_eq!((link.downloads, link.state), (1, LinkState::Exhausted));
+    // Exhausted: the landing page says so, and a resumed range is refused too.
+    let (status, _, body) = get(&format!("{}/s/{}", env.endpoint, created.token), None).await;
+    assert_eq!(status, 410);
+    assert!(String::from_utf8(body)?.contains("used as many times as it allows"));
+    assert_eq!(get(&url, Some("bytes=5-")).await.0, 410);
+    Ok(())
+}
+
+#[tokio::test]
+async fn pages_die_with_revocation_expiry_and_their_users_rights() -> TestResult {
+    let env = S3Env::start().await;
+    shared(&env).await?;
+    let status = |token: &str| {
+        let url = format!("{}/s/{token}", env.endpoint);
+        async move { get(&url, None).await }
+    };
+
+    let revoked = page(&env, "dir/report.txt", None).await;
+    links::revoke(&env.pool, &revoked.link.id, &admin()).await?;
+    let (code, headers, body) = status(&revoked.token).await;
+    assert_eq!(code, 410);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(String::from_utf8(body)?.contains("This link has been revoked."));
+
+    let short = pages::create(
+        &env.pool,
+        pages::NewPage {
+            bucket: "shared",
+            key: "dir/report.txt",
+            user: "ann",
+            lifetime: Some(std::time::Duration::from_secs(1)),
+            max_downloads: None,
+            note: None,
+            label: None,
+        },
+        &admin(),
+    )
+    .await?;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (code, _, body) = status(&short.token).await;
+    assert_eq!(code, 410);
+    assert!(String::from_utf8(body)?.contains("This link has expired."));
+
+    // The grant goes: the page is gone (404), and comes back with it.
+    let live = page(&env, "dir/report.txt", None).await;
+    assert_eq!(status(&live.token).await.0, 200);
+    domain::grants::remove(&env.pool, "ann", "shared", "", &admin()).await?;
+    let (code, _, body) = status(&live.token).await;
+    assert_eq!(code, 404);
+    assert!(String::from_utf8(body)?.contains("This file is no longer shared."));
+    assert_eq!(
+        get(&format!("{}/s/{}/download", env.endpoint, live.token), None)
+            .await
+            .0,
+        404
+    );
+    domain::grants::add(
+        &env.pool,
+        "ann",
+        "shared",
+        Permission::Read,
+        "",
+        None,
+        &admin(),
+    )
+    .await?;
+    assert_eq!(status(&live.token).await.0, 200);
+    // The user is disabled: gone again.
+    domain::users::set_status(
+        &env.pool,
+        "ann",
+        domain::users::UserStatus::Disabled,
+        &admin(),
+    )
+    .await?;
+    assert_eq!(status(&live.token).await.0, 404);
+
+    // A token nobody was given, and one a letter off, find nothing.
+    let mut wrong = live.token.clone();
+    wrong.replace_range(0..1, if wrong.starts_with('A') { "B" } else { "A" });
+    for token in ["nothing", wrong.as_str(), ""] {
+        let (code, _, body) = status(token).await;
+        assert_eq!(code, 404, "{token}");
+        assert!(!String::from_utf8(body)?.contains("report"), "{token}");
+    }
+    // Refusals are events of their links, recorded as denied.
+    let id = revoked.link.id.clone();
+    let recorded = eventually(|| async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT outcome FROM audit_events WHERE link_id = $1 AND error_code = 'revoked'",
+        )
+        .bind(&id)
+        .fetch_optional(&env.pool)
+        .await
+        .ok()
+        .flatten()
+        .as_deref()
+            == Some("denied")
+    })
+    .await;
+    assert!(recorded);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_page_needs_a_readable_object_and_says_what_is_wrong() -> TestResult {
+    let env = S3Env::start().await;
+    shared(&env).await?;
+    let by = admin();
+    let make = |key: &'static str, user: &'static str, max: Option<i64>| {
+        pages::create(
+            &env.pool,
+            pages::NewPage {
+                bucket: "shared",
+                key,
+                user,
+                lifetime: None,
+                max_downloads: max,
+                note: None,
+                label: None,
+            },
+            &by,
+        )
+    };
+    let refused = |result: domain::Result<pages::Created>| match result {
+        Err(err) => err.to_string(),
+        Ok(_) => "made".to_owned(),
+    };
+    assert!(refused(make("dir/report.txt", "nobody", None).await).contains("nobody"));
+    assert!(refused(make("", "ann", None).await).contains("name an object"));
+    assert!(refused(make("dir/report.txt", "ann", Some(0)).await).contains("at least 1"));
+    env.user("bob", false).await;
+    assert!(refused(make("dir/report.txt", "bob", None).await).contains("may not read"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_makes_lists_and_revokes_pages() -> TestResult {
+    let env = S3Env::start().await;
+    shared(&env).await?;
+    let out = cli(
+        &env,
+        &[
+            "link",
+            "create",
+            "s3://shared/dir/report.txt",
+            "--as",
+            "ann",
+            "--page",
+            "--expires",
+            "30d",
+            "--max-downloads",
+            "3",
+            "--note",
+            "For you",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(created["kind"], "page");
+    let url = created["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/s/", env.endpoint)), "{url}");
+    assert!(created["expires_at"].as_i64().unwrap() > domain::now_unix() + 29 * 86_400);
+    assert_eq!(
+        get(&format!("{url}/download"), None).await.2,
+        b"quarterly numbers, all of them"
+    );
+
+    let out = cli(
+        &env,
+        &[
+            "link",
+            "create",
+            "s3://shared/dir/report.txt",
+            "--as",
+            "ann",
+            "--page",
+            "--expires",
+            "never",
+            "--json",
+        ],
+    );
+    let forever: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert!(forever["expires_at"].is_null(), "{forever}");
+
+    let out = cli(&env, &["link", "list", "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let first = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == created["id"])
+        .unwrap();
+    assert_eq!(first["kind"], "page");
+    assert_eq!(first["max_downloads"], 3);
+    assert_eq!(first["downloads"], 1);
+    assert_eq!(first["note"], "For you");
+    let out = cli(&env, &["link", "list"]);
+    let table = String::from_utf8(out.stdout)?;
+    assert!(table.contains("page") && table.contains("never"), "{table}");
+
+    let id = created["id"].as_str().unwrap();
+    assert!(cli(&env, &["link", "revoke", id]).status.success());
+    assert_eq!(get(url, None).await.0, 410);
+
+    // Mistakes get clear errors and make nothing.
+    for (args, expected) in [
+        (vec!["--page", "--expires", "soon"], "--expires"),
+        (vec!["--page", "--method", "PUT"], "GET"),
+        (vec!["--max-downloads", "2"], "--page"),
+        (vec!["--page", "--max-downloads", "0"], "max-downloads"),
+    ] {
+        let mut all = vec![
+            "link",
+            "create",
+            "s3://shared/dir/report.txt",
+            "--as",
+            "ann",
+        ];
+        all.extend(args);
+        let out = cli(&env, &all);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(expected),
+            "{all:?}: {err}"
+        );
+    }
+    Ok(())
+}
