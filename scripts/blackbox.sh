@@ -169,6 +169,49 @@ PY
 }
 eventually audited || fail "audit of the link: $(cat "$work/audit.json")"
 ok "audit --link: created, 3 downloads (who, bytes, IP, user agent), 2 refusals, revoked"
+# --- share pages: a recipient with curl, wget and Chromium ------------------------------------
+printf '<html><body><script>alert(1); document.title="ran"</script>hello</body></html>' >"$work/page.html"
+printf '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1); document.title="ran"</script></svg>' >"$work/x.svg"
+aws s3 cp "$work/page.html" s3://team/page.html --content-type text/html >/dev/null
+aws s3 cp "$work/x.svg" s3://team/x.svg --content-type image/svg+xml >/dev/null
+page_of() { cli link create "s3://team/$1" --as alice --page "${@:2}" --json 2>/dev/null | json_field url; }
+file_page=$(page_of report.txt --expires never --note "The numbers for Q3 <b>as promised</b>.")
+[ "$(curl -fsS "$file_page/download")" = "quarterly numbers" ] || fail "share page download with curl"
+ok "link create --page: its download works with curl"
+big_page=$(page_of big.bin)
+curl -fsS -r 0-1048575 -o "$work/big.part" "$big_page/download" || fail "a first MiB of big.bin"
+curl -fsS -C - -o "$work/big.part" "$big_page/download" || fail "curl -C - resuming big.bin"
+cmp -s "$work/big.bin" "$work/big.part" || fail "curl's resumed download differs"
+head -c 3000000 "$work/big.bin" >"$work/big.wget"
+(cd "$work" && wget -q -c -O big.wget "$big_page/download") || fail "wget -c resuming big.bin"
+cmp -s "$work/big.bin" "$work/big.wget" || fail "wget's resumed download differs"
+ok "a 20 MiB download through a page resumed with Range: curl -C - and wget -c, same bytes"
+one_page=$(page_of big.bin --max-downloads 1)
+racers=()
+for i in $(seq 1 20); do
+  curl -s -o "$work/one$i" -w '%{http_code}\n' "$one_page/download" >"$work/code$i" &
+  racers+=($!)
+done
+wait "${racers[@]}"
+whole=0; refused=0
+for i in $(seq 1 20); do
+  case "$(cat "$work/code$i")" in
+    200) cmp -s "$work/big.bin" "$work/one$i" && whole=$((whole + 1)) ;;
+    410) refused=$((refused + 1)) ;;
+  esac
+done
+[ "$whole" = 1 ] && [ "$refused" = 19 ] || fail "20 racing downloads of a 1-download page: $whole whole, $refused refused"
+ok "20 concurrent downloads of a 1-download page: 1 whole body, 19 answered 410"
+node blackbox/share-page.mjs live "$file_page" "$(page_of page.html)" "$(page_of x.svg)" \
+  "quarterly numbers"$'\n' | tee "$work/browser.out"
+passed=$((passed + $(grep -c '^ok' "$work/browser.out")))
+grep -q '^FAIL' "$work/browser.out" && fail "share pages in Chromium"
+revoked_page=$(cli link create s3://team/report.txt --as alice --page --json 2>/dev/null)
+cli link revoke "$(echo "$revoked_page" | json_field id)" >/dev/null
+node blackbox/share-page.mjs gone "$(echo "$revoked_page" | json_field url)" 410 "revoked" | tee "$work/browser.out"
+passed=$((passed + $(grep -c '^ok' "$work/browser.out")))
+grep -q '^FAIL' "$work/browser.out" && fail "a revoked share page in Chromium"
+
 # --- Prometheus metrics, as a scraper reads them -----------------------------------------------
 metrics_url="http://127.0.0.1:$console_port/metrics"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$metrics_url")" = 401 ] || fail "/metrics without the token"

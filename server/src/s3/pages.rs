@@ -126,7 +126,7 @@ async fn download(State(pages): State<Pages>, Path(token): Path<String>, req: Re
                 .unwrap_or_else(|| "application/octet-stream".to_owned());
             let disposition = domain::links::attachment(&link.key);
             let mut res = crate::transfers::streamed(read, content_type, disposition);
-            safe(res.headers_mut());
+            safe(res.headers_mut(), FILE_CSP);
             res
         }
         Ok(None) => {
@@ -173,8 +173,9 @@ async fn open(
 }
 
 /// Headers every recipient's answer carries: nothing it holds runs on this origin, no page
-/// frames it, and the token in its address goes to no other site.
-fn safe(headers: &mut HeaderMap) {
+/// frames it, and the token in its address goes to no other site. `csp` is the answer's
+/// Content-Security-Policy: [`PAGE_CSP`] for our pages, [`FILE_CSP`] for a file's bytes.
+fn safe(headers: &mut HeaderMap, csp: &'static str) {
     let mut set = |name: header::HeaderName, value: &'static str| {
         headers.insert(name, http::HeaderValue::from_static(value));
     };
@@ -182,11 +183,16 @@ fn safe(headers: &mut HeaderMap) {
     set(header::REFERRER_POLICY, "no-referrer");
     set(header::X_FRAME_OPTIONS, "DENY");
     set(header::CACHE_CONTROL, "private, no-store");
-    set(
-        header::CONTENT_SECURITY_POLICY,
-        "sandbox; default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    );
+    set(header::CONTENT_SECURITY_POLICY, csp);
 }
+
+/// Our own pages: no script, no other resources, inline style only. (Not `sandbox`: a
+/// sandboxed page could not start its download.)
+const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; \
+                        form-action 'self'; base-uri 'none'";
+
+/// A file's bytes: should a browser show them rather than save them, they run nothing.
+const FILE_CSP: &str = "sandbox; default-src 'none'; frame-ancestors 'none'";
 
 fn html(status: StatusCode, body: &str) -> Response {
     let mut res = (status, body.to_owned()).into_response();
@@ -194,7 +200,7 @@ fn html(status: StatusCode, body: &str) -> Response {
         header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    safe(res.headers_mut());
+    safe(res.headers_mut(), PAGE_CSP);
     res
 }
 
@@ -268,7 +274,7 @@ fn frame(title: &str, body: &str) -> String {
 }
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}\
-main{max-width:40rem;margin:2rem auto;padding:1.5rem;background:#fff;border-radius:8px;\
+main{box-sizing:border-box;width:min(40rem,calc(100% - 2rem));margin:2rem auto;padding:1.5rem;background:#fff;border-radius:8px;\
 box-shadow:0 1px 3px #0002;overflow-wrap:anywhere}h1{font-size:1.4rem;margin:0 0 1rem}\
 dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem}dt{color:#57606a}dd{margin:0}\
 blockquote{margin:0 0 1rem;padding:.5rem 1rem;border-left:4px solid #0969da;background:#f0f6ff;\

@@ -101,15 +101,22 @@ async fn a_file_page_shows_what_is_shared_and_serves_it_with_ranges() -> TestRes
     assert_eq!(headers["content-type"], "text/html; charset=utf-8");
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["referrer-policy"], "no-referrer");
+    // The page may load nothing and run nothing; the file's bytes are sandboxed too.
+    let csp = headers["content-security-policy"].to_str()?;
     assert!(
-        headers["content-security-policy"]
-            .to_str()?
-            .contains("sandbox")
+        csp.starts_with("default-src 'none'") && !csp.contains("script"),
+        "{csp}"
     );
 
     let (status, headers, body) = get(&format!("{url}/download"), None).await;
     assert_eq!(status, 200);
     assert_eq!(body, b"quarterly numbers, all of them");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()?
+            .starts_with("sandbox")
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
     assert!(
         headers["content-disposition"]
             .to_str()?
