@@ -57,11 +57,3 @@ pub fn app_state() -> Result<AppState, AppError> {
     leptos::prelude::use_context::<AppState>()
         .ok_or_else(|| internal("app state missing from context", "not provided"))
 }
-
-/// Seconds since the Unix epoch, the time unit of every timestamp column.
-pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}

@@ -13,9 +13,11 @@ pub mod grants;
 pub mod links;
 pub mod metrics;
 pub mod operation;
+pub mod passwords;
 pub mod secrets;
 pub mod settings;
 pub mod store;
+pub mod throttle;
 pub mod users;
 
 /// What a domain operation can fail with. Messages are fit for an admin to read; database
@@ -48,6 +50,9 @@ pub enum Error {
          sealed with, or the database was tampered with"
     )]
     Unseal(String),
+    /// A password could not be hashed or checked (the hashing itself failed).
+    #[error("password hashing: {0}")]
+    Password(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     /// The object store refused or could not be reached; the message says which and why.

@@ -2,11 +2,7 @@
 //! token, sign-in throttling, and the first admin of a fresh data dir.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::OnceLock;
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
 use axum::extract::ConnectInfo;
 use domain::admins;
 use domain::audit::{Action, Origin};
@@ -18,7 +14,7 @@ use tower_sessions::Session;
 use zeroize::Zeroizing;
 
 use crate::error::{AppError, ssr::internal};
-use crate::state::{AuthSettings, app_state, now_unix};
+use crate::state::{AuthSettings, app_state};
 
 /// Session keys. The admin id and the password epoch it was signed in under; the CSRF token.
 const ADMIN_ID: &str = "admin_id";
@@ -43,70 +39,26 @@ pub struct Admin {
 // ---------------------------------------------------------------------------------------------
 // Passwords
 
-/// argon2id with OWASP's recommended parameters (19 MiB, 2 passes, 1 lane).
-fn argon2() -> Result<Argon2<'static>, AppError> {
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| internal("argon2 params", e))?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
-}
-
-/// Password hashes computed at once at most: each takes 19 MiB and tens of ms of CPU, so a
-/// burst of sign-ins queues here instead of exhausting memory and the blocking threads.
-static ARGON2_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-
-/// Hashes a password into a PHC string, on a blocking thread (argon2 takes tens of ms of CPU).
+/// Hashes a password into a PHC string ([`domain::passwords`]).
 pub async fn hash_password(password: Zeroizing<String>) -> Result<String, AppError> {
-    let _slot = ARGON2_SLOTS
-        .acquire()
+    domain::passwords::hash(password)
         .await
-        .map_err(|e| internal("argon2 slots", e))?;
-    tokio::task::spawn_blocking(move || {
-        argon2()?
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|e| internal("hashing a password", e))
-    })
-    .await?
+        .map_err(|e| internal("hashing a password", e))
 }
 
-/// Checks a password against a stored PHC string, on a blocking thread. `None` as the hash
-/// verifies against a dummy hash, so that an unknown user costs the same time as a known one.
+/// Checks a password against a stored PHC string; `None` costs the same and fails.
 async fn verify_password(
     password: Zeroizing<String>,
     hash: Option<String>,
 ) -> Result<bool, AppError> {
-    let _slot = ARGON2_SLOTS
-        .acquire()
+    domain::passwords::verify(password, hash)
         .await
-        .map_err(|e| internal("argon2 slots", e))?;
-    tokio::task::spawn_blocking(move || {
-        let argon2 = argon2()?;
-        let stored = match &hash {
-            Some(hash) => hash.as_str(),
-            None => dummy_hash(&argon2)?,
-        };
-        let parsed =
-            PasswordHash::new(stored).map_err(|e| internal("stored hash unreadable", e))?;
-        Ok(argon2.verify_password(password.as_bytes(), &parsed).is_ok() && hash.is_some())
-    })
-    .await?
+        .map_err(|e| internal("checking a password", e))
 }
 
 /// A failure of the admin accounts' storage: the database's, so logged and answered 500.
 fn domain_failure(err: domain::Error) -> AppError {
     internal("admin accounts", err)
-}
-
-/// A hash of a random password, made once, for verifying unknown user names against.
-fn dummy_hash(argon2: &Argon2<'_>) -> Result<&'static str, AppError> {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    if let Some(hash) = DUMMY.get() {
-        return Ok(hash);
-    }
-    let hash = argon2
-        .hash_password(random_string(32).as_bytes())
-        .map_err(|e| internal("hashing the dummy password", e))?
-        .to_string();
-    Ok(DUMMY.get_or_init(|| hash))
 }
 
 /// A random alphanumeric string (62 symbols, ~5.95 bits each) from the OS-seeded thread RNG.
@@ -503,88 +455,36 @@ pub async fn change_password(
 // ---------------------------------------------------------------------------------------------
 // Throttling
 
-/// Counts failed sign-ins over a sliding window, in the database so that counts survive
-/// restarts and are shared by every instance. Three limits: per account *and* client address
-/// (`max_failures_per_account`: guessing one account from one place), per address
-/// (`max_failures_per_ip`: one place trying many accounts), and per account from anywhere at
-/// [`GLOBAL_FACTOR`] times the first (a distributed guess) — so that locking the account `admin`
-/// out takes far more than a handful of wrong passwords sent from anywhere.
-///
-/// Checking and counting are one step ([`Throttle::charge`]): every attempt is recorded as a
-/// failure in the transaction that checks the limits, before its password is verified, and
-/// taken back if it succeeds. Concurrent wrong passwords cannot all slip under a limit.
+/// Sign-in attempts, throttled by [`domain::throttle`] with the limits of `settings`.
 struct Throttle<'a> {
     pool: &'a Pool,
     settings: &'a AuthSettings,
 }
 
-/// How many more failures than per account and address lock an account from everywhere.
-const GLOBAL_FACTOR: i64 = 20;
-
 impl Throttle<'_> {
-    fn window_start(&self) -> i64 {
-        now_unix() - self.settings.failure_window.as_secs() as i64
-    }
-
-    /// Checks the limits and records this attempt as a failure, in one transaction; gives the
-    /// attempt's row id back to [`Throttle::succeeded`].
+    /// Checks the limits and records this attempt as a failure; gives the attempt's id back to
+    /// [`Throttle::succeeded`].
     ///
     /// This fails if: a limit is reached in the window ([`AppError::Throttled`]).
     async fn charge(&self, username: &str, ip: &str) -> Result<i64, AppError> {
-        let username = username.to_lowercase();
-        let since = self.window_start();
-        let mut tx = domain::db::write_tx(self.pool).await?;
-        let counts: (i64, i64, i64, Option<i64>) = sqlx::query_as(
-            "SELECT COALESCE(SUM(CASE WHEN username = $1 AND ip = $2 THEN 1 ELSE 0 END), 0),
-                    COALESCE(SUM(CASE WHEN ip = $2 THEN 1 ELSE 0 END), 0),
-                    COALESCE(SUM(CASE WHEN username = $1 THEN 1 ELSE 0 END), 0),
-                    MIN(at)
-             FROM login_failures WHERE at > $3 AND (username = $1 OR ip = $2)",
-        )
-        .bind(&username)
-        .bind(ip)
-        .bind(since)
-        .fetch_one(&mut *tx)
-        .await?;
-        let (pair, by_ip, by_account, oldest) = counts;
-        let per_account = i64::from(self.settings.max_failures_per_account);
-        if pair >= per_account
-            || by_ip >= i64::from(self.settings.max_failures_per_ip)
-            || by_account >= per_account * GLOBAL_FACTOR
-        {
-            let oldest = oldest.unwrap_or_else(now_unix);
-            let retry_after = (oldest - since).max(1) as u64;
-            tracing::warn!(%username, %ip, pair, by_ip, by_account, "sign-in throttled");
-            return Err(AppError::Throttled {
-                retry_after_secs: retry_after,
-            });
-        }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO login_failures (username, ip, at) VALUES ($1, $2, $3) RETURNING id",
-        )
-        .bind(&username)
-        .bind(ip)
-        .bind(now_unix())
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM login_failures WHERE at <= $1")
-            .bind(since)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(id)
+        let limits = domain::throttle::Limits {
+            per_account: self.settings.max_failures_per_account,
+            per_ip: self.settings.max_failures_per_ip,
+            window: self.settings.failure_window,
+        };
+        domain::throttle::charge(self.pool, &limits, username, ip)
+            .await
+            .map_err(domain_failure)?
+            .map_err(|t| AppError::Throttled {
+                retry_after_secs: t.retry_after_secs,
+            })
     }
 
-    /// The attempt `id` succeeded: it is not a failure, and the account's failures from this
-    /// address are forgiven (not the address's others, nor other addresses').
+    /// The attempt `id` succeeded: it is not a failure.
     async fn succeeded(&self, id: i64, username: &str, ip: &str) -> Result<(), AppError> {
-        sqlx::query("DELETE FROM login_failures WHERE id = $1 OR (username = $2 AND ip = $3)")
-            .bind(id)
-            .bind(username.to_lowercase())
-            .bind(ip)
-            .execute(self.pool)
-            .await?;
-        Ok(())
+        domain::throttle::succeeded(self.pool, id, username, ip)
+            .await
+            .map_err(domain_failure)
     }
 }
 
@@ -600,21 +500,5 @@ mod tests {
         assert!(check_new_password("correct horse battery").is_ok());
         // Counted in characters, not bytes.
         assert!(check_new_password("ééééééééééé").is_err());
-    }
-
-    #[tokio::test]
-    async fn hashes_verify_and_unknown_users_never_do() -> Result<(), AppError> {
-        let hash = hash_password(Zeroizing::new("correct horse battery".into())).await?;
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(
-            verify_password(
-                Zeroizing::new("correct horse battery".into()),
-                Some(hash.clone())
-            )
-            .await?
-        );
-        assert!(!verify_password(Zeroizing::new("wrong".into()), Some(hash)).await?);
-        assert!(!verify_password(Zeroizing::new("anything".into()), None).await?);
-        Ok(())
     }
 }

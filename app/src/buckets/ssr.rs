@@ -263,10 +263,7 @@ pub async fn add_grant(
                     "Give a duration like 12h, 7d or 30d, or nothing.",
                 )
             })?;
-            Some(
-                crate::state::now_unix()
-                    .saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
-            )
+            Some(domain::now_unix().saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
         }
     };
     let granted = domain::grants::add(
@@ -415,7 +412,7 @@ pub async fn selection(bucket: &str, keys: &[String]) -> Result<Picked, AppError
     let Some(first) = found.first() else {
         return Ok(picked);
     };
-    let now = crate::state::now_unix();
+    let now = domain::now_unix();
     for user in crate::links::ssr::signers(&state.pool, bucket, first, "GET").await? {
         let grants = domain::grants::of_user_on(&state.pool, &user, bucket)
             .await

@@ -5,7 +5,7 @@ use domain::db::Pool;
 use super::{DayCount, Figures, Overview};
 use crate::error::AppError;
 use crate::error::ssr::domain as domain_error;
-use crate::state::now_unix;
+use domain::now_unix;
 
 /// Days in the accesses chart.
 const DAYS: i64 = 7;

@@ -10,7 +10,8 @@ use crate::auth::ssr::{Admin, admin_origin, session};
 use crate::error::AppError;
 use crate::error::ssr::domain as domain_error;
 use crate::links::ssr::link_row;
-use crate::state::{app_state, now_unix};
+use crate::state::app_state;
+use domain::now_unix;
 
 /// Where a key's secret waits in the session until its page shows it.
 const NEW_KEY: &str = "new_key";
