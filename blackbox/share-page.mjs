@@ -4,6 +4,7 @@
 // with script (the script must never run: both only download); a page that no longer works.
 // Usage: node blackbox/share-page.mjs live FILE_PAGE HTML_PAGE SVG_PAGE EXPECTED_TEXT
 //        node blackbox/share-page.mjs gone PAGE EXPECTED_STATUS EXPECTED_WORDS
+//        node blackbox/share-page.mjs password PAGE PASSWORD EXPECTED_TEXT
 import { chromium } from "../end2end/node_modules/playwright-core/index.mjs";
 import { readFileSync, mkdirSync } from "node:fs";
 
@@ -27,6 +28,27 @@ if (mode === "gone") {
   const text = await page.locator("h1").innerText();
   if (!text.includes(words)) await fail(`the page says "${text}", not "${words}"`);
   ok(`a page that no longer works says so in the browser (${status}: "${text}")`);
+  await browser.close();
+  process.exit(0);
+}
+
+if (mode === "password") {
+  const [url, password, expected] = args;
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const res = await page.goto(url);
+  if (res.status() !== 401) await fail(`a password page answered ${res.status()}`);
+  if ((await page.getByRole("link", { name: "Download" }).count()) !== 0) await fail("a locked page offers the download");
+  await page.screenshot({ path: `${shots}share-page-password-phone.png`, fullPage: true });
+  await page.getByLabel("Password").fill("not the password");
+  await page.keyboard.press("Enter");
+  await page.getByRole("alert").filter({ hasText: "Wrong password." }).waitFor().catch(() => fail("no word of a wrong password"));
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Open" }).click();
+  await page.getByRole("link", { name: "Download" }).waitFor().catch(() => fail("the right password did not open the page"));
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download" }).click()]);
+  if (readFileSync(await download.path(), "utf8") !== expected) await fail("the unlocked download differs");
+  ok("a password page: a wrong password says so, the right one opens the page and its download");
   await browser.close();
   process.exit(0);
 }

@@ -206,6 +206,11 @@ node blackbox/share-page.mjs live "$file_page" "$(page_of page.html)" "$(page_of
   "quarterly numbers"$'\n' | tee "$work/browser.out"
 passed=$((passed + $(grep -c '^ok' "$work/browser.out")))
 grep -q '^FAIL' "$work/browser.out" && fail "share pages in Chromium"
+printf 'the page password\n' >"$work/page-password"
+node blackbox/share-page.mjs password "$(page_of report.txt --password-file "$work/page-password")" \
+  "the page password" "quarterly numbers"$'\n' | tee "$work/browser.out"
+passed=$((passed + $(grep -c '^ok' "$work/browser.out")))
+grep -q '^FAIL' "$work/browser.out" && fail "a password page in Chromium"
 revoked_page=$(cli link create s3://team/report.txt --as alice --page --json 2>/dev/null)
 cli link revoke "$(echo "$revoked_page" | json_field id)" >/dev/null
 node blackbox/share-page.mjs gone "$(echo "$revoked_page" | json_field url)" 410 "revoked" | tee "$work/browser.out"

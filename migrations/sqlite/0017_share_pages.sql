@@ -2,11 +2,12 @@
 -- is a share_links row of kind 'page': it has no signature and no access key (it acts as its
 -- user, whose grants are checked on every request; `access_key_id` is ''), and it is found by
 -- the SHA-256 of its token. It may carry a download limit (`max_downloads`, with `downloads`
--- counted atomically) and a note to the recipient.
+-- counted atomically), a password (`password_hash`, argon2id) and a note to the recipient.
 ALTER TABLE share_links ADD COLUMN kind TEXT NOT NULL DEFAULT 'presigned'
     CHECK (kind IN ('presigned', 'page'));
 ALTER TABLE share_links ADD COLUMN token_hash TEXT;
 ALTER TABLE share_links ADD COLUMN max_downloads INTEGER CHECK (max_downloads > 0);
 ALTER TABLE share_links ADD COLUMN downloads INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE share_links ADD COLUMN note TEXT;
+ALTER TABLE share_links ADD COLUMN password_hash TEXT;
 CREATE UNIQUE INDEX share_links_by_token_hash ON share_links (token_hash);

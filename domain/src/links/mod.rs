@@ -54,6 +54,9 @@ pub struct Link {
     pub downloads: i64,
     /// A page's note to its recipients.
     pub note: Option<String>,
+    /// Whether a page asks for a password.
+    #[sqlx(try_from = "crate::db::Flag")]
+    pub password: bool,
 }
 
 /// SQL: whether a grant of the link `l`'s signer still lets the link do what it does
@@ -122,7 +125,8 @@ fn select_links_where(inner: &str) -> String {
         "SELECT * FROM (SELECT l.id, l.bucket, l.object_key AS key, l.method, u.name AS \"user\",
             l.access_key_id, l.created_by, l.created_at, l.expires_at, l.revoked_at,
             l.revoked_by, l.label, l.access_count, l.bytes_served, l.last_access_at,
-            l.kind, l.max_downloads, l.downloads, l.note, {} AS state
+            l.kind, l.max_downloads, l.downloads, l.note,
+            CASE WHEN l.password_hash IS NULL THEN 0 ELSE 1 END AS password, {} AS state
         FROM share_links l LEFT JOIN iam_users u ON u.id = l.user_id
             LEFT JOIN access_keys k ON k.id = l.access_key_id
         WHERE {inner}) AS links",

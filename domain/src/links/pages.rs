@@ -3,7 +3,9 @@
 //! acts as the user who made it, whose grant on the object is checked on every request (so it
 //! dies with the grant, the user, its revocation or its expiry, like a pre-signed link, and
 //! lists with the same states). It may live forever ([`NEVER`]), carry a download limit
-//! counted atomically ([`count_download`]) and a note to the recipient.
+//! counted atomically ([`count_download`]), a password ([`unlock`], throttled per page and
+//! address; the unlocked state is a sealed cookie value, [`unlocked`]) and a note to the
+//! recipient.
 //!
 //! The token (256 random bits, base64url) is shown once; only its SHA-256 is stored, and a
 //! request finds its page by that hash through a unique index.
@@ -11,6 +13,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
+use zeroize::Zeroizing;
 
 use super::{Link, LinkKind, MAX_LABEL_CHARS, new_id, select_links_where, signature_hash};
 use crate::audit::{self, Action, Origin};
@@ -35,6 +38,8 @@ pub struct NewPage<'a> {
     pub lifetime: Option<std::time::Duration>,
     /// How many downloads it allows; `None`: no limit.
     pub max_downloads: Option<i64>,
+    /// Asked of the recipient before anything else.
+    pub password: Option<Zeroizing<String>>,
     /// Shown to the recipient on the page.
     pub note: Option<&'a str>,
     /// Shown to admins only.
@@ -96,6 +101,13 @@ pub async fn create(pool: &Pool, page: NewPage<'_>, by: &Origin) -> Result<Creat
             ));
         }
     }
+    let password_hash = match page.password {
+        Some(password) => {
+            check_password(&password)?;
+            Some(crate::passwords::hash(password).await?)
+        }
+        None => None,
+    };
     crate::users::get(pool, page.user).await?;
     let need = super::Method::Get.need();
     if !crate::grants::allows(pool, page.user, page.bucket, page.key, need).await? {
@@ -113,8 +125,9 @@ pub async fn create(pool: &Pool, page: NewPage<'_>, by: &Origin) -> Result<Creat
     let user_id = crate::users::id_of(&mut tx, page.user).await?;
     sqlx::query(
         "INSERT INTO share_links (id, bucket, object_key, method, user_id, access_key_id,
-             created_by, created_at, expires_at, label, kind, token_hash, max_downloads, note)
-         VALUES ($1, $2, $3, 'GET', $4, '', $5, $6, $7, $8, $9, $10, $11, $12)",
+             created_by, created_at, expires_at, label, kind, token_hash, max_downloads, note,
+             password_hash)
+         VALUES ($1, $2, $3, 'GET', $4, '', $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&id)
     .bind(page.bucket)
@@ -128,6 +141,7 @@ pub async fn create(pool: &Pool, page: NewPage<'_>, by: &Origin) -> Result<Creat
     .bind(token_hash(&token))
     .bind(page.max_downloads)
     .bind(note)
+    .bind(&password_hash)
     .execute(&mut *tx)
     .await?;
     let detail = serde_json::json!({
@@ -135,6 +149,7 @@ pub async fn create(pool: &Pool, page: NewPage<'_>, by: &Origin) -> Result<Creat
         "as": page.user,
         "expires_at": (expires_at != NEVER).then_some(expires_at),
         "max_downloads": page.max_downloads,
+        "password": password_hash.is_some(),
         "label": label,
     });
     audit::record_action(
@@ -174,6 +189,122 @@ pub async fn count_download(pool: &Pool, id: &str) -> Result<bool> {
     .await?
     .rows_affected();
     Ok(counted == 1)
+}
+
+/// The shortest and longest page password.
+pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=256;
+
+fn check_password(password: &str) -> Result<()> {
+    let chars = password.chars().count();
+    if !PASSWORD_CHARS.contains(&chars) {
+        return Err(Error::invalid(
+            "password",
+            format!(
+                "from {} to {} characters (this one has {chars})",
+                PASSWORD_CHARS.start(),
+                PASSWORD_CHARS.end()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Wrong passwords allowed per page from one address, and from one address on any pages and
+/// sign-ins, in [`PASSWORD_WINDOW`]; a page takes [`crate::throttle::GLOBAL_FACTOR`] times the
+/// first from everywhere.
+pub const PASSWORD_LIMITS: crate::throttle::Limits = crate::throttle::Limits {
+    per_account: 5,
+    per_ip: 20,
+    window: PASSWORD_WINDOW,
+};
+const PASSWORD_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// What a password given for a page did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unlock {
+    /// Right: the value of the cookie that keeps the page open for [`UNLOCKED_SECS`].
+    Open(String),
+    Wrong,
+    /// Too many wrong passwords lately, from this address or for this page.
+    Throttled(crate::throttle::Throttled),
+}
+
+/// How long a right password keeps a page open in that browser.
+pub const UNLOCKED_SECS: i64 = 3600;
+
+/// What the unlocked state is sealed for.
+const UNLOCKED: &str = "share-page-unlocked";
+
+/// Checks `password` for page `link` from `ip`, throttled ([`PASSWORD_LIMITS`]).
+pub async fn unlock(
+    pool: &Pool,
+    master: &crate::secrets::MasterKey,
+    link: &Link,
+    password: Zeroizing<String>,
+    ip: &str,
+) -> Result<Unlock> {
+    let account = format!("page:{}", link.id);
+    let attempt = match crate::throttle::charge(pool, &PASSWORD_LIMITS, &account, ip).await? {
+        Ok(attempt) => attempt,
+        Err(throttled) => return Ok(Unlock::Throttled(throttled)),
+    };
+    let stored = password_hash(pool, &link.id).await?;
+    if !crate::passwords::verify(password, stored.clone()).await? {
+        return Ok(Unlock::Wrong);
+    }
+    crate::throttle::succeeded(pool, attempt, &account, ip).await?;
+    let until = now_unix() + UNLOCKED_SECS;
+    let clear = format!("{}\n{until}\n{}", link.id, fingerprint(stored.as_deref()));
+    let sealed = master.seal_bytes(UNLOCKED, clear.as_bytes())?;
+    Ok(Unlock::Open(URL_SAFE_NO_PAD.encode(sealed)))
+}
+
+/// Whether `cookie` (what [`unlock`] gave) keeps page `link` open now: sealed by this master
+/// key for this page, not past its hour, and for the password the page has now.
+pub async fn unlocked(
+    pool: &Pool,
+    master: &crate::secrets::MasterKey,
+    link: &Link,
+    cookie: &str,
+) -> Result<bool> {
+    let Some(clear) = URL_SAFE_NO_PAD
+        .decode(cookie)
+        .ok()
+        .and_then(|sealed| master.open_bytes(UNLOCKED, &sealed))
+    else {
+        return Ok(false);
+    };
+    let text = String::from_utf8_lossy(&clear);
+    let mut parts = text.split('\n');
+    let (Some(id), Some(until), Some(print)) = (parts.next(), parts.next(), parts.next()) else {
+        return Ok(false);
+    };
+    if id != link.id
+        || until
+            .parse::<i64>()
+            .map_or(true, |until| until <= now_unix())
+    {
+        return Ok(false);
+    }
+    let stored = password_hash(pool, &link.id).await?;
+    Ok(print == fingerprint(stored.as_deref()))
+}
+
+/// Page `id`'s password hash, if it has a password.
+async fn password_hash(pool: &Pool, id: &str) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT password_hash FROM share_links WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            .flatten(),
+    )
+}
+
+/// A short digest of a password hash: a cookie made for one password does not open the page
+/// once its password changed.
+fn fingerprint(hash: Option<&str>) -> String {
+    signature_hash(hash.unwrap_or_default())[..16].to_owned()
 }
 
 /// A new token: 256 random bits, base64url without padding (43 characters).

@@ -34,6 +34,12 @@ pub enum LinkCommand {
         /// A page's note to its recipients.
         #[arg(long, requires = "page")]
         note: Option<String>,
+        /// A page's password, read from the first line of standard input.
+        #[arg(long, requires = "page", conflicts_with = "password_file")]
+        password_stdin: bool,
+        /// A page's password, read from the first line of this file.
+        #[arg(long, requires = "page", value_name = "FILE")]
+        password_file: Option<std::path::PathBuf>,
         #[arg(long)]
         label: Option<String>,
         #[arg(long)]
@@ -113,10 +119,13 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
             method,
             max_downloads,
             note,
+            password_stdin,
+            password_file,
             label,
             json,
         } => {
             let (bucket, key) = parse_object(&object)?;
+            let password = read_password(password_stdin, password_file.as_deref())?;
             if method != Method::Get {
                 anyhow::bail!("--method: a share page is for downloads (GET)");
             }
@@ -133,6 +142,7 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
                     user: &user,
                     lifetime,
                     max_downloads,
+                    password,
                     note: note.as_deref(),
                     label: label.as_deref(),
                 },
@@ -276,6 +286,31 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A page's password from `--password-stdin` or `--password-file`: the first line, without
+/// its line ending.
+fn read_password(
+    stdin: bool,
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<Option<zeroize::Zeroizing<String>>> {
+    let text = match (stdin, file) {
+        (true, _) => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            zeroize::Zeroizing::new(line)
+        }
+        (false, Some(path)) => zeroize::Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("--password-file {}: {e}", path.display()))?,
+        ),
+        (false, None) => return Ok(None),
+    };
+    let first = text.lines().next().unwrap_or_default();
+    if first.is_empty() {
+        anyhow::bail!("the password is empty");
+    }
+    Ok(Some(zeroize::Zeroizing::new(first.to_owned())))
 }
 
 /// `s3://BUCKET/KEY` → (bucket, key).

@@ -44,6 +44,13 @@ pub struct RequestId(pub String);
 type Permit = mpsc::OwnedPermit<RequestEvent>;
 
 impl AuditLog {
+    /// The client's address as the audit records it: from `X-Forwarded-For` past trusted
+    /// proxies, truncated when the settings say so.
+    pub fn client_ip(&self, peer: std::net::IpAddr, headers: &http::HeaderMap) -> String {
+        let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        self.network.record(self.network.client_ip(peer, forwarded))
+    }
+
     /// Starts the writer. It stores events when `store` is set (the audit of S3 requests can be
     /// switched off; link counters are kept either way) and ends once every sender is gone and
     /// the queue is written.
@@ -280,11 +287,7 @@ impl Seen {
         let client_ip = req
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| {
-                let forwarded = header("x-forwarded-for");
-                log.network
-                    .record(log.network.client_ip(addr.ip(), forwarded.as_deref()))
-            });
+            .map(|ConnectInfo(addr)| log.client_ip(addr.ip(), &req.headers));
         Seen {
             event: RequestEvent {
                 kind: Some(ActorKind::Link),
@@ -444,7 +447,7 @@ impl Seen {
                 None => log.permit().await,
             };
             self.event.status = parts.status.as_u16();
-            self.event.error_code = code;
+            self.event.error_code = code.or(self.event.error_code.take());
             self.event.outcome = Some(if auth_error {
                 Outcome::Denied
             } else {

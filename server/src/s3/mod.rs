@@ -42,6 +42,8 @@ pub fn router(
         pool: pool.clone(),
         store: store.console(),
         log: log.clone(),
+        master: master.clone(),
+        live: settings.live.clone(),
     };
     let service = service(pool.clone(), master, store, settings)?;
     let live = settings.live.clone();

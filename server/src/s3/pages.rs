@@ -3,7 +3,9 @@
 //!
 //! - `GET /s/<token>`: the landing page: the file's name, size, type and date, when the page
 //!   stops working, the sharer's note, and a download button;
-//! - `GET /s/<token>/download`: the bytes, as an attachment, with one `Range` honoured.
+//! - `GET /s/<token>/download`: the bytes, as an attachment, with one `Range` honoured;
+//! - `POST /s/<token>`: a page's password (a form field `password`); right, it sets a cookie,
+//!   scoped to that page's path, that keeps it open for an hour in that browser.
 //!
 //! Server-rendered HTML without script, never the console. Every request reads the page's
 //! state again ([`domain::links::pages::open`]): a revoked, expired or used-up page answers 410,
@@ -35,13 +37,17 @@ pub struct Pages {
     pub pool: domain::db::Pool,
     pub store: Arc<dyn ObjectStore>,
     pub log: AuditLog,
+    /// Seals the cookie a right password sets.
+    pub master: Arc<domain::secrets::MasterKey>,
+    /// Whether the public URL is https (the cookie is then `Secure`).
+    pub live: domain::settings::Live,
 }
 
 /// The S3 router with the share pages in front: a request for `/s/…` is a page's, unless it
 /// names a bucket by its host (`BUCKET.DOMAIN/s/…` is the object `s/…` of that bucket).
 pub fn with_pages(s3: Router, pages: Pages, domain: Option<Arc<str>>) -> Router {
     let pages = Router::new()
-        .route("/s/{token}", get(landing))
+        .route("/s/{token}", get(landing).post(unlock))
         .route("/s/{token}/download", get(download))
         .fallback(|| async { gone(StatusCode::NOT_FOUND, "There is no such page.") })
         .with_state(pages);
@@ -75,6 +81,11 @@ async fn landing(State(pages): State<Pages>, Path(token): Path<String>, req: Req
         Ok(opened) => opened,
         Err(answered) => return answered,
     };
+    if !unlocked(&pages, &link, &req.headers).await {
+        seen.refused_as("PasswordRequired");
+        let form = password_page(StatusCode::UNAUTHORIZED, None);
+        return seen.finish(&pages.log, form).await;
+    }
     let res = match pages.store.object(&link.bucket, &link.key).await {
         Ok(Some(info)) => html(StatusCode::OK, &landing_page(&token, &link, &info)),
         Ok(None) => {
@@ -93,6 +104,11 @@ async fn download(State(pages): State<Pages>, Path(token): Path<String>, req: Re
         Ok(opened) => opened,
         Err(answered) => return answered,
     };
+    if !unlocked(&pages, &link, &req.headers).await {
+        seen.refused_as("PasswordRequired");
+        let form = password_page(StatusCode::UNAUTHORIZED, None);
+        return seen.finish(&pages.log, form).await;
+    }
     let wanted = req
         .headers
         .get(header::RANGE)
@@ -136,6 +152,123 @@ async fn download(State(pages): State<Pages>, Path(token): Path<String>, req: Re
         Err(err) => unavailable(&err),
     };
     seen.finish(&pages.log, res).await
+}
+
+/// The password form's one field.
+#[derive(serde::Deserialize)]
+struct PasswordForm {
+    password: String,
+}
+
+/// `POST /s/<token>`: a page's password. Right: the page opens (a cookie for its path, an
+/// hour). Wrong: the form again, saying so; too many wrong ones from this address or for this
+/// page: 429 for a while. Each attempt is an event of the link.
+async fn unlock(State(pages): State<Pages>, Path(token): Path<String>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let (link, mut seen) = match open(&pages, &token, &parts, "PageUnlock").await {
+        Ok(opened) => opened,
+        Err(answered) => return answered,
+    };
+    let form = match axum::body::to_bytes(body, 16 * 1024).await {
+        Ok(bytes) => serde_urlencoded::from_bytes::<PasswordForm>(&bytes).ok(),
+        Err(_) => None,
+    };
+    let Some(form) = form else {
+        seen.refused_as("MalformedForm");
+        let res = password_page(StatusCode::BAD_REQUEST, Some("Type the password."));
+        return seen.finish(&pages.log, res).await;
+    };
+    let ip = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| pages.log.client_ip(c.0.ip(), &parts.headers))
+        .unwrap_or_else(|| "-".to_owned());
+    let password = zeroize::Zeroizing::new(form.password);
+    let res = match pages::unlock(&pages.pool, &pages.master, &link, password, &ip).await {
+        Ok(pages::Unlock::Open(cookie)) => {
+            let secure = pages.live.read(|s| s.public_s3_url.starts_with("https://"));
+            let mut res = (
+                StatusCode::SEE_OTHER,
+                [(header::LOCATION, format!("/s/{token}"))],
+            )
+                .into_response();
+            let value = format!(
+                "{COOKIE}={cookie}; Path=/s/{token}; Max-Age={}; HttpOnly; SameSite=Lax{}",
+                pages::UNLOCKED_SECS,
+                if secure { "; Secure" } else { "" }
+            );
+            if let Ok(value) = http::HeaderValue::try_from(value) {
+                res.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            safe(res.headers_mut(), PAGE_CSP);
+            res
+        }
+        Ok(pages::Unlock::Wrong) => {
+            seen.refused_as("WrongPassword");
+            password_page(StatusCode::UNAUTHORIZED, Some("Wrong password."))
+        }
+        Ok(pages::Unlock::Throttled(throttled)) => {
+            seen.refused_as("Throttled");
+            let minutes = throttled.retry_after_secs.div_ceil(60);
+            let mut res = gone(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "Too many wrong passwords. Try again in {minutes} minute{}.",
+                    if minutes == 1 { "" } else { "s" }
+                ),
+            );
+            if let Ok(value) = http::HeaderValue::try_from(throttled.retry_after_secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            res
+        }
+        Err(err) => unavailable(&err),
+    };
+    seen.finish(&pages.log, res).await
+}
+
+/// The cookie a right password sets (for the page's path only).
+const COOKIE: &str = "bucketshare_page";
+
+/// Whether the page asks no password, or this request's cookie keeps it open.
+async fn unlocked(pages: &Pages, link: &Link, headers: &HeaderMap) -> bool {
+    if !link.password {
+        return true;
+    }
+    let cookies = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, _)| *name == COOKIE);
+    for (_, value) in cookies {
+        match pages::unlocked(&pages.pool, &pages.master, link, value).await {
+            Ok(true) => return true,
+            Ok(false) => {}
+            Err(err) => {
+                tracing::error!(error = %err, "cannot check a share page's cookie");
+                return false;
+            }
+        }
+    }
+    false
+}
+
+/// The password form of a page (`why`: what went wrong with the last attempt). It names
+/// nothing of what is shared until the password is given.
+fn password_page(status: StatusCode, why: Option<&str>) -> Response {
+    let why = why
+        .map(|w| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(w)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>A file shared with you</h1><p>This link asks for a password.</p>{why}\
+         <form method=\"post\"><label for=\"password\">Password</label>\
+         <input type=\"password\" id=\"password\" name=\"password\" required \
+         autocomplete=\"current-password\" autofocus>\
+         <button class=\"button\" type=\"submit\">Open</button></form>"
+    );
+    html(status, &frame("A file shared with you", &body))
 }
 
 /// The page `token` opens, if it works now, with its request noted for the audit; else the
@@ -280,7 +413,9 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem}dt{color:#57606a}
 blockquote{margin:0 0 1rem;padding:.5rem 1rem;border-left:4px solid #0969da;background:#f0f6ff;\
 white-space:pre-wrap}.button{display:inline-block;padding:.6rem 1.2rem;background:#0969da;\
 color:#fff;border-radius:6px;text-decoration:none;font-weight:600}.button:focus{outline:3px solid #0969da55}\
-.small{color:#57606a;font-size:.9rem}footer{text-align:center;color:#57606a;font-size:.8rem;margin:1rem}\
+.small{color:#57606a;font-size:.9rem}form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}\
+label{width:100%;font-weight:600}input{flex:1;min-width:10rem;font:inherit;padding:.5rem;border:1px solid #8c959f;\
+border-radius:6px}button{border:0;cursor:pointer;font:inherit}.error{color:#cf222e;font-weight:600}footer{text-align:center;color:#57606a;font-size:.8rem;margin:1rem}\
 @media (prefers-color-scheme:dark){body{background:#0d1117;color:#e6edf3}main{background:#161b22}\
 dt,.small,footer{color:#8d96a0}blockquote{background:#0d2440}}";
 

@@ -57,6 +57,7 @@ async fn page(env: &S3Env, key: &str, max_downloads: Option<i64>) -> pages::Crea
             user: "ann",
             lifetime: None,
             max_downloads,
+            password: None,
             note: Some("Here are the <b>numbers</b> we spoke of."),
             label: Some("for Bob"),
         },
@@ -192,6 +193,7 @@ async fn pages_die_with_revocation_expiry_and_their_users_rights() -> TestResult
             user: "ann",
             lifetime: Some(std::time::Duration::from_secs(1)),
             max_downloads: None,
+            password: None,
             note: None,
             label: None,
         },
@@ -278,6 +280,7 @@ async fn a_page_needs_a_readable_object_and_says_what_is_wrong() -> TestResult {
                 user,
                 lifetime: None,
                 max_downloads: max,
+                password: None,
                 note: None,
                 label: None,
             },
@@ -366,6 +369,43 @@ async fn the_cli_makes_lists_and_revokes_pages() -> TestResult {
     let table = String::from_utf8(out.stdout)?;
     assert!(table.contains("page") && table.contains("never"), "{table}");
 
+    let file = env.dir.path().join("page-password");
+    std::fs::write(&file, "a page password\nnot this line\n")?;
+    let out = cli(
+        &env,
+        &[
+            "link",
+            "create",
+            "s3://shared/dir/report.txt",
+            "--as",
+            "ann",
+            "--page",
+            "--password-file",
+            file.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let protected: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let shown = cli(
+        &env,
+        &["link", "show", protected["id"].as_str().unwrap(), "--json"],
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout)?;
+    assert_eq!(shown["password"], true);
+    let unlock = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?
+        .post(protected["url"].as_str().unwrap())
+        .form(&[("password", "a page password")])
+        .send()
+        .await?;
+    assert_eq!(unlock.status(), 303);
+
     let id = created["id"].as_str().unwrap();
     assert!(cli(&env, &["link", "revoke", id]).status.success());
     assert_eq!(get(url, None).await.0, 410);
@@ -376,6 +416,11 @@ async fn the_cli_makes_lists_and_revokes_pages() -> TestResult {
         (vec!["--page", "--method", "PUT"], "GET"),
         (vec!["--max-downloads", "2"], "--page"),
         (vec!["--page", "--max-downloads", "0"], "max-downloads"),
+        (vec!["--password-stdin"], "--page"),
+        (
+            vec!["--page", "--password-file", "/nonexistent/pw"],
+            "--password-file",
+        ),
     ] {
         let mut all = vec![
             "link",
@@ -392,5 +437,122 @@ async fn the_cli_makes_lists_and_revokes_pages() -> TestResult {
             "{all:?}: {err}"
         );
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_password_page_opens_for_the_right_password_only_and_throttles_guesses() -> TestResult {
+    let env = S3Env::start().await;
+    shared(&env).await?;
+    let by = admin();
+    let protected = |password: &str| {
+        pages::create(
+            &env.pool,
+            pages::NewPage {
+                bucket: "shared",
+                key: "dir/report.txt",
+                user: "ann",
+                lifetime: None,
+                max_downloads: None,
+                password: Some(zeroize::Zeroizing::new(password.to_owned())),
+                note: None,
+                label: None,
+            },
+            &by,
+        )
+    };
+    let first = protected("open sesame 42").await.unwrap();
+    assert!(first.link.password);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let url = format!("{}/s/{}", env.endpoint, first.token);
+    let open = |url: String, cookie: Option<String>| {
+        let mut req = http.get(url);
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let post = |url: &str, password: &str| http.post(url).form(&[("password", password)]).send();
+
+    // Locked: the page asks for the password and shows nothing of the file; the download too.
+    let (status, html) = open(url.clone(), None).await;
+    assert_eq!(status, 401);
+    assert!(html.contains("asks for a password") && html.contains("type=\"password\""));
+    assert!(
+        !html.contains("Download") && !html.contains("30 B"),
+        "{html}"
+    );
+    let (status, body) = open(format!("{url}/download"), None).await;
+    assert_eq!(status, 401);
+    assert!(!body.contains("quarterly"));
+
+    let wrong = post(&url, "open sesame 43").await?;
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.headers().get("set-cookie").is_none());
+    assert!(wrong.text().await?.contains("Wrong password."));
+    let right = post(&url, "open sesame 42").await?;
+    assert_eq!(right.status(), 303);
+    assert_eq!(right.headers()["location"], format!("/s/{}", first.token));
+    let set = right.headers()["set-cookie"].to_str()?.to_owned();
+    assert!(set.contains(&format!("Path=/s/{}", first.token)), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let (status, html) = open(url.clone(), Some(cookie.clone())).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<h1>report.txt</h1>"));
+    let (status, body) = open(format!("{url}/download"), Some(cookie.clone())).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "quarterly numbers, all of them")
+    );
+
+    // The cookie opens that page only; a forged one opens nothing.
+    let second = protected("open sesame 42").await.unwrap();
+    let other = format!("{}/s/{}", env.endpoint, second.token);
+    assert_eq!(open(other.clone(), Some(cookie.clone())).await.0, 401);
+    let forged =
+        "bucketshare_page=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    assert_eq!(open(url.clone(), Some(forged.to_owned())).await.0, 401);
+
+    // Guesses: five wrong ones from this address, then even the right one waits.
+    for _ in 0..5 {
+        assert_eq!(post(&other, "guess guess guess").await?.status(), 401);
+    }
+    let throttled = post(&other, "open sesame 42").await?;
+    assert_eq!(throttled.status(), 429);
+    assert!(throttled.headers().contains_key("retry-after"));
+    assert!(throttled.text().await?.contains("Too many wrong passwords"));
+    // The first page, already open in that browser, is not affected.
+    assert_eq!(open(url.clone(), Some(cookie)).await.0, 200);
+
+    // Too short a password is refused when the page is made.
+    let short = protected("short")
+        .await
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(short.contains("from 8 to 256 characters"), "{short}");
+    // Wrong passwords are events of the link, denied.
+    let id = second.link.id.clone();
+    let recorded = eventually(|| async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM audit_events WHERE link_id = $1 AND error_code = 'WrongPassword'
+               AND outcome = 'denied'",
+        )
+        .bind(&id)
+        .fetch_one(&env.pool)
+        .await
+        .is_ok_and(|n| n == 5)
+    })
+    .await;
+    assert!(recorded);
     Ok(())
 }
