@@ -167,6 +167,102 @@ pub async fn create(pool: &Pool, page: NewPage<'_>, by: &Origin) -> Result<Creat
     })
 }
 
+/// What [`update`] changes of a live page; `None` leaves a value as it is.
+#[derive(Default)]
+pub struct Update {
+    /// A new lifetime from now; `Some(None)`: never expires.
+    pub lifetime: Option<Option<std::time::Duration>>,
+    /// A new download limit; `Some(None)`: none.
+    pub max_downloads: Option<Option<i64>>,
+    /// A new password; `Some(None)`: none.
+    pub password: Option<Option<Zeroizing<String>>>,
+}
+
+/// Changes a page's expiry, download limit or password, keeping its address. A new password
+/// ends what the old one opened.
+///
+/// This fails if: `id` is not a share page, it was revoked (revocation is final), nothing is
+/// changed, or a new value is out of range.
+pub async fn update(pool: &Pool, id: &str, change: Update, by: &Origin) -> Result<Link> {
+    let link = super::get(pool, id).await?;
+    if link.kind != LinkKind::Page {
+        return Err(Error::invalid(
+            "link",
+            format!("{id} is a pre-signed URL: only share pages can be changed"),
+        ));
+    }
+    if link.revoked_at.is_some() {
+        return Err(Error::invalid(
+            "link",
+            format!("{id} was revoked; a revoked link stays revoked"),
+        ));
+    }
+    if change.lifetime.is_none() && change.max_downloads.is_none() && change.password.is_none() {
+        return Err(Error::invalid("link", "say what to change"));
+    }
+    let now = now_unix();
+    let expires_at = match change.lifetime {
+        None => link.expires_at,
+        Some(None) => NEVER,
+        Some(Some(lifetime)) => {
+            let secs = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
+            if secs < 1 || now.saturating_add(secs) >= NEVER {
+                return Err(Error::invalid(
+                    "expiry",
+                    "a page lives at least 1 second, or never expires",
+                ));
+            }
+            now + secs
+        }
+    };
+    let max_downloads = match change.max_downloads {
+        None => link.max_downloads,
+        Some(Some(n)) if n < 1 => {
+            return Err(Error::invalid(
+                "max downloads",
+                "a download limit is at least 1",
+            ));
+        }
+        Some(limit) => limit,
+    };
+    let password_changed = change.password.is_some();
+    let new_hash = match change.password {
+        Some(Some(password)) => {
+            check_password(&password)?;
+            Some(crate::passwords::hash(password).await?)
+        }
+        _ => None,
+    };
+    let mut tx = write_tx(pool).await?;
+    sqlx::query(
+        "UPDATE share_links SET expires_at = $1, max_downloads = $2,
+             password_hash = CASE WHEN $3 = 1 THEN $4 ELSE password_hash END
+         WHERE id = $5 AND revoked_at IS NULL",
+    )
+    .bind(expires_at)
+    .bind(max_downloads)
+    .bind(i64::from(password_changed))
+    .bind(&new_hash)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    let detail = serde_json::json!({
+        "expires_at": (expires_at != NEVER).then_some(expires_at),
+        "max_downloads": max_downloads,
+        "password": if password_changed { Some(new_hash.is_some()) } else { None },
+    });
+    audit::record_action(
+        &mut tx,
+        by,
+        Action::new("link.update", id)
+            .on(&link.bucket, Some(&link.key))
+            .detail(detail),
+    )
+    .await?;
+    tx.commit().await?;
+    super::get(pool, id).await
+}
+
 /// The page a token opens, with its state now; `None` when no page has that token.
 pub async fn open(pool: &Pool, token: &str) -> Result<Option<Link>> {
     Ok(sqlx::query_as(&select_links_where("l.token_hash = $2"))

@@ -45,6 +45,32 @@ pub enum LinkCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change a share page's expiry, download limit or password; its URL stays the same.
+    #[command(group = clap::ArgGroup::new("change").required(true).multiple(true)
+        .args(["expires", "max_downloads", "no_max_downloads", "password_stdin", "password_file", "no_password"]))]
+    Update {
+        id: String,
+        /// A new lifetime from now (any duration), or `never`.
+        #[arg(long)]
+        expires: Option<String>,
+        /// A new download limit (downloads already counted stay counted).
+        #[arg(long, conflicts_with = "no_max_downloads", value_parser = clap::value_parser!(i64).range(1..))]
+        max_downloads: Option<i64>,
+        /// No download limit any more.
+        #[arg(long)]
+        no_max_downloads: bool,
+        /// A new password, from the first line of standard input.
+        #[arg(long, conflicts_with_all = ["password_file", "no_password"])]
+        password_stdin: bool,
+        /// A new password, from the first line of this file.
+        #[arg(long, value_name = "FILE", conflicts_with = "no_password")]
+        password_file: Option<std::path::PathBuf>,
+        /// No password any more.
+        #[arg(long)]
+        no_password: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// List links: active ones, or all with --all.
     List {
         #[arg(long)]
@@ -226,6 +252,44 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
                     show_time(Some(link.expires_at))
                 );
                 println!("{url}");
+            }
+        }
+        LinkCommand::Update {
+            id,
+            expires,
+            max_downloads,
+            no_max_downloads,
+            password_stdin,
+            password_file,
+            no_password,
+            json,
+        } => {
+            let lifetime = match expires.as_deref() {
+                None => None,
+                Some("never") => Some(None),
+                Some(text) => Some(Some(
+                    parse_duration(text).map_err(|e| anyhow::anyhow!("--expires: {e}"))?,
+                )),
+            };
+            let password = match read_password(password_stdin, password_file.as_deref())? {
+                Some(password) => Some(Some(password)),
+                None if no_password => Some(None),
+                None => None,
+            };
+            let change = links::pages::Update {
+                lifetime,
+                max_downloads: match (max_downloads, no_max_downloads) {
+                    (Some(n), _) => Some(Some(n)),
+                    (None, true) => Some(None),
+                    (None, false) => None,
+                },
+                password,
+            };
+            let link = links::pages::update(&cx.pool, &id, change, &cx.by).await?;
+            if json {
+                print_json(&link)?;
+            } else {
+                print_table(HEADER, &[row(&link)]);
             }
         }
         LinkCommand::List {

@@ -556,3 +556,108 @@ async fn a_password_page_opens_for_the_right_password_only_and_throttles_guesses
     assert!(recorded);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_page_changes_expiry_limit_and_password_at_the_same_address() -> TestResult {
+    let env = S3Env::start().await;
+    shared(&env).await?;
+    let made = crate::links::json(
+        &env,
+        &[
+            "link",
+            "create",
+            "s3://shared/dir/report.txt",
+            "--as",
+            "ann",
+            "--page",
+            "--max-downloads",
+            "1",
+            "--json",
+        ],
+    );
+    let (id, url) = (made["id"].as_str().unwrap(), made["url"].as_str().unwrap());
+    let download = format!("{url}/download");
+    assert_eq!(get(&download, None).await.0, 200);
+    assert_eq!(get(&download, None).await.0, 410);
+
+    // A higher limit brings the used-up page back, at the same URL.
+    let changed = crate::links::json(
+        &env,
+        &["link", "update", id, "--max-downloads", "3", "--json"],
+    );
+    assert_eq!(
+        (changed["state"].as_str(), changed["downloads"].as_i64()),
+        (Some("active"), Some(1))
+    );
+    assert_eq!(get(&download, None).await.0, 200);
+    // No limit; a lifetime of a day instead of never.
+    let changed = crate::links::json(
+        &env,
+        &[
+            "link",
+            "update",
+            id,
+            "--no-max-downloads",
+            "--expires",
+            "1d",
+            "--json",
+        ],
+    );
+    assert!(changed["max_downloads"].is_null());
+    let day = changed["expires_at"].as_i64().unwrap() - domain::now_unix();
+    assert!((86_390..=86_400).contains(&day), "{day}");
+    // A password, then none.
+    let file = env.dir.path().join("pw");
+    std::fs::write(&file, "the new password\n")?;
+    crate::links::ok(
+        &env,
+        &[
+            "link",
+            "update",
+            id,
+            "--password-file",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(get(&download, None).await.0, 401);
+    crate::links::ok(&env, &["link", "update", id, "--no-password"]);
+    assert_eq!(get(&download, None).await.0, 200);
+
+    // What cannot be changed says why and changes nothing.
+    let (presigned, _) = crate::links::link(&env, "s3://shared/dir/report.txt", "ann", &[]);
+    for (args, expected) in [
+        (vec!["link", "update", id], "required"),
+        (
+            vec!["link", "update", presigned.as_str(), "--expires", "1h"],
+            "only share pages",
+        ),
+        (
+            vec![
+                "link",
+                "update",
+                id,
+                "--max-downloads",
+                "2",
+                "--no-max-downloads",
+            ],
+            "cannot be used",
+        ),
+        (vec!["link", "update", id, "--expires", "soon"], "--expires"),
+        (
+            vec!["link", "update", "lnothing", "--expires", "1h"],
+            "does not exist",
+        ),
+    ] {
+        let out = cli(&env, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(expected),
+            "{args:?}: {err}"
+        );
+    }
+    crate::links::ok(&env, &["link", "revoke", id]);
+    let out = cli(&env, &["link", "update", id, "--expires", "1h"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stays revoked"));
+    assert_eq!(get(&download, None).await.0, 410);
+    Ok(())
+}
