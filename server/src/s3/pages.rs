@@ -4,6 +4,11 @@
 //! - `GET /s/<token>`: the landing page: the file's name, size, type and date, when the page
 //!   stops working, the sharer's note, and a download button;
 //! - `GET /s/<token>/download`: the bytes, as an attachment, with one `Range` honoured;
+//! - `GET /s/<token>/preview`: the bytes shown in the page, for images, audio and video
+//!   (seekable: `Range` honoured), under a sandboxing policy; text is shown in the page itself
+//!   (its first 16 KiB, escaped; not HTML, XML or scripts). Nothing else is previewed (HTML,
+//!   SVG, PDF and anything unknown only download), nor the files of download-limited pages (a
+//!   preview does not count as a download, so it must not give the file away);
 //! - `POST /s/<token>`: a page's password (a form field `password`); right, it sets a cookie,
 //!   scoped to that page's path, that keeps it open for an hour in that browser.
 //!
@@ -19,6 +24,7 @@
 
 use std::sync::Arc;
 
+use app::buckets::Preview;
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -49,6 +55,7 @@ pub fn with_pages(s3: Router, pages: Pages, domain: Option<Arc<str>>) -> Router 
     let pages = Router::new()
         .route("/s/{token}", get(landing).post(unlock))
         .route("/s/{token}/download", get(download))
+        .route("/s/{token}/preview", get(preview))
         .fallback(|| async { gone(StatusCode::NOT_FOUND, "There is no such page.") })
         .with_state(pages);
     let service = tower::service_fn(move |req: Request| {
@@ -87,7 +94,14 @@ async fn landing(State(pages): State<Pages>, Path(token): Path<String>, req: Req
         return seen.finish(&pages.log, form).await;
     }
     let res = match pages.store.object(&link.bucket, &link.key).await {
-        Ok(Some(info)) => html(StatusCode::OK, &landing_page(&token, &link, &info)),
+        Ok(Some(info)) => {
+            let shown = match preview_of(&link, &info) {
+                Some(Preview::Text) => text_preview(&pages, &link).await,
+                Some(kind) => Shown::Media(kind),
+                None => Shown::Nothing,
+            };
+            html(StatusCode::OK, &landing_page(&token, &link, &info, &shown))
+        }
         Ok(None) => {
             seen.refused_as("NoSuchKey");
             gone(StatusCode::NOT_FOUND, "The shared file is no longer there.")
@@ -152,6 +166,92 @@ async fn download(State(pages): State<Pages>, Path(token): Path<String>, req: Re
         Err(err) => unavailable(&err),
     };
     seen.finish(&pages.log, res).await
+}
+
+/// `GET /s/<token>/preview`: an image, audio or video file shown in the page, inline,
+/// seekable, sandboxed. Not counted as a download (download-limited pages have no preview).
+async fn preview(State(pages): State<Pages>, Path(token): Path<String>, req: Request) -> Response {
+    let (req, _) = req.into_parts();
+    let (link, mut seen) = match open(&pages, &token, &req, "PagePreview").await {
+        Ok(opened) => opened,
+        Err(answered) => return answered,
+    };
+    if !unlocked(&pages, &link, &req.headers).await {
+        seen.refused_as("PasswordRequired");
+        let form = password_page(StatusCode::UNAUTHORIZED, None);
+        return seen.finish(&pages.log, form).await;
+    }
+    let wanted = req
+        .headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| s3s::dto::Range::parse(v).ok());
+    let pick = move |size: u64| wanted.and_then(|r| r.check(size).ok());
+    let res = match pages.store.read(&link.bucket, &link.key, &pick).await {
+        Ok(Some(read)) => match preview_of(&link, &read.info) {
+            Some(Preview::Image | Preview::Audio | Preview::Video) => {
+                let content_type = read.info.content_type.clone().unwrap_or_default();
+                let disposition =
+                    domain::links::attachment(&link.key).replacen("attachment", "inline", 1);
+                let mut res = crate::transfers::streamed(read, content_type, disposition);
+                safe(res.headers_mut(), FILE_CSP);
+                res
+            }
+            _ => {
+                seen.refused_as("NoPreview");
+                gone(StatusCode::NOT_FOUND, "This file has no preview.")
+            }
+        },
+        Ok(None) => {
+            seen.refused_as("NoSuchKey");
+            gone(StatusCode::NOT_FOUND, "The shared file is no longer there.")
+        }
+        Err(err) => unavailable(&err),
+    };
+    seen.finish(&pages.log, res).await
+}
+
+/// How a page's file is shown in it: by its type, and never for a download-limited page.
+fn preview_of(link: &Link, info: &domain::store::ObjectInfo) -> Option<Preview> {
+    if link.max_downloads.is_some() {
+        return None;
+    }
+    let markup = info.content_type.as_deref().is_some_and(|t| {
+        let t = t.to_ascii_lowercase();
+        t.contains("html") || t.contains("xml") || t.contains("script")
+    });
+    Preview::of(info.content_type.as_deref())
+        .filter(|kind| *kind != Preview::Pdf && !(markup && *kind == Preview::Text))
+}
+
+/// What the landing page shows of the file.
+enum Shown {
+    Nothing,
+    /// An image, audio or video element over `/preview`.
+    Media(Preview),
+    /// The start of a text file, and whether there is more.
+    Text(String, bool),
+}
+
+/// How much of a text file its page shows (escaped, it may take several times that).
+const PREVIEW_TEXT_BYTES: u64 = 16 * 1024;
+
+/// The first [`PREVIEW_TEXT_BYTES`] of a text file, for the page to show escaped.
+async fn text_preview(pages: &Pages, link: &Link) -> Shown {
+    let first = |size: u64| (size > PREVIEW_TEXT_BYTES).then_some(0..PREVIEW_TEXT_BYTES);
+    let Ok(Some(read)) = pages.store.read(&link.bucket, &link.key, &first).await else {
+        return Shown::Nothing;
+    };
+    let more = read.range.is_some();
+    let mut bytes = Vec::new();
+    let mut body = read.body;
+    while let Some(Ok(chunk)) = futures_util::StreamExt::next(&mut body).await {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() as u64 >= PREVIEW_TEXT_BYTES {
+            break;
+        }
+    }
+    Shown::Text(String::from_utf8_lossy(&bytes).into_owned(), more)
 }
 
 /// The password form's one field.
@@ -321,7 +421,8 @@ fn safe(headers: &mut HeaderMap, csp: &'static str) {
 
 /// Our own pages: no script, no other resources, inline style only. (Not `sandbox`: a
 /// sandboxed page could not start its download.)
-const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; \
+const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
+                        media-src 'self'; frame-ancestors 'none'; \
                         form-action 'self'; base-uri 'none'";
 
 /// A file's bytes: should a browser show them rather than save them, they run nothing.
@@ -358,7 +459,12 @@ fn unavailable(err: &dyn std::fmt::Display) -> Response {
 }
 
 /// The landing page of a file.
-fn landing_page(token: &str, link: &Link, info: &domain::store::ObjectInfo) -> String {
+fn landing_page(
+    token: &str,
+    link: &Link,
+    info: &domain::store::ObjectInfo,
+    shown: &Shown,
+) -> String {
     let name = link.key.rsplit('/').next().unwrap_or(&link.key);
     let expires = if link.expires_at == pages::NEVER {
         "Works until it is revoked.".to_owned()
@@ -380,8 +486,33 @@ fn landing_page(token: &str, link: &Link, info: &domain::store::ObjectInfo) -> S
         .as_deref()
         .map(|n| format!("<blockquote>{}</blockquote>", escape(n)))
         .unwrap_or_default();
+    let src = format!("/s/{}/preview", escape(token));
+    let shown = match shown {
+        Shown::Nothing => String::new(),
+        Shown::Media(Preview::Image) => {
+            format!(
+                "<img class=\"preview\" src=\"{src}\" alt=\"{}\">",
+                escape(name)
+            )
+        }
+        Shown::Media(Preview::Audio) => {
+            format!("<audio class=\"preview\" controls preload=\"metadata\" src=\"{src}\"></audio>")
+        }
+        Shown::Media(_) => {
+            format!("<video class=\"preview\" controls preload=\"metadata\" src=\"{src}\"></video>")
+        }
+        Shown::Text(text, more) => format!(
+            "<pre class=\"preview\">{}</pre>{}",
+            escape(text),
+            if *more {
+                "<p class=\"small\">The start of the file: download it for the rest.</p>"
+            } else {
+                ""
+            }
+        ),
+    };
     let body = format!(
-        "<h1>{name}</h1>{note}<dl><dt>Size</dt><dd>{size}</dd><dt>Type</dt><dd>{kind}</dd>\
+        "<h1>{name}</h1>{note}{shown}<dl><dt>Size</dt><dd>{size}</dd><dt>Type</dt><dd>{kind}</dd>\
          <dt>Modified</dt><dd>{modified} (UTC)</dd></dl>\
          <p><a class=\"button\" href=\"/s/{token}/download\" download>Download</a></p>\
          <p class=\"small\">{expires}</p>{limit}",
@@ -413,11 +544,12 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem}dt{color:#57606a}
 blockquote{margin:0 0 1rem;padding:.5rem 1rem;border-left:4px solid #0969da;background:#f0f6ff;\
 white-space:pre-wrap}.button{display:inline-block;padding:.6rem 1.2rem;background:#0969da;\
 color:#fff;border-radius:6px;text-decoration:none;font-weight:600}.button:focus{outline:3px solid #0969da55}\
-.small{color:#57606a;font-size:.9rem}form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}\
+.small{color:#57606a;font-size:.9rem}.preview{display:block;max-width:100%;max-height:70vh;margin:0 0 1rem;\
+border-radius:6px}pre.preview{overflow:auto;background:#f6f8fa;padding:.75rem;font-size:.85rem;white-space:pre-wrap}form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}\
 label{width:100%;font-weight:600}input{flex:1;min-width:10rem;font:inherit;padding:.5rem;border:1px solid #8c959f;\
 border-radius:6px}button{border:0;cursor:pointer;font:inherit}.error{color:#cf222e;font-weight:600}footer{text-align:center;color:#57606a;font-size:.8rem;margin:1rem}\
 @media (prefers-color-scheme:dark){body{background:#0d1117;color:#e6edf3}main{background:#161b22}\
-dt,.small,footer{color:#8d96a0}blockquote{background:#0d2440}}";
+dt,.small,footer{color:#8d96a0}blockquote{background:#0d2440}pre.preview{background:#0d1117}}";
 
 /// Text made safe inside HTML (elements and attribute values).
 fn escape(text: &str) -> String {

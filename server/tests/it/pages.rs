@@ -661,3 +661,95 @@ async fn a_live_page_changes_expiry_limit_and_password_at_the_same_address() -> 
     assert_eq!(get(&download, None).await.0, 410);
     Ok(())
 }
+
+#[tokio::test]
+async fn images_media_and_text_preview_in_the_page_and_nothing_else_does() -> TestResult {
+    let env = S3Env::start().await;
+    shared(&env).await?;
+    let put = async |key: &str, body: Vec<u8>, content_type: &str| {
+        let bytes = bytes::Bytes::from(body);
+        let stream: domain::store::UploadBody<'_> =
+            Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
+        env.store
+            .upload("shared", key, Some(content_type.to_owned()), stream)
+            .await
+            .unwrap();
+    };
+    let png = b"\x89PNG\r\n\x1a\n not really a picture".to_vec();
+    put("pic.png", png.clone(), "image/png").await;
+    put("clip.mp4", vec![7u8; 4096], "video/mp4").await;
+    let long = "<b>line</b>\n".repeat(10_000);
+    put("notes.txt", long.clone().into_bytes(), "text/plain").await;
+    put("doc.pdf", b"%PDF-1.4".to_vec(), "application/pdf").await;
+    let landing = async |key: &str, max: Option<i64>| {
+        let made = pages::create(
+            &env.pool,
+            pages::NewPage {
+                bucket: "shared",
+                key,
+                user: "ann",
+                lifetime: None,
+                max_downloads: max,
+                password: None,
+                note: None,
+                label: None,
+            },
+            &admin(),
+        )
+        .await
+        .unwrap();
+        let url = format!("{}/s/{}", env.endpoint, made.token);
+        let (status, headers, body) = get(&url, None).await;
+        assert_eq!(status, 200);
+        (url, headers, String::from_utf8(body).unwrap())
+    };
+
+    let (url, headers, html) = landing("pic.png", None).await;
+    assert!(html.contains("<img class=\"preview\" src=\"/s/"), "{html}");
+    let csp = headers["content-security-policy"].to_str()?.to_owned();
+    assert!(
+        csp.contains("img-src 'self'") && csp.contains("media-src 'self'"),
+        "{csp}"
+    );
+    let (status, headers, body) = get(&format!("{url}/preview"), None).await;
+    assert_eq!((status, body), (200, png));
+    assert_eq!(headers["content-type"], "image/png");
+    assert!(
+        headers["content-disposition"]
+            .to_str()?
+            .starts_with("inline")
+    );
+    assert!(
+        headers["content-security-policy"]
+            .to_str()?
+            .starts_with("sandbox")
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+
+    // Video seeks with ranges.
+    let (url, _, html) = landing("clip.mp4", None).await;
+    assert!(html.contains("<video class=\"preview\" controls"), "{html}");
+    let (status, headers, body) = get(&format!("{url}/preview"), Some("bytes=1000-1999")).await;
+    assert_eq!((status, body.len()), (206, 1000));
+    assert_eq!(headers["content-range"], "bytes 1000-1999/4096");
+
+    // Text: its start, escaped, in the page itself.
+    let (url, _, html) = landing("notes.txt", None).await;
+    assert!(
+        html.contains("<pre class=\"preview\">&lt;b&gt;line&lt;/b&gt;"),
+        "{}",
+        &html[..300]
+    );
+    assert!(html.contains("The start of the file"));
+    // Its first 16 KiB only: 1,365 whole lines of 12 bytes and the start of the next.
+    assert_eq!(html.matches("&lt;b&gt;line&lt;/b&gt;").count(), 1365);
+    assert_eq!(get(&format!("{url}/preview"), None).await.0, 404);
+
+    // A PDF, HTML or a download-limited page's file has no preview.
+    for (key, max) in [("doc.pdf", None), ("page.html", None), ("pic.png", Some(5))] {
+        let (url, _, html) = landing(key, max).await;
+        assert!(!html.contains("class=\"preview\""), "{key}: {html}");
+        assert_eq!(get(&format!("{url}/preview"), None).await.0, 404, "{key}");
+    }
+    Ok(())
+}
