@@ -27,9 +27,10 @@ pub struct Operation {
     pub operation: &'static str,
 }
 
-/// How a request through a registered share link ended: `allowed`, or refused as `revoked`,
-/// `forbidden` (expired, key or user disabled, grant gone, over the cap), `not_found`,
-/// `bad_request`, or `failed` (5xx).
+/// How a request through a registered share link or a share page ended: `allowed`, or
+/// refused as `revoked`, `forbidden` (expired, key or user disabled, grant gone, over the cap;
+/// a page's password), `not_found`, `gone` (a page expired or used up), `bad_request`, or
+/// `failed` (5xx).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LinkUse {
     pub outcome: &'static str,

@@ -316,6 +316,7 @@ impl Seen {
     /// as denied with that code, whatever the answer's status.
     pub fn refused_as(&mut self, code: &str) {
         self.denied = true;
+        self.revoked |= code == domain::links::LinkState::Revoked.as_str();
         self.event.error_code = Some(clean(code, 64));
     }
 
@@ -356,6 +357,7 @@ impl Seen {
             200..=399 => "allowed",
             401 | 403 => "forbidden",
             404 => "not_found",
+            410 => "gone",
             400..=499 => "bad_request",
             _ => "failed",
         })

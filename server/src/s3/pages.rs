@@ -91,7 +91,7 @@ async fn landing(State(pages): State<Pages>, Path(token): Path<String>, req: Req
     if !unlocked(&pages, &link, &req.headers).await {
         seen.refused_as("PasswordRequired");
         let form = password_page(StatusCode::UNAUTHORIZED, None);
-        return seen.finish(&pages.log, form).await;
+        return answer(&pages.log, seen, form).await;
     }
     let res = match pages.store.object(&link.bucket, &link.key).await {
         Ok(Some(info)) => {
@@ -108,7 +108,7 @@ async fn landing(State(pages): State<Pages>, Path(token): Path<String>, req: Req
         }
         Err(err) => unavailable(&err),
     };
-    seen.finish(&pages.log, res).await
+    answer(&pages.log, seen, res).await
 }
 
 /// `GET /s/<token>/download`: the bytes, counted against the page's download limit.
@@ -121,7 +121,7 @@ async fn download(State(pages): State<Pages>, Path(token): Path<String>, req: Re
     if !unlocked(&pages, &link, &req.headers).await {
         seen.refused_as("PasswordRequired");
         let form = password_page(StatusCode::UNAUTHORIZED, None);
-        return seen.finish(&pages.log, form).await;
+        return answer(&pages.log, seen, form).await;
     }
     let wanted = req
         .headers
@@ -141,9 +141,9 @@ async fn download(State(pages): State<Pages>, Path(token): Path<String>, req: Re
                     StatusCode::GONE,
                     "This link has been used as many times as it allows.",
                 );
-                return seen.finish(&pages.log, res).await;
+                return answer(&pages.log, seen, res).await;
             }
-            Err(err) => return seen.finish(&pages.log, unavailable(&err)).await,
+            Err(err) => return answer(&pages.log, seen, unavailable(&err)).await,
         }
     }
     let pick = move |size: u64| wanted.and_then(|r| r.check(size).ok());
@@ -165,7 +165,7 @@ async fn download(State(pages): State<Pages>, Path(token): Path<String>, req: Re
         }
         Err(err) => unavailable(&err),
     };
-    seen.finish(&pages.log, res).await
+    answer(&pages.log, seen, res).await
 }
 
 /// `GET /s/<token>/preview`: an image, audio or video file shown in the page, inline,
@@ -179,7 +179,7 @@ async fn preview(State(pages): State<Pages>, Path(token): Path<String>, req: Req
     if !unlocked(&pages, &link, &req.headers).await {
         seen.refused_as("PasswordRequired");
         let form = password_page(StatusCode::UNAUTHORIZED, None);
-        return seen.finish(&pages.log, form).await;
+        return answer(&pages.log, seen, form).await;
     }
     let wanted = req
         .headers
@@ -208,7 +208,7 @@ async fn preview(State(pages): State<Pages>, Path(token): Path<String>, req: Req
         }
         Err(err) => unavailable(&err),
     };
-    seen.finish(&pages.log, res).await
+    answer(&pages.log, seen, res).await
 }
 
 /// How a page's file is shown in it: by its type, and never for a download-limited page.
@@ -276,7 +276,7 @@ async fn unlock(State(pages): State<Pages>, Path(token): Path<String>, req: Requ
     let Some(form) = form else {
         seen.refused_as("MalformedForm");
         let res = password_page(StatusCode::BAD_REQUEST, Some("Type the password."));
-        return seen.finish(&pages.log, res).await;
+        return answer(&pages.log, seen, res).await;
     };
     let ip = parts
         .extensions
@@ -324,7 +324,7 @@ async fn unlock(State(pages): State<Pages>, Path(token): Path<String>, req: Requ
         }
         Err(err) => unavailable(&err),
     };
-    seen.finish(&pages.log, res).await
+    answer(&pages.log, seen, res).await
 }
 
 /// The cookie a right password sets (for the page's path only).
@@ -371,6 +371,15 @@ fn password_page(status: StatusCode, why: Option<&str>) -> Response {
     html(status, &frame("A file shared with you", &body))
 }
 
+/// Records a page's request (the audit event, and the link-use metric) with its answer, and
+/// gives the answer back.
+async fn answer(log: &AuditLog, seen: Seen, res: Response) -> Response {
+    if let Some(outcome) = seen.link_outcome(res.status()) {
+        domain::metrics::get().link_use(outcome);
+    }
+    seen.finish(log, res).await
+}
+
 /// The page `token` opens, if it works now, with its request noted for the audit; else the
 /// answer, already given: a plain page that says why not (recorded against the page when there
 /// is one), or 503 when the audit cannot keep up.
@@ -389,7 +398,7 @@ async fn open(
     if let Some(place) = seen.place()
         && place.take().await.is_err()
     {
-        return Err(seen.finish(&pages.log, busy()).await);
+        return Err(answer(&pages.log, seen, busy()).await);
     }
     let (status, why) = match link.state {
         LinkState::Active => return Ok((link, seen)),
@@ -402,7 +411,7 @@ async fn open(
         _ => (StatusCode::NOT_FOUND, "This file is no longer shared."),
     };
     seen.refused_as(link.state.as_str());
-    Err(seen.finish(&pages.log, gone(status, why)).await)
+    Err(answer(&pages.log, seen, gone(status, why)).await)
 }
 
 /// Headers every recipient's answer carries: nothing it holds runs on this origin, no page

@@ -180,7 +180,17 @@ async fn pages_die_with_revocation_expiry_and_their_users_rights() -> TestResult
 
     let revoked = page(&env, "dir/report.txt", None).await;
     links::revoke(&env.pool, &revoked.link.id, &admin()).await?;
+    // The metric counts it (the registry is the process's: other tests may add to it too).
+    let revoked_uses = || {
+        let text = domain::metrics::encode();
+        text.lines()
+            .find_map(|l| l.strip_prefix(r#"bucketshare_link_uses_total{outcome="revoked"} "#))
+            .and_then(|n| n.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let before = revoked_uses();
     let (code, headers, body) = status(&revoked.token).await;
+    assert!(revoked_uses() >= before + 1.0);
     assert_eq!(code, 410);
     assert_eq!(headers["content-type"], "text/html; charset=utf-8");
     assert!(String::from_utf8(body)?.contains("This link has been revoked."));
