@@ -18,9 +18,10 @@
 //! deleted) 404, each with a plain page that says so. Each view and download is an audit event
 //! of the link, with the bytes sent and whether the body was sent whole.
 //!
-//! A download is a request for the file's first byte (no `Range`, or one that starts at 0); it
-//! counts against the page's limit when it starts. A request for later bytes (a resumed
-//! download) does not count; once the limit is reached, it is refused like any other.
+//! On a page with a download limit, every answer that sends bytes of the file counts (a
+//! resumed download counts again); on a page without one, answers from the first byte are
+//! counted, for the record. A HEAD, a range the file cannot satisfy (416) and a missing file
+//! count nothing.
 
 use std::sync::Arc;
 
@@ -57,6 +58,9 @@ pub fn with_pages(s3: Router, pages: Pages, domain: Option<Arc<str>>) -> Router 
         .route("/s/{token}/download", get(download))
         .route("/s/{token}/preview", get(preview))
         .fallback(|| async { gone(StatusCode::NOT_FOUND, "There is no such page.") })
+        .method_not_allowed_fallback(|| async {
+            gone(StatusCode::METHOD_NOT_ALLOWED, "A page can only be opened.")
+        })
         .with_state(pages);
     let service = tower::service_fn(move |req: Request| {
         let to_pages = req.uri().path().starts_with("/s/")
@@ -128,15 +132,38 @@ async fn download(State(pages): State<Pages>, Path(token): Path<String>, req: Re
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| s3s::dto::Range::parse(v).ok());
-    let resumed = wanted.is_some_and(|range| match range {
-        s3s::dto::Range::Int { first, .. } => first > 0,
-        s3s::dto::Range::Suffix { .. } => true,
-    });
-    if !resumed {
+    let pick = move |size: u64| wanted.and_then(|r| r.check(size).ok());
+    let read = match pages.store.read(&link.bucket, &link.key, &pick).await {
+        Ok(Some(read)) => read,
+        Ok(None) => {
+            seen.refused_as("NoSuchKey");
+            let res = gone(StatusCode::NOT_FOUND, "The shared file is no longer there.");
+            return answer(&pages.log, seen, res).await;
+        }
+        Err(err) => return answer(&pages.log, seen, unavailable(&err)).await,
+    };
+    if wanted.is_some() && read.range.is_none() {
+        // A range the file cannot satisfy: never the whole file instead.
+        seen.refused_as("InvalidRange");
+        let mut res = gone(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "That part of the file does not exist.",
+        );
+        if let Ok(value) = http::HeaderValue::try_from(format!("bytes */{}", read.info.size)) {
+            res.headers_mut().insert(header::CONTENT_RANGE, value);
+        }
+        return answer(&pages.log, seen, res).await;
+    }
+    // What counts, decided on the bytes about to be served: on a page with a limit, every
+    // answer with bytes (a resumed download counts again); on a page without one, those that
+    // start at the first byte (the count is then only shown). A HEAD sends no bytes.
+    let from_start = read.range.as_ref().is_none_or(|r| r.start == 0);
+    let counts = req.method != http::Method::HEAD && (link.max_downloads.is_some() || from_start);
+    if counts {
         match pages::count_download(&pages.pool, &link.id).await {
             Ok(true) => {}
             Ok(false) => {
-                seen.refused_as("Exhausted");
+                seen.refused_as(LinkState::Exhausted.as_str());
                 let res = gone(
                     StatusCode::GONE,
                     "This link has been used as many times as it allows.",
@@ -146,25 +173,11 @@ async fn download(State(pages): State<Pages>, Path(token): Path<String>, req: Re
             Err(err) => return answer(&pages.log, seen, unavailable(&err)).await,
         }
     }
-    let pick = move |size: u64| wanted.and_then(|r| r.check(size).ok());
-    let res = match pages.store.read(&link.bucket, &link.key, &pick).await {
-        Ok(Some(read)) => {
-            let content_type = read
-                .info
-                .content_type
-                .clone()
-                .unwrap_or_else(|| "application/octet-stream".to_owned());
-            let disposition = domain::links::attachment(&link.key);
-            let mut res = crate::transfers::streamed(read, content_type, disposition);
-            safe(res.headers_mut(), FILE_CSP);
-            res
-        }
-        Ok(None) => {
-            seen.refused_as("NoSuchKey");
-            gone(StatusCode::NOT_FOUND, "The shared file is no longer there.")
-        }
-        Err(err) => unavailable(&err),
-    };
+    let content_type = plain_type(read.info.content_type.as_deref())
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    let disposition = domain::links::attachment(&link.key);
+    let mut res = crate::transfers::streamed(read, content_type, disposition);
+    safe(res.headers_mut(), FILE_CSP);
     answer(&pages.log, seen, res).await
 }
 
@@ -190,7 +203,8 @@ async fn preview(State(pages): State<Pages>, Path(token): Path<String>, req: Req
     let res = match pages.store.read(&link.bucket, &link.key, &pick).await {
         Ok(Some(read)) => match preview_of(&link, &read.info) {
             Some(Preview::Image | Preview::Audio | Preview::Video) => {
-                let content_type = read.info.content_type.clone().unwrap_or_default();
+                let content_type =
+                    plain_type(read.info.content_type.as_deref()).unwrap_or_default();
                 let disposition =
                     domain::links::attachment(&link.key).replacen("attachment", "inline", 1);
                 let mut res = crate::transfers::streamed(read, content_type, disposition);
@@ -216,12 +230,24 @@ fn preview_of(link: &Link, info: &domain::store::ObjectInfo) -> Option<Preview> 
     if link.max_downloads.is_some() {
         return None;
     }
-    let markup = info.content_type.as_deref().is_some_and(|t| {
-        let t = t.to_ascii_lowercase();
-        t.contains("html") || t.contains("xml") || t.contains("script")
-    });
-    Preview::of(info.content_type.as_deref())
+    let plain = plain_type(info.content_type.as_deref())?;
+    let markup = plain.contains("html") || plain.contains("xml") || plain.contains("script");
+    Preview::of(Some(&plain))
         .filter(|kind| *kind != Preview::Pdf && !(markup && *kind == Preview::Text))
+}
+
+/// A stored content type reduced to one `type/subtype`, lowercase, without parameters: what
+/// recipients' answers say. `None` for anything else (a list such as `video/mp4, text/html`,
+/// which a browser would read as its last type).
+fn plain_type(stored: Option<&str>) -> Option<String> {
+    let essence = stored?.split(';').next()?.trim().to_ascii_lowercase();
+    let (kind, sub) = essence.split_once('/')?;
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    (token(kind) && token(sub)).then_some(essence)
 }
 
 /// What the landing page shows of the file.
@@ -269,6 +295,15 @@ async fn unlock(State(pages): State<Pages>, Path(token): Path<String>, req: Requ
         Ok(opened) => opened,
         Err(answered) => return answered,
     };
+    if !link.password {
+        // Nothing to unlock: no attempt is counted against this address.
+        let res = (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, format!("/s/{token}"))],
+        )
+            .into_response();
+        return answer(&pages.log, seen, res).await;
+    }
     let form = match axum::body::to_bytes(body, 16 * 1024).await {
         Ok(bytes) => serde_urlencoded::from_bytes::<PasswordForm>(&bytes).ok(),
         Err(_) => None,

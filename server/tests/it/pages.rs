@@ -763,3 +763,97 @@ async fn images_media_and_text_preview_in_the_page_and_nothing_else_does() -> Te
     }
     Ok(())
 }
+
+/// What a fresh-eyes attack found, each closed: ranges that would have served the whole file
+/// uncounted, HEAD using up a download, a download counted for a file that is gone, a
+/// content type list read as HTML, bare 405s, and passwords posted to pages without one.
+#[tokio::test]
+async fn a_limited_page_counts_every_answer_with_bytes_and_nothing_else() -> TestResult {
+    let env = S3Env::start().await;
+    shared(&env).await?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let downloads = async |id: &str| links::get(&env.pool, id).await.unwrap().downloads;
+
+    let limited = page(&env, "dir/report.txt", Some(2)).await;
+    let url = format!("{}/s/{}/download", env.endpoint, limited.token);
+    // Ranges past the end are refused (never the whole file instead), and count nothing.
+    for range in ["bytes=1000-", "bytes=30-"] {
+        let (status, headers, body) = get(&url, Some(range)).await;
+        assert_eq!((status, body.is_empty()), (416, false), "{range}");
+        assert_eq!(headers["content-range"], "bytes */30");
+        assert!(!String::from_utf8(body)?.contains("quarterly"));
+    }
+    // HEAD sends no bytes and counts nothing.
+    let head = http.head(&url).send().await?;
+    assert_eq!(head.status(), 200);
+    assert_eq!(downloads(&limited.link.id).await, 0);
+    // A suffix longer than the file serves it whole, and counts; so does a resumed range.
+    let (status, _, body) = get(&url, Some("bytes=-1000")).await;
+    assert_eq!((status, body.len()), (206, 30));
+    let (status, _, body) = get(&url, Some("bytes=1-")).await;
+    assert_eq!((status, body.len()), (206, 29));
+    assert_eq!(downloads(&limited.link.id).await, 2);
+    assert_eq!(get(&url, Some("bytes=5-9")).await.0, 410);
+
+    // A file gone for a while uses up nothing: once back, it downloads.
+    let gone = page(&env, "dir/report.txt", Some(1)).await;
+    let url = format!("{}/s/{}/download", env.endpoint, gone.token);
+    env.store.delete_object("shared", "dir/report.txt").await?;
+    assert_eq!(get(&url, None).await.0, 404);
+    assert_eq!(get(&url, None).await.0, 404);
+    let bytes = bytes::Bytes::from_static(b"quarterly numbers, all of them");
+    let stream: domain::store::UploadBody<'_> =
+        Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
+    env.store
+        .upload(
+            "shared",
+            "dir/report.txt",
+            Some("text/plain".to_owned()),
+            stream,
+        )
+        .await?;
+    assert_eq!(get(&url, None).await.0, 200);
+
+    // A list of types is no type: no preview, and downloads say octet-stream.
+    let bytes = bytes::Bytes::from_static(b"<h1>Please sign in</h1>");
+    let stream: domain::store::UploadBody<'_> =
+        Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
+    env.store
+        .upload(
+            "shared",
+            "phish.mp4",
+            Some("video/mp4, text/html".to_owned()),
+            stream,
+        )
+        .await?;
+    let phish = page(&env, "phish.mp4", None).await;
+    let phish_url = format!("{}/s/{}", env.endpoint, phish.token);
+    let (_, _, html) = get(&phish_url, None).await;
+    assert!(!String::from_utf8(html)?.contains("class=\"preview\""));
+    assert_eq!(get(&format!("{phish_url}/preview"), None).await.0, 404);
+    let (_, headers, _) = get(&format!("{phish_url}/download"), None).await;
+    assert_eq!(headers["content-type"], "application/octet-stream");
+
+    // Other methods: a plain 405 with the same headers as every page.
+    let put = http.put(format!("{phish_url}/download")).send().await?;
+    assert_eq!(put.status(), 405);
+    assert_eq!(put.headers()["x-content-type-options"], "nosniff");
+    assert!(put.headers().contains_key("content-security-policy"));
+    // A password posted to a page that has none: back to the page, no attempt counted.
+    for _ in 0..8 {
+        let post = http
+            .post(&phish_url)
+            .form(&[("password", "x")])
+            .send()
+            .await?;
+        assert_eq!(post.status(), 303);
+    }
+    let counted: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE username LIKE 'page:%'")
+            .fetch_one(&env.pool)
+            .await?;
+    assert_eq!(counted, 0);
+    Ok(())
+}
