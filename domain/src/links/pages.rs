@@ -62,25 +62,8 @@ pub async fn create(pool: &Pool, page: NewPage<'_>, by: &Origin) -> Result<Creat
         return Err(Error::invalid("object", "name an object"));
     }
     let now = now_unix();
-    let expires_at = match page.lifetime {
-        None => NEVER,
-        Some(lifetime) => {
-            let secs = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
-            if secs < 1 || now.saturating_add(secs) >= NEVER {
-                return Err(Error::invalid(
-                    "expiry",
-                    "a page lives at least 1 second, or never expires",
-                ));
-            }
-            now + secs
-        }
-    };
-    if page.max_downloads.is_some_and(|n| n < 1) {
-        return Err(Error::invalid(
-            "max downloads",
-            "a download limit is at least 1",
-        ));
-    }
+    let expires_at = expiry(page.lifetime, now)?;
+    check_limit(page.max_downloads)?;
     let note = page.note.map(str::trim).filter(|n| !n.is_empty());
     if let Some(note) = note {
         let chars = note.chars().count();
@@ -203,27 +186,14 @@ pub async fn update(pool: &Pool, id: &str, change: Update, by: &Origin) -> Resul
     let now = now_unix();
     let expires_at = match change.lifetime {
         None => link.expires_at,
-        Some(None) => NEVER,
-        Some(Some(lifetime)) => {
-            let secs = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
-            if secs < 1 || now.saturating_add(secs) >= NEVER {
-                return Err(Error::invalid(
-                    "expiry",
-                    "a page lives at least 1 second, or never expires",
-                ));
-            }
-            now + secs
-        }
+        Some(lifetime) => expiry(lifetime, now)?,
     };
     let max_downloads = match change.max_downloads {
         None => link.max_downloads,
-        Some(Some(n)) if n < 1 => {
-            return Err(Error::invalid(
-                "max downloads",
-                "a download limit is at least 1",
-            ));
+        Some(limit) => {
+            check_limit(limit)?;
+            limit
         }
-        Some(limit) => limit,
     };
     let password_changed = change.password.is_some();
     let new_hash = match change.password {
@@ -285,6 +255,31 @@ pub async fn count_download(pool: &Pool, id: &str) -> Result<bool> {
     .await?
     .rows_affected();
     Ok(counted == 1)
+}
+
+/// When a page made or changed `now` with `lifetime` expires ([`NEVER`] for none).
+fn expiry(lifetime: Option<std::time::Duration>, now: i64) -> Result<i64> {
+    let Some(lifetime) = lifetime else {
+        return Ok(NEVER);
+    };
+    let secs = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
+    if secs < 1 || now.saturating_add(secs) >= NEVER {
+        return Err(Error::invalid(
+            "expiry",
+            "a page lives at least 1 second, or never expires",
+        ));
+    }
+    Ok(now + secs)
+}
+
+fn check_limit(max_downloads: Option<i64>) -> Result<()> {
+    if max_downloads.is_some_and(|n| n < 1) {
+        return Err(Error::invalid(
+            "max downloads",
+            "a download limit is at least 1",
+        ));
+    }
+    Ok(())
 }
 
 /// The shortest and longest page password.

@@ -88,15 +88,10 @@ fn names_a_bucket(headers: &HeaderMap, domain: Option<&str>) -> bool {
 /// `GET /s/<token>`: what is shared, and a download button.
 async fn landing(State(pages): State<Pages>, Path(token): Path<String>, req: Request) -> Response {
     let (req, _) = req.into_parts();
-    let (link, mut seen) = match open(&pages, &token, &req, "PageView").await {
+    let (link, mut seen) = match open_unlocked(&pages, &token, &req, "PageView").await {
         Ok(opened) => opened,
         Err(answered) => return answered,
     };
-    if !unlocked(&pages, &link, &req.headers).await {
-        seen.refused_as("PasswordRequired");
-        let form = password_page(StatusCode::UNAUTHORIZED, None);
-        return answer(&pages.log, seen, form).await;
-    }
     let res = match pages.store.object(&link.bucket, &link.key).await {
         Ok(Some(info)) => {
             let shown = match preview_of(&link, &info) {
@@ -118,20 +113,11 @@ async fn landing(State(pages): State<Pages>, Path(token): Path<String>, req: Req
 /// `GET /s/<token>/download`: the bytes, counted against the page's download limit.
 async fn download(State(pages): State<Pages>, Path(token): Path<String>, req: Request) -> Response {
     let (req, _) = req.into_parts();
-    let (link, mut seen) = match open(&pages, &token, &req, "PageDownload").await {
+    let (link, mut seen) = match open_unlocked(&pages, &token, &req, "PageDownload").await {
         Ok(opened) => opened,
         Err(answered) => return answered,
     };
-    if !unlocked(&pages, &link, &req.headers).await {
-        seen.refused_as("PasswordRequired");
-        let form = password_page(StatusCode::UNAUTHORIZED, None);
-        return answer(&pages.log, seen, form).await;
-    }
-    let wanted = req
-        .headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| s3s::dto::Range::parse(v).ok());
+    let wanted = range_of(&req.headers);
     let pick = move |size: u64| wanted.and_then(|r| r.check(size).ok());
     let read = match pages.store.read(&link.bucket, &link.key, &pick).await {
         Ok(Some(read)) => read,
@@ -185,20 +171,11 @@ async fn download(State(pages): State<Pages>, Path(token): Path<String>, req: Re
 /// seekable, sandboxed. Not counted as a download (download-limited pages have no preview).
 async fn preview(State(pages): State<Pages>, Path(token): Path<String>, req: Request) -> Response {
     let (req, _) = req.into_parts();
-    let (link, mut seen) = match open(&pages, &token, &req, "PagePreview").await {
+    let (link, mut seen) = match open_unlocked(&pages, &token, &req, "PagePreview").await {
         Ok(opened) => opened,
         Err(answered) => return answered,
     };
-    if !unlocked(&pages, &link, &req.headers).await {
-        seen.refused_as("PasswordRequired");
-        let form = password_page(StatusCode::UNAUTHORIZED, None);
-        return answer(&pages.log, seen, form).await;
-    }
-    let wanted = req
-        .headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| s3s::dto::Range::parse(v).ok());
+    let wanted = range_of(&req.headers);
     let pick = move |size: u64| wanted.and_then(|r| r.check(size).ok());
     let res = match pages.store.read(&link.bucket, &link.key, &pick).await {
         Ok(Some(read)) => match preview_of(&link, &read.info) {
@@ -278,6 +255,31 @@ async fn text_preview(pages: &Pages, link: &Link) -> Shown {
         }
     }
     Shown::Text(String::from_utf8_lossy(&bytes).into_owned(), more)
+}
+
+/// [`open`], and then the password form (401) unless the page asks none or this request's
+/// cookie keeps it open.
+async fn open_unlocked(
+    pages: &Pages,
+    token: &str,
+    req: &http::request::Parts,
+    operation: &'static str,
+) -> Result<(Link, Seen), Response> {
+    let (link, mut seen) = open(pages, token, req, operation).await?;
+    if unlocked(pages, &link, &req.headers).await {
+        return Ok((link, seen));
+    }
+    seen.refused_as("PasswordRequired");
+    let form = password_page(StatusCode::UNAUTHORIZED, None);
+    Err(answer(&pages.log, seen, form).await)
+}
+
+/// The one `Range` a request asks for, as s3s reads it; `None` for none or one it cannot read.
+fn range_of(headers: &HeaderMap) -> Option<s3s::dto::Range> {
+    headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| s3s::dto::Range::parse(v).ok())
 }
 
 /// The password form's one field.
