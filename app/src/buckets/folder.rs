@@ -9,7 +9,7 @@ use leptos::server_fn::ServerFn;
 
 use super::{CreateFolder, Listing, download_href};
 use crate::components::encode;
-use crate::components::human_size;
+use crate::components::{escape, human_size};
 use crate::error::AppError;
 use crate::fragment::{ErrorPlace, render};
 
@@ -138,20 +138,4 @@ fn rows(bucket: &str, prefix: &str, listing: &Listing) -> String {
         ));
     }
     html
-}
-
-/// Text made safe inside HTML, in elements and quoted attributes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

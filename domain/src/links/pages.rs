@@ -27,7 +27,9 @@ pub const NEVER: i64 = 253_402_300_799;
 /// The longest note to the recipient, in characters.
 pub const MAX_NOTE_CHARS: usize = 2000;
 
-/// A page to make.
+/// A page to make (the defaults: no limit, password, note or label, and a lifetime of
+/// `None`: it never expires).
+#[derive(Default)]
 pub struct NewPage<'a> {
     pub bucket: &'a str,
     /// The object shared.

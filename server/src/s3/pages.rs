@@ -26,6 +26,7 @@
 use std::sync::Arc;
 
 use app::buckets::Preview;
+use app::components::{escape, human_size};
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -597,22 +598,6 @@ border-radius:6px}button{border:0;cursor:pointer;font:inherit}.error{color:#cf22
 @media (prefers-color-scheme:dark){body{background:#0d1117;color:#e6edf3}main{background:#161b22}\
 dt,.small,footer{color:#8d96a0}blockquote{background:#0d2440}pre.preview{background:#0d1117}}";
 
-/// Text made safe inside HTML (elements and attribute values).
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 /// `2026-11-30 14:05` for Unix seconds, UTC.
 fn date(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
@@ -627,11 +612,6 @@ fn date(unix: i64) -> String {
             )
         })
         .unwrap_or_default()
-}
-
-/// `1.5 MiB` for a byte count.
-fn human_size(bytes: i64) -> String {
-    app::components::human_size(bytes)
 }
 
 #[cfg(test)]

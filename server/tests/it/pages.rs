@@ -9,6 +9,17 @@ use crate::harness::TestResult;
 use crate::links::cli;
 use crate::s3env::{S3Env, admin, eventually};
 
+/// Stores `body` as `shared/KEY` with `content_type`, through the console's store.
+async fn put(env: &S3Env, key: &str, body: &[u8], content_type: &str) {
+    let bytes = bytes::Bytes::copy_from_slice(body);
+    let stream: domain::store::UploadBody<'_> =
+        Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
+    env.store
+        .upload("shared", key, Some(content_type.to_owned()), stream)
+        .await
+        .unwrap();
+}
+
 /// A bucket `shared` holding `dir/report.txt` (and `page.html`), readable by `ann`.
 async fn shared(env: &S3Env) -> TestResult {
     let key = env.user("ann", false).await;
@@ -38,12 +49,7 @@ async fn shared(env: &S3Env) -> TestResult {
             "text/html",
         ),
     ] {
-        let bytes = bytes::Bytes::from_static(body);
-        let stream: domain::store::UploadBody<'_> =
-            Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
-        env.store
-            .upload("shared", key, Some(content_type.to_owned()), stream)
-            .await?;
+        put(env, key, body, content_type).await;
     }
     Ok(())
 }
@@ -55,11 +61,10 @@ async fn page(env: &S3Env, key: &str, max_downloads: Option<i64>) -> pages::Crea
             bucket: "shared",
             key,
             user: "ann",
-            lifetime: None,
             max_downloads,
-            password: None,
             note: Some("Here are the <b>numbers</b> we spoke of."),
             label: Some("for Bob"),
+            ..pages::NewPage::default()
         },
         &admin(),
     )
@@ -202,10 +207,7 @@ async fn pages_die_with_revocation_expiry_and_their_users_rights() -> TestResult
             key: "dir/report.txt",
             user: "ann",
             lifetime: Some(std::time::Duration::from_secs(1)),
-            max_downloads: None,
-            password: None,
-            note: None,
-            label: None,
+            ..pages::NewPage::default()
         },
         &admin(),
     )
@@ -288,11 +290,8 @@ async fn a_page_needs_a_readable_object_and_says_what_is_wrong() -> TestResult {
                 bucket: "shared",
                 key,
                 user,
-                lifetime: None,
                 max_downloads: max,
-                password: None,
-                note: None,
-                label: None,
+                ..pages::NewPage::default()
             },
             &by,
         )
@@ -462,11 +461,8 @@ async fn a_password_page_opens_for_the_right_password_only_and_throttles_guesses
                 bucket: "shared",
                 key: "dir/report.txt",
                 user: "ann",
-                lifetime: None,
-                max_downloads: None,
                 password: Some(zeroize::Zeroizing::new(password.to_owned())),
-                note: None,
-                label: None,
+                ..pages::NewPage::default()
             },
             &by,
         )
@@ -676,21 +672,12 @@ async fn a_live_page_changes_expiry_limit_and_password_at_the_same_address() -> 
 async fn images_media_and_text_preview_in_the_page_and_nothing_else_does() -> TestResult {
     let env = S3Env::start().await;
     shared(&env).await?;
-    let put = async |key: &str, body: Vec<u8>, content_type: &str| {
-        let bytes = bytes::Bytes::from(body);
-        let stream: domain::store::UploadBody<'_> =
-            Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
-        env.store
-            .upload("shared", key, Some(content_type.to_owned()), stream)
-            .await
-            .unwrap();
-    };
     let png = b"\x89PNG\r\n\x1a\n not really a picture".to_vec();
-    put("pic.png", png.clone(), "image/png").await;
-    put("clip.mp4", vec![7u8; 4096], "video/mp4").await;
+    put(&env, "pic.png", &png, "image/png").await;
+    put(&env, "clip.mp4", &[7u8; 4096], "video/mp4").await;
     let long = "<b>line</b>\n".repeat(10_000);
-    put("notes.txt", long.clone().into_bytes(), "text/plain").await;
-    put("doc.pdf", b"%PDF-1.4".to_vec(), "application/pdf").await;
+    put(&env, "notes.txt", long.as_bytes(), "text/plain").await;
+    put(&env, "doc.pdf", b"%PDF-1.4", "application/pdf").await;
     let landing = async |key: &str, max: Option<i64>| {
         let made = pages::create(
             &env.pool,
@@ -698,11 +685,8 @@ async fn images_media_and_text_preview_in_the_page_and_nothing_else_does() -> Te
                 bucket: "shared",
                 key,
                 user: "ann",
-                lifetime: None,
                 max_downloads: max,
-                password: None,
-                note: None,
-                label: None,
+                ..pages::NewPage::default()
             },
             &admin(),
         )
@@ -803,31 +787,23 @@ async fn a_limited_page_counts_every_answer_with_bytes_and_nothing_else() -> Tes
     env.store.delete_object("shared", "dir/report.txt").await?;
     assert_eq!(get(&url, None).await.0, 404);
     assert_eq!(get(&url, None).await.0, 404);
-    let bytes = bytes::Bytes::from_static(b"quarterly numbers, all of them");
-    let stream: domain::store::UploadBody<'_> =
-        Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
-    env.store
-        .upload(
-            "shared",
-            "dir/report.txt",
-            Some("text/plain".to_owned()),
-            stream,
-        )
-        .await?;
+    put(
+        &env,
+        "dir/report.txt",
+        b"quarterly numbers, all of them",
+        "text/plain",
+    )
+    .await;
     assert_eq!(get(&url, None).await.0, 200);
 
     // A list of types is no type: no preview, and downloads say octet-stream.
-    let bytes = bytes::Bytes::from_static(b"<h1>Please sign in</h1>");
-    let stream: domain::store::UploadBody<'_> =
-        Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
-    env.store
-        .upload(
-            "shared",
-            "phish.mp4",
-            Some("video/mp4, text/html".to_owned()),
-            stream,
-        )
-        .await?;
+    put(
+        &env,
+        "phish.mp4",
+        b"<h1>Please sign in</h1>",
+        "video/mp4, text/html",
+    )
+    .await;
     let phish = page(&env, "phish.mp4", None).await;
     let phish_url = format!("{}/s/{}", env.endpoint, phish.token);
     let (_, _, html) = get(&phish_url, None).await;
