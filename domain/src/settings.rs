@@ -1,6 +1,6 @@
 //! Settings an admin changes while bucketshare runs (the console's Settings page): the public
-//! S3 URL links are signed for, the default and longest link lifetimes, audit retention, IP
-//! truncation and SigV2. The command line gives each one's value; the `settings` table holds
+//! S3 URL links are signed for, the default and longest link lifetimes, the sharing policy for
+//! share pages, audit retention, IP truncation and SigV2. The command line gives each one's value; the `settings` table holds
 //! the values an admin set instead. [`Live`] is the running server's current view, refreshed
 //! after a change and every few seconds (so that every instance on the database follows).
 
@@ -31,6 +31,16 @@ pub struct Settings {
     pub truncate_ips: bool,
     /// SigV2 requests and pre-signed URLs are accepted.
     pub sigv2: bool,
+    /// Sharing policy: the longest lifetime of a share page, in seconds; 0: no limit (pages
+    /// may never expire).
+    pub max_page_secs: i64,
+    /// Sharing policy: share pages living longer than this many seconds (or never expiring)
+    /// need a password; 0: none need one for their lifetime.
+    pub page_password_after_secs: i64,
+    /// Sharing policy: folder pages need a password.
+    pub folder_password: bool,
+    /// Sharing policy: folder pages may be made.
+    pub folder_pages: bool,
 }
 
 impl Default for Settings {
@@ -42,18 +52,26 @@ impl Default for Settings {
             audit_retention_secs: 365 * 86_400,
             truncate_ips: false,
             sigv2: true,
+            max_page_secs: 0,
+            page_password_after_secs: 0,
+            folder_password: false,
+            folder_pages: true,
         }
     }
 }
 
 /// The names settings are stored under.
-const NAMES: [&str; 6] = [
+const NAMES: [&str; 10] = [
     "public_s3_url",
     "default_link_secs",
     "max_link_secs",
     "audit_retention_secs",
     "truncate_ips",
     "sigv2",
+    "max_page_secs",
+    "page_password_after_secs",
+    "folder_password",
+    "folder_pages",
 ];
 
 impl Settings {
@@ -65,6 +83,10 @@ impl Settings {
             "audit_retention_secs" => self.audit_retention_secs.to_string(),
             "truncate_ips" => self.truncate_ips.to_string(),
             "sigv2" => self.sigv2.to_string(),
+            "max_page_secs" => self.max_page_secs.to_string(),
+            "page_password_after_secs" => self.page_password_after_secs.to_string(),
+            "folder_password" => self.folder_password.to_string(),
+            "folder_pages" => self.folder_pages.to_string(),
             _ => String::new(),
         }
     }
@@ -78,6 +100,10 @@ impl Settings {
             "audit_retention_secs" => set_parsed(&mut self.audit_retention_secs, value),
             "truncate_ips" => set_parsed(&mut self.truncate_ips, value),
             "sigv2" => set_parsed(&mut self.sigv2, value),
+            "max_page_secs" => set_parsed(&mut self.max_page_secs, value),
+            "page_password_after_secs" => set_parsed(&mut self.page_password_after_secs, value),
+            "folder_password" => set_parsed(&mut self.folder_password, value),
+            "folder_pages" => set_parsed(&mut self.folder_pages, value),
             _ => {}
         }
     }
@@ -102,6 +128,18 @@ impl Settings {
             return Err(Error::invalid(
                 "default_link_secs",
                 "The default link lifetime cannot be longer than the longest one.",
+            ));
+        }
+        if self.max_page_secs < 0 {
+            return Err(Error::invalid(
+                "max_page_secs",
+                "The longest share-page lifetime is a duration, or none.",
+            ));
+        }
+        if self.page_password_after_secs < 0 {
+            return Err(Error::invalid(
+                "page_password_after_secs",
+                "Give a duration, or none.",
             ));
         }
         if self.audit_retention_secs < 86_400 {
@@ -170,19 +208,39 @@ pub async fn load(pool: &Pool, base: &Settings) -> Result<Settings> {
     Ok(settings)
 }
 
-/// Records the public S3 URL `serve` runs with (its command line's, or the address it listens
-/// on), for the admin commands run beside it without `--public-s3-url`. The last server
-/// started on the database wins.
-pub async fn record_served_url(pool: &Pool, url: &str) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO served_with (name, value, updated_at) VALUES ('public_s3_url', $1, $2)
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-    )
-    .bind(url)
-    .bind(now_unix())
-    .execute(pool)
-    .await?;
+/// Records the settings `serve` runs with (its command line's; the public S3 URL is the
+/// address it listens on without `--public-s3-url`), for the admin commands run beside it: they
+/// sign links for that URL and issue share pages under that policy. The last server started
+/// on the database wins.
+pub async fn record_served(pool: &Pool, base: &Settings) -> Result<()> {
+    let mut tx = write_tx(pool).await?;
+    for name in NAMES {
+        sqlx::query(
+            "INSERT INTO served_with (name, value, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value,
+             updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(base.get(name))
+        .bind(now_unix())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
+}
+
+/// The command line's settings of the last `serve` on this database ([`record_served`]); the
+/// built-in ones where no server ever said.
+pub async fn served(pool: &Pool) -> Result<Settings> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT name, value FROM served_with")
+        .fetch_all(pool)
+        .await?;
+    let mut settings = Settings::default();
+    for (name, value) in rows {
+        settings.set(&name, &value);
+    }
+    Ok(settings)
 }
 
 /// The public S3 URL the last `serve` on this database ran with, if one ever started.
@@ -385,6 +443,10 @@ mod tests {
             audit_retention_secs: 30 * 86_400,
             truncate_ips: true,
             sigv2: false,
+            max_page_secs: 90 * 86_400,
+            page_password_after_secs: 86_400,
+            folder_password: true,
+            folder_pages: false,
         };
         for name in NAMES {
             s.set(name, &wanted.get(name));
@@ -392,6 +454,6 @@ mod tests {
         assert_eq!(s, wanted);
         s.set("max_link_secs", "soon");
         assert_eq!(s.max_link_secs, 86_400);
-        assert_eq!(Settings::default().differing(&wanted).len(), 6);
+        assert_eq!(Settings::default().differing(&wanted).len(), 10);
     }
 }

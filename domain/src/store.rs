@@ -45,6 +45,16 @@ pub trait ObjectStore: Send + Sync {
     /// One page of `bucket` under `prefix`, folded at `/`, starting after `after`.
     async fn list(&self, bucket: &str, prefix: &str, after: &str, limit: usize) -> Result<Listing>;
 
+    /// Up to `limit` objects of `bucket` whose keys start with `prefix`, in key order, after
+    /// `after`, at any depth (not folded): what a folder's zip holds.
+    async fn walk(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<ObjectRow>>;
+
     /// Deletes one object; deleting a missing one succeeds, as in S3.
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<()>;
 

@@ -246,6 +246,24 @@ pub struct ServeArgs {
     #[arg(long, env = "BUCKETSHARE_AUDIT_TRUNCATE_IPS")]
     pub audit_truncate_ips: bool,
 
+    /// Sharing policy: the longest lifetime of a share page (e.g. `30d`). Unset: any, and
+    /// pages that never expire.
+    #[arg(long, env = "BUCKETSHARE_MAX_PAGE_LIFETIME", value_parser = parse_duration)]
+    pub max_page_lifetime: Option<Duration>,
+
+    /// Sharing policy: share pages that live longer than this (or never expire) need a
+    /// password. Unset: no page needs one for its lifetime.
+    #[arg(long, env = "BUCKETSHARE_PAGE_PASSWORD_AFTER", value_parser = parse_duration)]
+    pub page_password_after: Option<Duration>,
+
+    /// Sharing policy: folder pages need a password.
+    #[arg(long, env = "BUCKETSHARE_FOLDER_PAGE_PASSWORD")]
+    pub folder_page_password: bool,
+
+    /// Sharing policy: no folder pages (share pages of single files only).
+    #[arg(long, env = "BUCKETSHARE_NO_FOLDER_PAGES")]
+    pub no_folder_pages: bool,
+
     /// Serve Prometheus metrics at `/metrics` on the console listener, to requests that carry
     /// `Authorization: Bearer TOKEN` (16 to 256 visible ASCII characters). Unset: no `/metrics`.
     #[arg(long, env = "BUCKETSHARE_METRICS_TOKEN", value_parser = parse_metrics_token, hide_env_values = true)]
@@ -303,6 +321,10 @@ impl Default for ServeArgs {
             audit_requests: true,
             audit_retention: Duration::from_secs(365 * 86_400),
             audit_truncate_ips: false,
+            max_page_lifetime: None,
+            page_password_after: None,
+            folder_page_password: false,
+            no_folder_pages: false,
             metrics_token: None,
             header_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(60),

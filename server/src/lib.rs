@@ -16,3 +16,4 @@ pub mod site;
 pub mod store;
 pub mod transfers;
 pub mod web;
+pub mod zip;

@@ -54,17 +54,21 @@ pub async fn run(
         Some(url) => url.to_owned(),
         None => listening_url(s3_listener.local_addr()?),
     };
-    domain::settings::record_served_url(&pool, &public_s3_url)
-        .await
-        .context("cannot record the public S3 URL")?;
     let network = Network::new(args.trusted_proxies.clone(), args.audit_truncate_ips);
     let base = Settings {
         public_s3_url: public_s3_url.clone(),
         audit_retention_secs: i64::try_from(args.audit_retention.as_secs()).unwrap_or(i64::MAX),
         truncate_ips: args.audit_truncate_ips,
         sigv2: !args.disable_sigv2,
+        max_page_secs: secs(args.max_page_lifetime),
+        page_password_after_secs: secs(args.page_password_after),
+        folder_password: args.folder_page_password,
+        folder_pages: !args.no_folder_pages,
         ..Settings::default()
     };
+    domain::settings::record_served(&pool, &base)
+        .await
+        .context("cannot record the settings served with")?;
     let settings = Live::new(base, network.clone());
     settings
         .refresh(&pool)
@@ -324,6 +328,11 @@ fn listening_url(addr: std::net::SocketAddr) -> String {
          console) says where recipients reach this server"
     );
     format!("http://{loopback}")
+}
+
+/// A policy duration in seconds; 0 for none.
+fn secs(duration: Option<std::time::Duration>) -> i64 {
+    duration.map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX).max(1))
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! The Settings page: what links are signed for and how long they may live, audit retention and
-//! IP truncation, SigV2; and the console's admin accounts (create, disable, enable).
+//! The Settings page: what links are signed for and how long they may live, the sharing policy
+//! for share pages, audit retention and IP truncation, SigV2; and the console's admin accounts (create, disable, enable).
 
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -24,6 +24,12 @@ pub struct SettingsForm {
     pub audit_retention: String,
     pub truncate_ips: bool,
     pub sigv2: bool,
+    /// The sharing policy: the longest share-page lifetime (`none`), a password after that
+    /// long (`none`), a password on folder pages, folder pages at all.
+    pub max_page: String,
+    pub page_password_after: String,
+    pub folder_password: bool,
+    pub folder_pages: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +66,10 @@ pub async fn save_settings(
     audit_retention: String,
     truncate_ips: Option<String>,
     sigv2: Option<String>,
+    max_page: String,
+    page_password_after: String,
+    folder_password: Option<String>,
+    folder_pages: Option<String>,
 ) -> Result<(), AppError> {
     let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
     let form = SettingsForm {
@@ -69,6 +79,10 @@ pub async fn save_settings(
         audit_retention,
         truncate_ips: truncate_ips.is_some(),
         sigv2: sigv2.is_some(),
+        max_page,
+        page_password_after,
+        folder_password: folder_password.is_some(),
+        folder_pages: folder_pages.is_some(),
     };
     ssr::save(&admin, form).await
 }
@@ -208,6 +222,47 @@ fn SettingsForms(
                     " Accept SigV2 requests and links (aws cli v1's default for presign)"
                 </label>
                 <p class="hint">{from_cli("sigv2")}</p>
+                <h3>"Sharing policy"</h3>
+                <p class="hint">
+                    "What share pages may be (links served by bucketshare, which can outlive 7 days). A page made or changed against it is refused, naming the rule."
+                </p>
+                <TextField
+                    id="max_page"
+                    label="Longest share-page lifetime"
+                    value=f.max_page
+                    hint=format!(
+                        "e.g. 30d or 1y; none: any, and pages that never expire. {}",
+                        from_cli("max_page_secs"),
+                    )
+                    error=save_error
+                    error_field="max_page_secs"
+                />
+                <TextField
+                    id="page_password_after"
+                    label="Require a password on pages that live longer than"
+                    value=f.page_password_after
+                    hint=format!(
+                        "e.g. 7d; none: no page needs one for its lifetime. {}",
+                        from_cli("page_password_after_secs"),
+                    )
+                    error=save_error
+                    error_field="page_password_after_secs"
+                />
+                <label class="check">
+                    <input type="checkbox" name="folder_pages" value="on" checked=f.folder_pages />
+                    " Allow folder pages (a folder as one link, with a zip of all of it)"
+                </label>
+                <p class="hint">{from_cli("folder_pages")}</p>
+                <label class="check">
+                    <input
+                        type="checkbox"
+                        name="folder_password"
+                        value="on"
+                        checked=f.folder_password
+                    />
+                    " Require a password on folder pages"
+                </label>
+                <p class="hint">{from_cli("folder_password")}</p>
                 <h3>"Audit"</h3>
                 <TextField
                     id="audit_retention"

@@ -20,6 +20,25 @@ fn seconds(field: &str, text: &str) -> Result<i64, AppError> {
         .ok_or_else(|| AppError::invalid(field, "Give a duration like 15m, 1h, 7d or 90d."))
 }
 
+/// An optional duration field: empty or `none` for none (0).
+fn seconds_or_none(field: &str, text: &str) -> Result<i64, AppError> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("none") {
+        return Ok(0);
+    }
+    seconds(field, text)
+        .map_err(|_| AppError::invalid(field, "Give a duration like 30d or 1y, or none."))
+}
+
+/// An optional duration as the form shows it.
+fn human_or_none(secs: i64) -> String {
+    if secs == 0 {
+        "none".to_owned()
+    } else {
+        human(secs)
+    }
+}
+
 pub async fn view(admin: &Admin) -> Result<SettingsView, AppError> {
     let state = app_state()?;
     let now = state.settings.get();
@@ -34,6 +53,10 @@ pub async fn view(admin: &Admin) -> Result<SettingsView, AppError> {
                 "max_link_secs" => human(base.max_link_secs),
                 "audit_retention_secs" => human(base.audit_retention_secs),
                 "truncate_ips" => on_off(base.truncate_ips),
+                "max_page_secs" => human_or_none(base.max_page_secs),
+                "page_password_after_secs" => human_or_none(base.page_password_after_secs),
+                "folder_password" => on_off(base.folder_password),
+                "folder_pages" => on_off(base.folder_pages),
                 _ => on_off(base.sigv2),
             };
             (name.to_owned(), shown)
@@ -57,6 +80,10 @@ pub async fn view(admin: &Admin) -> Result<SettingsView, AppError> {
             audit_retention: human(now.audit_retention_secs),
             truncate_ips: now.truncate_ips,
             sigv2: now.sigv2,
+            max_page: human_or_none(now.max_page_secs),
+            page_password_after: human_or_none(now.page_password_after_secs),
+            folder_password: now.folder_password,
+            folder_pages: now.folder_pages,
         },
         command_line,
         admins,
@@ -77,6 +104,13 @@ pub async fn save(admin: &Admin, form: SettingsForm) -> Result<(), AppError> {
         audit_retention_secs: seconds("audit_retention_secs", &form.audit_retention)?,
         truncate_ips: form.truncate_ips,
         sigv2: form.sigv2,
+        max_page_secs: seconds_or_none("max_page_secs", &form.max_page)?,
+        page_password_after_secs: seconds_or_none(
+            "page_password_after_secs",
+            &form.page_password_after,
+        )?,
+        folder_password: form.folder_password,
+        folder_pages: form.folder_pages,
     };
     let origin = admin_origin(&admin.name).await;
     state

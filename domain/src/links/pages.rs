@@ -2,7 +2,10 @@
 //! URLs. A page is a link of kind [`LinkKind::Page`]: it has no signature and no access key; it
 //! acts as the user who made it, whose grant on the object is checked on every request (so it
 //! dies with the grant, the user, its revocation or its expiry, like a pre-signed link, and
-//! lists with the same states). It may live forever ([`NEVER`]), carry a download limit
+//! lists with the same states). It shares one object, or a folder: a key that is empty (the
+//! whole bucket) or ends with `/` is a prefix, and the grant must cover all of it
+//! ([`Link::is_folder`]). What an admin allows of pages is the sharing policy in the
+//! [`Settings`], checked when a page is made or changed ([`check_policy`]). It may live forever ([`NEVER`]), carry a download limit
 //! counted atomically ([`count_download`]), a password ([`unlock`], throttled per page and
 //! address; the unlocked state is a sealed cookie value, [`unlocked`]) and a note to the
 //! recipient.
@@ -18,6 +21,7 @@ use zeroize::Zeroizing;
 use super::{Link, LinkKind, MAX_LABEL_CHARS, new_id, select_links_where, signature_hash};
 use crate::audit::{self, Action, Origin};
 use crate::db::Pool;
+use crate::settings::{Settings, human};
 use crate::{Error, Result, now_unix, write_tx};
 
 /// The expiry of a page that never expires: 9999-12-31T23:59:59Z, so that every "still
@@ -32,7 +36,7 @@ pub const MAX_NOTE_CHARS: usize = 2000;
 #[derive(Default)]
 pub struct NewPage<'a> {
     pub bucket: &'a str,
-    /// The object shared.
+    /// The object shared; a folder when it is empty or ends with `/`.
     pub key: &'a str,
     /// The IAM user the page acts as.
     pub user: &'a str,
@@ -57,15 +61,20 @@ pub struct Created {
 
 /// Makes a share page.
 ///
-/// This fails if: the object is not named, the lifetime or the download limit is out of range,
-/// the note or label is too long, the user does not exist, or may not read the object now.
-pub async fn create(pool: &Pool, page: NewPage<'_>, by: &Origin) -> Result<Created> {
-    if page.key.is_empty() || page.key.ends_with('/') {
-        return Err(Error::invalid("object", "name an object"));
-    }
+/// This fails if: the lifetime or the download limit is out of range, the note or label is too
+/// long, the sharing policy does not allow the page, the user does not exist, or may not read
+/// the object (all of the folder) now.
+pub async fn create(
+    pool: &Pool,
+    page: NewPage<'_>,
+    policy: &Settings,
+    by: &Origin,
+) -> Result<Created> {
     let now = now_unix();
     let expires_at = expiry(page.lifetime, now)?;
     check_limit(page.max_downloads)?;
+    let folder = is_folder(page.key);
+    check_policy(policy, folder, expires_at, now, page.password.is_some())?;
     let note = page.note.map(str::trim).filter(|n| !n.is_empty());
     if let Some(note) = note {
         let chars = note.chars().count();
@@ -99,8 +108,11 @@ pub async fn create(pool: &Pool, page: NewPage<'_>, by: &Origin) -> Result<Creat
         return Err(Error::invalid(
             "user",
             format!(
-                "user `{}` may not read s3://{}/{}; grant it first",
-                page.user, page.bucket, page.key
+                "user `{}` may not read {}s3://{}/{}; grant it first",
+                page.user,
+                if folder { "all of " } else { "" },
+                page.bucket,
+                page.key
             ),
         ));
     }
@@ -167,8 +179,15 @@ pub struct Update {
 /// ends what the old one opened.
 ///
 /// This fails if: `id` is not a share page, it was revoked (revocation is final), nothing is
-/// changed, or a new value is out of range.
-pub async fn update(pool: &Pool, id: &str, change: Update, by: &Origin) -> Result<Link> {
+/// changed, a new value is out of range, or a new expiry or the password's removal is against
+/// the sharing policy.
+pub async fn update(
+    pool: &Pool,
+    id: &str,
+    change: Update,
+    policy: &Settings,
+    by: &Origin,
+) -> Result<Link> {
     let link = super::get(pool, id).await?;
     if link.kind != LinkKind::Page {
         return Err(Error::invalid(
@@ -197,6 +216,13 @@ pub async fn update(pool: &Pool, id: &str, change: Update, by: &Origin) -> Resul
             limit
         }
     };
+    if change.lifetime.is_some() || change.password.is_some() {
+        let password = match &change.password {
+            None => link.password,
+            Some(new) => new.is_some(),
+        };
+        check_policy(policy, link.is_folder(), expires_at, now, password)?;
+    }
     let password_changed = change.password.is_some();
     let new_hash = match change.password {
         Some(Some(password)) => {
@@ -272,6 +298,62 @@ fn expiry(lifetime: Option<std::time::Duration>, now: i64) -> Result<i64> {
         ));
     }
     Ok(now + secs)
+}
+
+/// Whether a page's key names a folder (a prefix): empty, or ending with `/`.
+pub fn is_folder(key: &str) -> bool {
+    key.is_empty() || key.ends_with('/')
+}
+
+impl Link {
+    /// Whether this is a share page of a folder.
+    pub fn is_folder(&self) -> bool {
+        self.kind == LinkKind::Page && is_folder(&self.key)
+    }
+}
+
+/// Refuses a page made or changed `now` that the sharing policy does not allow, naming the
+/// rule: folder pages off, a lifetime longer than the longest allowed, or no password where
+/// one is required (on folder pages, or on pages living longer than a set time).
+pub fn check_policy(
+    policy: &Settings,
+    folder: bool,
+    expires_at: i64,
+    now: i64,
+    password: bool,
+) -> Result<()> {
+    let longer_than = |secs: i64| secs > 0 && (expires_at == NEVER || expires_at - now > secs);
+    if folder && !policy.folder_pages {
+        return Err(Error::invalid(
+            "object",
+            "the sharing policy allows no folder pages; share files one by one",
+        ));
+    }
+    if longer_than(policy.max_page_secs) {
+        return Err(Error::invalid(
+            "expiry",
+            format!(
+                "the sharing policy allows share pages of at most {}",
+                human(policy.max_page_secs)
+            ),
+        ));
+    }
+    if !password && folder && policy.folder_password {
+        return Err(Error::invalid(
+            "password",
+            "the sharing policy requires a password on folder pages",
+        ));
+    }
+    if !password && longer_than(policy.page_password_after_secs) {
+        return Err(Error::invalid(
+            "password",
+            format!(
+                "the sharing policy requires a password on pages that live longer than {}",
+                human(policy.page_password_after_secs)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn check_limit(max_downloads: Option<i64>) -> Result<()> {
@@ -415,6 +497,41 @@ fn token_hash(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sharing_policy_names_the_rule_it_refuses_by() {
+        let now = 1_000_000;
+        let day = 86_400;
+        let field = |policy: &Settings, folder, expires_at, password| match check_policy(
+            policy, folder, expires_at, now, password,
+        ) {
+            Ok(()) => "ok",
+            Err(Error::Invalid { field, .. }) => field,
+            Err(_) => "other",
+        };
+        let open = Settings::default();
+        assert_eq!(field(&open, true, NEVER, false), "ok");
+        let strict = Settings {
+            max_page_secs: 30 * day,
+            page_password_after_secs: 7 * day,
+            folder_password: true,
+            folder_pages: true,
+            ..Settings::default()
+        };
+        assert_eq!(field(&strict, false, now + 30 * day, true), "ok");
+        assert_eq!(field(&strict, false, now + 30 * day + 1, true), "expiry");
+        assert_eq!(field(&strict, false, NEVER, true), "expiry");
+        assert_eq!(field(&strict, false, now + 7 * day, false), "ok");
+        assert_eq!(field(&strict, false, now + 7 * day + 1, false), "password");
+        assert_eq!(field(&strict, true, now + day, false), "password");
+        assert_eq!(field(&strict, true, now + day, true), "ok");
+        let no_folders = Settings {
+            folder_pages: false,
+            ..Settings::default()
+        };
+        assert_eq!(field(&no_folders, true, now + day, true), "object");
+        assert_eq!(field(&no_folders, false, now + day, true), "ok");
+    }
 
     #[test]
     fn tokens_carry_256_random_bits_and_are_stored_as_hashes() {

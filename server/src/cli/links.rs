@@ -10,9 +10,10 @@ use crate::config::parse_duration;
 #[derive(Debug, Subcommand)]
 pub enum LinkCommand {
     /// Issue a share link to one object, as an IAM user who may read (or write) it: a
-    /// pre-signed S3 URL, or with --page a share page served by bucketshare.
+    /// pre-signed S3 URL, or with --page a share page served by bucketshare (of a file, or of
+    /// a folder: s3://BUCKET/FOLDER/, with a trailing slash).
     Create {
-        /// s3://BUCKET/KEY
+        /// s3://BUCKET/KEY; with --page also s3://BUCKET/FOLDER/ (s3://BUCKET/: all of it)
         object: String,
         /// The IAM user the link is signed as (a page acts as them).
         #[arg(long = "as")]
@@ -150,7 +151,7 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
             label,
             json,
         } => {
-            let (bucket, key) = parse_object(&object)?;
+            let (bucket, key) = parse_shared(&object)?;
             let password = read_password(password_stdin, password_file.as_deref())?;
             if method != Method::Get {
                 anyhow::bail!("--method: a share page is for downloads (GET)");
@@ -172,6 +173,7 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
                     note: note.as_deref(),
                     label: label.as_deref(),
                 },
+                &settings,
                 &cx.by,
             )
             .await?;
@@ -285,7 +287,8 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
                 },
                 password,
             };
-            let link = links::pages::update(&cx.pool, &id, change, &cx.by).await?;
+            let settings = cx.settings().await?;
+            let link = links::pages::update(&cx.pool, &id, change, &settings, &cx.by).await?;
             if json {
                 print_json(&link)?;
             } else {
@@ -378,6 +381,17 @@ fn read_password(
 }
 
 /// `s3://BUCKET/KEY` → (bucket, key).
+/// What a page shares: `s3://BUCKET/KEY`, or a folder, `s3://BUCKET/PREFIX/` (`s3://BUCKET/`:
+/// all of the bucket).
+fn parse_shared(text: &str) -> anyhow::Result<(&str, &str)> {
+    let rest = text.strip_prefix("s3://").unwrap_or_default();
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() || (key.is_empty() && !text.ends_with('/')) {
+        anyhow::bail!("`{text}` is not of the form s3://BUCKET/KEY or s3://BUCKET/FOLDER/");
+    }
+    Ok((bucket, key))
+}
+
 fn parse_object(text: &str) -> anyhow::Result<(&str, &str)> {
     text.strip_prefix("s3://")
         .and_then(|rest| rest.split_once('/'))
@@ -390,6 +404,7 @@ fn row(link: &Link) -> Vec<String> {
         link.id.clone(),
         format!("s3://{}/{}", link.bucket, link.key),
         match link.kind {
+            links::LinkKind::Page if link.is_folder() => "folder".to_owned(),
             links::LinkKind::Page => "page".to_owned(),
             links::LinkKind::Presigned => link.method.clone(),
         },
@@ -416,5 +431,15 @@ mod tests {
         assert!(parse_object("s3://b/k/x").is_ok());
         assert!(parse_object("s3://b/").is_err());
         assert!(parse_object("b/k").is_err());
+    }
+
+    #[test]
+    fn pages_share_objects_or_folders() {
+        assert_eq!(parse_shared("s3://b/k").unwrap(), ("b", "k"));
+        assert_eq!(parse_shared("s3://b/dir/").unwrap(), ("b", "dir/"));
+        assert_eq!(parse_shared("s3://b/").unwrap(), ("b", ""));
+        assert!(parse_shared("s3://b").is_err());
+        assert!(parse_shared("s3:///k").is_err());
+        assert!(parse_shared("b/k").is_err());
     }
 }

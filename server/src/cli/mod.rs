@@ -140,12 +140,12 @@ impl PublicUrl {
 }
 
 impl Context {
-    /// The settings in force: the command line's (or the running server's), with what an
-    /// admin set in the console over them (as the server sees them).
+    /// The settings in force: the running server's command line's (and `--public-s3-url`),
+    /// with what an admin set in the console over them (as the server sees them).
     async fn settings(&self) -> anyhow::Result<domain::settings::Settings> {
         let base = domain::settings::Settings {
             public_s3_url: self.public_s3_url.url(),
-            ..Default::default()
+            ..domain::settings::served(&self.pool).await?
         };
         Ok(domain::settings::load(&self.pool, &base).await?)
     }

@@ -312,6 +312,11 @@ impl Seen {
         }
     }
 
+    /// The request is for `key` (a file or folder within a folder page).
+    pub fn on_key(&mut self, key: &str) {
+        self.event.key = Some(clean(key, MAX_KEY_CHARS));
+    }
+
     /// The request is refused for `code` (a share page's state, or its file gone): recorded
     /// as denied with that code, whatever the answer's status.
     pub fn refused_as(&mut self, code: &str) {

@@ -70,6 +70,8 @@ fn every_server_function() -> Vec<(&'static str, Vec<(&'static str, &'static str
                 ("default_link", "1h"),
                 ("max_link", "1d"),
                 ("audit_retention", "30d"),
+                ("max_page", "none"),
+                ("page_password_after", "none"),
             ],
         ),
         ("settings/reset", vec![("confirm", "yes")]),
@@ -441,6 +443,9 @@ async fn settings_apply_at_once_are_checked_and_audited() -> TestResult {
             ("default_link", default),
             ("max_link", max),
             ("audit_retention", keep),
+            ("max_page", "none"),
+            ("page_password_after", ""),
+            ("folder_pages", "on"),
         ]
     };
     // Bad values name their field, and nothing is saved.
@@ -475,6 +480,14 @@ async fn settings_apply_at_once_are_checked_and_audited() -> TestResult {
         let v: serde_json::Value = serde_json::from_str(&answer.body)?;
         assert_eq!(v["field"], field, "{}", answer.body);
     }
+    // The sharing policy's durations too.
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend(save("https://files.example.com", "1h", "1d", "30d"));
+    form.retain(|(name, _)| *name != "max_page");
+    form.push(("max_page", "a while"));
+    let answer = client.call("settings/save", &form).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.body.contains("max_page_secs"), "{}", answer.body);
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settings")
         .fetch_one(&app.pool)
         .await?;
@@ -567,6 +580,14 @@ async fn settings_apply_at_once_are_checked_and_audited() -> TestResult {
         .call("settings/reset", &[("csrf", &csrf), ("confirm", "yes")])
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    // The sharing policy's durations too.
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend(save("https://files.example.com", "1h", "1d", "30d"));
+    form.retain(|(name, _)| *name != "max_page");
+    form.push(("max_page", "a while"));
+    let answer = client.call("settings/save", &form).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.body.contains("max_page_secs"), "{}", answer.body);
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settings")
         .fetch_one(&app.pool)
         .await?;
@@ -1640,6 +1661,9 @@ async fn a_links_page_shows_its_url_again_while_it_works() -> TestResult {
                 ("default_link", "1h"),
                 ("max_link", "7d"),
                 ("audit_retention", "90d"),
+                ("max_page", "none"),
+                ("page_password_after", "none"),
+                ("folder_pages", "on"),
             ],
         )
         .await;

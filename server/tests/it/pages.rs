@@ -4,6 +4,7 @@
 
 use domain::grants::Permission;
 use domain::links::{self, LinkState, pages};
+use domain::settings::Settings;
 
 use crate::harness::TestResult;
 use crate::links::cli;
@@ -66,6 +67,7 @@ async fn page(env: &S3Env, key: &str, max_downloads: Option<i64>) -> pages::Crea
             label: Some("for Bob"),
             ..pages::NewPage::default()
         },
+        &Settings::default(),
         &admin(),
     )
     .await
@@ -209,6 +211,7 @@ async fn pages_die_with_revocation_expiry_and_their_users_rights() -> TestResult
             lifetime: Some(std::time::Duration::from_secs(1)),
             ..pages::NewPage::default()
         },
+        &Settings::default(),
         &admin(),
     )
     .await?;
@@ -283,6 +286,7 @@ async fn a_page_needs_a_readable_object_and_says_what_is_wrong() -> TestResult {
     let env = S3Env::start().await;
     shared(&env).await?;
     let by = admin();
+    let open_policy = Settings::default();
     let make = |key: &'static str, user: &'static str, max: Option<i64>| {
         pages::create(
             &env.pool,
@@ -293,6 +297,7 @@ async fn a_page_needs_a_readable_object_and_says_what_is_wrong() -> TestResult {
                 max_downloads: max,
                 ..pages::NewPage::default()
             },
+            &open_policy,
             &by,
         )
     };
@@ -301,10 +306,23 @@ async fn a_page_needs_a_readable_object_and_says_what_is_wrong() -> TestResult {
         Ok(_) => "made".to_owned(),
     };
     assert!(refused(make("dir/report.txt", "nobody", None).await).contains("nobody"));
-    assert!(refused(make("", "ann", None).await).contains("name an object"));
     assert!(refused(make("dir/report.txt", "ann", Some(0)).await).contains("at least 1"));
     env.user("bob", false).await;
     assert!(refused(make("dir/report.txt", "bob", None).await).contains("may not read"));
+    // A folder page needs a grant on all of the folder.
+    domain::grants::add(
+        &env.pool,
+        "bob",
+        "shared",
+        Permission::Read,
+        "dir/",
+        None,
+        &by,
+    )
+    .await?;
+    assert!(make("dir/", "bob", None).await.unwrap().link.is_folder());
+    assert!(refused(make("", "bob", None).await).contains("may not read all of s3://shared/"));
+    assert!(make("", "ann", None).await.unwrap().link.is_folder());
     Ok(())
 }
 
@@ -454,6 +472,7 @@ async fn a_password_page_opens_for_the_right_password_only_and_throttles_guesses
     let env = S3Env::start().await;
     shared(&env).await?;
     let by = admin();
+    let open_policy = Settings::default();
     let protected = |password: &str| {
         pages::create(
             &env.pool,
@@ -464,6 +483,7 @@ async fn a_password_page_opens_for_the_right_password_only_and_throttles_guesses
                 password: Some(zeroize::Zeroizing::new(password.to_owned())),
                 ..pages::NewPage::default()
             },
+            &open_policy,
             &by,
         )
     };
@@ -688,6 +708,7 @@ async fn images_media_and_text_preview_in_the_page_and_nothing_else_does() -> Te
                 max_downloads: max,
                 ..pages::NewPage::default()
             },
+            &Settings::default(),
             &admin(),
         )
         .await
@@ -831,5 +852,226 @@ async fn a_limited_page_counts_every_answer_with_bytes_and_nothing_else() -> Tes
             .fetch_one(&env.pool)
             .await?;
     assert_eq!(counted, 0);
+    Ok(())
+}
+
+/// The entries of a zip, by name, with their bytes.
+fn unzip(bytes: Vec<u8>) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..zip.len())
+        .map(|i| {
+            let mut file = zip.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut bytes).unwrap();
+            (file.name().to_owned(), bytes)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_folder_page_lists_serves_and_zips_its_folder_and_nothing_outside() -> TestResult {
+    let env = S3Env::start().await;
+    shared(&env).await?;
+    for (key, body) in [
+        ("dir/sub/deep.txt", &b"deep down"[..]),
+        ("dir/a b&c.txt", b"odd name"),
+        ("dir/../x", b"a key that looks like a way out"),
+        ("dir/sub/", b""),
+        ("dirt.txt", b"beside the folder, not in it"),
+    ] {
+        put(&env, key, body, "text/plain").await;
+    }
+    let created = page(&env, "dir/", None).await;
+    assert!(created.link.is_folder());
+    let url = format!("{}/s/{}", env.endpoint, created.token);
+
+    let (status, _, body) = get(&url, None).await;
+    let html = String::from_utf8(body)?;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<h1>dir</h1>"), "{html}");
+    assert!(html.contains("sub/</a>"), "{html}");
+    assert!(html.contains(">report.txt</a>"), "{html}");
+    assert!(html.contains(">a b&amp;c.txt</a>"), "{html}");
+    assert!(!html.contains("dirt.txt"), "{html}");
+    assert!(html.contains("Download all (zip)"), "{html}");
+    let (status, _, body) = get(&format!("{url}?path=sub/"), None).await;
+    let html = String::from_utf8(body)?;
+    assert_eq!(status, 200);
+    assert!(html.contains(">deep.txt</a>"), "{html}");
+    assert!(!html.contains("report.txt"), "{html}");
+
+    // A file in it: its own page, and its bytes.
+    let (status, _, body) = get(&format!("{url}?path=a%20b%26c.txt"), None).await;
+    let html = String::from_utf8(body)?;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<h1>a b&amp;c.txt</h1>"), "{html}");
+    assert!(html.contains("/download?path=a%20b%26c.txt"), "{html}");
+    let (status, _, body) = get(&format!("{url}/download?path=sub/deep.txt"), None).await;
+    assert_eq!((status, body.as_slice()), (200, &b"deep down"[..]));
+    // Nothing outside: the path is text after the prefix, never a way up.
+    for path in ["../dirt.txt", "%2E%2E/dirt.txt", "/dirt.txt", "t.txt"] {
+        let (status, _, _) = get(&format!("{url}/download?path={path}"), None).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    // `dir/../x` is a key under `dir/`: it is served as what it is.
+    let (status, _, body) = get(&format!("{url}/download?path=../x"), None).await;
+    assert_eq!((status, body.len()), (200, 31));
+    // A repeated or malformed query is refused, not read twice.
+    let (status, _, _) = get(&format!("{url}/download?path=a&path=b"), None).await;
+    assert_eq!(status, 400);
+    // A folder is not a file, a file page has no folder.
+    assert_eq!(get(&format!("{url}/download?path=sub/"), None).await.0, 404);
+    let file_page = page(&env, "dir/report.txt", None).await;
+    let file_url = format!("{}/s/{}", env.endpoint, file_page.token);
+    assert_eq!(get(&format!("{file_url}/zip"), None).await.0, 404);
+    assert_eq!(get(&format!("{file_url}?path=x"), None).await.0, 404);
+
+    // Download all: every file under the folder, by its path in it, and the way-out key
+    // neutralised; the folder marker is no entry.
+    let (status, headers, body) = get(&format!("{url}/zip"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/zip");
+    assert!(headers["content-disposition"].to_str()?.contains("dir.zip"));
+    let entries = unzip(body);
+    let names: Vec<&str> = entries.keys().map(String::as_str).collect();
+    assert_eq!(names, ["_/x", "a b&c.txt", "report.txt", "sub/deep.txt"]);
+    assert_eq!(entries["report.txt"], b"quarterly numbers, all of them");
+    assert_eq!(entries["sub/deep.txt"], b"deep down");
+    // A sub-folder's zip.
+    let (_, _, body) = get(&format!("{url}/zip?path=sub/"), None).await;
+    assert_eq!(
+        unzip(body).keys().collect::<Vec<_>>(),
+        ["deep.txt"],
+        "a sub-folder zips alone"
+    );
+    // Each file download and each zip counted (two files, two zips).
+    eventually(|| async {
+        links::get(&env.pool, &created.link.id)
+            .await
+            .unwrap()
+            .downloads
+            == 4
+    })
+    .await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_folder_page_with_one_download_gives_one_zip_and_dies_with_the_grant() -> TestResult {
+    let env = S3Env::start().await;
+    shared(&env).await?;
+    put(&env, "dir/b.txt", b"b", "text/plain").await;
+    let created = page(&env, "dir/", Some(1)).await;
+    let url = format!("{}/s/{}", env.endpoint, created.token);
+    let (status, _, body) = get(&format!("{url}/zip"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(unzip(body).len(), 2);
+    assert_eq!(get(&format!("{url}/zip"), None).await.0, 410);
+    assert_eq!(
+        get(&format!("{url}/download?path=b.txt"), None).await.0,
+        410
+    );
+
+    let open = page(&env, "dir/", None).await;
+    let url = format!("{}/s/{}", env.endpoint, open.token);
+    assert_eq!(get(&url, None).await.0, 200);
+    domain::grants::remove(&env.pool, "ann", "shared", "", &admin()).await?;
+    for path in ["", "/zip", "/download?path=b.txt"] {
+        let (status, _, body) = get(&format!("{url}{path}"), None).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(String::from_utf8(body)?.contains("no longer shared"));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_sharing_policy_refuses_pages_naming_the_rule() -> TestResult {
+    let env = S3Env::start().await;
+    shared(&env).await?;
+    let by = admin();
+    let policy = Settings {
+        max_page_secs: 30 * 86_400,
+        page_password_after_secs: 7 * 86_400,
+        folder_password: true,
+        ..Settings::default()
+    };
+    let make = |key: &'static str, days: Option<u64>, password: Option<&str>| {
+        pages::create(
+            &env.pool,
+            pages::NewPage {
+                bucket: "shared",
+                key,
+                user: "ann",
+                lifetime: days.map(|d| std::time::Duration::from_secs(d * 86_400)),
+                password: password.map(|p| zeroize::Zeroizing::new(p.to_owned())),
+                ..pages::NewPage::default()
+            },
+            &policy,
+            &by,
+        )
+    };
+    let message = |result: domain::Result<pages::Created>| match result {
+        Err(err) => err.to_string(),
+        Ok(_) => "made".to_owned(),
+    };
+    assert!(
+        message(make("dir/report.txt", None, Some("long enough 1")).await)
+            .contains("at most 30 days")
+    );
+    assert!(
+        message(make("dir/report.txt", Some(31), Some("long enough 1")).await)
+            .contains("at most 30 days")
+    );
+    assert!(
+        message(make("dir/report.txt", Some(8), None).await)
+            .contains("requires a password on pages that live longer than 7 days")
+    );
+    assert!(
+        message(make("dir/", Some(1), None).await).contains("requires a password on folder pages")
+    );
+    let fine = make("dir/report.txt", Some(7), None).await?;
+    let folder = make("dir/", Some(1), Some("long enough 1")).await?;
+    // Changes are held to it too.
+    let longer = pages::Update {
+        lifetime: Some(Some(std::time::Duration::from_secs(20 * 86_400))),
+        ..Default::default()
+    };
+    let refused = pages::update(&env.pool, &fine.link.id, longer, &policy, &by).await;
+    assert!(
+        message(refused.map(|link| pages::Created {
+            link,
+            token: String::new()
+        }))
+        .contains("password")
+    );
+    let unprotect = pages::Update {
+        password: Some(None),
+        ..Default::default()
+    };
+    let refused = pages::update(&env.pool, &folder.link.id, unprotect, &policy, &by).await;
+    assert!(
+        message(refused.map(|link| pages::Created {
+            link,
+            token: String::new()
+        }))
+        .contains("folder pages")
+    );
+    let off = Settings {
+        folder_pages: false,
+        ..Settings::default()
+    };
+    let refused = pages::create(
+        &env.pool,
+        pages::NewPage {
+            bucket: "shared",
+            key: "dir/",
+            user: "ann",
+            ..pages::NewPage::default()
+        },
+        &off,
+        &by,
+    )
+    .await;
+    assert!(message(refused).contains("allows no folder pages"));
     Ok(())
 }

@@ -107,6 +107,38 @@ impl domain::store::ObjectStore for EmbeddedStore {
         Ok(listing)
     }
 
+    async fn walk(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<ObjectRow>> {
+        // Both bounds on the index's key column; the walk ends at the first key outside the
+        // prefix.
+        let rows = sqlx::query_as::<_, (String, i64, i64, Option<String>)>(
+            "SELECT key, size, last_modified, content_type FROM objects
+             WHERE bucket = $1 AND key >= $2 AND key > $3 ORDER BY key LIMIT $4",
+        )
+        .bind(bucket)
+        .bind(prefix)
+        .bind(after)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .take_while(|(key, ..)| key.starts_with(prefix))
+            .map(|(key, size, last_modified, content_type)| ObjectRow {
+                key,
+                size,
+                last_modified,
+                content_type,
+                live_links: 0,
+            })
+            .collect())
+    }
+
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
         objects::delete(self, bucket, key)
             .await

@@ -876,6 +876,38 @@ impl ObjectStore for UpstreamStore {
         Ok(listing)
     }
 
+    async fn walk(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> domain::Result<Vec<ObjectRow>> {
+        let page = self
+            .client
+            .list_objects_v2()
+            .bucket(self.settings.bucket(bucket))
+            .prefix(prefix)
+            .max_keys(i32::try_from(limit).unwrap_or(1000))
+            .set_start_after((!after.is_empty()).then(|| after.to_owned()))
+            .send()
+            .await
+            .map_err(|e| domain::Error::Store(self.describe(&e)))?;
+        Ok(page
+            .contents()
+            .iter()
+            .filter_map(|o| {
+                Some(ObjectRow {
+                    key: o.key.clone()?,
+                    size: o.size.unwrap_or(0),
+                    last_modified: o.last_modified.map(|t| t.secs()).unwrap_or(0),
+                    content_type: None,
+                    live_links: 0,
+                })
+            })
+            .collect())
+    }
+
     async fn delete_object(&self, bucket: &str, key: &str) -> domain::Result<()> {
         self.client
             .delete_object()

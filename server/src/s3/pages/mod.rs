@@ -2,13 +2,19 @@
 //! reach; bucket names have at least 3 characters, so `/s/` is never a path-style bucket):
 //!
 //! - `GET /s/<token>`: the landing page: the file's name, size, type and date, when the page
-//!   stops working, the sharer's note, and a download button;
+//!   stops working, the sharer's note, and a download button; for a folder page, its folders
+//!   and files, each downloadable, and **Download all**;
 //! - `GET /s/<token>/download`: the bytes, as an attachment, with one `Range` honoured;
+//! - `GET /s/<token>/zip`: a folder page's files as one zip, streamed as it is read
+//!   ([`zip`]);
 //! - `GET /s/<token>/preview`: the bytes shown in the page, for images, audio and video
 //!   (seekable: `Range` honoured), under a sandboxing policy; text is shown in the page itself
 //!   (its first 16 KiB, escaped; not HTML, XML or scripts). Nothing else is previewed (HTML,
 //!   SVG, PDF and anything unknown only download), nor the files of download-limited pages (a
 //!   preview does not count as a download, so it must not give the file away);
+//! - on a folder page, each of those takes `?path=`: a file or folder (`…/`) in the folder,
+//!   relative to it (the key is the folder's prefix followed by the path, so nothing outside
+//!   it can be named);
 //! - `POST /s/<token>`: a page's password (a form field `password`); right, it sets a cookie,
 //!   scoped to that page's path, that keeps it open for an hour in that browser.
 //!
@@ -21,12 +27,12 @@
 //! On a page with a download limit, every answer that sends bytes of the file counts (a
 //! resumed download counts again); on a page without one, answers from the first byte are
 //! counted, for the record. A HEAD, a range the file cannot satisfy (416) and a missing file
-//! count nothing.
+//! count nothing. A folder's zip counts as one download; so does each file downloaded from a
+//! folder page.
 
 use std::sync::Arc;
 
 use app::buckets::Preview;
-use app::components::{escape, human_size};
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -38,6 +44,10 @@ use tower::ServiceExt;
 
 use super::AuditLog;
 use super::audit::Seen;
+use html::{FILE_CSP, PAGE_CSP, Shown, busy, gone, html, password_page, safe, unavailable};
+
+mod html;
+mod zip;
 
 /// What the recipients' pages need.
 #[derive(Clone)]
@@ -58,6 +68,7 @@ pub fn with_pages(s3: Router, pages: Pages, domain: Option<Arc<str>>) -> Router 
         .route("/s/{token}", get(landing).post(unlock))
         .route("/s/{token}/download", get(download))
         .route("/s/{token}/preview", get(preview))
+        .route("/s/{token}/zip", get(zip))
         .fallback(|| async { gone(StatusCode::NOT_FOUND, "There is no such page.") })
         .method_not_allowed_fallback(|| async {
             gone(StatusCode::METHOD_NOT_ALLOWED, "A page can only be opened.")
@@ -86,21 +97,106 @@ fn names_a_bucket(headers: &HeaderMap, domain: Option<&str>) -> bool {
         && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
 }
 
-/// `GET /s/<token>`: what is shared, and a download button.
+/// What a request to a page is for: the page's file, or within a folder page, a file or a
+/// folder (a key, never outside the page's prefix: it is the prefix followed by `path`).
+enum Target {
+    File(String),
+    Folder(String),
+}
+
+/// The query a page's addresses take: `path`, a file or folder (`…/`) within a folder page,
+/// and `after`, where a folder's listing goes on.
+#[derive(serde::Deserialize, Default)]
+struct PageQuery {
+    path: Option<String>,
+    after: Option<String>,
+}
+
+/// The query of `req`, read once as serde reads forms (a repeated or malformed parameter is
+/// refused, never read twice).
+fn query_of(req: &http::request::Parts) -> Option<PageQuery> {
+    serde_urlencoded::from_str(req.uri.query().unwrap_or("")).ok()
+}
+
+/// What `query` names of page `link`; `None` for nothing it shares (a `path` on a file page).
+fn target(link: &Link, query: &PageQuery) -> Option<Target> {
+    let path = query.path.as_deref().unwrap_or("");
+    if !link.is_folder() {
+        return path.is_empty().then(|| Target::File(link.key.clone()));
+    }
+    let key = format!("{}{path}", link.key);
+    Some(if pages::is_folder(&key) {
+        Target::Folder(key)
+    } else {
+        Target::File(key)
+    })
+}
+
+/// A page opened for `operation`, and what in it the request names; else the answer, given.
+async fn open_target(
+    pages: &Pages,
+    token: &str,
+    req: &http::request::Parts,
+    operation: &'static str,
+) -> Result<(Link, Seen, Target, PageQuery), Response> {
+    let (link, mut seen) = open_unlocked(pages, token, req, operation).await?;
+    let Some(query) = query_of(req) else {
+        seen.refused_as("MalformedQuery");
+        let res = gone(StatusCode::BAD_REQUEST, "This address is malformed.");
+        return Err(answer(&pages.log, seen, res).await);
+    };
+    match target(&link, &query) {
+        Some(target) => {
+            let (Target::File(key) | Target::Folder(key)) = &target;
+            seen.on_key(key);
+            Ok((link, seen, target, query))
+        }
+        None => {
+            seen.refused_as("NoSuchKey");
+            let res = gone(StatusCode::NOT_FOUND, "There is no such file here.");
+            Err(answer(&pages.log, seen, res).await)
+        }
+    }
+}
+
+/// `GET /s/<token>`: what is shared, and a download button; for a folder page, its files and
+/// folders (`?path=` within it), or one file of it.
 async fn landing(State(pages): State<Pages>, Path(token): Path<String>, req: Request) -> Response {
     let (req, _) = req.into_parts();
-    let (link, mut seen) = match open_unlocked(&pages, &token, &req, "PageView").await {
+    let (link, mut seen, target, query) = match open_target(&pages, &token, &req, "PageView").await
+    {
         Ok(opened) => opened,
         Err(answered) => return answered,
     };
-    let res = match pages.store.object(&link.bucket, &link.key).await {
+    let key = match target {
+        Target::File(key) => key,
+        Target::Folder(prefix) => {
+            let after = query.after.as_deref().unwrap_or("");
+            let res = match pages
+                .store
+                .list(&link.bucket, &prefix, after, FOLDER_PAGE)
+                .await
+            {
+                Ok(listing) => html(
+                    StatusCode::OK,
+                    &html::folder_page(&token, &link, &prefix, &listing),
+                ),
+                Err(err) => unavailable(&err),
+            };
+            return answer(&pages.log, seen, res).await;
+        }
+    };
+    let res = match pages.store.object(&link.bucket, &key).await {
         Ok(Some(info)) => {
             let shown = match preview_of(&link, &info) {
-                Some(Preview::Text) => text_preview(&pages, &link).await,
+                Some(Preview::Text) => text_preview(&pages, &link.bucket, &key).await,
                 Some(kind) => Shown::Media(kind),
                 None => Shown::Nothing,
             };
-            html(StatusCode::OK, &landing_page(&token, &link, &info, &shown))
+            html(
+                StatusCode::OK,
+                &html::landing_page(&token, &link, &info, &shown),
+            )
         }
         Ok(None) => {
             seen.refused_as("NoSuchKey");
@@ -111,16 +207,36 @@ async fn landing(State(pages): State<Pages>, Path(token): Path<String>, req: Req
     answer(&pages.log, seen, res).await
 }
 
+/// Entries of a folder page's listing shown at once (a link leads to the next ones).
+const FOLDER_PAGE: usize = 200;
+
+/// A file of a page: its key, else the answer (a folder is not a file).
+async fn file_of(pages: &Pages, seen: Seen, target: Target) -> Result<(String, Seen), Response> {
+    match target {
+        Target::File(key) => Ok((key, seen)),
+        Target::Folder(_) => {
+            let mut seen = seen;
+            seen.refused_as("NoSuchKey");
+            let res = gone(StatusCode::NOT_FOUND, "That is a folder, not a file.");
+            Err(answer(&pages.log, seen, res).await)
+        }
+    }
+}
+
 /// `GET /s/<token>/download`: the bytes, counted against the page's download limit.
 async fn download(State(pages): State<Pages>, Path(token): Path<String>, req: Request) -> Response {
     let (req, _) = req.into_parts();
-    let (link, mut seen) = match open_unlocked(&pages, &token, &req, "PageDownload").await {
+    let (link, seen, target, _) = match open_target(&pages, &token, &req, "PageDownload").await {
         Ok(opened) => opened,
+        Err(answered) => return answered,
+    };
+    let (key, mut seen) = match file_of(&pages, seen, target).await {
+        Ok(file) => file,
         Err(answered) => return answered,
     };
     let wanted = range_of(&req.headers);
     let pick = move |size: u64| wanted.and_then(|r| r.check(size).ok());
-    let read = match pages.store.read(&link.bucket, &link.key, &pick).await {
+    let read = match pages.store.read(&link.bucket, &key, &pick).await {
         Ok(Some(read)) => read,
         Ok(None) => {
             seen.refused_as("NoSuchKey");
@@ -145,46 +261,65 @@ async fn download(State(pages): State<Pages>, Path(token): Path<String>, req: Re
     // answer with bytes (a resumed download counts again); on a page without one, those that
     // start at the first byte (the count is then only shown). A HEAD sends no bytes.
     let from_start = read.range.as_ref().is_none_or(|r| r.start == 0);
-    let counts = req.method != http::Method::HEAD && (link.max_downloads.is_some() || from_start);
-    if counts {
-        match pages::count_download(&pages.pool, &link.id).await {
-            Ok(true) => {}
-            Ok(false) => {
-                seen.refused_as(LinkState::Exhausted.as_str());
-                let res = gone(
-                    StatusCode::GONE,
-                    "This link has been used as many times as it allows.",
-                );
-                return answer(&pages.log, seen, res).await;
-            }
-            Err(err) => return answer(&pages.log, seen, unavailable(&err)).await,
-        }
+    if let Err(refused) = count(&pages, &link, &req, from_start, &mut seen).await {
+        return answer(&pages.log, seen, refused).await;
     }
     let content_type = plain_type(read.info.content_type.as_deref())
         .unwrap_or_else(|| "application/octet-stream".to_owned());
-    let disposition = domain::links::attachment(&link.key);
+    let disposition = domain::links::attachment(&key);
     let mut res = crate::transfers::streamed(read, content_type, disposition);
     safe(res.headers_mut(), FILE_CSP);
     answer(&pages.log, seen, res).await
+}
+
+/// Counts a download of `link` if this answer is one (`from_start`: it sends the first byte;
+/// a page with a limit counts every answer with bytes). `Err`: the answer instead, the limit
+/// being reached (or the count failing).
+async fn count(
+    pages: &Pages,
+    link: &Link,
+    req: &http::request::Parts,
+    from_start: bool,
+    seen: &mut Seen,
+) -> Result<(), Response> {
+    let counts = req.method != http::Method::HEAD && (link.max_downloads.is_some() || from_start);
+    if !counts {
+        return Ok(());
+    }
+    match pages::count_download(&pages.pool, &link.id).await {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            seen.refused_as(LinkState::Exhausted.as_str());
+            Err(gone(
+                StatusCode::GONE,
+                "This link has been used as many times as it allows.",
+            ))
+        }
+        Err(err) => Err(unavailable(&err)),
+    }
 }
 
 /// `GET /s/<token>/preview`: an image, audio or video file shown in the page, inline,
 /// seekable, sandboxed. Not counted as a download (download-limited pages have no preview).
 async fn preview(State(pages): State<Pages>, Path(token): Path<String>, req: Request) -> Response {
     let (req, _) = req.into_parts();
-    let (link, mut seen) = match open_unlocked(&pages, &token, &req, "PagePreview").await {
+    let (link, seen, target, _) = match open_target(&pages, &token, &req, "PagePreview").await {
         Ok(opened) => opened,
+        Err(answered) => return answered,
+    };
+    let (key, mut seen) = match file_of(&pages, seen, target).await {
+        Ok(file) => file,
         Err(answered) => return answered,
     };
     let wanted = range_of(&req.headers);
     let pick = move |size: u64| wanted.and_then(|r| r.check(size).ok());
-    let res = match pages.store.read(&link.bucket, &link.key, &pick).await {
+    let res = match pages.store.read(&link.bucket, &key, &pick).await {
         Ok(Some(read)) => match preview_of(&link, &read.info) {
             Some(Preview::Image | Preview::Audio | Preview::Video) => {
                 let content_type =
                     plain_type(read.info.content_type.as_deref()).unwrap_or_default();
                 let disposition =
-                    domain::links::attachment(&link.key).replacen("attachment", "inline", 1);
+                    domain::links::attachment(&key).replacen("attachment", "inline", 1);
                 let mut res = crate::transfers::streamed(read, content_type, disposition);
                 safe(res.headers_mut(), FILE_CSP);
                 res
@@ -200,6 +335,47 @@ async fn preview(State(pages): State<Pages>, Path(token): Path<String>, req: Req
         }
         Err(err) => unavailable(&err),
     };
+    answer(&pages.log, seen, res).await
+}
+
+/// `GET /s/<token>/zip`: a folder page's files (or those under `?path=`) as one zip, written
+/// as it is sent. It counts as one download.
+async fn zip(State(pages): State<Pages>, Path(token): Path<String>, req: Request) -> Response {
+    let (req, _) = req.into_parts();
+    let (link, mut seen, target, _) = match open_target(&pages, &token, &req, "PageZip").await {
+        Ok(opened) => opened,
+        Err(answered) => return answered,
+    };
+    let Target::Folder(prefix) = target else {
+        seen.refused_as("NoSuchKey");
+        let res = gone(
+            StatusCode::NOT_FOUND,
+            "This page shares one file, not a folder.",
+        );
+        return answer(&pages.log, seen, res).await;
+    };
+    if let Err(refused) = count(&pages, &link, &req, true, &mut seen).await {
+        return answer(&pages.log, seen, refused).await;
+    }
+    let name = html::folder_name(&link.bucket, &prefix);
+    let body = if req.method == http::Method::HEAD {
+        axum::body::Body::empty()
+    } else {
+        axum::body::Body::from_stream(zip::archive(pages.store.clone(), link.bucket, prefix))
+    };
+    let mut res = Response::new(body);
+    res.extensions_mut().insert(crate::transfers::Uncompressed);
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/zip"),
+    );
+    if let Ok(value) =
+        http::HeaderValue::try_from(domain::links::attachment(&format!("{name}.zip")))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    safe(headers, FILE_CSP);
     answer(&pages.log, seen, res).await
 }
 
@@ -228,22 +404,13 @@ fn plain_type(stored: Option<&str>) -> Option<String> {
     (token(kind) && token(sub)).then_some(essence)
 }
 
-/// What the landing page shows of the file.
-enum Shown {
-    Nothing,
-    /// An image, audio or video element over `/preview`.
-    Media(Preview),
-    /// The start of a text file, and whether there is more.
-    Text(String, bool),
-}
-
 /// How much of a text file its page shows (escaped, it may take several times that).
 const PREVIEW_TEXT_BYTES: u64 = 16 * 1024;
 
 /// The first [`PREVIEW_TEXT_BYTES`] of a text file, for the page to show escaped.
-async fn text_preview(pages: &Pages, link: &Link) -> Shown {
+async fn text_preview(pages: &Pages, bucket: &str, key: &str) -> Shown {
     let first = |size: u64| (size > PREVIEW_TEXT_BYTES).then_some(0..PREVIEW_TEXT_BYTES);
-    let Ok(Some(read)) = pages.store.read(&link.bucket, &link.key, &first).await else {
+    let Ok(Some(read)) = pages.store.read(bucket, key, &first).await else {
         return Shown::Nothing;
     };
     let more = read.range.is_some();
@@ -393,22 +560,6 @@ async fn unlocked(pages: &Pages, link: &Link, headers: &HeaderMap) -> bool {
     false
 }
 
-/// The password form of a page (`why`: what went wrong with the last attempt). It names
-/// nothing of what is shared until the password is given.
-fn password_page(status: StatusCode, why: Option<&str>) -> Response {
-    let why = why
-        .map(|w| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(w)))
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>A file shared with you</h1><p>This link asks for a password.</p>{why}\
-         <form method=\"post\"><label for=\"password\">Password</label>\
-         <input type=\"password\" id=\"password\" name=\"password\" required \
-         autocomplete=\"current-password\" autofocus>\
-         <button class=\"button\" type=\"submit\">Open</button></form>"
-    );
-    html(status, &frame("A file shared with you", &body))
-}
-
 /// Records a page's request (the audit event, and the link-use metric) with its answer, and
 /// gives the answer back.
 async fn answer(log: &AuditLog, seen: Seen, res: Response) -> Response {
@@ -452,179 +603,9 @@ async fn open(
     Err(answer(&pages.log, seen, gone(status, why)).await)
 }
 
-/// Headers every recipient's answer carries: nothing it holds runs on this origin, no page
-/// frames it, and the token in its address goes to no other site. `csp` is the answer's
-/// Content-Security-Policy: [`PAGE_CSP`] for our pages, [`FILE_CSP`] for a file's bytes.
-fn safe(headers: &mut HeaderMap, csp: &'static str) {
-    let mut set = |name: header::HeaderName, value: &'static str| {
-        headers.insert(name, http::HeaderValue::from_static(value));
-    };
-    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(header::REFERRER_POLICY, "no-referrer");
-    set(header::X_FRAME_OPTIONS, "DENY");
-    set(header::CACHE_CONTROL, "private, no-store");
-    set(header::CONTENT_SECURITY_POLICY, csp);
-}
-
-/// Our own pages: no script, no other resources, inline style only. (Not `sandbox`: a
-/// sandboxed page could not start its download.)
-const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
-                        media-src 'self'; frame-ancestors 'none'; \
-                        form-action 'self'; base-uri 'none'";
-
-/// A file's bytes: should a browser show them rather than save them, they run nothing.
-const FILE_CSP: &str = "sandbox; default-src 'none'; frame-ancestors 'none'";
-
-fn html(status: StatusCode, body: &str) -> Response {
-    let mut res = (status, body.to_owned()).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    safe(res.headers_mut(), PAGE_CSP);
-    res
-}
-
-/// A plain page saying why there is nothing here.
-fn gone(status: StatusCode, why: &str) -> Response {
-    html(status, &frame(why, &format!("<h1>{}</h1>", escape(why))))
-}
-
-fn busy() -> Response {
-    gone(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The server is busy. Try again in a moment.",
-    )
-}
-
-fn unavailable(err: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %err, "share page failed");
-    gone(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The file cannot be reached right now. Try again in a moment.",
-    )
-}
-
-/// The landing page of a file.
-fn landing_page(
-    token: &str,
-    link: &Link,
-    info: &domain::store::ObjectInfo,
-    shown: &Shown,
-) -> String {
-    let name = link.key.rsplit('/').next().unwrap_or(&link.key);
-    let expires = if link.expires_at == pages::NEVER {
-        "Works until it is revoked.".to_owned()
-    } else {
-        format!("Works until {} (UTC).", date(link.expires_at))
-    };
-    let limit = match link.max_downloads {
-        Some(max) => {
-            let left = (max - link.downloads).max(0);
-            format!(
-                "<p>{left} download{} left.</p>",
-                if left == 1 { "" } else { "s" }
-            )
-        }
-        None => String::new(),
-    };
-    let note = link
-        .note
-        .as_deref()
-        .map(|n| format!("<blockquote>{}</blockquote>", escape(n)))
-        .unwrap_or_default();
-    let src = format!("/s/{}/preview", escape(token));
-    let shown = match shown {
-        Shown::Nothing => String::new(),
-        Shown::Media(Preview::Image) => {
-            format!(
-                "<img class=\"preview\" src=\"{src}\" alt=\"{}\">",
-                escape(name)
-            )
-        }
-        Shown::Media(Preview::Audio) => {
-            format!("<audio class=\"preview\" controls preload=\"metadata\" src=\"{src}\"></audio>")
-        }
-        Shown::Media(_) => {
-            format!("<video class=\"preview\" controls preload=\"metadata\" src=\"{src}\"></video>")
-        }
-        Shown::Text(text, more) => format!(
-            "<pre class=\"preview\">{}</pre>{}",
-            escape(text),
-            if *more {
-                "<p class=\"small\">The start of the file: download it for the rest.</p>"
-            } else {
-                ""
-            }
-        ),
-    };
-    let body = format!(
-        "<h1>{name}</h1>{note}{shown}<dl><dt>Size</dt><dd>{size}</dd><dt>Type</dt><dd>{kind}</dd>\
-         <dt>Modified</dt><dd>{modified} (UTC)</dd></dl>\
-         <p><a class=\"button\" href=\"/s/{token}/download\" download>Download</a></p>\
-         <p class=\"small\">{expires}</p>{limit}",
-        name = escape(name),
-        size = human_size(info.size),
-        kind = escape(info.content_type.as_deref().unwrap_or("unknown")),
-        modified = date(info.last_modified),
-        token = escape(token),
-    );
-    frame(name, &body)
-}
-
-/// A whole page around `body`: small, without script, readable at phone width.
-fn frame(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\">\
-         <title>{title}</title><style>{STYLE}</style></head>\
-         <body><main>{body}</main><footer>Shared with bucketshare</footer></body></html>",
-        title = escape(title),
-    )
-}
-
-const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}\
-main{box-sizing:border-box;width:min(40rem,calc(100% - 2rem));margin:2rem auto;padding:1.5rem;background:#fff;border-radius:8px;\
-box-shadow:0 1px 3px #0002;overflow-wrap:anywhere}h1{font-size:1.4rem;margin:0 0 1rem}\
-dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem}dt{color:#57606a}dd{margin:0}\
-blockquote{margin:0 0 1rem;padding:.5rem 1rem;border-left:4px solid #0969da;background:#f0f6ff;\
-white-space:pre-wrap}.button{display:inline-block;padding:.6rem 1.2rem;background:#0969da;\
-color:#fff;border-radius:6px;text-decoration:none;font-weight:600}.button:focus{outline:3px solid #0969da55}\
-.small{color:#57606a;font-size:.9rem}.preview{display:block;max-width:100%;max-height:70vh;margin:0 0 1rem;\
-border-radius:6px}pre.preview{overflow:auto;background:#f6f8fa;padding:.75rem;font-size:.85rem;white-space:pre-wrap}form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}\
-label{width:100%;font-weight:600}input{flex:1;min-width:10rem;font:inherit;padding:.5rem;border:1px solid #8c959f;\
-border-radius:6px}button{border:0;cursor:pointer;font:inherit}.error{color:#cf222e;font-weight:600}footer{text-align:center;color:#57606a;font-size:.8rem;margin:1rem}\
-@media (prefers-color-scheme:dark){body{background:#0d1117;color:#e6edf3}main{background:#161b22}\
-dt,.small,footer{color:#8d96a0}blockquote{background:#0d2440}pre.preview{background:#0d1117}}";
-
-/// `2026-11-30 14:05` for Unix seconds, UTC.
-fn date(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .map(|t| {
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute()
-            )
-        })
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn text_from_keys_and_notes_cannot_open_markup() {
-        assert_eq!(
-            escape("<script>alert('x')</script> & \"q\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
-        );
-    }
 
     #[test]
     fn only_a_host_under_the_domain_names_a_bucket() {
@@ -642,8 +623,39 @@ mod tests {
     }
 
     #[test]
-    fn dates_are_utc_minutes() {
-        assert_eq!(date(0), "1970-01-01 00:00");
-        assert_eq!(date(pages::NEVER), "9999-12-31 23:59");
+    fn a_folder_page_names_only_keys_under_its_prefix() {
+        let link = |key: &str| Link {
+            key: key.to_owned(),
+            kind: domain::links::LinkKind::Page,
+            ..serde_json::from_value(serde_json::json!({
+                "id": "L", "bucket": "b", "key": "", "method": "GET", "user": null,
+                "access_key_id": "", "created_by": "a", "created_at": 0, "expires_at": 1,
+                "revoked_at": null, "revoked_by": null, "label": null, "access_count": 0,
+                "bytes_served": 0, "last_access_at": null, "state": "active", "kind": "page",
+                "max_downloads": null, "downloads": 0, "note": null, "password": false
+            }))
+            .unwrap()
+        };
+        let at = |link: &Link, path: Option<&str>| {
+            let query = PageQuery {
+                path: path.map(str::to_owned),
+                after: None,
+            };
+            match target(link, &query) {
+                Some(Target::File(key)) => format!("file {key}"),
+                Some(Target::Folder(key)) => format!("folder {key}"),
+                None => "none".to_owned(),
+            }
+        };
+        let folder = link("docs/");
+        assert_eq!(at(&folder, None), "folder docs/");
+        assert_eq!(at(&folder, Some("a/")), "folder docs/a/");
+        assert_eq!(at(&folder, Some("a/b.txt")), "file docs/a/b.txt");
+        // `..` is a key's text, not a way up: still under the prefix.
+        assert_eq!(at(&folder, Some("../x")), "file docs/../x");
+        let file = link("docs/a.txt");
+        assert_eq!(at(&file, None), "file docs/a.txt");
+        assert_eq!(at(&file, Some("")), "file docs/a.txt");
+        assert_eq!(at(&file, Some("b.txt")), "none");
     }
 }
