@@ -217,6 +217,25 @@ node blackbox/share-page.mjs gone "$(echo "$revoked_page" | json_field url)" 410
 passed=$((passed + $(grep -c '^ok' "$work/browser.out")))
 grep -q '^FAIL' "$work/browser.out" && fail "a revoked share page in Chromium"
 
+# A folder as one page: its files (odd names) as the zip a recipient downloads, checked entry
+# by entry; 10,000 files zip with the server's memory flat.
+py="$TOOLS_DIR/venv/bin/python"
+"$py" blackbox/folder_zip.py tree "$endpoint" "$AK" "$SK" team "$work" || fail "uploading a tree"
+folder=$(cli link create s3://team/tree/ --as alice --page --json 2>/dev/null)
+[ "$(echo "$folder" | json_field kind)" = page ] || fail "link create of a folder: $folder"
+cli link list --json | grep -q '"key": *"tree/"' || fail "the folder page is not listed"
+"$py" blackbox/folder_zip.py check "$(echo "$folder" | json_field url)/zip" "$work" | tee "$work/zip.out"
+grep -q '^FAIL' "$work/zip.out" && fail "a folder page's zip"
+passed=$((passed + 1))
+curl -fsS -o "$work/tree.zip" "$(echo "$folder" | json_field url)/zip" \
+  && unzip -tq "$work/tree.zip" >/dev/null || fail "unzip -t of a folder page's zip"
+ok "unzip -t reads a folder page's zip"
+"$py" blackbox/folder_zip.py many "$endpoint" "$AK" "$SK" team 10000 || fail "uploading 10,000 files"
+many=$(cli link create s3://team/many/ --as alice --page --json 2>/dev/null | json_field url)
+"$py" blackbox/folder_zip.py rss "$many/zip" "$pid" 10000 | tee "$work/zip.out"
+grep -q '^FAIL' "$work/zip.out" && fail "a 10,000-file folder's zip"
+passed=$((passed + 1))
+
 # --- Prometheus metrics, as a scraper reads them -----------------------------------------------
 metrics_url="http://127.0.0.1:$console_port/metrics"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$metrics_url")" = 401 ] || fail "/metrics without the token"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing bucketshare needs, skipping what is already there:
 # the pinned Rust toolchain (rust-toolchain.toml), cargo-leptos, the wasm-bindgen CLI, wasm-opt
-# (npm binaryen); with --tests also Chromium, rclone, restic, s3cmd, wget, curl, PostgreSQL, aws cli, boto3,
-# the packages ceph/s3-tests needs, the browser-test packages and s3s-fs (a real S3 server for
-# the upstream-store tests); with --bench wrk, nginx, s3s-fs, boto3 and the browser tools (the
+# (npm binaryen); with --tests also Chromium, rclone, restic, s3cmd, wget, curl, unzip,
+# PostgreSQL, aws cli, boto3, the packages ceph/s3-tests needs, the browser-test packages and
+# s3s-fs (a real S3 server for the upstream-store tests); with --bench wrk, nginx, s3s-fs, boto3 and the browser tools (the
 # WASM per page is measured in Chromium); with --garage a Garage server built from crates.io
 # (long: once per machine).
 set -euo pipefail
@@ -112,7 +112,7 @@ if [ "$want_tests" = yes ] || [ "$want_bench" = yes ]; then
     step "Chromium (Debian) for browser tests"
     apt_install chromium
   fi
-  for tool in rclone restic s3cmd wget curl; do
+  for tool in rclone restic s3cmd wget curl unzip; do
     if ! command -v "$tool" >/dev/null; then
       step "$tool (Debian) for black-box S3 tests"
       apt_install "$tool"

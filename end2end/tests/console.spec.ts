@@ -92,6 +92,7 @@ test("a first-time admin shares a file end to end, then revokes and audits it", 
   await page.getByRole("link", { name: "Share report.txt" }).click();
   await expect(page.getByRole("heading", { name: "Share report.txt" })).toBeVisible();
   await hydrated(page);
+  await page.getByLabel(/Pre-signed S3 URL: download/).check();
   await page.getByLabel("Expires after").fill("1h");
   await expect(page.getByLabel("Sign as")).toHaveValue("alice");
   await page.getByLabel("Label (optional)").fill("for the auditor");
@@ -165,6 +166,7 @@ test("a first-time admin shares a file end to end, then revokes and audits it", 
   // Deleting the user kills their links.
   await page.goto("/buckets/team/share?key=report.txt");
   await hydrated(page);
+  await page.getByLabel(/Pre-signed S3 URL: download/).check();
   await page.getByRole("button", { name: "Create link" }).click();
   const second = await page.getByLabel("Share link").inputValue();
   expect((await openAsStranger(browser, second)).status).toBe(200);
@@ -217,6 +219,7 @@ test.describe("without JavaScript", () => {
 
     // The link made by a plain form post is shown once the page comes back.
     await page.goto("/buckets/plain/share?key=notes.txt");
+    await page.getByLabel(/Pre-signed S3 URL: download/).check();
     await page.getByLabel("Sign as").selectOption("dan");
     await page.getByLabel("Expires after").fill("90m");
     await page.getByRole("button", { name: "Create link" }).click();

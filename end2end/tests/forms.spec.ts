@@ -70,6 +70,7 @@ test("forms refuse what would fail silently, ask before reviving links, and say 
   await expect(page.getByText("s3://checks/nothing.txt does not exist: upload it first.")).toBeVisible();
   await page.goto("/buckets/checks/share?key=c.txt");
   await hydrated(page);
+  await page.getByLabel(/Pre-signed S3 URL: download/).check();
   await page.getByLabel("Expires after").fill("1h");
   await page.getByRole("button", { name: "Create link" }).click();
   const url = await page.getByLabel("Share link").inputValue();

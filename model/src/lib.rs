@@ -42,6 +42,10 @@ pub struct ObjectInfo {
     pub live_links: i64,
 }
 
+/// The expiry of a share page that never expires: 9999-12-31T23:59:59Z, so that every "still
+/// works" comparison (`expires_at > now`) holds for it unchanged.
+pub const NEVER: i64 = 253_402_300_799;
+
 /// Whether a share link works now, or why not. Never stored: computed from the link, its
 /// signer, key and grants each time it is read (`domain::links`). Its text (JSON, the CLI, the
 /// SQL that computes it) is the strum name below.

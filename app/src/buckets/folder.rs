@@ -110,9 +110,11 @@ fn rows(bucket: &str, prefix: &str, listing: &Listing) -> String {
     for folder in &listing.folders {
         let label = escape(&folder[prefix.len()..]);
         html.push_str(&format!(
-            "<tr><td class=\"pick\"></td><td><a href=\"{base}?prefix={}\">📁 {label}</a></td>\
-             <td>-</td><td>folder</td><td>-</td><td></td></tr>",
-            encode(folder)
+            "<tr><td class=\"pick\"></td><td><a href=\"{base}?prefix={key}\">📁 {label}</a></td>\
+             <td>-</td><td>folder</td><td>-</td><td class=\"row-actions\">\
+             <a class=\"button\" href=\"{base}/share?key={key}\" aria-label=\"Share folder {label}\">\
+             Share folder</a></td></tr>",
+            key = encode(folder)
         ));
     }
     for o in &listing.objects {

@@ -281,8 +281,17 @@ pub async fn share_objects(
     let mut made = Vec::new();
     for key in ssr::keys_from_form(&keys)? {
         made.push(
-            crate::links::ssr::create(&admin, &bucket, &key, &user, &expires, "GET", &label)
-                .await?,
+            crate::links::ssr::create(
+                &admin,
+                &bucket,
+                &key,
+                &user,
+                &expires,
+                "GET",
+                &label,
+                &Default::default(),
+            )
+            .await?,
         );
     }
     Ok(panel::shared(&panel::Place { bucket, prefix }, made))

@@ -1,6 +1,7 @@
-//! The share dialog of one object, rendered on the server as a [`Fragment`]: the form that
-//! issues a link (kind, lifetime, who signs it, label) and, once made, the link with its copy
-//! button and QR code.
+//! The share dialog of one object or folder, rendered on the server as a [`Fragment`]: the
+//! form that issues a link (a share page, the default, or a pre-signed URL; lifetime, who signs
+//! it, label; a page's download limit, password and note) and, once made, the link with its
+//! copy button and QR code. A folder (a key ending with `/`) is shared as a page only.
 //!
 //! [`Fragment`]: crate::fragment::Fragment
 
@@ -62,36 +63,65 @@ pub async fn dialog(bucket: &str, key: &str, made: Option<SharedLink>) -> Result
         })
         .collect_view();
     let made = made.map(|link| {
+        let until = if link.expires_at == domain::links::pages::NEVER {
+            view! { "Works until it is revoked. " }.into_any()
+        } else {
+            view! { "Works until " <Time at=link.expires_at /> ". " }.into_any()
+        };
         view! {
             <div class="shared" role="status">
-                <h3>"Link ready"</h3>
+                <h3>{if link.method == "PAGE" { "Share page ready" } else { "Link ready" }}</h3>
                 <LinkUrl url=link.url method=link.method qr_svg=link.qr_svg focus=true />
                 <p>
-                    "Works until " <Time at=link.expires_at /> ". "
-                    <a href=format!("/links/{}", link.id)>"See its accesses"</a>
+                    {until}
+                    <a href=format!("/links/{}", link.id)>"See it and its accesses"</a>
                 </p>
             </div>
         }
     });
+    let folder = domain::links::pages::is_folder(key);
+    let settings = state.settings.get();
+    let policy = policy_words(&settings, folder);
+    let kinds = if folder {
+        view! { <input type="hidden" name="method" value="PAGE" /> }.into_any()
+    } else {
+        view! {
+            <fieldset>
+                <legend>"Kind"</legend>
+                <label class="check">
+                    <input type="radio" name="method" value="PAGE" checked=true />
+                    " Share page: a page to open and download, for people"
+                </label>
+                <label class="check">
+                    <input type="radio" name="method" value="GET" />
+                    " Pre-signed S3 URL: download (for S3 tools and scripts; at most 7 days)"
+                </label>
+                <label class="check">
+                    <input type="radio" name="method" value="PUT" />
+                    " Pre-signed S3 URL: upload only (replaces the object)"
+                </label>
+            </fieldset>
+        }
+        .into_any()
+    };
+    let title = if folder {
+        let name = key.trim_end_matches('/');
+        format!(
+            "Share folder {}",
+            if name.is_empty() { bucket } else { name }
+        )
+    } else {
+        format!("Share {key}")
+    };
     Ok(render(view! {
         <section class="card share" aria-labelledby="share-title">
-            <h2 id="share-title">"Share " {key.to_owned()}</h2>
+            <h2 id="share-title">{title}</h2>
             <form method="post" action=ShareLink::PATH>
                 <input type="hidden" name="csrf" value=csrf />
                 <input type="hidden" name="bucket" value=bucket.to_owned() />
                 <input type="hidden" name="key" value=key.to_owned() />
-                <fieldset>
-                    <legend>"Kind"</legend>
-                    <label class="check">
-                        <input type="radio" name="method" value="GET" checked=true />
-                        " Download"
-                    </label>
-                    <label class="check">
-                        <input type="radio" name="method" value="PUT" />
-                        " Upload only (replaces the object)"
-                    </label>
-                </fieldset>
-                <ExpiryField limits />
+                {kinds}
+                <ExpiryField limits pages=true />
                 <ErrorPlace error=error.clone() field="expires" />
                 <label for="share-user">"Sign as"</label>
                 <select id="share-user" name="user" required aria-describedby="share-user-hint">
@@ -110,10 +140,71 @@ pub async fn dialog(bucket: &str, key: &str, made: Option<SharedLink>) -> Result
                 <input id="share-label" name="label" aria-describedby="share-label-hint" />
                 <p class="hint" id="share-label-hint">"Up to 200 characters, to find the link again."</p>
                 <ErrorPlace error=error.clone() field="label" />
-                <ErrorPlace error placed=&["expires", "user", "label"] />
+                <fieldset class="page-options">
+                    <legend>{if folder { "Page options" } else { "Share page options" }}</legend>
+                    <p class="hint">{policy}</p>
+                    <label for="share-max-downloads">"Download limit (optional)"</label>
+                    <input
+                        id="share-max-downloads"
+                        name="max_downloads"
+                        type="number"
+                        min="1"
+                        inputmode="numeric"
+                        aria-describedby="share-max-downloads-hint"
+                    />
+                    <p class="hint" id="share-max-downloads-hint">
+                        "Each download counts, a resumed one too; a folder's zip counts once. Empty: no limit."
+                    </p>
+                    <ErrorPlace error=error.clone() field="max_downloads" />
+                    <label for="share-password">"Password (optional)"</label>
+                    <input
+                        id="share-password"
+                        name="password"
+                        type="password"
+                        autocomplete="new-password"
+                        aria-describedby="share-password-hint"
+                    />
+                    <p class="hint" id="share-password-hint">
+                        "8 to 256 characters, asked before anything is shown. Send it another way than the link."
+                    </p>
+                    <ErrorPlace error=error.clone() field="password" />
+                    <label for="share-note">"Note to the recipient (optional)"</label>
+                    <textarea id="share-note" name="note" rows="2" maxlength="2000"></textarea>
+                    <ErrorPlace error=error.clone() field="note" />
+                </fieldset>
+                <ErrorPlace
+                    error
+                    placed=&["expires", "user", "label", "max_downloads", "password", "note"]
+                />
                 <button type="submit" class="primary">"Create link"</button>
             </form>
             {made}
         </section>
     }))
+}
+
+/// The sharing policy in force, in words, for the dialog's page options.
+fn policy_words(settings: &domain::settings::Settings, folder: bool) -> String {
+    let human = domain::settings::human;
+    let mut rules = Vec::new();
+    if settings.max_page_secs > 0 {
+        rules.push(format!("live at most {}", human(settings.max_page_secs)));
+    }
+    if folder && settings.folder_password {
+        rules.push("need a password (a folder)".to_owned());
+    }
+    if settings.page_password_after_secs > 0 {
+        rules.push(format!(
+            "need a password when they live longer than {}",
+            human(settings.page_password_after_secs)
+        ));
+    }
+    if rules.is_empty() {
+        "Share pages may live any time (type never for no expiry); the options below apply to them only.".to_owned()
+    } else {
+        format!(
+            "The sharing policy (Settings): pages {}. The options below apply to share pages only.",
+            rules.join(", and ")
+        )
+    }
 }

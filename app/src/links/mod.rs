@@ -1,7 +1,7 @@
 //! Share links: the list with filters, revocation one by one or in bulk, a link's page with its
 //! access log, and the share dialog that issues them.
 
-// Server functions take one argument per form field; the share form has eight.
+// Server functions take one argument per form field; the share form has eleven.
 #![allow(clippy::too_many_arguments)]
 
 #[cfg(feature = "ssr")]
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditEvent, EventTable};
 use crate::auth::CsrfField;
-use crate::components::{ConfirmField, CopyButton, Done, FormError, LoadError, Time};
+use crate::components::{ConfirmField, CopyButton, Done, FieldError, FormError, LoadError, Time};
 use crate::error::AppError;
 use crate::form::{FormAction, ServerForm};
 use crate::fragment::Fragment;
@@ -70,6 +70,48 @@ pub struct LinkDetail {
     pub revoked_at: Option<i64>,
     pub revoked_by: Option<String>,
     pub events: Vec<AuditEvent>,
+    /// What it needs to keep working, in words (each: what, and its state now).
+    pub depends: Vec<(String, String)>,
+    /// When it stops at the latest, if anything it depends on ends by itself (its expiry, a
+    /// grant's or a key's); `None`: only a revocation or an admin's change ends it.
+    pub stops_by: Option<i64>,
+    /// A share page's own options.
+    pub page: Option<PageFacts>,
+}
+
+/// What a share page is and asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageFacts {
+    pub folder: bool,
+    pub max_downloads: Option<i64>,
+    pub downloads: i64,
+    pub password: bool,
+    pub note: Option<String>,
+}
+
+/// Changes a live share page, keeping its URL: `expires` (from now, or `never`; empty: as it
+/// is), `max_downloads` (empty: no limit), a new `password` (empty: as it is) or
+/// `remove_password`.
+#[server(endpoint = "links/update")]
+pub async fn update_page(
+    csrf: String,
+    id: String,
+    expires: String,
+    max_downloads: String,
+    password: Option<String>,
+    remove_password: Option<String>,
+) -> Result<String, AppError> {
+    let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
+    let password = zeroize::Zeroizing::new(password.unwrap_or_default());
+    ssr::update_page(
+        &admin,
+        &id,
+        &expires,
+        &max_downloads,
+        password,
+        remove_password.is_some(),
+    )
+    .await
 }
 
 #[server(endpoint = "links/detail")]
@@ -107,7 +149,9 @@ pub struct SharedLink {
 }
 
 /// Issues a share link to `bucket`/`key`, signed as `user`, for `expires` (a duration: `15m`,
-/// `36h`, `3d 12h`…, from 1 minute up to the longest the settings allow), `GET` or `PUT`.
+/// `36h`, `3d 12h`…, from 1 minute up to the longest the settings allow), `GET` or `PUT`; or
+/// with `PAGE` (or a folder's key, ending with `/`) a share page, which may also live `never`
+/// and take a download limit, a password and a note.
 #[server(endpoint = "links/create")]
 pub async fn create_link(
     csrf: String,
@@ -117,9 +161,30 @@ pub async fn create_link(
     expires: String,
     method: String,
     label: String,
+    max_downloads: Option<String>,
+    password: Option<String>,
+    note: Option<String>,
 ) -> Result<SharedLink, AppError> {
     let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
-    ssr::create(&admin, &bucket, &key, &user, &expires, &method, &label).await
+    let page = page_options(max_downloads, password, note);
+    ssr::create(
+        &admin, &bucket, &key, &user, &expires, &method, &label, &page,
+    )
+    .await
+}
+
+/// A page's options from the form (fields left out are empty).
+#[cfg(feature = "ssr")]
+fn page_options(
+    max_downloads: Option<String>,
+    password: Option<String>,
+    note: Option<String>,
+) -> ssr::PageOptions {
+    ssr::PageOptions {
+        max_downloads: max_downloads.unwrap_or_default(),
+        password: zeroize::Zeroizing::new(password.unwrap_or_default()),
+        note: note.unwrap_or_default(),
+    }
 }
 
 /// What the share dialog offers, from the settings in force.
@@ -173,9 +238,16 @@ pub async fn share_link(
     expires: String,
     method: String,
     label: String,
+    max_downloads: Option<String>,
+    password: Option<String>,
+    note: Option<String>,
 ) -> Result<String, AppError> {
     let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
-    let link = ssr::create(&admin, &bucket, &key, &user, &expires, &method, &label).await?;
+    let page = page_options(max_downloads, password, note);
+    let link = ssr::create(
+        &admin, &bucket, &key, &user, &expires, &method, &label, &page,
+    )
+    .await?;
     dialog::dialog(&bucket, &key, Some(link)).await
 }
 
@@ -376,8 +448,9 @@ pub fn LinkTable(
                                         <Time at=l.created_at />
                                     </td>
                                     <td>
-                                        <Time at=l.expires_at />
-                                        {active.then(|| view! { <Countdown until=l.expires_at /> })}
+                                        <Expiry at=l.expires_at />
+                                        {(active && l.expires_at != model::NEVER)
+                                            .then(|| view! { <Countdown until=l.expires_at /> })}
                                     </td>
                                     <td>
                                         <span class=if active {
@@ -474,10 +547,11 @@ pub fn LinkPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let revoke = FormAction::<RevokeLinks>::new();
+    let update = FormAction::<UpdatePage>::new();
     let error = revoke.error();
     let detail = Resource::new(
-        move || (id(), revoke.version().get()),
-        |(id, _)| get_link(id),
+        move || (id(), revoke.version().get(), update.version().get()),
+        |(id, _, _)| get_link(id),
     );
     let body = move || {
         Suspend::new(async move {
@@ -498,7 +572,14 @@ pub fn LinkPage() -> impl IntoView {
                     <dt>"Object"</dt>
                     <dd>"s3://" {l.bucket.clone()} "/" {l.key.clone()}</dd>
                     <dt>"Kind"</dt>
-                    <dd>{if l.method == "PUT" { "upload only (PUT)" } else { "download (GET)" }}</dd>
+                    <dd>
+                        {match (&d.page, l.method.as_str()) {
+                            (Some(p), _) if p.folder => "folder share page",
+                            (Some(_), _) => "share page",
+                            (None, "PUT") => "pre-signed URL, upload only (PUT)",
+                            (None, _) => "pre-signed URL, download (GET)",
+                        }}
+                    </dd>
                     <dt>"Signed as"</dt>
                     <dd>{l.user.clone().unwrap_or_else(|| "(deleted user)".into())}</dd>
                     <dt>"Created"</dt>
@@ -509,7 +590,7 @@ pub fn LinkPage() -> impl IntoView {
                     </dd>
                     <dt>"Expires"</dt>
                     <dd>
-                        <Time at=l.expires_at />
+                        <Expiry at=l.expires_at />
                     </dd>
                     {d
                         .revoked_at
@@ -525,13 +606,73 @@ pub fn LinkPage() -> impl IntoView {
                         })}
                     <dt>"Accesses"</dt>
                     <dd>{l.access_count} " (" {d.bytes_served} " bytes served)"</dd>
+                    {d
+                        .page
+                        .clone()
+                        .map(|p| {
+                            view! {
+                                <dt>"Downloads"</dt>
+                                <dd>
+                                    {match p.max_downloads {
+                                        Some(max) => format!("{} of {max}", p.downloads),
+                                        None => format!("{} (no limit)", p.downloads),
+                                    }}
+                                </dd>
+                                <dt>"Password"</dt>
+                                <dd>{if p.password { "yes" } else { "none" }}</dd>
+                                {p
+                                    .note
+                                    .map(|note| view! { <dt>"Note"</dt><dd class="note">{note}</dd> })}
+                            }
+                        })}
                 </dl>
+                <section class="card" aria-labelledby="depends-title">
+                    <h2 id="depends-title">"What it depends on"</h2>
+                    <ul class="depends">
+                        {d
+                            .depends
+                            .iter()
+                            .map(|(what, state)| {
+                                view! {
+                                    <li>
+                                        <strong>{what.clone()}</strong>
+                                        ": "
+                                        {state.clone()}
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                    <p>
+                        {match d.stops_by {
+                            Some(at) if active => {
+                                view! { "It stops working by " <Time at /> " at the latest." }
+                                    .into_any()
+                            }
+                            None if active => {
+                                view! {
+                                    "Nothing it depends on ends by itself: it works until it is revoked or an admin changes them."
+                                }
+                                    .into_any()
+                            }
+                            _ => ().into_any(),
+                        }}
+                    </p>
+                </section>
                 {match (d.url.clone(), active) {
                     (Some(url), _) => {
                         view! {
                             <section class="shared" aria-label="Its URL">
                                 <LinkUrl url method=l.method.clone() qr_svg=d.qr_svg.clone() />
                             </section>
+                        }
+                            .into_any()
+                    }
+                    (None, true) if d.page.is_some() => {
+                        view! {
+                            <p class="hint">
+                                "A share page's address is shown once, when it is made: only a hash of it is kept. It still works where it was sent."
+                            </p>
                         }
                             .into_any()
                     }
@@ -545,6 +686,11 @@ pub fn LinkPage() -> impl IntoView {
                     }
                     (None, false) => ().into_any(),
                 }}
+                {d
+                    .page
+                    .clone()
+                    .filter(|_| d.revoked_at.is_none())
+                    .map(|p| view! { <EditPage id=l.id.clone() page=p update /> })}
                 {active
                     .then(|| {
                         view! {
@@ -612,6 +758,72 @@ pub fn LinkUrl(
     }
 }
 
+/// When a link expires: its time, or `never` (a share page without expiry).
+#[component]
+fn Expiry(at: i64) -> impl IntoView {
+    if at == model::NEVER {
+        view! { "never" }.into_any()
+    } else {
+        view! { <Time at /> }.into_any()
+    }
+}
+
+/// The form that changes a live share page's expiry, download limit and password.
+#[component]
+fn EditPage(id: String, page: PageFacts, update: FormAction<UpdatePage>) -> impl IntoView {
+    let error = update.error();
+    let done = update.value();
+    view! {
+        <section class="card" aria-labelledby="edit-page-title">
+            <h2 id="edit-page-title">"Change this page"</h2>
+            <p class="hint">"Its address stays the same. A used-up page with a higher limit works again."</p>
+            <ServerForm action=update>
+                <CsrfField />
+                <input type="hidden" name="id" value=id />
+                <label for="page-expires">"New expiry, from now"</label>
+                <input id="page-expires" name="expires" autocomplete="off" aria-describedby="page-expires-hint" />
+                <p class="hint" id="page-expires-hint">"e.g. 30d, or never. Empty: as it is."</p>
+                <FieldError error field="expires" />
+                <label for="page-max-downloads">"Download limit"</label>
+                <input
+                    id="page-max-downloads"
+                    name="max_downloads"
+                    type="number"
+                    min="1"
+                    inputmode="numeric"
+                    value=page.max_downloads.map(|n| n.to_string()).unwrap_or_default()
+                    aria-describedby="page-max-downloads-hint"
+                />
+                <p class="hint" id="page-max-downloads-hint">
+                    {format!("{} counted so far. Empty: no limit.", page.downloads)}
+                </p>
+                <FieldError error field="max_downloads" />
+                <label for="page-password">"New password"</label>
+                <input id="page-password" name="password" type="password" autocomplete="new-password" />
+                <p class="hint">"Empty: as it is. A new one closes the page in browsers the old one opened."</p>
+                <FieldError error field="password" />
+                {page
+                    .password
+                    .then(|| {
+                        view! {
+                            <label class="check">
+                                <input type="checkbox" name="remove_password" value="on" />
+                                " Remove the password"
+                            </label>
+                        }
+                    })}
+                <FormError error />
+                {move || {
+                    done.get()
+                        .and_then(Result::ok)
+                        .map(|said| view! { <p class="success" role="status">{said}</p> })
+                }}
+                <button type="submit">"Save changes"</button>
+            </ServerForm>
+        </section>
+    }
+}
+
 /// The share dialog's lifetimes: form value, seconds, label.
 const EXPIRY_PRESETS: [(&str, i64, &str); 4] = [
     ("15m", 900, "15 minutes"),
@@ -621,9 +833,10 @@ const EXPIRY_PRESETS: [(&str, i64, &str); 4] = [
 ];
 
 /// A link's lifetime, in one control: a preset from its list, or any duration typed in; the
-/// default and the longest are the settings' (`limits`).
+/// default and the longest are the settings' (`limits`). With `pages`, the hint says that a
+/// share page may live longer, or never expire.
 #[component]
-pub fn ExpiryField(limits: LinkLimits) -> impl IntoView {
+pub fn ExpiryField(limits: LinkLimits, #[prop(optional)] pages: bool) -> impl IntoView {
     view! {
         <label for="share-expires">"Expires after"</label>
         <input
@@ -641,11 +854,22 @@ pub fn ExpiryField(limits: LinkLimits) -> impl IntoView {
                 .filter(|(_, secs, _)| *secs <= limits.max_secs)
                 .map(|&(value, _, label)| view! { <option value=value>{label}</option> })
                 .collect_view()}
+            {pages
+                .then(|| {
+                    view! {
+                        <option value="30d">"30 days (share page)"</option>
+                        <option value="never">"never (share page)"</option>
+                    }
+                })}
         </datalist>
         <p class="hint" id="share-expires-hint">
             "Pick one, or type a duration such as 36h or 3d 12h: from 1 minute to "
             <strong>{limits.longest}</strong>
-            "."
+            {if pages {
+                " for a pre-signed URL; a share page may live longer (30d, 1y), or never."
+            } else {
+                "."
+            }}
         </p>
     }
 }

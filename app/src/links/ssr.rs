@@ -3,7 +3,7 @@
 use domain::db::Pool;
 use domain::links::{self, ListFilter, Scope};
 
-use super::{LinkDetail, LinkQuery, LinkRow, SharedLink};
+use super::{LinkDetail, LinkQuery, LinkRow, PageFacts, SharedLink};
 use crate::auth::ssr::{Admin, admin_origin, session};
 use crate::error::AppError;
 use crate::error::ssr::domain as domain_error;
@@ -80,6 +80,14 @@ pub async fn detail(pool: &Pool, id: &str) -> Result<LinkDetail, AppError> {
     let url = links::url_again(pool, &state.master, &state.settings.get(), id)
         .await
         .map_err(|e| domain_error(e, "id"))?;
+    let (depends, stops_by) = dependencies(pool, &link).await?;
+    let page = (link.kind == links::LinkKind::Page).then(|| PageFacts {
+        folder: link.is_folder(),
+        max_downloads: link.max_downloads,
+        downloads: link.downloads,
+        password: link.password,
+        note: link.note.clone(),
+    });
     Ok(LinkDetail {
         qr_svg: url
             .as_deref()
@@ -87,6 +95,9 @@ pub async fn detail(pool: &Pool, id: &str) -> Result<LinkDetail, AppError> {
             .map(qr_svg)
             .unwrap_or_default(),
         url,
+        depends,
+        stops_by,
+        page,
         bytes_served: link.bytes_served,
         created_by: link.created_by.clone(),
         revoked_at: link.revoked_at,
@@ -97,6 +108,172 @@ pub async fn detail(pool: &Pool, id: &str) -> Result<LinkDetail, AppError> {
             .map(crate::audit::ssr::event_view)
             .collect(),
     })
+}
+
+/// What `link` needs to keep working, in words, and when it stops at the latest: its signer,
+/// the grants that let it do what it does, a pre-signed URL's access key, its own expiry and
+/// download limit.
+async fn dependencies(
+    pool: &Pool,
+    link: &links::Link,
+) -> Result<(Vec<(String, String)>, Option<i64>), AppError> {
+    let fail = |e| domain_error(e, "id");
+    let now = domain::now_unix();
+    let when = |at: i64| crate::components::utc(at);
+    let mut depends = Vec::new();
+    let mut ends: Vec<i64> = Vec::new();
+    let Some(user) = link.user.as_deref() else {
+        depends.push((
+            "Its user".to_owned(),
+            "deleted: it no longer works".to_owned(),
+        ));
+        return Ok((depends, None));
+    };
+    let signer = domain::users::get(pool, user).await.map_err(fail)?;
+    depends.push((
+        format!("User {user}"),
+        format!("{} (disabling or deleting them stops it)", signer.status),
+    ));
+    let need = if link.method == "PUT" {
+        links::Method::Put.need()
+    } else {
+        links::Method::Get.need()
+    };
+    let covering: Vec<domain::grants::Grant> = domain::grants::of_user_on(pool, user, &link.bucket)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .filter(|g| g.permission.allows(need) && g.covers(&link.key, now))
+        .collect();
+    if covering.is_empty() {
+        depends.push((
+            "A grant".to_owned(),
+            format!(
+                "none lets {user} do this on s3://{}/{} now",
+                link.bucket, link.key
+            ),
+        ));
+    }
+    for grant in &covering {
+        let place = if grant.prefix.is_empty() {
+            format!("all of {}", grant.bucket)
+        } else {
+            format!("{}/{}", grant.bucket, grant.prefix)
+        };
+        let until = grant.expires_at.map_or("no expiry".to_owned(), |at| {
+            format!("until {} UTC", when(at))
+        });
+        depends.push((format!("{} grant on {place}", grant.permission), until));
+    }
+    // The link lives while any covering grant does.
+    if !covering.is_empty() && covering.iter().all(|g| g.expires_at.is_some()) {
+        ends.extend(covering.iter().filter_map(|g| g.expires_at).max());
+    }
+    if link.kind == links::LinkKind::Presigned {
+        let key = links_key(pool, &link.access_key_id).await?;
+        depends.push((format!("Access key {}", link.access_key_id), key.0));
+        ends.extend(key.1);
+    }
+    if link.expires_at == links::pages::NEVER {
+        depends.push(("Its own expiry".to_owned(), "never".to_owned()));
+    } else {
+        depends.push((
+            "Its own expiry".to_owned(),
+            format!("{} UTC", when(link.expires_at)),
+        ));
+        ends.push(link.expires_at);
+    }
+    if let Some(max) = link.max_downloads {
+        depends.push((
+            "Its download limit".to_owned(),
+            format!("{} of {max} used", link.downloads),
+        ));
+    }
+    Ok((depends, ends.into_iter().min()))
+}
+
+/// A pre-signed URL's access key, in words, and its expiry.
+async fn links_key(pool: &Pool, id: &str) -> Result<(String, Option<i64>), AppError> {
+    let Ok(id) = id.parse::<domain::secrets::AccessKeyId>() else {
+        return Ok(("unknown".to_owned(), None));
+    };
+    match domain::users::keys::get(pool, &id).await {
+        Ok(key) => {
+            let until = key.expires_at.map_or(String::new(), |at| {
+                format!(", until {} UTC", crate::components::utc(at))
+            });
+            Ok((format!("{}{until}", key.status), key.expires_at))
+        }
+        Err(domain::Error::NotFound { .. }) => Ok(("deleted: it no longer works".to_owned(), None)),
+        Err(e) => Err(domain_error(e, "id")),
+    }
+}
+
+/// Changes share page `id` from the link page's form.
+pub async fn update_page(
+    admin: &Admin,
+    id: &str,
+    expires: &str,
+    max_downloads: &str,
+    password: zeroize::Zeroizing<String>,
+    remove_password: bool,
+) -> Result<String, AppError> {
+    let state = app_state()?;
+    let origin = admin_origin(&admin.name).await;
+    let link = links::get(&state.pool, id)
+        .await
+        .map_err(|e| domain_error(e, "id"))?;
+    let lifetime = match expires.trim() {
+        "" => None,
+        text if text.eq_ignore_ascii_case("never") => Some(None),
+        text => Some(Some(humantime::parse_duration(text).map_err(|_| {
+            AppError::invalid("expires", "Give a duration like 1h, 7d or 30d, or never.")
+        })?)),
+    };
+    let limit = match max_downloads.trim() {
+        "" => None,
+        text => Some(
+            text.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        "max_downloads",
+                        "A whole number from 1, or empty for no limit.",
+                    )
+                })?,
+        ),
+    };
+    let change = links::pages::Update {
+        lifetime,
+        max_downloads: (limit != link.max_downloads).then_some(limit),
+        password: if remove_password {
+            Some(None)
+        } else if password.is_empty() {
+            None
+        } else {
+            Some(Some(password))
+        },
+    };
+    if change.lifetime.is_none() && change.max_downloads.is_none() && change.password.is_none() {
+        return Err(AppError::invalid(
+            "expires",
+            "Nothing to change: every field is as it was.",
+        ));
+    }
+    links::pages::update(&state.pool, id, change, &state.settings.get(), &origin)
+        .await
+        .map_err(|e| match &e {
+            domain::Error::Invalid {
+                field: "max downloads",
+                ..
+            } => domain_error(e, "max_downloads"),
+            domain::Error::Invalid {
+                field: "expiry", ..
+            } => domain_error(e, "expires"),
+            _ => domain_error(e, "password"),
+        })?;
+    Ok("Saved: the page works as shown above, at the same address.".to_owned())
 }
 
 pub async fn revoke(
@@ -133,6 +310,7 @@ pub async fn revoke(
     })
 }
 
+#[allow(clippy::too_many_arguments)] // one per form field
 pub async fn create(
     admin: &Admin,
     bucket: &str,
@@ -141,7 +319,11 @@ pub async fn create(
     expires: &str,
     method: &str,
     label: &str,
+    page: &PageOptions,
 ) -> Result<SharedLink, AppError> {
+    if method == "PAGE" || links::pages::is_folder(key) {
+        return create_page(admin, bucket, key, user, expires, label, page).await;
+    }
     let state = app_state()?;
     let origin = admin_origin(&admin.name).await;
     let lifetime = humantime::parse_duration(expires.trim())
@@ -211,12 +393,137 @@ pub async fn create(
         method: method.as_str().to_owned(),
         url: issued.url,
     };
+    keep_for_plain_post(shared).await
+}
+
+/// A link made by a plain form post waits in the session until its dialog shows it.
+async fn keep_for_plain_post(shared: SharedLink) -> Result<SharedLink, AppError> {
     if plain_form_post() {
         let session = session().await?;
         session.remove::<String>(SHARED_LINK_SHOWN_TO).await?;
         crate::auth::ssr::insert_sealed(&session, SHARED_LINK, &shared).await?;
     }
     Ok(shared)
+}
+
+/// A share page's options as the dialog posts them (each may be left empty).
+#[derive(Debug, Default)]
+pub struct PageOptions {
+    pub max_downloads: String,
+    pub password: zeroize::Zeroizing<String>,
+    pub note: String,
+}
+
+/// Makes a share page of `bucket`/`key` (a folder when the key ends with `/`), acting as
+/// `user`, for `expires` (a duration, or `never`), under the sharing policy in force.
+async fn create_page(
+    admin: &Admin,
+    bucket: &str,
+    key: &str,
+    user: &str,
+    expires: &str,
+    label: &str,
+    options: &PageOptions,
+) -> Result<SharedLink, AppError> {
+    let state = app_state()?;
+    let origin = admin_origin(&admin.name).await;
+    let lifetime = match expires.trim() {
+        text if text.eq_ignore_ascii_case("never") => None,
+        text => {
+            let lifetime = humantime::parse_duration(text).map_err(|_| {
+                AppError::invalid("expires", "Give a duration like 1h, 7d or 30d, or never.")
+            })?;
+            if lifetime < MIN_CONSOLE_LIFETIME {
+                return Err(AppError::invalid(
+                    "expires",
+                    "A link from the console lives at least 1 minute: long enough to send and open.",
+                ));
+            }
+            Some(lifetime)
+        }
+    };
+    if user.is_empty() {
+        return Err(AppError::invalid("user", "Choose who the page acts as."));
+    }
+    let max_downloads = match options.max_downloads.trim() {
+        "" => None,
+        text => Some(
+            text.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        "max_downloads",
+                        "A whole number from 1, or empty for no limit.",
+                    )
+                })?,
+        ),
+    };
+    if !links::pages::is_folder(key)
+        && state
+            .store
+            .object(bucket, key)
+            .await
+            .map_err(|e| crate::error::ssr::domain(e, "key"))?
+            .is_none()
+    {
+        return Err(AppError::NotFound {
+            message: format!("s3://{bucket}/{key} does not exist: upload it first."),
+        });
+    }
+    let password = (!options.password.is_empty()).then(|| options.password.clone());
+    let settings = state.settings.get();
+    let created = links::pages::create(
+        &state.pool,
+        links::pages::NewPage {
+            bucket,
+            key,
+            user,
+            lifetime,
+            max_downloads,
+            password,
+            note: Some(options.note.as_str()),
+            label: Some(label),
+        },
+        &settings,
+        &origin,
+    )
+    .await
+    .map_err(|e| match &e {
+        domain::Error::Invalid {
+            field: "expiry", ..
+        } => domain_error(e, "expires"),
+        domain::Error::Invalid {
+            field: field @ ("label" | "note" | "password"),
+            ..
+        } => {
+            let field: &'static str = field;
+            domain_error(e, field)
+        }
+        domain::Error::Invalid {
+            field: "max downloads",
+            ..
+        } => domain_error(e, "max_downloads"),
+        domain::Error::Invalid {
+            field: "object", ..
+        } => domain_error(e, "key"),
+        _ => domain_error(e, "user"),
+    })?;
+    let url = format!(
+        "{}/s/{}",
+        settings.public_s3_url.trim_end_matches('/'),
+        created.token
+    );
+    let shared = SharedLink {
+        qr_svg: qr_svg(&url),
+        id: created.link.id,
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        expires_at: created.link.expires_at,
+        method: "PAGE".to_owned(),
+        url,
+    };
+    keep_for_plain_post(shared).await
 }
 
 /// The shortest link the share dialog makes (the CLI, for scripts and tests, goes down to 1 s).

@@ -1,5 +1,9 @@
 //! The Settings page: what links are signed for and how long they may live, the sharing policy
-//! for share pages, audit retention and IP truncation, SigV2; and the console's admin accounts (create, disable, enable).
+//! for share pages, audit retention and IP truncation, SigV2; and the console's admin accounts
+//! (create, disable, enable).
+
+// Server functions take one argument per form field; the settings form has eleven.
+#![allow(clippy::too_many_arguments)]
 
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -56,7 +60,6 @@ pub async fn get_settings() -> Result<SettingsView, AppError> {
 }
 
 /// Saves the settings; they apply at once here and within seconds on other instances.
-#[allow(clippy::too_many_arguments)] // one per form field
 #[server(endpoint = "settings/save")]
 pub async fn save_settings(
     csrf: String,

@@ -24,9 +24,7 @@ use crate::db::Pool;
 use crate::settings::{Settings, human};
 use crate::{Error, Result, now_unix, write_tx};
 
-/// The expiry of a page that never expires: 9999-12-31T23:59:59Z, so that every "still
-/// works" query (`expires_at > now`) holds for it unchanged.
-pub const NEVER: i64 = 253_402_300_799;
+pub use model::NEVER;
 
 /// The longest note to the recipient, in characters.
 pub const MAX_NOTE_CHARS: usize = 2000;

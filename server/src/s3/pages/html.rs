@@ -212,7 +212,8 @@ pub(super) fn folder_page(token: &str, link: &Link, prefix: &str, listing: &List
     for folder in &listing.folders {
         let name = folder[prefix.len()..].trim_end_matches('/');
         rows.push_str(&format!(
-            "<tr><td><a href=\"{}\">📁 {}/</a></td><td></td><td></td><td></td></tr>",
+            "<tr><td class=\"name\"><a href=\"{}\">📁 {}/</a></td><td></td><td class=\"when\"></td>\
+             <td></td></tr>",
             escape(&folder_url(token, &folder[link.key.len()..], None)),
             escape(name)
         ));
@@ -221,8 +222,9 @@ pub(super) fn folder_page(token: &str, link: &Link, prefix: &str, listing: &List
         let name = &object.key[prefix.len()..];
         let path = encode(&object.key[link.key.len()..]);
         rows.push_str(&format!(
-            "<tr><td><a href=\"/s/{token}?path={path}\">{name}</a></td><td class=\"num\">{size}</td>\
-             <td class=\"small\">{modified}</td><td><a href=\"/s/{token}/download?path={path}\" \
+            "<tr><td class=\"name\"><a href=\"/s/{token}?path={path}\">{name}</a></td>\
+             <td class=\"num\">{size}</td><td class=\"small when\">{modified}</td>\
+             <td class=\"num\"><a href=\"/s/{token}/download?path={path}\" \
              download aria-label=\"Download {name}\">Download</a></td></tr>",
             token = escape(token),
             path = escape(&path),
@@ -259,7 +261,7 @@ pub(super) fn folder_page(token: &str, link: &Link, prefix: &str, listing: &List
     let body = format!(
         "<nav class=\"trail\">{trail}</nav><h1>{title}</h1>{note}\
          <p><a class=\"button\" href=\"{zip}\" download>Download all (zip)</a></p>\
-         <div class=\"list\"><table><thead><tr><th>Name</th><th class=\"num\">Size</th><th>Modified (UTC)</th>\
+         <div class=\"list\"><table><thead><tr><th>Name</th><th class=\"num\">Size</th><th class=\"when\">Modified (UTC)</th>\
          <th><span class=\"hidden\">Download</span></th></tr></thead><tbody>{rows}</tbody></table></div>{empty}{more}\
          <p class=\"small\">{expires}</p>{limit}",
         title = escape(&folder_name(&link.bucket, prefix)),
@@ -317,8 +319,9 @@ border-radius:6px}pre.preview{overflow:auto;background:#f6f8fa;padding:.75rem;fo
 label{width:100%;font-weight:600}input{flex:1;min-width:10rem;font:inherit;padding:.5rem;border:1px solid #8c959f;\
 border-radius:6px}button{border:0;cursor:pointer;font:inherit}.error{color:#cf222e;font-weight:600}footer{text-align:center;color:#57606a;font-size:.8rem;margin:1rem}\
 .trail{font-size:.9rem;margin:0 0 .5rem}.list{overflow-x:auto}table{border-collapse:collapse;width:100%;margin:0 0 1rem}\
-th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #d0d7de;vertical-align:top}td:first-child{overflow-wrap:anywhere}\
-.num{text-align:right;white-space:nowrap}.hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}\
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #d0d7de;vertical-align:top;overflow-wrap:normal;white-space:nowrap}\
+td.name{overflow-wrap:anywhere;white-space:normal;width:100%}.num{text-align:right;white-space:nowrap}\
+@media (max-width:30rem){.when{display:none}}.hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}\
 @media (prefers-color-scheme:dark){body{background:#0d1117;color:#e6edf3}main{background:#161b22}\
 dt,.small,footer{color:#8d96a0}blockquote{background:#0d2440}pre.preview{background:#0d1117}}";
 
