@@ -5,6 +5,7 @@
 // Usage: node blackbox/share-page.mjs live FILE_PAGE HTML_PAGE SVG_PAGE EXPECTED_TEXT
 //        node blackbox/share-page.mjs gone PAGE EXPECTED_STATUS EXPECTED_WORDS
 //        node blackbox/share-page.mjs password PAGE PASSWORD EXPECTED_TEXT
+//        node blackbox/share-page.mjs media IMAGE_PAGE VIDEO_PAGE PDF_PAGE (blackbox/media.py's)
 import { chromium } from "../end2end/node_modules/playwright-core/index.mjs";
 import { readFileSync, mkdirSync } from "node:fs";
 
@@ -28,6 +29,52 @@ if (mode === "gone") {
   const text = await page.locator("h1").innerText();
   if (!text.includes(words)) await fail(`the page says "${text}", not "${words}"`);
   ok(`a page that no longer works says so in the browser (${status}: "${text}")`);
+  await browser.close();
+  process.exit(0);
+}
+
+if (mode === "media") {
+  const [imageUrl, videoUrl, pdfUrl] = args;
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(imageUrl);
+  const width = await page.locator("img.preview").evaluate(async (img) => { await img.decode(); return img.naturalWidth; });
+  if (width !== 64) await fail(`the image preview is ${width} px wide, not 64`);
+  ok("an image page shows the picture");
+
+  const previews = [];
+  page.on("response", (res) => {
+    if (res.url().includes("/preview")) previews.push({ status: res.status(), range: res.request().headers().range ?? "" });
+  });
+  await page.goto(videoUrl);
+  const video = page.locator("video.preview");
+  const duration = await video.evaluate((v) => new Promise((resolve, reject) => {
+    if (v.readyState >= 1) resolve(v.duration);
+    v.addEventListener("loadedmetadata", () => resolve(v.duration));
+    v.addEventListener("error", () => reject(new Error(v.error?.message ?? "media error")));
+  })).catch((e) => fail(`the video does not load: ${e}`));
+  if (!(duration > 9.5 && duration < 10.5)) await fail(`the video lasts ${duration} s, not 10`);
+  const seeked = await video.evaluate((v) => new Promise((resolve, reject) => {
+    v.addEventListener("seeked", () => resolve(v.currentTime), { once: true });
+    setTimeout(() => reject(new Error("no seeked event")), 20_000);
+    v.currentTime = 8.5;
+  })).catch((e) => fail(`seeking the video: ${e}`));
+  const ranged = previews.filter((p) => p.status === 206 && /^bytes=[1-9][0-9]*-/.test(p.range));
+  if (Math.abs(seeked - 8.5) > 0.01) await fail(`the video seeked to ${seeked} s`);
+  if (ranged.length === 0) await fail(`no Range request past the start: ${JSON.stringify(previews)}`);
+  await page.screenshot({ path: `${shots}share-page-video.png`, fullPage: true });
+  ok(`a video page plays and seeks: 10 s long, seeked to 8.5 s; the browser read it with Range (${ranged.map((r) => r.range).join(", ")}: 206)`);
+
+  const pdfPreview = page.waitForResponse((res) => res.url().includes("/preview"));
+  await page.goto(pdfUrl);
+  const res = await pdfPreview;
+  if (res.status() !== 200 || res.headers()["content-type"] !== "application/pdf") {
+    await fail(`the PDF preview answered ${res.status()} ${res.headers()["content-type"]}`);
+  }
+  if ((await page.locator("iframe.pdf").count()) !== 1) await fail("no PDF frame on the page");
+  await page.waitForTimeout(1000);
+  await page.screenshot({ path: `${shots}share-page-pdf.png`, fullPage: true });
+  ok("a PDF page frames the PDF (application/pdf, inline, framed by its page only)");
   await browser.close();
   process.exit(0);
 }

@@ -178,14 +178,20 @@ page_of() { cli link create "s3://team/$1" --as alice --page "${@:2}" --json 2>/
 file_page=$(page_of report.txt --expires never --note "The numbers for Q3 <b>as promised</b>.")
 [ "$(curl -fsS "$file_page/download")" = "quarterly numbers" ] || fail "share page download with curl"
 ok "link create --page: its download works with curl"
-big_page=$(page_of big.bin)
-curl -fsS -r 0-1048575 -o "$work/big.part" "$big_page/download" || fail "a first MiB of big.bin"
-curl -fsS -C - -o "$work/big.part" "$big_page/download" || fail "curl -C - resuming big.bin"
-cmp -s "$work/big.bin" "$work/big.part" || fail "curl's resumed download differs"
-head -c 3000000 "$work/big.bin" >"$work/big.wget"
-(cd "$work" && wget -q -c -O big.wget "$big_page/download") || fail "wget -c resuming big.bin"
-cmp -s "$work/big.bin" "$work/big.wget" || fail "wget's resumed download differs"
-ok "a 20 MiB download through a page resumed with Range: curl -C - and wget -c, same bytes"
+# 1 GiB through a page, cut off and resumed with Range by curl and by wget: the same bytes.
+head -c $((1024 * 1024 * 1024)) /dev/urandom >"$work/huge.bin"
+aws s3 cp "$work/huge.bin" s3://team/huge.bin >/dev/null || fail "aws s3 cp 1 GiB"
+huge_page=$(page_of huge.bin)
+curl -fsS -r 0-104857599 -o "$work/huge.part" "$huge_page/download" || fail "the first 100 MiB of huge.bin"
+curl -fsS -C - -o "$work/huge.part" "$huge_page/download" || fail "curl -C - resuming huge.bin"
+cmp -s "$work/huge.bin" "$work/huge.part" || fail "curl's resumed download differs"
+rm -f "$work/huge.part"
+head -c 700000000 "$work/huge.bin" >"$work/huge.wget"
+(cd "$work" && wget -q -c -O huge.wget "$huge_page/download") || fail "wget -c resuming huge.bin"
+cmp -s "$work/huge.bin" "$work/huge.wget" || fail "wget's resumed download differs"
+rm -f "$work/huge.bin" "$work/huge.wget"
+aws s3 rm s3://team/huge.bin >/dev/null
+ok "a 1 GiB download through a page resumed with Range: curl -C - and wget -c, same bytes"
 one_page=$(page_of big.bin --max-downloads 1)
 racers=()
 for i in $(seq 1 20); do
@@ -211,6 +217,14 @@ node blackbox/share-page.mjs password "$(page_of report.txt --password-file "$wo
   "the page password" "quarterly numbers"$'\n' | tee "$work/browser.out"
 passed=$((passed + $(grep -c '^ok' "$work/browser.out")))
 grep -q '^FAIL' "$work/browser.out" && fail "a password page in Chromium"
+"$TOOLS_DIR/venv/bin/python" blackbox/media.py "$work" || fail "making the media files"
+aws s3 cp "$work/picture.png" s3://team/media/picture.png --content-type image/png >/dev/null
+aws s3 cp "$work/clip.webm" s3://team/media/clip.webm --content-type video/webm >/dev/null
+aws s3 cp "$work/doc.pdf" s3://team/media/doc.pdf --content-type application/pdf >/dev/null
+node blackbox/share-page.mjs media "$(page_of media/picture.png)" "$(page_of media/clip.webm)" \
+  "$(page_of media/doc.pdf)" | tee "$work/browser.out"
+passed=$((passed + $(grep -c '^ok' "$work/browser.out")))
+grep -q '^FAIL' "$work/browser.out" && fail "previews in Chromium"
 revoked_page=$(cli link create s3://team/report.txt --as alice --page --json 2>/dev/null)
 cli link revoke "$(echo "$revoked_page" | json_field id)" >/dev/null
 node blackbox/share-page.mjs gone "$(echo "$revoked_page" | json_field url)" 410 "revoked" | tee "$work/browser.out"

@@ -14,6 +14,8 @@ WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=123.0.0
 AWSCLI_VERSION=1.46.3
 BOTO3_VERSION=1.44.8
+# PyAV (FFmpeg in its wheel): the black-box run makes a video to preview with it.
+AV_VERSION=16.0.1
 S3S_FS_VERSION=0.17.0
 GARAGE_VERSION=2.5.0
 GARAGE_BIN="$TOOLS_DIR/garage/bin/garage"

@@ -2,7 +2,7 @@
 # Installs what building and testing bucketshare needs, skipping what is already there:
 # the pinned Rust toolchain (rust-toolchain.toml), cargo-leptos, the wasm-bindgen CLI, wasm-opt
 # (npm binaryen); with --tests also Chromium, rclone, restic, s3cmd, wget, curl, unzip,
-# PostgreSQL, aws cli, boto3, the packages ceph/s3-tests needs, the browser-test packages and
+# PostgreSQL, aws cli, boto3, PyAV, the packages ceph/s3-tests needs, the browser-test packages and
 # s3s-fs (a real S3 server for the upstream-store tests); with --bench wrk, nginx, s3s-fs, boto3 and the browser tools (the
 # WASM per page is measured in Chromium); with --garage a Garage server built from crates.io
 # (long: once per machine).
@@ -71,6 +71,11 @@ if [ "$want_tests" = yes ] || [ "$want_bench" = yes ]; then
     python3 -m venv "$TOOLS_DIR/venv"
     "$TOOLS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check "awscli==$AWSCLI_VERSION" "boto3==$BOTO3_VERSION"
   fi
+fi
+
+if [ "$want_tests" = yes ] && ! "$TOOLS_DIR/venv/bin/python" -c "import av; assert av.__version__ == '$AV_VERSION'" 2>/dev/null; then
+  step "PyAV (PyPI) to make the video the share-page tests preview"
+  "$TOOLS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check "av==$AV_VERSION"
 fi
 
 if [ "$want_tests" = yes ]; then

@@ -760,8 +760,23 @@ async fn images_media_and_text_preview_in_the_page_and_nothing_else_does() -> Te
     assert_eq!(html.matches("&lt;b&gt;line&lt;/b&gt;").count(), 1365);
     assert_eq!(get(&format!("{url}/preview"), None).await.0, 404);
 
-    // A PDF, HTML or a download-limited page's file has no preview.
-    for (key, max) in [("doc.pdf", None), ("page.html", None), ("pic.png", Some(5))] {
+    // A PDF shows in a frame of its page, framed by this origin only, and never sandboxed
+    // (Chromium's viewer would refuse it).
+    let (url, _, html) = landing("doc.pdf", None).await;
+    assert!(html.contains("<iframe class=\"preview pdf\""), "{html}");
+    let (status, headers, body) = get(&format!("{url}/preview"), None).await;
+    assert_eq!((status, body.as_slice()), (200, &b"%PDF-1.4"[..]));
+    assert_eq!(headers["content-type"], "application/pdf");
+    assert_eq!(headers["x-frame-options"], "SAMEORIGIN");
+    assert_eq!(headers["content-security-policy"], "frame-ancestors 'self'");
+    assert!(
+        headers["content-disposition"]
+            .to_str()?
+            .starts_with("inline")
+    );
+
+    // HTML or a download-limited page's file has no preview.
+    for (key, max) in [("page.html", None), ("pic.png", Some(5))] {
         let (url, _, html) = landing(key, max).await;
         assert!(!html.contains("class=\"preview\""), "{key}: {html}");
         assert_eq!(get(&format!("{url}/preview"), None).await.0, 404, "{key}");

@@ -51,8 +51,12 @@ pub(super) fn safe(headers: &mut HeaderMap, csp: &'static str) {
 /// Our own pages: no script, no other resources, inline style only. (Not `sandbox`: a
 /// sandboxed page could not start its download.)
 pub(super) const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; \
-                        media-src 'self'; frame-ancestors 'none'; \
+                        media-src 'self'; frame-src 'self'; frame-ancestors 'none'; \
                         form-action 'self'; base-uri 'none'";
+
+/// A PDF shown in its page's frame: framed by this origin only. (No sandbox: Chromium's PDF
+/// viewer refuses a sandboxed document; the viewer runs a PDF's script apart from the page.)
+pub(super) const PDF_CSP: &str = "frame-ancestors 'self'";
 
 /// A file's bytes: should a browser show them rather than save them, they run nothing.
 pub(super) const FILE_CSP: &str = "sandbox; default-src 'none'; frame-ancestors 'none'";
@@ -132,6 +136,12 @@ pub(super) fn landing_page(
         }
         Shown::Media(Preview::Audio) => {
             format!("<audio class=\"preview\" controls preload=\"metadata\" src=\"{src}\"></audio>")
+        }
+        Shown::Media(Preview::Pdf) => {
+            format!(
+                "<iframe class=\"preview pdf\" src=\"{src}\" title=\"{}\"></iframe>",
+                escape(name)
+            )
         }
         Shown::Media(_) => {
             format!("<video class=\"preview\" controls preload=\"metadata\" src=\"{src}\"></video>")
@@ -318,7 +328,7 @@ color:#fff;border-radius:6px;text-decoration:none;font-weight:600}.button:focus{
 border-radius:6px}pre.preview{overflow:auto;background:#f6f8fa;padding:.75rem;font-size:.85rem;white-space:pre-wrap}form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}\
 label{width:100%;font-weight:600}input{flex:1;min-width:10rem;font:inherit;padding:.5rem;border:1px solid #8c959f;\
 border-radius:6px}button{border:0;cursor:pointer;font:inherit}.error{color:#cf222e;font-weight:600}footer{text-align:center;color:#57606a;font-size:.8rem;margin:1rem}\
-.trail{font-size:.9rem;margin:0 0 .5rem}.list{overflow-x:auto}table{border-collapse:collapse;width:100%;margin:0 0 1rem}\
+iframe.pdf{width:100%;height:70vh;border:1px solid #d0d7de}.trail{font-size:.9rem;margin:0 0 .5rem}.list{overflow-x:auto}table{border-collapse:collapse;width:100%;margin:0 0 1rem}\
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #d0d7de;vertical-align:top;overflow-wrap:normal;white-space:nowrap}\
 td.name{overflow-wrap:anywhere;white-space:normal;width:100%}.num{text-align:right;white-space:nowrap}\
 @media (max-width:30rem){.when{display:none}}.hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}\

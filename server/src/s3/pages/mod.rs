@@ -8,10 +8,11 @@
 //! - `GET /s/<token>/zip`: a folder page's files as one zip, streamed as it is read
 //!   ([`zip`]);
 //! - `GET /s/<token>/preview`: the bytes shown in the page, for images, audio and video
-//!   (seekable: `Range` honoured), under a sandboxing policy; text is shown in the page itself
-//!   (its first 16 KiB, escaped; not HTML, XML or scripts). Nothing else is previewed (HTML,
-//!   SVG, PDF and anything unknown only download), nor the files of download-limited pages (a
-//!   preview does not count as a download, so it must not give the file away);
+//!   (seekable: `Range` honoured), under a sandboxing policy, and PDF (in a frame of the page,
+//!   shown by the browser's viewer, which a sandbox would stop); text is shown in the page
+//!   itself (its first 16 KiB, escaped; not HTML, XML or scripts). Nothing else is previewed
+//!   (HTML, SVG and anything unknown only download), nor the files of download-limited pages
+//!   (a preview does not count as a download, so it must not give the file away);
 //! - on a folder page, each of those takes `?path=`: a file or folder (`…/`) in the folder,
 //!   relative to it (the key is the folder's prefix followed by the path, so nothing outside
 //!   it can be named);
@@ -44,7 +45,9 @@ use tower::ServiceExt;
 
 use super::AuditLog;
 use super::audit::Seen;
-use html::{FILE_CSP, PAGE_CSP, Shown, busy, gone, html, password_page, safe, unavailable};
+use html::{
+    FILE_CSP, PAGE_CSP, PDF_CSP, Shown, busy, gone, html, password_page, safe, unavailable,
+};
 
 mod html;
 mod zip;
@@ -315,13 +318,23 @@ async fn preview(State(pages): State<Pages>, Path(token): Path<String>, req: Req
     let pick = move |size: u64| wanted.and_then(|r| r.check(size).ok());
     let res = match pages.store.read(&link.bucket, &key, &pick).await {
         Ok(Some(read)) => match preview_of(&link, &read.info) {
-            Some(Preview::Image | Preview::Audio | Preview::Video) => {
+            Some(kind @ (Preview::Image | Preview::Audio | Preview::Video | Preview::Pdf)) => {
                 let content_type =
                     plain_type(read.info.content_type.as_deref()).unwrap_or_default();
                 let disposition =
                     domain::links::attachment(&key).replacen("attachment", "inline", 1);
                 let mut res = crate::transfers::streamed(read, content_type, disposition);
-                safe(res.headers_mut(), FILE_CSP);
+                if kind == Preview::Pdf {
+                    // Chromium's PDF viewer shows no sandboxed document; a PDF's own script
+                    // runs in the viewer, never on this origin. Framed by its page only.
+                    safe(res.headers_mut(), PDF_CSP);
+                    res.headers_mut().insert(
+                        header::X_FRAME_OPTIONS,
+                        http::HeaderValue::from_static("SAMEORIGIN"),
+                    );
+                } else {
+                    safe(res.headers_mut(), FILE_CSP);
+                }
                 res
             }
             _ => {
@@ -386,8 +399,7 @@ fn preview_of(link: &Link, info: &domain::store::ObjectInfo) -> Option<Preview> 
     }
     let plain = plain_type(info.content_type.as_deref())?;
     let markup = plain.contains("html") || plain.contains("xml") || plain.contains("script");
-    Preview::of(Some(&plain))
-        .filter(|kind| *kind != Preview::Pdf && !(markup && *kind == Preview::Text))
+    Preview::of(Some(&plain)).filter(|kind| !(markup && *kind == Preview::Text))
 }
 
 /// A stored content type reduced to one `type/subtype`, lowercase, without parameters: what
