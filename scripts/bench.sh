@@ -12,6 +12,8 @@ scripts/setup.sh --bench --garage
 cargo leptos build --release --split
 GARAGE_BIN="$GARAGE_BIN" "$TOOLS_DIR/venv/bin/python" bench/bench.py "$CARGO_TARGET_DIR/release/bucketshare" "$@"
 "$TOOLS_DIR/venv/bin/python" bench/console.py "$CARGO_TARGET_DIR/release/bucketshare"
+# Share pages: a page's download against the pre-signed GET, a folder's zip, the landing page.
+"$TOOLS_DIR/venv/bin/python" bench/pages.py "$CARGO_TARGET_DIR/release/bucketshare" "$@"
 # The console's WASM, as browsers download it: the main bundle every visit loads, then what each
 # page adds (its lazy route's chunks), measured in Chromium on a fresh profile per page.
 echo

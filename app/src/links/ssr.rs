@@ -209,6 +209,42 @@ async fn links_key(pool: &Pool, id: &str) -> Result<(String, Option<i64>), AppEr
     }
 }
 
+/// A refused page as its forms show it: at the field the domain named (`otherwise` when it
+/// names none of them).
+fn page_error(e: domain::Error, otherwise: &'static str) -> AppError {
+    let field = match &e {
+        domain::Error::Invalid { field, .. } => match *field {
+            "expiry" => "expires",
+            "max downloads" => "max_downloads",
+            "object" => "key",
+            "label" => "label",
+            "note" => "note",
+            "password" => "password",
+            _ => otherwise,
+        },
+        _ => otherwise,
+    };
+    domain_error(e, field)
+}
+
+/// A page's download limit as its forms give it: empty for none, else a whole number from 1.
+fn download_limit(text: &str) -> Result<Option<i64>, AppError> {
+    match text.trim() {
+        "" => Ok(None),
+        text => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(Some)
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "max_downloads",
+                    "A whole number from 1, or empty for no limit.",
+                )
+            }),
+    }
+}
+
 /// Changes share page `id` from the link page's form.
 pub async fn update_page(
     admin: &Admin,
@@ -230,20 +266,7 @@ pub async fn update_page(
             AppError::invalid("expires", "Give a duration like 1h, 7d or 30d, or never.")
         })?)),
     };
-    let limit = match max_downloads.trim() {
-        "" => None,
-        text => Some(
-            text.parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| {
-                    AppError::invalid(
-                        "max_downloads",
-                        "A whole number from 1, or empty for no limit.",
-                    )
-                })?,
-        ),
-    };
+    let limit = download_limit(max_downloads)?;
     let change = links::pages::Update {
         lifetime,
         max_downloads: (limit != link.max_downloads).then_some(limit),
@@ -263,16 +286,7 @@ pub async fn update_page(
     }
     links::pages::update(&state.pool, id, change, &state.settings.get(), &origin)
         .await
-        .map_err(|e| match &e {
-            domain::Error::Invalid {
-                field: "max downloads",
-                ..
-            } => domain_error(e, "max_downloads"),
-            domain::Error::Invalid {
-                field: "expiry", ..
-            } => domain_error(e, "expires"),
-            _ => domain_error(e, "password"),
-        })?;
+        .map_err(|e| page_error(e, "password"))?;
     Ok("Saved: the page works as shown above, at the same address.".to_owned())
 }
 
@@ -445,20 +459,7 @@ async fn create_page(
     if user.is_empty() {
         return Err(AppError::invalid("user", "Choose who the page acts as."));
     }
-    let max_downloads = match options.max_downloads.trim() {
-        "" => None,
-        text => Some(
-            text.parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| {
-                    AppError::invalid(
-                        "max_downloads",
-                        "A whole number from 1, or empty for no limit.",
-                    )
-                })?,
-        ),
-    };
+    let max_downloads = download_limit(&options.max_downloads)?;
     if !links::pages::is_folder(key)
         && state
             .store
@@ -489,26 +490,7 @@ async fn create_page(
         &origin,
     )
     .await
-    .map_err(|e| match &e {
-        domain::Error::Invalid {
-            field: "expiry", ..
-        } => domain_error(e, "expires"),
-        domain::Error::Invalid {
-            field: field @ ("label" | "note" | "password"),
-            ..
-        } => {
-            let field: &'static str = field;
-            domain_error(e, field)
-        }
-        domain::Error::Invalid {
-            field: "max downloads",
-            ..
-        } => domain_error(e, "max_downloads"),
-        domain::Error::Invalid {
-            field: "object", ..
-        } => domain_error(e, "key"),
-        _ => domain_error(e, "user"),
-    })?;
+    .map_err(|e| page_error(e, "user"))?;
     let url = format!(
         "{}/s/{}",
         settings.public_s3_url.trim_end_matches('/'),

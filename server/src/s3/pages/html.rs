@@ -25,13 +25,13 @@ pub(super) fn password_page(status: StatusCode, why: Option<&str>) -> Response {
         .map(|w| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(w)))
         .unwrap_or_default();
     let body = format!(
-        "<h1>A file shared with you</h1><p>This link asks for a password.</p>{why}\
+        "<h1>Shared with you</h1><p>This link asks for a password.</p>{why}\
          <form method=\"post\"><label for=\"password\">Password</label>\
          <input type=\"password\" id=\"password\" name=\"password\" required \
          autocomplete=\"current-password\" autofocus>\
          <button class=\"button\" type=\"submit\">Open</button></form>"
     );
-    html(status, &frame("A file shared with you", &body))
+    html(status, &frame("Shared with you", &body))
 }
 
 /// Headers every recipient's answer carries: nothing it holds runs on this origin, no page

@@ -213,12 +213,17 @@ async fn landing(State(pages): State<Pages>, Path(token): Path<String>, req: Req
 /// Entries of a folder page's listing shown at once (a link leads to the next ones).
 const FOLDER_PAGE: usize = 200;
 
-/// A file of a page: its key, else the answer (a folder is not a file).
-async fn file_of(pages: &Pages, seen: Seen, target: Target) -> Result<(String, Seen), Response> {
-    match target {
-        Target::File(key) => Ok((key, seen)),
-        Target::Folder(_) => {
-            let mut seen = seen;
+/// A page opened for `operation` on one of its files (the page's, or one in its folder): the
+/// file's key; else the answer, given (a folder is not a file).
+async fn open_file(
+    pages: &Pages,
+    token: &str,
+    req: &http::request::Parts,
+    operation: &'static str,
+) -> Result<(Link, Seen, String), Response> {
+    match open_target(pages, token, req, operation).await? {
+        (link, seen, Target::File(key), _) => Ok((link, seen, key)),
+        (_, mut seen, Target::Folder(_), _) => {
             seen.refused_as("NoSuchKey");
             let res = gone(StatusCode::NOT_FOUND, "That is a folder, not a file.");
             Err(answer(&pages.log, seen, res).await)
@@ -229,12 +234,8 @@ async fn file_of(pages: &Pages, seen: Seen, target: Target) -> Result<(String, S
 /// `GET /s/<token>/download`: the bytes, counted against the page's download limit.
 async fn download(State(pages): State<Pages>, Path(token): Path<String>, req: Request) -> Response {
     let (req, _) = req.into_parts();
-    let (link, seen, target, _) = match open_target(&pages, &token, &req, "PageDownload").await {
+    let (link, mut seen, key) = match open_file(&pages, &token, &req, "PageDownload").await {
         Ok(opened) => opened,
-        Err(answered) => return answered,
-    };
-    let (key, mut seen) = match file_of(&pages, seen, target).await {
-        Ok(file) => file,
         Err(answered) => return answered,
     };
     let wanted = range_of(&req.headers);
@@ -306,12 +307,8 @@ async fn count(
 /// seekable, sandboxed. Not counted as a download (download-limited pages have no preview).
 async fn preview(State(pages): State<Pages>, Path(token): Path<String>, req: Request) -> Response {
     let (req, _) = req.into_parts();
-    let (link, seen, target, _) = match open_target(&pages, &token, &req, "PagePreview").await {
+    let (link, mut seen, key) = match open_file(&pages, &token, &req, "PagePreview").await {
         Ok(opened) => opened,
-        Err(answered) => return answered,
-    };
-    let (key, mut seen) = match file_of(&pages, seen, target).await {
-        Ok(file) => file,
         Err(answered) => return answered,
     };
     let wanted = range_of(&req.headers);

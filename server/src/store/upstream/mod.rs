@@ -855,19 +855,7 @@ impl ObjectStore for UpstreamStore {
                 .iter()
                 .filter_map(|p| p.prefix.clone())
                 .collect(),
-            objects: page
-                .contents()
-                .iter()
-                .filter_map(|o| {
-                    Some(ObjectRow {
-                        key: o.key.clone()?,
-                        size: o.size.unwrap_or(0),
-                        last_modified: o.last_modified.map(|t| t.secs()).unwrap_or(0),
-                        content_type: None,
-                        live_links: 0,
-                    })
-                })
-                .collect(),
+            objects: page.contents().iter().filter_map(object_row).collect(),
             next: None,
         };
         if page.is_truncated() == Some(true) {
@@ -893,19 +881,7 @@ impl ObjectStore for UpstreamStore {
             .send()
             .await
             .map_err(|e| domain::Error::Store(self.describe(&e)))?;
-        Ok(page
-            .contents()
-            .iter()
-            .filter_map(|o| {
-                Some(ObjectRow {
-                    key: o.key.clone()?,
-                    size: o.size.unwrap_or(0),
-                    last_modified: o.last_modified.map(|t| t.secs()).unwrap_or(0),
-                    content_type: None,
-                    live_links: 0,
-                })
-            })
-            .collect())
+        Ok(page.contents().iter().filter_map(object_row).collect())
     }
 
     async fn delete_object(&self, bucket: &str, key: &str) -> domain::Result<()> {
@@ -1008,4 +984,15 @@ impl ObjectStore for UpstreamStore {
             .await
             .map_err(domain::Error::Store)
     }
+}
+
+/// A listed upstream object as the console's listings show it (`None` without a key).
+fn object_row(o: &aws_sdk_s3::types::Object) -> Option<ObjectRow> {
+    Some(ObjectRow {
+        key: o.key.clone()?,
+        size: o.size.unwrap_or(0),
+        last_modified: o.last_modified.map(|t| t.secs()).unwrap_or(0),
+        content_type: None,
+        live_links: 0,
+    })
 }
