@@ -293,15 +293,22 @@ cli grant add bob team read >/dev/null
 cli key enable "$BK" >/dev/null
 blink=$(cli link create s3://team/report.txt --as bob --json | json_field url)
 [ "$(curl -fsS "$blink")" = "quarterly numbers" ] || fail "bob's CLI link"
+bpage=$(cli link create s3://team/report.txt --as bob --page --json 2>/dev/null | json_field url)
+short_page=$(cli link create s3://team/report.txt --as alice --page --expires 1s --json 2>/dev/null | json_field url)
 cli user disable bob 2>"$work/err" >/dev/null
-grep -q "This stops 1 live share link." "$work/err" || fail "user disable did not say: $(cat "$work/err")"
+grep -q "This stops 2 live share links." "$work/err" || fail "user disable did not say: $(cat "$work/err")"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$blink")" = 403 ] || fail "link of a disabled user"
 cli user enable bob >/dev/null
 [ "$(curl -fsS "$blink")" = "quarterly numbers" ] || fail "bob's link after enable"
 cli grant remove bob team 2>"$work/err" >/dev/null
-grep -q "This stops 1 live share link." "$work/err" || fail "grant remove did not say: $(cat "$work/err")"
+grep -q "This stops 2 live share links." "$work/err" || fail "grant remove did not say: $(cat "$work/err")"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$blink")" = 403 ] || fail "link after grant removal"
-ok "a CLI link dies when its user is disabled and when the grant goes; the CLI says so first"
+ok "a CLI link and a page die when their user is disabled and when the grant goes; the CLI says so first"
+# The same, for share pages, as a recipient's browser shows it.
+node blackbox/share-page.mjs gone "$bpage" 404 "no longer shared" | tee "$work/browser.out"
+node blackbox/share-page.mjs gone "$short_page" 410 "expired" | tee -a "$work/browser.out"
+passed=$((passed + $(grep -c '^ok' "$work/browser.out")))
+grep -q '^FAIL' "$work/browser.out" && fail "a grant-removed or expired share page in Chromium"
 cli link list --json | grep -q "$link_id" && fail "revoked link still listed as active"
 cli link list --all --json | grep -q "$link_id" || fail "revoked link missing from --all"
 put_url=$(cli link create s3://team/dropbox/upload.txt --as alice --method PUT --expires 5m --json | json_field url)

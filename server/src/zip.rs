@@ -277,31 +277,41 @@ fn dos_time(unix: i64) -> (u16, u16) {
 
 /// The name an object is given in an archive of the folder `prefix`: its key after the prefix,
 /// with nothing that leads out of the archive's root or is read as a path by an unpacker:
-/// empty and `.` segments are dropped, `..` becomes `_`, backslashes (a separator on Windows)
-/// and control characters become `_`, and a drive (`C:`) loses its colon. `None` when nothing
-/// is left (a key that is only the prefix, or only slashes and dots).
+/// empty and `.` segments are dropped; a segment of only dots and spaces (`..`, `...`, `.. `,
+/// which Windows reads as `..`) becomes `_`; backslashes (a separator on Windows), control and
+/// bidirectional-text characters become `_`; a drive (`C:`, `C:name`) loses its colon. `None`
+/// when nothing is left (a key that is only the prefix, or only slashes and dots).
 pub fn entry_name(key: &str, prefix: &str) -> Option<String> {
     let rel = key.strip_prefix(prefix)?;
     let segments: Vec<String> = rel
         .split('/')
         .filter(|s| !s.is_empty() && *s != ".")
         .map(|s| {
-            if s == ".." {
+            if s.trim_end_matches(['.', ' ']).is_empty() {
                 return "_".to_owned();
             }
             s.chars()
-                .map(|c| if c == '\\' || c.is_control() { '_' } else { c })
+                .map(|c| {
+                    if c == '\\' || c.is_control() || is_bidi(c) {
+                        '_'
+                    } else {
+                        c
+                    }
+                })
                 .collect()
         })
         .collect();
     let mut name = segments.join("/");
-    if let Some(first) = name.split('/').next()
-        && first.len() == 2
-        && first.ends_with(':')
-    {
+    let bytes = name.as_bytes();
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
         name.replace_range(1..2, "_");
     }
     (!name.is_empty()).then_some(name)
+}
+
+/// Characters that reorder the text around them (`U+202E` shows `gnp.exe` as `exe.png`).
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -318,6 +328,15 @@ mod tests {
         assert_eq!(name("share/./a").as_deref(), Some("a"));
         assert_eq!(name("share/..\\..\\x").as_deref(), Some(".._.._x"));
         assert_eq!(name("share/C:/x").as_deref(), Some("C_/x"));
+        assert_eq!(name("share/C:evil").as_deref(), Some("C_evil"));
+        assert_eq!(name("share/.. /x").as_deref(), Some("_/x"));
+        assert_eq!(name("share/.../x").as_deref(), Some("_/x"));
+        assert_eq!(name("share/a/..").as_deref(), Some("a/_"));
+        assert_eq!(name("share/\u{202E}gnp.exe").as_deref(), Some("_gnp.exe"));
+        assert_eq!(
+            name("share/10:30 notes.txt").as_deref(),
+            Some("10:30 notes.txt")
+        );
         assert_eq!(name("share/a\nb").as_deref(), Some("a_b"));
         assert_eq!(
             name("share/ünïcode ✓.txt").as_deref(),

@@ -203,37 +203,53 @@ pub async fn update(
         return Err(Error::invalid("link", "say what to change"));
     }
     let now = now_unix();
-    let expires_at = match change.lifetime {
-        None => link.expires_at,
-        Some(lifetime) => expiry(lifetime, now)?,
-    };
-    let max_downloads = match change.max_downloads {
-        None => link.max_downloads,
-        Some(limit) => {
-            check_limit(limit)?;
-            limit
+    let new_expiry = change
+        .lifetime
+        .map(|lifetime| expiry(lifetime, now))
+        .transpose()?;
+    if let Some(Some(limit)) = change.max_downloads {
+        check_limit(Some(limit))?;
+    }
+    let password_changed = change.password.is_some();
+    let new_hash = match &change.password {
+        Some(Some(password)) => {
+            check_password(password)?;
+            Some(crate::passwords::hash(password.clone()).await?)
         }
+        _ => None,
     };
+    // Read again, and the policy checked, in the write: two changes made at once (one
+    // removing the password, one lengthening the page) are each held to what the other did.
+    let mut tx = write_tx(pool).await?;
+    let (stored_expiry, stored_limit, stored_password, revoked): (i64, Option<i64>, i64, i64) =
+        sqlx::query_as(
+            "SELECT expires_at, max_downloads,
+                 CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END,
+                 CASE WHEN revoked_at IS NULL THEN 0 ELSE 1 END
+             FROM share_links WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if revoked == 1 {
+        return Err(Error::invalid(
+            "link",
+            format!("{id} was revoked; a revoked link stays revoked"),
+        ));
+    }
+    let expires_at = new_expiry.unwrap_or(stored_expiry);
+    let max_downloads = change.max_downloads.unwrap_or(stored_limit);
     if change.lifetime.is_some() || change.password.is_some() {
         let password = match &change.password {
-            None => link.password,
+            None => stored_password == 1,
             Some(new) => new.is_some(),
         };
         check_policy(policy, link.is_folder(), expires_at, now, password)?;
     }
-    let password_changed = change.password.is_some();
-    let new_hash = match change.password {
-        Some(Some(password)) => {
-            check_password(&password)?;
-            Some(crate::passwords::hash(password).await?)
-        }
-        _ => None,
-    };
-    let mut tx = write_tx(pool).await?;
     sqlx::query(
         "UPDATE share_links SET expires_at = $1, max_downloads = $2,
              password_hash = CASE WHEN $3 = 1 THEN $4 ELSE password_hash END
-         WHERE id = $5 AND revoked_at IS NULL",
+         WHERE id = $5",
     )
     .bind(expires_at)
     .bind(max_downloads)

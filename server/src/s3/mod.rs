@@ -44,6 +44,7 @@ pub fn router(
         log: log.clone(),
         master: master.clone(),
         live: settings.live.clone(),
+        zips: Arc::new(tokio::sync::Semaphore::new(pages::MAX_ZIPS)),
     };
     let service = service(pool.clone(), master, store, settings)?;
     let live = settings.live.clone();

@@ -1090,3 +1090,58 @@ async fn the_sharing_policy_refuses_pages_naming_the_rule() -> TestResult {
     assert!(message(refused).contains("allows no folder pages"));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zip_under_way_stops_with_its_page_and_an_empty_folder_counts_nothing() -> TestResult {
+    let env = S3Env::start().await;
+    shared(&env).await?;
+    let chunk = vec![7u8; 512 * 1024];
+    for i in 0..40 {
+        put(
+            &env,
+            &format!("big/f{i:02}.bin"),
+            &chunk,
+            "application/octet-stream",
+        )
+        .await;
+    }
+    let created = page(&env, "big/", Some(3)).await;
+    let url = format!("{}/s/{}", env.endpoint, created.token);
+
+    // Nothing to download: 404, and the limit untouched.
+    let (status, _, _) = get(&format!("{url}/zip?path=nothing/"), None).await;
+    assert_eq!(status, 404);
+    assert_eq!(links::get(&env.pool, &created.link.id).await?.downloads, 0);
+
+    // A zip read slowly: revoked meanwhile, it stops between files rather than run on.
+    let mut res = reqwest::get(format!("{url}/zip")).await?;
+    assert_eq!(res.status(), 200);
+    let first = res.chunk().await?.map_or(0, |c| c.len());
+    assert!(first > 0);
+    links::revoke(&env.pool, &created.link.id, &admin()).await?;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let mut read = first;
+    let ended = loop {
+        match res.chunk().await {
+            Ok(Some(c)) => read += c.len(),
+            Ok(None) => break "whole",
+            Err(_) => break "cut off",
+        }
+    };
+    assert_eq!(ended, "cut off", "read {read} bytes of a 20 MiB zip");
+    assert!(read < 40 * 512 * 1024, "{read}");
+
+    // Folder pages turned off: existing ones stop too.
+    let other = page(&env, "big/", None).await;
+    let other_url = format!("{}/s/{}", env.endpoint, other.token);
+    assert_eq!(get(&other_url, None).await.0, 200);
+    let off = Settings {
+        folder_pages: false,
+        ..env.settings.get()
+    };
+    env.settings.save(&env.pool, &off, &admin()).await?;
+    let (status, _, body) = get(&format!("{other_url}/zip"), None).await;
+    assert_eq!(status, 410);
+    assert!(String::from_utf8(body)?.contains("Folder pages are turned off"));
+    Ok(())
+}

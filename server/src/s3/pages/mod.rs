@@ -60,9 +60,15 @@ pub struct Pages {
     pub log: AuditLog,
     /// Seals the cookie a right password sets.
     pub master: Arc<domain::secrets::MasterKey>,
-    /// Whether the public URL is https (the cookie is then `Secure`).
+    /// Whether the public URL is https (the cookie is then `Secure`), and the sharing policy.
     pub live: domain::settings::Live,
+    /// Zips being written now, at most [`MAX_ZIPS`].
+    pub zips: Arc<tokio::sync::Semaphore>,
 }
+
+/// Folder zips written at once; more wait for one to end (503 with `Retry-After`). Each holds a
+/// few chunks of the files it reads.
+pub const MAX_ZIPS: usize = 32;
 
 /// The S3 router with the share pages in front: a request for `/s/…` is a page's, unless it
 /// names a bucket by its host (`BUCKET.DOMAIN/s/…` is the object `s/…` of that bucket).
@@ -364,6 +370,25 @@ async fn zip(State(pages): State<Pages>, Path(token): Path<String>, req: Request
         );
         return answer(&pages.log, seen, res).await;
     };
+    // A folder with nothing in it (or a sub-folder that is not there) is no download.
+    match pages.store.walk(&link.bucket, &prefix, "", 1).await {
+        Ok(files) if files.is_empty() => {
+            seen.refused_as("NoSuchKey");
+            let res = gone(StatusCode::NOT_FOUND, "There is nothing to download here.");
+            return answer(&pages.log, seen, res).await;
+        }
+        Ok(_) => {}
+        Err(err) => return answer(&pages.log, seen, unavailable(&err)).await,
+    }
+    let Ok(permit) = pages.zips.clone().try_acquire_owned() else {
+        let mut res = gone(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Many folders are being downloaded right now. Try again in a minute.",
+        );
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, http::HeaderValue::from_static("60"));
+        return answer(&pages.log, seen, res).await;
+    };
     if let Err(refused) = count(&pages, &link, &req, true, &mut seen).await {
         return answer(&pages.log, seen, refused).await;
     }
@@ -371,7 +396,15 @@ async fn zip(State(pages): State<Pages>, Path(token): Path<String>, req: Request
     let body = if req.method == http::Method::HEAD {
         axum::body::Body::empty()
     } else {
-        axum::body::Body::from_stream(zip::archive(pages.store.clone(), link.bucket, prefix))
+        let job = zip::Job {
+            store: pages.store.clone(),
+            pool: pages.pool.clone(),
+            link: link.id.clone(),
+            bucket: link.bucket.clone(),
+            prefix,
+            permit,
+        };
+        axum::body::Body::from_stream(zip::archive(job))
     };
     let mut res = Response::new(body);
     res.extensions_mut().insert(crate::transfers::Uncompressed);
@@ -599,6 +632,11 @@ async fn open(
         return Err(answer(&pages.log, seen, busy()).await);
     }
     let (status, why) = match link.state {
+        LinkState::Active if link.is_folder() && !pages.live.read(|s| s.folder_pages) => {
+            seen.refused_as("FolderPagesOff");
+            let res = gone(StatusCode::GONE, "Folder pages are turned off here.");
+            return Err(answer(&pages.log, seen, res).await);
+        }
         LinkState::Active => return Ok((link, seen)),
         LinkState::Revoked => (StatusCode::GONE, "This link has been revoked."),
         LinkState::Expired => (StatusCode::GONE, "This link has expired."),

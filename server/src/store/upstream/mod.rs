@@ -844,6 +844,7 @@ impl ObjectStore for UpstreamStore {
             .bucket(self.settings.bucket(bucket))
             .prefix(prefix)
             .delimiter("/")
+            .encoding_type(aws_sdk_s3::types::EncodingType::Url)
             .max_keys(i32::try_from(limit).unwrap_or(1000))
             .set_continuation_token((!after.is_empty()).then(|| after.to_owned()))
             .send()
@@ -853,7 +854,7 @@ impl ObjectStore for UpstreamStore {
             folders: page
                 .common_prefixes()
                 .iter()
-                .filter_map(|p| p.prefix.clone())
+                .filter_map(|p| p.prefix.as_deref().map(listed))
                 .collect(),
             objects: page.contents().iter().filter_map(object_row).collect(),
             next: None,
@@ -876,6 +877,7 @@ impl ObjectStore for UpstreamStore {
             .list_objects_v2()
             .bucket(self.settings.bucket(bucket))
             .prefix(prefix)
+            .encoding_type(aws_sdk_s3::types::EncodingType::Url)
             .max_keys(i32::try_from(limit).unwrap_or(1000))
             .set_start_after((!after.is_empty()).then(|| after.to_owned()))
             .send()
@@ -989,10 +991,27 @@ impl ObjectStore for UpstreamStore {
 /// A listed upstream object as the console's listings show it (`None` without a key).
 fn object_row(o: &aws_sdk_s3::types::Object) -> Option<ObjectRow> {
     Some(ObjectRow {
-        key: o.key.clone()?,
+        key: listed(o.key.as_deref()?),
         size: o.size.unwrap_or(0),
         last_modified: o.last_modified.map(|t| t.secs()).unwrap_or(0),
         content_type: None,
         live_links: 0,
     })
+}
+
+/// A key or prefix of a listing asked with `encoding-type=url` (so that keys with characters
+/// XML 1.0 cannot carry list at all), decoded: `+` is a space, `%XX` a byte. (The SDK leaves
+/// them encoded.)
+fn listed(encoded: &str) -> String {
+    let spaced = encoded.replace('+', " ");
+    urlencoding::decode(&spaced).map_or(spaced.clone(), |k| k.into_owned())
+}
+
+#[cfg(test)]
+mod listing_tests {
+    #[test]
+    fn url_encoded_listings_decode_as_s3_encodes_them() {
+        assert_eq!(super::listed("a+b%2Bc%25d%01%C3%BC"), "a b+c%d\u{1}ü");
+        assert_eq!(super::listed("plain/key.txt"), "plain/key.txt");
+    }
 }
