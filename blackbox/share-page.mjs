@@ -6,6 +6,7 @@
 //        node blackbox/share-page.mjs gone PAGE EXPECTED_STATUS EXPECTED_WORDS
 //        node blackbox/share-page.mjs password PAGE PASSWORD EXPECTED_TEXT
 //        node blackbox/share-page.mjs media IMAGE_PAGE VIDEO_PAGE PDF_PAGE (blackbox/media.py's)
+//        node blackbox/share-page.mjs once PAGE EXPECTED_TEXT (a 1-download page)
 import { chromium } from "../end2end/node_modules/playwright-core/index.mjs";
 import { readFileSync, mkdirSync } from "node:fs";
 
@@ -75,6 +76,23 @@ if (mode === "media") {
   await page.waitForTimeout(1000);
   await page.screenshot({ path: `${shots}share-page-pdf.png`, fullPage: true });
   ok("a PDF page frames the PDF (application/pdf, inline, framed by its page only)");
+  await browser.close();
+  process.exit(0);
+}
+
+if (mode === "once") {
+  const [url, expected] = args;
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  await page.goto(url);
+  if (!(await page.getByText("1 download left.").isVisible())) await fail("a 1-download page does not say so");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download" }).click()]);
+  if (readFileSync(await download.path(), "utf8") !== expected) await fail("the one download differs");
+  const again = await page.goto(url);
+  if (again.status() !== 410) await fail(`after its one download the page answered ${again.status()}`);
+  const said = await page.locator("h1").innerText();
+  if (!said.includes("used as many times as it allows")) await fail(`the used-up page says "${said}"`);
+  ok("a 1-download page in the browser: one download, then 410 saying it was used up");
   await browser.close();
   process.exit(0);
 }

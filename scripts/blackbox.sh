@@ -217,6 +217,10 @@ node blackbox/share-page.mjs password "$(page_of report.txt --password-file "$wo
   "the page password" "quarterly numbers"$'\n' | tee "$work/browser.out"
 passed=$((passed + $(grep -c '^ok' "$work/browser.out")))
 grep -q '^FAIL' "$work/browser.out" && fail "a password page in Chromium"
+node blackbox/share-page.mjs once "$(page_of report.txt --max-downloads 1)" "quarterly numbers"$'\n' \
+  | tee "$work/browser.out"
+passed=$((passed + $(grep -c '^ok' "$work/browser.out")))
+grep -q '^FAIL' "$work/browser.out" && fail "a 1-download page in Chromium"
 "$TOOLS_DIR/venv/bin/python" blackbox/media.py "$work" || fail "making the media files"
 aws s3 cp "$work/picture.png" s3://team/media/picture.png --content-type image/png >/dev/null
 aws s3 cp "$work/clip.webm" s3://team/media/clip.webm --content-type video/webm >/dev/null
