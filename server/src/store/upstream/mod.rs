@@ -850,13 +850,18 @@ impl ObjectStore for UpstreamStore {
             .send()
             .await
             .map_err(|e| domain::Error::Store(self.describe(&e)))?;
+        let encoded = page.encoding_type() == Some(&aws_sdk_s3::types::EncodingType::Url);
         let mut listing = Listing {
             folders: page
                 .common_prefixes()
                 .iter()
-                .filter_map(|p| p.prefix.as_deref().map(listed))
+                .filter_map(|p| p.prefix.as_deref().map(|p| listed(p, encoded)))
                 .collect(),
-            objects: page.contents().iter().filter_map(object_row).collect(),
+            objects: page
+                .contents()
+                .iter()
+                .filter_map(|o| object_row(o, encoded))
+                .collect(),
             next: None,
         };
         if page.is_truncated() == Some(true) {
@@ -883,7 +888,12 @@ impl ObjectStore for UpstreamStore {
             .send()
             .await
             .map_err(|e| domain::Error::Store(self.describe(&e)))?;
-        Ok(page.contents().iter().filter_map(object_row).collect())
+        let encoded = page.encoding_type() == Some(&aws_sdk_s3::types::EncodingType::Url);
+        Ok(page
+            .contents()
+            .iter()
+            .filter_map(|o| object_row(o, encoded))
+            .collect())
     }
 
     async fn delete_object(&self, bucket: &str, key: &str) -> domain::Result<()> {
@@ -988,10 +998,11 @@ impl ObjectStore for UpstreamStore {
     }
 }
 
-/// A listed upstream object as the console's listings show it (`None` without a key).
-fn object_row(o: &aws_sdk_s3::types::Object) -> Option<ObjectRow> {
+/// A listed upstream object as the console's listings show it (`None` without a key);
+/// `encoded`: the listing says its keys are URL-encoded.
+fn object_row(o: &aws_sdk_s3::types::Object, encoded: bool) -> Option<ObjectRow> {
     Some(ObjectRow {
-        key: listed(o.key.as_deref()?),
+        key: listed(o.key.as_deref()?, encoded),
         size: o.size.unwrap_or(0),
         last_modified: o.last_modified.map(|t| t.secs()).unwrap_or(0),
         content_type: None,
@@ -1000,10 +1011,14 @@ fn object_row(o: &aws_sdk_s3::types::Object) -> Option<ObjectRow> {
 }
 
 /// A key or prefix of a listing asked with `encoding-type=url` (so that keys with characters
-/// XML 1.0 cannot carry list at all), decoded: `+` is a space, `%XX` a byte. (The SDK leaves
-/// them encoded.)
-fn listed(encoded: &str) -> String {
-    let spaced = encoded.replace('+', " ");
+/// XML 1.0 cannot carry list at all), decoded when the store says it encoded them (its
+/// answer's `EncodingType`; some stores ignore the request): `+` is a space, `%XX` a byte.
+/// (The SDK leaves them as they come.)
+fn listed(text: &str, encoded: bool) -> String {
+    if !encoded {
+        return text.to_owned();
+    }
+    let spaced = text.replace('+', " ");
     urlencoding::decode(&spaced).map_or(spaced.clone(), |k| k.into_owned())
 }
 
@@ -1011,7 +1026,9 @@ fn listed(encoded: &str) -> String {
 mod listing_tests {
     #[test]
     fn url_encoded_listings_decode_as_s3_encodes_them() {
-        assert_eq!(super::listed("a+b%2Bc%25d%01%C3%BC"), "a b+c%d\u{1}ü");
-        assert_eq!(super::listed("plain/key.txt"), "plain/key.txt");
+        assert_eq!(super::listed("a+b%2Bc%25d%01%C3%BC", true), "a b+c%d\u{1}ü");
+        assert_eq!(super::listed("plain/key.txt", true), "plain/key.txt");
+        // A store that ignored the request: its keys as they are.
+        assert_eq!(super::listed("a+b%z", false), "a+b%z");
     }
 }
