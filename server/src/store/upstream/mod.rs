@@ -844,24 +844,18 @@ impl ObjectStore for UpstreamStore {
             .bucket(self.settings.bucket(bucket))
             .prefix(prefix)
             .delimiter("/")
-            .encoding_type(aws_sdk_s3::types::EncodingType::Url)
             .max_keys(i32::try_from(limit).unwrap_or(1000))
             .set_continuation_token((!after.is_empty()).then(|| after.to_owned()))
             .send()
             .await
             .map_err(|e| domain::Error::Store(self.describe(&e)))?;
-        let encoded = page.encoding_type() == Some(&aws_sdk_s3::types::EncodingType::Url);
         let mut listing = Listing {
             folders: page
                 .common_prefixes()
                 .iter()
-                .filter_map(|p| p.prefix.as_deref().map(|p| listed(p, encoded)))
+                .filter_map(|p| p.prefix.clone())
                 .collect(),
-            objects: page
-                .contents()
-                .iter()
-                .filter_map(|o| object_row(o, encoded))
-                .collect(),
+            objects: page.contents().iter().filter_map(object_row).collect(),
             next: None,
         };
         if page.is_truncated() == Some(true) {
@@ -882,18 +876,12 @@ impl ObjectStore for UpstreamStore {
             .list_objects_v2()
             .bucket(self.settings.bucket(bucket))
             .prefix(prefix)
-            .encoding_type(aws_sdk_s3::types::EncodingType::Url)
             .max_keys(i32::try_from(limit).unwrap_or(1000))
             .set_start_after((!after.is_empty()).then(|| after.to_owned()))
             .send()
             .await
             .map_err(|e| domain::Error::Store(self.describe(&e)))?;
-        let encoded = page.encoding_type() == Some(&aws_sdk_s3::types::EncodingType::Url);
-        Ok(page
-            .contents()
-            .iter()
-            .filter_map(|o| object_row(o, encoded))
-            .collect())
+        Ok(page.contents().iter().filter_map(object_row).collect())
     }
 
     async fn delete_object(&self, bucket: &str, key: &str) -> domain::Result<()> {
@@ -998,37 +986,16 @@ impl ObjectStore for UpstreamStore {
     }
 }
 
-/// A listed upstream object as the console's listings show it (`None` without a key);
-/// `encoded`: the listing says its keys are URL-encoded.
-fn object_row(o: &aws_sdk_s3::types::Object, encoded: bool) -> Option<ObjectRow> {
+/// A listed upstream object as the console's listings show it (`None` without a key).
+/// (Listings are asked without `encoding-type=url`: s3s-fs answers `EncodingType` url with its
+/// keys unencoded, so its answer cannot be trusted to say; a key with a character XML 1.0
+/// cannot carry then fails the listing, with the store's error.)
+fn object_row(o: &aws_sdk_s3::types::Object) -> Option<ObjectRow> {
     Some(ObjectRow {
-        key: listed(o.key.as_deref()?, encoded),
+        key: o.key.clone()?,
         size: o.size.unwrap_or(0),
         last_modified: o.last_modified.map(|t| t.secs()).unwrap_or(0),
         content_type: None,
         live_links: 0,
     })
-}
-
-/// A key or prefix of a listing asked with `encoding-type=url` (so that keys with characters
-/// XML 1.0 cannot carry list at all), decoded when the store says it encoded them (its
-/// answer's `EncodingType`; some stores ignore the request): `+` is a space, `%XX` a byte.
-/// (The SDK leaves them as they come.)
-fn listed(text: &str, encoded: bool) -> String {
-    if !encoded {
-        return text.to_owned();
-    }
-    let spaced = text.replace('+', " ");
-    urlencoding::decode(&spaced).map_or(spaced.clone(), |k| k.into_owned())
-}
-
-#[cfg(test)]
-mod listing_tests {
-    #[test]
-    fn url_encoded_listings_decode_as_s3_encodes_them() {
-        assert_eq!(super::listed("a+b%2Bc%25d%01%C3%BC", true), "a b+c%d\u{1}ü");
-        assert_eq!(super::listed("plain/key.txt", true), "plain/key.txt");
-        // A store that ignored the request: its keys as they are.
-        assert_eq!(super::listed("a+b%z", false), "a+b%z");
-    }
 }
