@@ -248,11 +248,15 @@ passed=$((passed + 1))
 curl -fsS -o "$work/tree.zip" "$(echo "$folder" | json_field url)/zip" \
   && unzip -tq "$work/tree.zip" >/dev/null || fail "unzip -t of a folder page's zip"
 ok "unzip -t reads a folder page's zip"
-"$py" blackbox/folder_zip.py many "$endpoint" "$AK" "$SK" team 10000 || fail "uploading 10,000 files"
-many=$(cli link create s3://team/many/ --as alice --page --json 2>/dev/null | json_field url)
-"$py" blackbox/folder_zip.py rss "$many/zip" "$pid" 10000 | tee "$work/zip.out"
-grep -q '^FAIL' "$work/zip.out" && fail "a 10,000-file folder's zip"
-passed=$((passed + 1))
+if [ -n "${BLACKBOX_SKIP_MANY:-}" ]; then
+  echo "skip  the 10,000-file zip: $BLACKBOX_SKIP_MANY"
+else
+  "$py" blackbox/folder_zip.py many "$endpoint" "$AK" "$SK" team 10000 || fail "uploading 10,000 files"
+  many=$(cli link create s3://team/many/ --as alice --page --json 2>/dev/null | json_field url)
+  "$py" blackbox/folder_zip.py rss "$many/zip" "$pid" 10000 | tee "$work/zip.out"
+  grep -q '^FAIL' "$work/zip.out" && fail "a 10,000-file folder's zip"
+  passed=$((passed + 1))
+fi
 
 # --- Prometheus metrics, as a scraper reads them -----------------------------------------------
 metrics_url="http://127.0.0.1:$console_port/metrics"

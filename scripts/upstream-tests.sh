@@ -29,6 +29,9 @@ wait_http() { # wait_http URL: until the server answers at all
 }
 
 port=$(free_port)
+# The 10,000-file zip measures bucketshare's memory, which the embedded run does; through an
+# upstream store it measures the store's per-object round trips (7 minutes with s3s-fs).
+export BLACKBOX_SKIP_MANY="run with the embedded store only (it measures bucketshare's memory)"
 # Tests the upstream engine cannot pass for its own reasons, with the reason.
 skip=(--skip the_store_refuses_bad_digests_and_keeps_keys_inside) # embedded store's files
 # How completions and aborts race is the engine's own in front of an upstream store.
