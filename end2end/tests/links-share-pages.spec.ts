@@ -1,3 +1,5 @@
+// Named to run after console.spec.ts (which wants an empty server) and before login.spec.ts
+// (which fails sign-ins on purpose): the tests share one server and run in file order.
 import { expect, test, type Page } from "@playwright/test";
 import { SHOTS, api, hydrated, signIn } from "./support";
 import * as path from "node:path";
