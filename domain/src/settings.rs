@@ -1,6 +1,6 @@
 //! Settings an admin changes while bucketshare runs (the console's Settings page): the public
 //! S3 URL links are signed for, the default and longest link lifetimes, the sharing policy for
-//! share pages, audit retention, IP truncation and SigV2. The command line gives each one's value; the `settings` table holds
+//! share and upload pages, audit retention, IP truncation and SigV2. The command line gives each one's value; the `settings` table holds
 //! the values an admin set instead. [`Live`] is the running server's current view, refreshed
 //! after a change and every few seconds (so that every instance on the database follows).
 
@@ -41,6 +41,14 @@ pub struct Settings {
     pub folder_password: bool,
     /// Sharing policy: folder pages may be made.
     pub folder_pages: bool,
+    /// Sharing policy: upload pages may be made (and work).
+    pub upload_pages: bool,
+    /// Sharing policy: the largest file an upload page may take, in bytes; 0: no limit.
+    pub max_upload_file: i64,
+    /// Sharing policy: the most an upload page may take in all, in bytes; 0: no limit.
+    pub max_upload_total: i64,
+    /// Sharing policy: upload pages need a password.
+    pub upload_password: bool,
 }
 
 impl Default for Settings {
@@ -56,12 +64,16 @@ impl Default for Settings {
             page_password_after_secs: 0,
             folder_password: false,
             folder_pages: true,
+            upload_pages: true,
+            max_upload_file: 0,
+            max_upload_total: 0,
+            upload_password: false,
         }
     }
 }
 
 /// The names settings are stored under.
-const NAMES: [&str; 10] = [
+const NAMES: [&str; 14] = [
     "public_s3_url",
     "default_link_secs",
     "max_link_secs",
@@ -72,6 +84,10 @@ const NAMES: [&str; 10] = [
     "page_password_after_secs",
     "folder_password",
     "folder_pages",
+    "upload_pages",
+    "max_upload_file",
+    "max_upload_total",
+    "upload_password",
 ];
 
 impl Settings {
@@ -87,6 +103,10 @@ impl Settings {
             "page_password_after_secs" => self.page_password_after_secs.to_string(),
             "folder_password" => self.folder_password.to_string(),
             "folder_pages" => self.folder_pages.to_string(),
+            "upload_pages" => self.upload_pages.to_string(),
+            "max_upload_file" => self.max_upload_file.to_string(),
+            "max_upload_total" => self.max_upload_total.to_string(),
+            "upload_password" => self.upload_password.to_string(),
             _ => String::new(),
         }
     }
@@ -104,6 +124,10 @@ impl Settings {
             "page_password_after_secs" => set_parsed(&mut self.page_password_after_secs, value),
             "folder_password" => set_parsed(&mut self.folder_password, value),
             "folder_pages" => set_parsed(&mut self.folder_pages, value),
+            "upload_pages" => set_parsed(&mut self.upload_pages, value),
+            "max_upload_file" => set_parsed(&mut self.max_upload_file, value),
+            "max_upload_total" => set_parsed(&mut self.max_upload_total, value),
+            "upload_password" => set_parsed(&mut self.upload_password, value),
             _ => {}
         }
     }
@@ -141,6 +165,14 @@ impl Settings {
                 "page_password_after_secs",
                 "Give a duration, or none.",
             ));
+        }
+        for (field, value) in [
+            ("max_upload_file", self.max_upload_file),
+            ("max_upload_total", self.max_upload_total),
+        ] {
+            if value < 0 {
+                return Err(Error::invalid(field, "Give a size, or none."));
+            }
         }
         if self.audit_retention_secs < 86_400 {
             return Err(Error::invalid(
@@ -447,6 +479,10 @@ mod tests {
             page_password_after_secs: 86_400,
             folder_password: true,
             folder_pages: false,
+            upload_pages: false,
+            max_upload_file: 1 << 30,
+            max_upload_total: 10 << 30,
+            upload_password: true,
         };
         for name in NAMES {
             s.set(name, &wanted.get(name));
@@ -454,6 +490,6 @@ mod tests {
         assert_eq!(s, wanted);
         s.set("max_link_secs", "soon");
         assert_eq!(s.max_link_secs, 86_400);
-        assert_eq!(Settings::default().differing(&wanted).len(), 10);
+        assert_eq!(Settings::default().differing(&wanted).len(), 14);
     }
 }

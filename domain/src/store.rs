@@ -13,7 +13,7 @@ pub use model::{Listing, ObjectInfo, ObjectRow};
 /// refuse) or [`crate::Error::Store`] (the store failed or could not be reached; the message
 /// says which).
 #[async_trait::async_trait]
-pub trait ObjectStore: Send + Sync {
+pub trait ObjectStore: Parts + Send + Sync {
     /// Creates `name` in the store and in the database (with the `owner` grant, if any).
     async fn create_bucket(
         &self,
@@ -79,6 +79,61 @@ pub trait ObjectStore: Send + Sync {
         content_type: Option<String>,
         body: UploadBody<'_>,
     ) -> Result<u64>;
+}
+
+/// Files sent by bucketshare itself (an upload page's): new objects that never replace one,
+/// and uploads sent in parts, written as the user the page acts as.
+#[async_trait::async_trait]
+pub trait Parts: Send + Sync {
+    /// Stores `body`, `size` bytes, as a new object `at`, written as `at.user`: refused with
+    /// [`crate::Error::AlreadyExists`] if an object is there.
+    async fn upload_new(
+        &self,
+        at: Target<'_>,
+        content_type: Option<String>,
+        size: u64,
+        body: UploadBody<'static>,
+    ) -> Result<()>;
+
+    /// Starts an upload sent in parts of the object `at`; the store's id for it.
+    async fn start_parts(&self, at: Target<'_>, content_type: Option<String>) -> Result<String>;
+
+    /// Stores part `number` (1 to 10,000) of upload `id`: `size` bytes from `body` (an earlier
+    /// copy of that part is replaced). Its ETag.
+    async fn put_part(
+        &self,
+        at: Target<'_>,
+        id: &str,
+        number: i32,
+        size: u64,
+        body: UploadBody<'static>,
+    ) -> Result<String>;
+
+    /// The parts of upload `id` stored so far, by number.
+    async fn parts(&self, at: Target<'_>, id: &str) -> Result<Vec<Part>>;
+
+    /// Joins `parts` into the object, unless an object is there
+    /// ([`crate::Error::AlreadyExists`]; the upload stays, to be given up).
+    async fn finish_parts(&self, at: Target<'_>, id: &str, parts: &[Part]) -> Result<()>;
+
+    /// Gives upload `id` up, its parts removed; one already gone is no error.
+    async fn abort_parts(&self, at: Target<'_>, id: &str) -> Result<()>;
+}
+
+/// Where a file sent by bucketshare itself goes, and the user it is written as.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub user: &'a str,
+}
+
+/// A part of an upload, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub number: i32,
+    pub size: i64,
+    pub etag: String,
 }
 
 /// An object being read: its details, the bytes sent (`range`, all of them when `None`), and

@@ -485,6 +485,7 @@ async fn create_page(
             password,
             note: Some(options.note.as_str()),
             label: Some(label),
+            upload: None,
         },
         &settings,
         &origin,

@@ -34,6 +34,12 @@ pub struct SettingsForm {
     pub page_password_after: String,
     pub folder_password: bool,
     pub folder_pages: bool,
+    /// Upload pages at all, a password on them, and the largest file and total they may take
+    /// (sizes as text, `none`).
+    pub upload_pages: bool,
+    pub upload_password: bool,
+    pub max_upload_file: String,
+    pub max_upload_total: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +79,10 @@ pub async fn save_settings(
     page_password_after: String,
     folder_password: Option<String>,
     folder_pages: Option<String>,
+    upload_pages: Option<String>,
+    upload_password: Option<String>,
+    max_upload_file: String,
+    max_upload_total: String,
 ) -> Result<(), AppError> {
     let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
     let form = SettingsForm {
@@ -86,6 +96,10 @@ pub async fn save_settings(
         page_password_after,
         folder_password: folder_password.is_some(),
         folder_pages: folder_pages.is_some(),
+        upload_pages: upload_pages.is_some(),
+        upload_password: upload_password.is_some(),
+        max_upload_file,
+        max_upload_total,
     };
     ssr::save(&admin, form).await
 }
@@ -266,6 +280,40 @@ fn SettingsForms(
                     " Require a password on folder pages"
                 </label>
                 <p class="hint">{from_cli("folder_password")}</p>
+                <label class="check">
+                    <input type="checkbox" name="upload_pages" value="on" checked=f.upload_pages />
+                    " Allow upload pages (people without an account drop files into a folder)"
+                </label>
+                <p class="hint">{from_cli("upload_pages")}</p>
+                <label class="check">
+                    <input
+                        type="checkbox"
+                        name="upload_password"
+                        value="on"
+                        checked=f.upload_password
+                    />
+                    " Require a password on upload pages"
+                </label>
+                <p class="hint">{from_cli("upload_password")}</p>
+                <TextField
+                    id="max_upload_file"
+                    label="Largest file an upload page may take"
+                    value=f.max_upload_file
+                    hint=format!(
+                        "e.g. 2 GiB; none: any size (up to S3's 5 TiB). {}",
+                        from_cli("max_upload_file"),
+                    )
+                    error=save_error
+                    error_field="max_upload_file"
+                />
+                <TextField
+                    id="max_upload_total"
+                    label="Most an upload page may take in all"
+                    value=f.max_upload_total
+                    hint=format!("e.g. 20 GiB; none: no limit. {}", from_cli("max_upload_total"))
+                    error=save_error
+                    error_field="max_upload_total"
+                />
                 <h3>"Audit"</h3>
                 <TextField
                     id="audit_retention"

@@ -39,6 +39,26 @@ fn human_or_none(secs: i64) -> String {
     }
 }
 
+/// An optional size field: empty or `none` for none (0).
+fn bytes_field(field: &str, text: &str) -> Result<i64, AppError> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("none") {
+        return Ok(0);
+    }
+    domain::links::uploads::parse_size(text)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| AppError::invalid(field, "Give a size like 100 MiB or 2 GiB, or none."))
+}
+
+/// An optional size as the form shows it.
+fn bytes_or_none(bytes: i64) -> String {
+    if bytes == 0 {
+        "none".to_owned()
+    } else {
+        domain::links::uploads::human_bytes(bytes)
+    }
+}
+
 pub async fn view(admin: &Admin) -> Result<SettingsView, AppError> {
     let state = app_state()?;
     let now = state.settings.get();
@@ -57,6 +77,10 @@ pub async fn view(admin: &Admin) -> Result<SettingsView, AppError> {
                 "page_password_after_secs" => human_or_none(base.page_password_after_secs),
                 "folder_password" => on_off(base.folder_password),
                 "folder_pages" => on_off(base.folder_pages),
+                "upload_pages" => on_off(base.upload_pages),
+                "upload_password" => on_off(base.upload_password),
+                "max_upload_file" => bytes_or_none(base.max_upload_file),
+                "max_upload_total" => bytes_or_none(base.max_upload_total),
                 _ => on_off(base.sigv2),
             };
             (name.to_owned(), shown)
@@ -84,6 +108,10 @@ pub async fn view(admin: &Admin) -> Result<SettingsView, AppError> {
             page_password_after: human_or_none(now.page_password_after_secs),
             folder_password: now.folder_password,
             folder_pages: now.folder_pages,
+            upload_pages: now.upload_pages,
+            upload_password: now.upload_password,
+            max_upload_file: bytes_or_none(now.max_upload_file),
+            max_upload_total: bytes_or_none(now.max_upload_total),
         },
         command_line,
         admins,
@@ -111,6 +139,10 @@ pub async fn save(admin: &Admin, form: SettingsForm) -> Result<(), AppError> {
         )?,
         folder_password: form.folder_password,
         folder_pages: form.folder_pages,
+        upload_pages: form.upload_pages,
+        upload_password: form.upload_password,
+        max_upload_file: bytes_field("max_upload_file", &form.max_upload_file)?,
+        max_upload_total: bytes_field("max_upload_total", &form.max_upload_total)?,
     };
     let origin = admin_origin(&admin.name).await;
     state

@@ -16,6 +16,7 @@ pub const MAX_LABEL_CHARS: usize = 200;
 pub const REGION: &str = "us-east-1";
 
 pub mod pages;
+pub mod uploads;
 
 pub use model::LinkState;
 
@@ -57,6 +58,10 @@ pub struct Link {
     /// Whether a page asks for a password.
     #[sqlx(try_from = "crate::db::Flag")]
     pub password: bool,
+    /// An upload page's limits and what it took ([`uploads`]); all empty for other links.
+    #[sqlx(flatten)]
+    #[serde(default)]
+    pub upload: uploads::Terms,
 }
 
 /// SQL: whether a grant of the link `l`'s signer still lets the link do what it does
@@ -126,7 +131,9 @@ fn select_links_where(inner: &str) -> String {
             l.access_key_id, l.created_by, l.created_at, l.expires_at, l.revoked_at,
             l.revoked_by, l.label, l.access_count, l.bytes_served, l.last_access_at,
             l.kind, l.max_downloads, l.downloads, l.note,
-            CASE WHEN l.password_hash IS NULL THEN 0 ELSE 1 END AS password, {} AS state
+            CASE WHEN l.password_hash IS NULL THEN 0 ELSE 1 END AS password,
+            l.upload_max_file, l.upload_max_total, l.upload_max_files, l.upload_types,
+            l.upload_ask_name, l.uploaded_files, l.uploaded_bytes, {} AS state
         FROM share_links l LEFT JOIN iam_users u ON u.id = l.user_id
             LEFT JOIN access_keys k ON k.id = l.access_key_id
         WHERE {inner}) AS links",

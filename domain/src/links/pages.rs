@@ -48,6 +48,8 @@ pub struct NewPage<'a> {
     pub note: Option<&'a str>,
     /// Shown to admins only.
     pub label: Option<&'a str>,
+    /// Makes it an upload page of the folder `key`, with these limits ([`super::uploads`]).
+    pub upload: Option<super::uploads::Rules<'a>>,
 }
 
 /// A page just made: its record and its token (shown once: only its hash is kept).
@@ -72,7 +74,29 @@ pub async fn create(
     let expires_at = expiry(page.lifetime, now)?;
     check_limit(page.max_downloads)?;
     let folder = is_folder(page.key);
-    check_policy(policy, folder, expires_at, now, page.password.is_some())?;
+    let shared = match (&page.upload, folder) {
+        (Some(_), true) => Shared::Upload,
+        (Some(_), false) => {
+            return Err(Error::invalid(
+                "object",
+                "an upload page takes files into a folder: end the key with /",
+            ));
+        }
+        (None, true) => Shared::Folder,
+        (None, false) => Shared::File,
+    };
+    check_policy(policy, shared, expires_at, now, page.password.is_some())?;
+    let types = match &page.upload {
+        Some(rules) if page.max_downloads.is_none() => super::uploads::check_rules(rules, policy)?,
+        Some(_) => {
+            return Err(Error::invalid(
+                "max downloads",
+                "an upload page has no downloads to limit; limit its files",
+            ));
+        }
+        None => None,
+    };
+    let rules = page.upload.clone().unwrap_or_default();
     let note = page.note.map(str::trim).filter(|n| !n.is_empty());
     if let Some(note) = note {
         let chars = note.chars().count();
@@ -101,13 +125,22 @@ pub async fn create(
         None => None,
     };
     crate::users::get(pool, page.user).await?;
-    let need = super::Method::Get.need();
-    if !crate::grants::allows(pool, page.user, page.bucket, page.key, need).await? {
+    let method = if shared == Shared::Upload {
+        super::Method::Put
+    } else {
+        super::Method::Get
+    };
+    if !crate::grants::allows(pool, page.user, page.bucket, page.key, method.need()).await? {
         return Err(Error::invalid(
             "user",
             format!(
-                "user `{}` may not read {}s3://{}/{}; grant it first",
+                "user `{}` may not {} {}s3://{}/{}; grant it first",
                 page.user,
+                if method == super::Method::Put {
+                    "write"
+                } else {
+                    "read"
+                },
                 if folder { "all of " } else { "" },
                 page.bucket,
                 page.key
@@ -121,12 +154,15 @@ pub async fn create(
     sqlx::query(
         "INSERT INTO share_links (id, bucket, object_key, method, user_id, access_key_id,
              created_by, created_at, expires_at, label, kind, token_hash, max_downloads, note,
-             password_hash)
-         VALUES ($1, $2, $3, 'GET', $4, '', $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             password_hash, upload_max_file, upload_max_total, upload_max_files, upload_types,
+             upload_ask_name)
+         VALUES ($1, $2, $3, $4, $5, '', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+             $17, $18, $19)",
     )
     .bind(&id)
     .bind(page.bucket)
     .bind(page.key)
+    .bind(method.as_str())
     .bind(user_id)
     .bind(&by.name)
     .bind(now)
@@ -137,9 +173,14 @@ pub async fn create(
     .bind(page.max_downloads)
     .bind(note)
     .bind(&password_hash)
+    .bind(rules.max_file)
+    .bind(rules.max_total)
+    .bind(rules.max_files)
+    .bind(&types)
+    .bind(i64::from(rules.ask_name))
     .execute(&mut *tx)
     .await?;
-    let detail = serde_json::json!({
+    let mut detail = serde_json::json!({
         "kind": LinkKind::Page,
         "as": page.user,
         "expires_at": (expires_at != NEVER).then_some(expires_at),
@@ -147,6 +188,15 @@ pub async fn create(
         "password": password_hash.is_some(),
         "label": label,
     });
+    if shared == Shared::Upload {
+        detail["upload"] = serde_json::json!({
+            "max_file": rules.max_file,
+            "max_total": rules.max_total,
+            "max_files": rules.max_files,
+            "types": types,
+            "ask_name": rules.ask_name,
+        });
+    }
     audit::record_action(
         &mut tx,
         by,
@@ -244,7 +294,7 @@ pub async fn update(
             None => stored_password == 1,
             Some(new) => new.is_some(),
         };
-        check_policy(policy, link.is_folder(), expires_at, now, password)?;
+        check_policy(policy, link.shared(), expires_at, now, password)?;
     }
     sqlx::query(
         "UPDATE share_links SET expires_at = $1, max_downloads = $2,
@@ -320,23 +370,56 @@ pub fn is_folder(key: &str) -> bool {
 }
 
 impl Link {
-    /// Whether this is a share page of a folder.
+    /// Whether this is a share page of a folder (for downloads: an upload page is not).
     pub fn is_folder(&self) -> bool {
-        self.kind == LinkKind::Page && is_folder(&self.key)
+        self.kind == LinkKind::Page && self.method == "GET" && is_folder(&self.key)
+    }
+
+    /// What a page shares, as the sharing policy tells pages apart.
+    pub fn shared(&self) -> Shared {
+        if self.is_upload() {
+            Shared::Upload
+        } else if self.is_folder() {
+            Shared::Folder
+        } else {
+            Shared::File
+        }
     }
 }
 
+/// What a page shares: one file, a folder to download from, or a folder to upload into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shared {
+    File,
+    Folder,
+    Upload,
+}
+
 /// Refuses a page made or changed `now` that the sharing policy does not allow, naming the
-/// rule: folder pages off, a lifetime longer than the longest allowed, or no password where
-/// one is required (on folder pages, or on pages living longer than a set time).
+/// rule: folder or upload pages off, a lifetime longer than the longest allowed, or no
+/// password where one is required (on folder pages, on upload pages, or on pages living longer
+/// than a set time).
 pub fn check_policy(
     policy: &Settings,
-    folder: bool,
+    shared: Shared,
     expires_at: i64,
     now: i64,
     password: bool,
 ) -> Result<()> {
     let longer_than = |secs: i64| secs > 0 && (expires_at == NEVER || expires_at - now > secs);
+    let folder = shared == Shared::Folder;
+    if shared == Shared::Upload && !policy.upload_pages {
+        return Err(Error::invalid(
+            "kind",
+            "the sharing policy allows no upload pages",
+        ));
+    }
+    if !password && shared == Shared::Upload && policy.upload_password {
+        return Err(Error::invalid(
+            "password",
+            "the sharing policy requires a password on upload pages",
+        ));
+    }
     if folder && !policy.folder_pages {
         return Err(Error::invalid(
             "object",
@@ -516,8 +599,12 @@ mod tests {
     fn the_sharing_policy_names_the_rule_it_refuses_by() {
         let now = 1_000_000;
         let day = 86_400;
-        let field = |policy: &Settings, folder, expires_at, password| match check_policy(
-            policy, folder, expires_at, now, password,
+        let field = |policy: &Settings, folder: bool, expires_at, password| match check_policy(
+            policy,
+            if folder { Shared::Folder } else { Shared::File },
+            expires_at,
+            now,
+            password,
         ) {
             Ok(()) => "ok",
             Err(Error::Invalid { field, .. }) => field,
@@ -545,6 +632,32 @@ mod tests {
         };
         assert_eq!(field(&no_folders, true, now + day, true), "object");
         assert_eq!(field(&no_folders, false, now + day, true), "ok");
+        let upload = |policy: &Settings, password| match check_policy(
+            policy,
+            Shared::Upload,
+            now + day,
+            now,
+            password,
+        ) {
+            Ok(()) => "ok",
+            Err(Error::Invalid { field, .. }) => field,
+            Err(_) => "other",
+        };
+        assert_eq!(upload(&open, false), "ok");
+        let no_uploads = Settings {
+            upload_pages: false,
+            ..Settings::default()
+        };
+        assert_eq!(upload(&no_uploads, true), "kind");
+        let upload_password = Settings {
+            upload_password: true,
+            ..Settings::default()
+        };
+        assert_eq!(upload(&upload_password, false), "password");
+        assert_eq!(upload(&upload_password, true), "ok");
+        // The folder-page rules are for folders shared to download.
+        assert_eq!(upload(&strict, true), "ok");
+        assert_eq!(upload(&no_folders, false), "ok");
     }
 
     #[test]

@@ -11,19 +11,42 @@ use crate::config::parse_duration;
 pub enum LinkCommand {
     /// Issue a share link to one object, as an IAM user who may read (or write) it: a
     /// pre-signed S3 URL, or with --page a share page served by bucketshare (of a file, or of
-    /// a folder: s3://BUCKET/FOLDER/, with a trailing slash).
+    /// a folder: s3://BUCKET/FOLDER/, with a trailing slash), or with --upload an upload page
+    /// at which people without an account drop files into a folder.
+    #[command(group = clap::ArgGroup::new("any_page").args(["page", "upload"]))]
     Create {
-        /// s3://BUCKET/KEY; with --page also s3://BUCKET/FOLDER/ (s3://BUCKET/: all of it)
+        /// s3://BUCKET/KEY; with --page also s3://BUCKET/FOLDER/ (s3://BUCKET/: all of it);
+        /// with --upload the folder files land in (as FOLDER/YYYY-MM-DD/NAME)
         object: String,
         /// The IAM user the link is signed as (a page acts as them).
         #[arg(long = "as")]
         user: String,
         /// A share page (`PUBLIC/s/TOKEN`): a landing page and download for people, which may
         /// outlive 7 days, never expire, and count downloads.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "upload")]
         page: bool,
+        /// An upload page (`PUBLIC/s/TOKEN`) into the folder: people without an account
+        /// upload files there, nothing they send replaces an object, and they cannot list or
+        /// read the folder. Acts as the user, who must be allowed to write all of the folder.
+        #[arg(long)]
+        upload: bool,
+        /// An upload page's largest file: 100M, 2GiB, 500MB…
+        #[arg(long, requires = "upload", value_parser = parse_size)]
+        max_file_size: Option<i64>,
+        /// An upload page's most bytes in all.
+        #[arg(long, requires = "upload", value_parser = parse_size)]
+        max_total: Option<i64>,
+        /// An upload page's most files.
+        #[arg(long, requires = "upload", value_parser = clap::value_parser!(i64).range(1..))]
+        max_files: Option<i64>,
+        /// The files an upload page takes: extensions and media types, e.g. ".pdf,.docx,image/*".
+        #[arg(long, requires = "upload")]
+        allow_types: Option<String>,
+        /// An upload page asks each uploader's name or e-mail address (recorded in the audit).
+        #[arg(long, requires = "upload")]
+        ask_name: bool,
         /// How long the link works: 1s to 7d for a pre-signed URL (default 1h); any duration
-        /// or `never` for a page (default 7d).
+        /// or `never` for a page or an upload page (default 7d).
         #[arg(long)]
         expires: Option<String>,
         /// GET to download; PUT for an upload-only link (pre-signed URLs only).
@@ -33,13 +56,13 @@ pub enum LinkCommand {
         #[arg(long, requires = "page", value_parser = clap::value_parser!(i64).range(1..))]
         max_downloads: Option<i64>,
         /// A page's note to its recipients.
-        #[arg(long, requires = "page")]
+        #[arg(long, requires = "any_page")]
         note: Option<String>,
         /// A page's password, read from the first line of standard input.
-        #[arg(long, requires = "page", conflicts_with = "password_file")]
+        #[arg(long, requires = "any_page", conflicts_with = "password_file")]
         password_stdin: bool,
         /// A page's password, read from the first line of this file.
-        #[arg(long, requires = "page", value_name = "FILE")]
+        #[arg(long, requires = "any_page", value_name = "FILE")]
         password_file: Option<std::path::PathBuf>,
         #[arg(long)]
         label: Option<String>,
@@ -141,7 +164,13 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
         LinkCommand::Create {
             object,
             user,
-            page: true,
+            page,
+            upload,
+            max_file_size,
+            max_total,
+            max_files,
+            allow_types,
+            ask_name,
             expires,
             method,
             max_downloads,
@@ -150,12 +179,27 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
             password_file,
             label,
             json,
-        } => {
+        } if page || upload => {
             let (bucket, key) = parse_shared(&object)?;
             let password = read_password(password_stdin, password_file.as_deref())?;
             if method != Method::Get {
-                anyhow::bail!("--method: a share page is for downloads (GET)");
+                anyhow::bail!(
+                    "--method: a share page is for downloads (GET); an upload page is --upload"
+                );
             }
+            if upload && !links::pages::is_folder(key) {
+                anyhow::bail!(
+                    "{object}: an upload page takes files into a folder; end it with / \
+                     (s3://{bucket}/{key}/)"
+                );
+            }
+            let rules = upload.then_some(links::uploads::Rules {
+                max_file: max_file_size,
+                max_total,
+                max_files,
+                types: allow_types.as_deref(),
+                ask_name,
+            });
             let lifetime = match expires.as_deref().unwrap_or("7d") {
                 "never" => None,
                 text => Some(parse_duration(text).map_err(|e| anyhow::anyhow!("--expires: {e}"))?),
@@ -172,6 +216,7 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
                     password,
                     note: note.as_deref(),
                     label: label.as_deref(),
+                    upload: rules,
                 },
                 &settings,
                 &cx.by,
@@ -194,14 +239,18 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
                 })?;
             } else {
                 let until = expires_at.map_or("never".to_owned(), |at| show_time(Some(at)));
-                println!("Share page {} (expires {until}):", link.id);
+                let what = if link.is_upload() {
+                    "Upload page"
+                } else {
+                    "Share page"
+                };
+                println!("{what} {} (expires {until}):", link.id);
                 println!("{url}");
             }
         }
         LinkCommand::Create {
             object,
             user,
-            page: false,
             expires,
             method,
             label,
@@ -380,7 +429,13 @@ fn read_password(
     Ok(Some(zeroize::Zeroizing::new(first.to_owned())))
 }
 
-/// `s3://BUCKET/KEY` → (bucket, key).
+/// A size flag's value (`100M`, `2GiB`, `500MB`), at least 1 byte.
+fn parse_size(text: &str) -> Result<i64, String> {
+    links::uploads::parse_size(text)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{text}` is not a size such as 100M, 2GiB or 500MB"))
+}
+
 /// What a page shares: `s3://BUCKET/KEY`, or a folder, `s3://BUCKET/PREFIX/` (`s3://BUCKET/`:
 /// all of the bucket).
 fn parse_shared(text: &str) -> anyhow::Result<(&str, &str)> {
@@ -404,6 +459,7 @@ fn row(link: &Link) -> Vec<String> {
         link.id.clone(),
         format!("s3://{}/{}", link.bucket, link.key),
         match link.kind {
+            links::LinkKind::Page if link.is_upload() => "upload".to_owned(),
             links::LinkKind::Page if link.is_folder() => "folder".to_owned(),
             links::LinkKind::Page => "page".to_owned(),
             links::LinkKind::Presigned => link.method.clone(),

@@ -455,7 +455,7 @@ impl Seen {
             };
             self.event.status = parts.status.as_u16();
             self.event.error_code = code.or(self.event.error_code.take());
-            self.event.outcome = Some(if auth_error {
+            self.event.outcome = Some(if auth_error || self.denied {
                 Outcome::Denied
             } else {
                 Outcome::Failed

@@ -4,6 +4,7 @@
 
 pub(crate) mod answers;
 pub mod embedded;
+mod parts;
 pub mod upstream;
 
 use std::path::Path;

@@ -18,3 +18,4 @@ mod password;
 mod s3;
 mod s3env;
 mod store;
+mod uploads;

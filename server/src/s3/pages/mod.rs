@@ -50,6 +50,7 @@ use html::{
 };
 
 mod html;
+mod upload;
 mod zip;
 
 /// What the recipients' pages need.
@@ -78,6 +79,21 @@ pub fn with_pages(s3: Router, pages: Pages, domain: Option<Arc<str>>) -> Router 
         .route("/s/{token}/download", get(download))
         .route("/s/{token}/preview", get(preview))
         .route("/s/{token}/zip", get(zip))
+        .route("/s/{token}/upload.js", get(upload::script))
+        .route("/s/{token}/files", axum::routing::post(upload::form))
+        .route("/s/{token}/uploads", axum::routing::post(upload::offer))
+        .route(
+            "/s/{token}/uploads/{id}",
+            get(upload::status).delete(upload::cancel),
+        )
+        .route(
+            "/s/{token}/uploads/{id}/done",
+            axum::routing::post(upload::done),
+        )
+        .route(
+            "/s/{token}/uploads/{id}/{part}",
+            axum::routing::put(upload::part),
+        )
         .fallback(|| async { gone(StatusCode::NOT_FOUND, "There is no such page.") })
         .method_not_allowed_fallback(|| async {
             gone(StatusCode::METHOD_NOT_ALLOWED, "A page can only be opened.")
@@ -130,6 +146,10 @@ fn query_of(req: &http::request::Parts) -> Option<PageQuery> {
 /// What `query` names of page `link`; `None` for nothing it shares (a `path` on a file page).
 fn target(link: &Link, query: &PageQuery) -> Option<Target> {
     let path = query.path.as_deref().unwrap_or("");
+    if link.is_upload() {
+        // Nothing in an upload page's folder can be read through it.
+        return None;
+    }
     if !link.is_folder() {
         return path.is_empty().then(|| Target::File(link.key.clone()));
     }
@@ -148,7 +168,16 @@ async fn open_target(
     req: &http::request::Parts,
     operation: &'static str,
 ) -> Result<(Link, Seen, Target, PageQuery), Response> {
-    let (link, mut seen) = open_unlocked(pages, token, req, operation).await?;
+    let opened = open_unlocked(pages, token, req, operation).await?;
+    aim(pages, req, opened).await
+}
+
+/// What in an opened page the request names; else the answer, given.
+async fn aim(
+    pages: &Pages,
+    req: &http::request::Parts,
+    (link, mut seen): (Link, Seen),
+) -> Result<(Link, Seen, Target, PageQuery), Response> {
     let Some(query) = query_of(req) else {
         seen.refused_as("MalformedQuery");
         let res = gone(StatusCode::BAD_REQUEST, "This address is malformed.");
@@ -172,8 +201,17 @@ async fn open_target(
 /// folders (`?path=` within it), or one file of it.
 async fn landing(State(pages): State<Pages>, Path(token): Path<String>, req: Request) -> Response {
     let (req, _) = req.into_parts();
-    let (link, mut seen, target, query) = match open_target(&pages, &token, &req, "PageView").await
-    {
+    let opened = match open_unlocked(&pages, &token, &req, "PageView").await {
+        Ok((link, seen)) if link.is_upload() => {
+            return match upload::accept(&pages, link, seen).await {
+                Ok((link, seen)) => answer(&pages.log, seen, upload::page(&token, &link)).await,
+                Err(answered) => answered,
+            };
+        }
+        Ok(opened) => aim(&pages, &req, opened).await,
+        Err(answered) => return answered,
+    };
+    let (link, mut seen, target, query) = match opened {
         Ok(opened) => opened,
         Err(answered) => return answered,
     };

@@ -220,6 +220,8 @@ impl domain::store::ObjectStore for EmbeddedStore {
     }
 }
 
+crate::store::parts::through_s3!(EmbeddedStore);
+
 /// Whether an S3 error means "no such object or bucket".
 fn is_missing(err: &s3s::S3Error) -> bool {
     matches!(

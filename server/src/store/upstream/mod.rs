@@ -986,6 +986,8 @@ impl ObjectStore for UpstreamStore {
     }
 }
 
+crate::store::parts::through_s3!(UpstreamStore);
+
 /// A listed upstream object as the console's listings show it (`None` without a key).
 /// (Listings are asked without `encoding-type=url`: s3s-fs answers `EncodingType` url with its
 /// keys unencoded, so its answer cannot be trusted to say; a key with a character XML 1.0
