@@ -133,8 +133,8 @@ fn normalize_types(list: &str) -> Result<Option<String>> {
     {
         let entry = entry.to_ascii_lowercase();
         let token = |t: &str| {
-            !t.is_empty()
-                && t.len() <= 64
+            t.len() <= 64
+                && t.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
                 && t.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
         };
