@@ -103,7 +103,7 @@ export BUCKETSHARE_STORE=s3 BUCKETSHARE_STORE_ENDPOINT="http://127.0.0.1:$port" 
   BUCKETSHARE_STORE_REGION="$region" BUCKETSHARE_STORE_ACCESS_KEY="$key" \
   BUCKETSHARE_STORE_SECRET_KEY="$secret" BUCKETSHARE_STORE_PATH_STYLE=true
 log="$work/test.log"
-timeout 900 cargo test -p server --test it -- --test-threads=1 s3:: links:: pages:: store:: hardening:: \
+timeout 900 cargo test -p server --test it -- --test-threads=1 s3:: links:: pages:: uploads:: store:: hardening:: \
   "${skip[@]}" 2>&1 | tee "$log" >&2 || fail "tests against $server"
 passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
 

@@ -264,6 +264,24 @@ pub struct ServeArgs {
     #[arg(long, env = "BUCKETSHARE_NO_FOLDER_PAGES")]
     pub no_folder_pages: bool,
 
+    /// Sharing policy: no upload pages (existing ones stop taking files).
+    #[arg(long, env = "BUCKETSHARE_NO_UPLOAD_PAGES")]
+    pub no_upload_pages: bool,
+
+    /// Sharing policy: upload pages need a password.
+    #[arg(long, env = "BUCKETSHARE_UPLOAD_PAGE_PASSWORD")]
+    pub upload_page_password: bool,
+
+    /// Sharing policy: the largest file an upload page may take (e.g. `2GiB`, `500MB`); each
+    /// page must then set a limit within it. Unset: any size.
+    #[arg(long, env = "BUCKETSHARE_MAX_UPLOAD_FILE_SIZE", value_parser = parse_size)]
+    pub max_upload_file_size: Option<i64>,
+
+    /// Sharing policy: the most an upload page may take in all (e.g. `20GiB`); each page must
+    /// then set a total within it. Unset: no limit.
+    #[arg(long, env = "BUCKETSHARE_MAX_UPLOAD_TOTAL", value_parser = parse_size)]
+    pub max_upload_total: Option<i64>,
+
     /// Serve Prometheus metrics at `/metrics` on the console listener, to requests that carry
     /// `Authorization: Bearer TOKEN` (16 to 256 visible ASCII characters). Unset: no `/metrics`.
     #[arg(long, env = "BUCKETSHARE_METRICS_TOKEN", value_parser = parse_metrics_token, hide_env_values = true)]
@@ -325,6 +343,10 @@ impl Default for ServeArgs {
             page_password_after: None,
             folder_page_password: false,
             no_folder_pages: false,
+            no_upload_pages: false,
+            upload_page_password: false,
+            max_upload_file_size: None,
+            max_upload_total: None,
             metrics_token: None,
             header_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(60),
@@ -385,6 +407,13 @@ fn parse_metrics_token(text: &str) -> Result<MetricsToken, String> {
 }
 
 /// A duration such as `90s`, `15m`, `1h 30m` or `7d`; at least one second.
+/// A size flag's value (`100M`, `2GiB`, `500MB`), at least 1 byte.
+pub fn parse_size(text: &str) -> Result<i64, String> {
+    domain::links::uploads::parse_size(text)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{text}` is not a size such as 100M, 2GiB or 500MB"))
+}
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(text.trim())
         .map_err(|e| format!("`{text}` is not a duration like 90s, 15m, 1h or 7d ({e})"))?;

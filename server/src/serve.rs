@@ -64,6 +64,10 @@ pub async fn run(
         page_password_after_secs: secs(args.page_password_after),
         folder_password: args.folder_page_password,
         folder_pages: !args.no_folder_pages,
+        upload_pages: !args.no_upload_pages,
+        upload_password: args.upload_page_password,
+        max_upload_file: args.max_upload_file_size.unwrap_or(0),
+        max_upload_total: args.max_upload_total.unwrap_or(0),
         ..Settings::default()
     };
     domain::settings::record_served(&pool, &base)
@@ -113,6 +117,7 @@ pub async fn run(
     };
     let (audit_log, audit_writer) = s3::AuditLog::start(pool.clone(), network, args.audit_requests);
     let retention = tokio::spawn(sweep_old_audit_events(pool.clone(), settings.clone()));
+    let unfinished = tokio::spawn(sweep_unfinished_uploads(pool.clone(), objects.console()));
     let s3_router = s3::router(pool.clone(), master, objects, &s3_settings, audit_log)?;
 
     let console_listener = tokio::net::TcpListener::bind(args.console_addr)
@@ -147,6 +152,7 @@ pub async fn run(
 
     sweeper.abort();
     retention.abort();
+    unfinished.abort();
     refresher.abort();
     // Every sender went with the S3 router: the writer stores what is queued, then ends.
     if let Err(err) = audit_writer.await {
@@ -256,6 +262,51 @@ async fn sweep_old_audit_events(pool: Pool, settings: Live) {
             Ok(0) => {}
             Ok(n) => tracing::info!(events = n, "deleted audit events past retention"),
             Err(err) => tracing::warn!(error = %err, "could not delete old audit events"),
+        }
+    }
+}
+
+/// How long an upload page's file may stay unfinished (its parts kept for the sender to
+/// resume) before it is given up.
+const UNFINISHED_UPLOAD_SECS: i64 = 7 * 86_400;
+
+/// Gives up upload pages' files left unfinished for [`UNFINISHED_UPLOAD_SECS`], at start and
+/// then every hour: their parts removed from the store, their places in the pages' limits
+/// freed. With several instances, each may try one: aborting twice is harmless.
+async fn sweep_unfinished_uploads(pool: Pool, store: Arc<dyn domain::store::ObjectStore>) {
+    use domain::links::uploads;
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let before = domain::now_unix() - UNFINISHED_UPLOAD_SECS;
+        let stale = match uploads::unfinished(&pool, before, 1000).await {
+            Ok(stale) => stale,
+            Err(err) => {
+                tracing::warn!(error = %err, "could not look for unfinished uploads");
+                continue;
+            }
+        };
+        for upload in &stale {
+            let at = domain::store::Target {
+                bucket: &upload.bucket,
+                key: &upload.key,
+                user: "bucketshare",
+            };
+            if let Some(id) = &upload.upload_id
+                && let Err(err) = store.abort_parts(at, id).await
+            {
+                tracing::warn!(error = %err, upload = %upload.id, "could not give up an upload");
+                continue;
+            }
+            if let Err(err) = uploads::abandon(&pool, upload).await {
+                tracing::warn!(error = %err, upload = %upload.id, "could not give up an upload");
+            }
+        }
+        if !stale.is_empty() {
+            tracing::info!(
+                files = stale.len(),
+                "gave up upload-page files left unfinished"
+            );
         }
     }
 }

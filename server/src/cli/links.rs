@@ -5,7 +5,7 @@ use domain::links::{self, Link, Scope};
 use serde::Serialize;
 
 use super::{Context, print_json, print_table, show_time};
-use crate::config::parse_duration;
+use crate::config::{parse_duration, parse_size};
 
 #[derive(Debug, Subcommand)]
 pub enum LinkCommand {
@@ -427,13 +427,6 @@ fn read_password(
         anyhow::bail!("the password is empty");
     }
     Ok(Some(zeroize::Zeroizing::new(first.to_owned())))
-}
-
-/// A size flag's value (`100M`, `2GiB`, `500MB`), at least 1 byte.
-fn parse_size(text: &str) -> Result<i64, String> {
-    links::uploads::parse_size(text)
-        .filter(|&n| n > 0)
-        .ok_or_else(|| format!("`{text}` is not a size such as 100M, 2GiB or 500MB"))
 }
 
 /// What a page shares: `s3://BUCKET/KEY`, or a folder, `s3://BUCKET/PREFIX/` (`s3://BUCKET/`:

@@ -260,7 +260,9 @@ async fn files_arrive_in_parts_resumed_and_never_replace_one_another() -> TestRe
     // What arrived: listed for the link page, each an audit event with its uploader.
     let arrived = uploads::arrivals(&env.pool, &created.link.id, 10).await?;
     assert_eq!(arrived.len(), 4);
-    assert_eq!(arrived.last().unwrap().uploader.as_deref(), Some("Bob"));
+    let first = arrived.iter().find(|a| a.key == key).unwrap();
+    assert_eq!(first.uploader.as_deref(), Some("Bob"));
+    assert_eq!(first.size, body.len() as i64);
     let events = domain::audit::query(
         &env.pool,
         &domain::audit::Filter {
