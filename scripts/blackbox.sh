@@ -235,6 +235,40 @@ node blackbox/share-page.mjs gone "$(echo "$revoked_page" | json_field url)" 410
 passed=$((passed + $(grep -c '^ok' "$work/browser.out")))
 grep -q '^FAIL' "$work/browser.out" && fail "a revoked share page in Chromium"
 
+# Upload pages: recipients without an account drop files into team/inbox/ (Chromium with and
+# without script; raw HTTP for a cut-off part, 20 racing uploads and a climbing name), then
+# the files are read back by alice with the aws cli and compared byte for byte.
+upload_of() { cli link create s3://team/inbox/ --as alice --upload "$@" --json 2>/dev/null | json_field url; }
+upload_page=$(upload_of --max-file-size 25MiB --allow-types .bin,.txt,.pdf)
+[ -n "$upload_page" ] || fail "link create --upload"
+node blackbox/upload-page.mjs "$upload_page" "$work" | tee "$work/browser.out"
+passed=$((passed + $(grep -c '^ok' "$work/browser.out")))
+grep -q '^FAIL' "$work/browser.out" && fail "an upload page in Chromium"
+day=$(date -u +%F)
+aws s3 cp "s3://team/inbox/$day/big.bin" "$work/big.landed" >/dev/null || fail "big.bin did not land in inbox/$day/"
+node -e 'const b=Buffer.alloc(20<<20);for(let i=0;i<b.length;i++)b[i]=(i*7)%251;process.stdout.write(b)' >"$work/big.sent"
+cmp -s "$work/big.sent" "$work/big.landed" || fail "the 20 MiB file sent by the browser differs"
+[ "$(aws s3 cp "s3://team/inbox/$day/notes (2).txt" -)" = "notes for the team" ] || fail "notes (2).txt"
+[ "$(aws s3 cp "s3://team/inbox/$day/plain.txt" -)" = "sent without script" ] || fail "the plain form's file"
+ok "what the browser sent is in team/inbox/$day/, byte for byte (20 MiB, the same name twice, the plain form)"
+passed=$((passed + 1))
+raw_page=$(upload_of)
+"$TOOLS_DIR/venv/bin/python" blackbox/upload_page.py "$raw_page" "$work" | tee "$work/upload.out"
+grep -q '^FAIL' "$work/upload.out" && fail "an upload page driven over HTTP"
+passed=$((passed + $(grep -c '^ok' "$work/upload.out")))
+aws s3 cp "s3://team/inbox/$day/resumed.bin" "$work/resumed.landed" >/dev/null || fail "resumed.bin did not land"
+cmp -s "$work/resumed.bin" "$work/resumed.landed" || fail "the resumed upload's bytes differ"
+aws s3 ls "s3://team/inbox/$day/" >"$work/inbox.ls"
+[ "$(grep -c 'batch' "$work/inbox.ls")" = 20 ] || fail "20 batch files expected in inbox/$day/: $(cat "$work/inbox.ls")"
+aws s3 ls s3://team/ --recursive | grep -q 'other-bucket' && fail "a climbing name left the folder"
+ok "the resumed file's bytes, 20 racing files and x are where the page put them, and nothing else"
+passed=$((passed + 1))
+gone_upload=$(cli link create s3://team/inbox/ --as alice --upload --json 2>/dev/null)
+cli link revoke "$(echo "$gone_upload" | json_field id)" >/dev/null
+node blackbox/share-page.mjs gone "$(echo "$gone_upload" | json_field url)" 410 "revoked" | tee "$work/browser.out"
+passed=$((passed + $(grep -c '^ok' "$work/browser.out")))
+grep -q '^FAIL' "$work/browser.out" && fail "a revoked upload page in Chromium"
+
 # A folder as one page: its files (odd names) as the zip a recipient downloads, checked entry
 # by entry; 10,000 files zip with the server's memory flat.
 py="$TOOLS_DIR/venv/bin/python"
@@ -303,6 +337,7 @@ blink=$(cli link create s3://team/report.txt --as bob --json | json_field url)
 [ "$(curl -fsS "$blink")" = "quarterly numbers" ] || fail "bob's CLI link"
 bpage=$(cli link create s3://team/report.txt --as bob --page --json 2>/dev/null | json_field url)
 short_page=$(cli link create s3://team/report.txt --as alice --page --expires 1s --json 2>/dev/null | json_field url)
+short_upload=$(cli link create s3://team/inbox/ --as alice --upload --expires 1s --json 2>/dev/null | json_field url)
 cli user disable bob 2>"$work/err" >/dev/null
 grep -q "This stops 2 live share links." "$work/err" || fail "user disable did not say: $(cat "$work/err")"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$blink")" = 403 ] || fail "link of a disabled user"
@@ -315,6 +350,7 @@ ok "a CLI link and a page die when their user is disabled and when the grant goe
 # The same, for share pages, as a recipient's browser shows it.
 node blackbox/share-page.mjs gone "$bpage" 404 "no longer shared" | tee "$work/browser.out"
 node blackbox/share-page.mjs gone "$short_page" 410 "expired" | tee -a "$work/browser.out"
+node blackbox/share-page.mjs gone "$short_upload" 410 "expired" | tee -a "$work/browser.out"
 passed=$((passed + $(grep -c '^ok' "$work/browser.out")))
 grep -q '^FAIL' "$work/browser.out" && fail "a grant-removed or expired share page in Chromium"
 cli link list --json | grep -q "$link_id" && fail "revoked link still listed as active"

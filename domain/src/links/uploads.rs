@@ -308,8 +308,9 @@ pub fn check_offer(terms: &Terms, offer: &Offer<'_>) -> std::result::Result<Chec
         return Err(Refused::new(
             "TooLarge",
             format!(
-                "“{name}” is {}: files here are at most {}.",
+                "“{name}” is {} ({} bytes): files here are at most {}.",
                 human_bytes(offer.size),
+                offer.size,
                 human_bytes(max)
             ),
         ));

@@ -159,6 +159,8 @@
           sent += loaded - shown;
           shown = loaded;
           ui.bar.value = done + loaded;
+          ui.text.textContent = "Sending… " +
+            Math.floor((100 * (done + loaded)) / Math.max(file.size, 1)) + "%";
           showOverall();
         });
         if (result.status === 200) {

@@ -230,32 +230,32 @@ fn refused_status(code: &str) -> StatusCode {
     }
 }
 
-/// Checks an offer against the page's limits and reserves its place and name.
+/// Checks an offer against the page's limits and reserves its place and name: the first of
+/// the file's possible keys that no other upload reserved (the database decides, so racing
+/// uploads of one name each get their own) and that holds no object put there otherwise.
 async fn reserve(pages: &Pages, link: &Link, offer: &Offer<'_>) -> Result<PageUpload, NotReserved> {
     let checked = uploads::check_offer(&link.upload, offer).map_err(NotReserved::Refused)?;
-    let keys = free_keys(pages, link, &checked.name)
-        .await
-        .map_err(NotReserved::Failed)?;
-    match uploads::begin(&pages.pool, link, &checked, offer.client_ip, &keys).await {
-        Ok(Ok(upload)) => Ok(upload),
-        Ok(Err(refused)) => Err(NotReserved::Refused(refused)),
-        Err(err) => Err(NotReserved::Failed(err)),
-    }
-}
-
-/// The keys a file `name` may land at that hold no object now, in order (a few: the first
-/// one no other upload reserved is taken).
-async fn free_keys(pages: &Pages, link: &Link, name: &str) -> domain::Result<Vec<String>> {
-    let mut free = Vec::new();
-    for key in uploads::candidates(&link.key, &uploads::today(), name) {
-        if pages.store.object(&link.bucket, &key).await?.is_none() {
-            free.push(key);
-            if free.len() == 8 {
-                break;
+    let mut keys = uploads::candidates(&link.key, &uploads::today(), &checked.name);
+    loop {
+        let upload = match uploads::begin(&pages.pool, link, &checked, offer.client_ip, &keys).await
+        {
+            Ok(Ok(upload)) => upload,
+            Ok(Err(refused)) => return Err(NotReserved::Refused(refused)),
+            Err(err) => return Err(NotReserved::Failed(err)),
+        };
+        match pages.store.object(&link.bucket, &upload.key).await {
+            Ok(None) => return Ok(upload),
+            Ok(Some(_)) => {
+                // Someone wrote that key without the page: leave it, take the next.
+                let _ = uploads::abandon(&pages.pool, &upload).await;
+                keys.retain(|k| *k != upload.key);
+            }
+            Err(err) => {
+                let _ = uploads::abandon(&pages.pool, &upload).await;
+                return Err(NotReserved::Failed(err));
             }
         }
     }
-    Ok(free)
 }
 
 /// `POST /s/<token>/uploads`: a file offered by the script. 201 with its id, the name it is
