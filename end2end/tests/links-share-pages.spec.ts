@@ -141,3 +141,51 @@ test("share pages from the console: file page with password and limit, Share fol
   await expect(page.getByText("the sharing policy allows share pages of at most 90 days")).toBeVisible();
   await page.screenshot({ path: path.join(SHOTS, "share-dialog-policy.png"), fullPage: true });
 });
+
+test("request files from the console: an upload page into a folder, a stranger sends a file, the link's page lists what arrived", async ({ page, browser }) => {
+  await signIn(page);
+  const done = await api(page, "buckets/grant", { bucket: "handouts", user: "sharer", permission: "readwrite", prefix: "", expires: "3650d" });
+  expect(done.status, done.body).toBe(200);
+  await page.goto("/buckets/handouts");
+  await hydrated(page);
+  await page.getByRole("link", { name: "Request files into slides/" }).click();
+  await expect(page.getByRole("heading", { name: "Request files into slides" })).toBeVisible();
+  await hydrated(page);
+  await expect(page.getByLabel(/Request files: an upload page/)).toBeChecked();
+  await page.getByLabel("Expires after").fill("7d");
+  await page.getByLabel("Largest file (optional)").fill("1 MiB");
+  await page.getByLabel("Types taken (optional)").fill(".txt, .pdf");
+  await page.getByLabel(/Ask each sender's name/).check();
+  await page.getByLabel("Note to the recipient (optional)").fill("Your minutes, please.");
+  await page.getByRole("button", { name: "Create link" }).click();
+  await expect(page.getByRole("heading", { name: "Upload page ready" })).toBeVisible();
+  const url = await page.getByLabel("Share link").inputValue();
+  expect(url).toMatch(/\/s\/[A-Za-z0-9_-]{43}$/);
+  await page.screenshot({ path: path.join(SHOTS, "share-dialog-request-files.png"), fullPage: true });
+
+  // A stranger, without a session: the page names its limits and takes the file.
+  const stranger = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const tab = await stranger.newPage();
+  expect((await tab.goto(url))?.status()).toBe(200);
+  await expect(tab.getByRole("heading", { name: "Send files" })).toBeVisible();
+  await expect(tab.getByText("Files up to 1 MiB each.")).toBeVisible();
+  await expect(tab.getByText("Your minutes, please.")).toBeVisible();
+  await tab.getByLabel("Your name or e-mail address").fill("Frank");
+  await tab.getByLabel("Files").setInputFiles({ name: "minutes.txt", mimeType: "text/plain", buffer: Buffer.from("we met\n") });
+  await tab.getByRole("button", { name: "Upload" }).click();
+  await expect(tab.getByText("Arrived as “minutes.txt”.")).toBeVisible();
+  await stranger.close();
+
+  // The link's page: an upload page, its terms and what arrived, from whom.
+  await page.getByRole("link", { name: "See it and its accesses" }).click();
+  await hydrated(page);
+  await expect(page.getByText("upload page", { exact: true })).toBeVisible();
+  const arrived = page.getByRole("region", { name: "What arrived" });
+  await expect(arrived.getByRole("link", { name: /minutes\.txt/ })).toBeVisible();
+  await expect(arrived.getByText(/Frank/)).toBeVisible();
+  await expect(arrived.getByText(/Largest file: 1 MiB/)).toBeVisible();
+  await page.screenshot({ path: path.join(SHOTS, "link-page-upload-page.png"), fullPage: true });
+  await page.goto("/");
+  await hydrated(page);
+  await expect(page.getByText("Files received, last 24 h")).toBeVisible();
+});

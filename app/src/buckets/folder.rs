@@ -113,7 +113,8 @@ fn rows(bucket: &str, prefix: &str, listing: &Listing) -> String {
             "<tr><td class=\"pick\"></td><td><a href=\"{base}?prefix={key}\">📁 {label}</a></td>\
              <td>-</td><td>folder</td><td>-</td><td class=\"row-actions\">\
              <a class=\"button\" href=\"{base}/share?key={key}\" aria-label=\"Share folder {label}\">\
-             Share folder</a></td></tr>",
+             Share folder</a> <a class=\"button\" href=\"{base}/share?key={key}&amp;kind=upload\" \
+             aria-label=\"Request files into {label}\">Request files</a></td></tr>",
             key = encode(folder)
         ));
     }

@@ -674,13 +674,14 @@ pub fn BucketShare() -> impl IntoView {
     move || {
         let bucket = params.read().get("name").unwrap_or_default();
         let key = query.read().get("key").unwrap_or_default();
+        let upload = query.read().get("kind").as_deref() == Some("upload");
         let folder = key.rfind('/').map_or("", |slash| &key[..=slash]).to_owned();
         let back = format!("/buckets/{}?prefix={}", encode(&bucket), encode(&folder));
         view! {
             <p>
                 <a href=back>"Back to the folder"</a>
             </p>
-            <ShareDialog bucket key />
+            <ShareDialog bucket key upload />
         }
     }
 }

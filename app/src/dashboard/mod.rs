@@ -23,6 +23,8 @@ pub struct Figures {
     pub active_links: i64,
     /// Requests through links and other pre-signed URLs in the last 24 hours.
     pub accesses_24h: i64,
+    /// Files that arrived through upload pages in the last 24 hours.
+    pub uploads_24h: i64,
     /// Whether any grant, and any share link (even an old one), exists: the last two steps of
     /// getting started.
     pub any_grant: bool,
@@ -88,6 +90,7 @@ pub fn DashboardPage() -> impl IntoView {
                                 <Figure label="Buckets" value=s.buckets.to_string() />
                                 <Figure label="Active share links" value=active />
                                 <Figure label="Link accesses, last 24 h" value=s.accesses_24h.to_string() />
+                                <Figure label="Files received, last 24 h" value=s.uploads_24h.to_string() />
                             </dl>
                         </section>
                         <section aria-labelledby="chart-title">

@@ -34,7 +34,11 @@ async fn stats(pool: &Pool, now: i64, hours: &[(i64, i64, i64)]) -> Result<Figur
     let active_links = domain::links::count_active(pool, super::COUNT_CAP)
         .await
         .map_err(|e| domain_error(e, "links"))?;
+    let uploads_24h = domain::links::uploads::count_since(pool, now - 86_400)
+        .await
+        .map_err(|e| domain_error(e, "links"))?;
     Ok(Figures {
+        uploads_24h,
         iam_users,
         access_keys,
         buckets,

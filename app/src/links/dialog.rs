@@ -1,7 +1,8 @@
 //! The share dialog of one object or folder, rendered on the server as a [`Fragment`]: the
 //! form that issues a link (a share page, the default, or a pre-signed URL; lifetime, who signs
 //! it, label; a page's download limit, password and note) and, once made, the link with its
-//! copy button and QR code. A folder (a key ending with `/`) is shared as a page only.
+//! copy button and QR code. A folder (a key ending with `/`) is shared as a page, or asked for
+//! files: an upload page into it ("Request files", with its limits).
 //!
 //! [`Fragment`]: crate::fragment::Fragment
 
@@ -14,7 +15,12 @@ use crate::error::AppError;
 use crate::fragment::{ErrorPlace, render};
 
 /// The dialog for `bucket`/`key`, with the link just `made` there, if any.
-pub async fn dialog(bucket: &str, key: &str, made: Option<SharedLink>) -> Result<String, AppError> {
+pub async fn dialog(
+    bucket: &str,
+    key: &str,
+    made: Option<SharedLink>,
+    upload: bool,
+) -> Result<String, AppError> {
     let state = crate::state::app_state()?;
     let csrf = crate::auth::ssr::current_csrf_token().await?;
     let limits = super::share_limits().await?;
@@ -70,7 +76,13 @@ pub async fn dialog(bucket: &str, key: &str, made: Option<SharedLink>) -> Result
         };
         view! {
             <div class="shared" role="status">
-                <h3>{if link.method == "PAGE" { "Share page ready" } else { "Link ready" }}</h3>
+                <h3>
+                    {match link.method.as_str() {
+                        "PAGE" => "Share page ready",
+                        "UPLOAD" => "Upload page ready",
+                        _ => "Link ready",
+                    }}
+                </h3>
                 <LinkUrl url=link.url method=link.method qr_svg=link.qr_svg focus=true />
                 <p>
                     {until}
@@ -82,8 +94,22 @@ pub async fn dialog(bucket: &str, key: &str, made: Option<SharedLink>) -> Result
     let folder = domain::links::pages::is_folder(key);
     let settings = state.settings.get();
     let policy = policy_words(&settings, folder);
+    let upload = upload && folder;
     let kinds = if folder {
-        view! { <input type="hidden" name="method" value="PAGE" /> }.into_any()
+        view! {
+            <fieldset>
+                <legend>"Kind"</legend>
+                <label class="check">
+                    <input type="radio" name="method" value="PAGE" checked=!upload />
+                    " Share page: people open the folder and download its files"
+                </label>
+                <label class="check">
+                    <input type="radio" name="method" value="UPLOAD" checked=upload />
+                    " Request files: an upload page; people without an account send files into this folder, and see nothing in it"
+                </label>
+            </fieldset>
+        }
+        .into_any()
     } else {
         view! {
             <fieldset>
@@ -107,7 +133,12 @@ pub async fn dialog(bucket: &str, key: &str, made: Option<SharedLink>) -> Result
     let title = if folder {
         let name = key.trim_end_matches('/');
         format!(
-            "Share folder {}",
+            "{} {}",
+            if upload {
+                "Request files into"
+            } else {
+                "Share folder"
+            },
             if name.is_empty() { bucket } else { name }
         )
     } else {
@@ -172,15 +203,91 @@ pub async fn dialog(bucket: &str, key: &str, made: Option<SharedLink>) -> Result
                     <textarea id="share-note" name="note" rows="2" maxlength="2000"></textarea>
                     <ErrorPlace error=error.clone() field="note" />
                 </fieldset>
+                {folder.then(|| upload_options(&settings, error.clone()))}
                 <ErrorPlace
                     error
-                    placed=&["expires", "user", "label", "max_downloads", "password", "note"]
+                    placed=&[
+                        "expires",
+                        "user",
+                        "label",
+                        "max_downloads",
+                        "password",
+                        "note",
+                        "max_file_size",
+                        "max_total",
+                        "max_files",
+                        "types",
+                        "kind",
+                    ]
                 />
                 <button type="submit" class="primary">"Create link"</button>
             </form>
             {made}
         </section>
     }))
+}
+
+/// An upload page's limits, for "Request files" (each may be left empty).
+fn upload_options(settings: &domain::settings::Settings, error: Option<AppError>) -> impl IntoView {
+    let bytes = domain::links::uploads::human_bytes;
+    let mut policy = Vec::new();
+    if !settings.upload_pages {
+        policy.push("upload pages are turned off (Settings)".to_owned());
+    }
+    if settings.max_upload_file > 0 {
+        policy.push(format!(
+            "files of at most {}",
+            bytes(settings.max_upload_file)
+        ));
+    }
+    if settings.max_upload_total > 0 {
+        policy.push(format!(
+            "at most {} in all",
+            bytes(settings.max_upload_total)
+        ));
+    }
+    if settings.upload_password {
+        policy.push("a password".to_owned());
+    }
+    let policy = if policy.is_empty() {
+        "For upload pages only; the password, note and expiry above apply to them too.".to_owned()
+    } else {
+        format!(
+            "For upload pages only. The sharing policy (Settings): {}.",
+            policy.join(", ")
+        )
+    };
+    view! {
+        <fieldset class="page-options">
+            <legend>"Upload page options"</legend>
+            <p class="hint">{policy}</p>
+            <label for="share-max-file-size">"Largest file (optional)"</label>
+            <input id="share-max-file-size" name="max_file_size" placeholder="e.g. 100 MiB" />
+            <ErrorPlace error=error.clone() field="max_file_size" />
+            <label for="share-max-total">"All files together (optional)"</label>
+            <input id="share-max-total" name="max_total" placeholder="e.g. 2 GiB" />
+            <ErrorPlace error=error.clone() field="max_total" />
+            <label for="share-max-files">"Number of files (optional)"</label>
+            <input id="share-max-files" name="max_files" type="number" min="1" inputmode="numeric" />
+            <ErrorPlace error=error.clone() field="max_files" />
+            <label for="share-types">"Types taken (optional)"</label>
+            <input
+                id="share-types"
+                name="allow_types"
+                placeholder=".pdf, .docx, image/*"
+                aria-describedby="share-types-hint"
+            />
+            <p class="hint" id="share-types-hint">
+                "Extensions and media types, separated by commas. Empty: any file."
+            </p>
+            <ErrorPlace error=error.clone() field="types" />
+            <label class="check">
+                <input type="checkbox" name="ask_name" value="on" />
+                " Ask each sender's name or e-mail address (recorded in the audit)"
+            </label>
+            <ErrorPlace error=error field="kind" />
+        </fieldset>
+    }
 }
 
 /// The sharing policy in force, in words, for the dialog's page options.

@@ -82,6 +82,8 @@ pub struct LinkDetail {
 /// What a share page is and asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageFacts {
+    /// An upload page's terms and what arrived through it, rendered by the server (HTML).
+    pub arrivals: Option<String>,
     pub folder: bool,
     pub max_downloads: Option<i64>,
     pub downloads: i64,
@@ -184,6 +186,7 @@ fn page_options(
         max_downloads: max_downloads.unwrap_or_default(),
         password: zeroize::Zeroizing::new(password.unwrap_or_default()),
         note: note.unwrap_or_default(),
+        ..ssr::PageOptions::default()
     }
 }
 
@@ -221,10 +224,10 @@ pub async fn share_limits() -> Result<LinkLimits, AppError> {
 /// (without JavaScript the answer is a redirect back, so the link waits in the session to be
 /// shown once).
 #[server(endpoint = "links/dialog")]
-pub async fn share_dialog(bucket: String, key: String) -> Result<String, AppError> {
+pub async fn share_dialog(bucket: String, key: String, upload: bool) -> Result<String, AppError> {
     let _admin = crate::auth::ssr::require_admin().await?;
     let made = ssr::take_shared(&bucket, &key).await?;
-    dialog::dialog(&bucket, &key, made).await
+    dialog::dialog(&bucket, &key, made, upload).await
 }
 
 /// Issues a link as `links/create` does, from the share dialog, and answers with the dialog
@@ -241,14 +244,27 @@ pub async fn share_link(
     max_downloads: Option<String>,
     password: Option<String>,
     note: Option<String>,
+    max_file_size: Option<String>,
+    max_total: Option<String>,
+    max_files: Option<String>,
+    allow_types: Option<String>,
+    ask_name: Option<String>,
 ) -> Result<String, AppError> {
     let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
-    let page = page_options(max_downloads, password, note);
+    let page = ssr::PageOptions {
+        max_file_size: max_file_size.unwrap_or_default(),
+        max_total: max_total.unwrap_or_default(),
+        max_files: max_files.unwrap_or_default(),
+        allow_types: allow_types.unwrap_or_default(),
+        ask_name: ask_name.is_some(),
+        ..page_options(max_downloads, password, note)
+    };
     let link = ssr::create(
         &admin, &bucket, &key, &user, &expires, &method, &label, &page,
     )
     .await?;
-    dialog::dialog(&bucket, &key, Some(link)).await
+    let upload = link.method == "UPLOAD";
+    dialog::dialog(&bucket, &key, Some(link), upload).await
 }
 
 /// Users who may sign a link to `bucket`/`key` for `method` (read for GET, write for PUT).
@@ -574,6 +590,7 @@ pub fn LinkPage() -> impl IntoView {
                     <dt>"Kind"</dt>
                     <dd>
                         {match (&d.page, l.method.as_str()) {
+                            (Some(p), _) if p.arrivals.is_some() => "upload page",
                             (Some(p), _) if p.folder => "folder share page",
                             (Some(_), _) => "share page",
                             (None, "PUT") => "pre-signed URL, upload only (PUT)",
@@ -611,13 +628,15 @@ pub fn LinkPage() -> impl IntoView {
                         .clone()
                         .map(|p| {
                             view! {
-                                <dt>"Downloads"</dt>
-                                <dd>
-                                    {match p.max_downloads {
-                                        Some(max) => format!("{} of {max}", p.downloads),
-                                        None => format!("{} (no limit)", p.downloads),
-                                    }}
-                                </dd>
+                                {p.arrivals.is_none().then(|| view! {
+                                    <dt>"Downloads"</dt>
+                                    <dd>
+                                        {match p.max_downloads {
+                                            Some(max) => format!("{} of {max}", p.downloads),
+                                            None => format!("{} (no limit)", p.downloads),
+                                        }}
+                                    </dd>
+                                })}
                                 <dt>"Password"</dt>
                                 <dd>{if p.password { "yes" } else { "none" }}</dd>
                                 {p
@@ -626,6 +645,7 @@ pub fn LinkPage() -> impl IntoView {
                             }
                         })}
                 </dl>
+                {d.page.as_ref().and_then(|p| p.arrivals.clone()).map(|html| view! { <Fragment html /> })}
                 <section class="card" aria-labelledby="depends-title">
                     <h2 id="depends-title">"What it depends on"</h2>
                     <ul class="depends">
@@ -742,7 +762,12 @@ pub fn LinkUrl(
         <label for="shared-url">"Share link"</label>
         <input id="shared-url" readonly value=url.clone() class="url" autofocus=focus />
         <CopyButton text=url label="Copy link" />
-        {if method == "PUT" {
+        {if method == "UPLOAD" {
+            view! {
+                <p>"Whoever has it opens it in a browser and sends files; they see nothing of the folder."</p>
+            }
+                .into_any()
+        } else if method == "PUT" {
             view! {
                 <p>"Whoever has it uploads the file with, for example:"</p>
                 <pre id="shared-curl">{curl.clone()}</pre>
@@ -886,10 +911,16 @@ fn duration_text(secs: i64) -> String {
 
 /// The share dialog for one object, rendered by the server (see `dialog.rs`).
 #[component]
-pub fn ShareDialog(bucket: String, key: String) -> impl IntoView {
+pub fn ShareDialog(
+    bucket: String,
+    key: String,
+    /// A folder's dialog opens on "Request files" (an upload page).
+    #[prop(optional)]
+    upload: bool,
+) -> impl IntoView {
     let html = Resource::new(
         move || (bucket.clone(), key.clone()),
-        |(b, k)| share_dialog(b, k),
+        move |(b, k)| share_dialog(b, k, upload),
     );
     let body = move || {
         Suspend::new(async move {

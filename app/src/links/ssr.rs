@@ -65,6 +65,63 @@ pub async fn list(pool: &Pool, query: &LinkQuery) -> Result<Vec<LinkRow>, AppErr
     Ok(shown.into_iter().map(link_row).collect())
 }
 
+/// What an upload page takes and what arrived through it (the newest 200), as HTML: each
+/// file with its size, who sent it, when, and a link to it in the object browser.
+async fn arrivals_html(pool: &Pool, link: &links::Link) -> Result<String, AppError> {
+    use crate::components::{encode, escape, human_size, utc};
+    let arrived = links::uploads::arrivals(pool, &link.id, 200)
+        .await
+        .map_err(|e| domain_error(e, "id"))?;
+    let t = &link.upload;
+    let limit = |n: Option<i64>, show: &dyn Fn(i64) -> String| n.map_or("none".to_owned(), show);
+    let bytes = |n: i64| links::uploads::human_bytes(n);
+    let mut html = format!(
+        "<section class=\"card\" aria-labelledby=\"arrived-title\">\
+         <h2 id=\"arrived-title\">What arrived</h2>\
+         <p class=\"hint\">Files land in s3://{bucket}/{prefix}DATE/ under their own names; \
+         nothing sent here replaces an object. Largest file: {file}; in all: {total} \
+         ({taken} taken); files: {files} ({count} taken); types: {types}; \
+         uploader's name: {ask}.</p>",
+        bucket = escape(&link.bucket),
+        prefix = escape(&link.key),
+        file = limit(t.max_file, &bytes),
+        total = limit(t.max_total, &bytes),
+        taken = bytes(t.bytes),
+        files = limit(t.max_files, &|n| n.to_string()),
+        count = t.files,
+        types = escape(t.types.as_deref().unwrap_or("any")),
+        ask = if t.ask_name { "asked" } else { "optional" },
+    );
+    if arrived.is_empty() {
+        html.push_str("<p>Nothing yet.</p></section>");
+        return Ok(html);
+    }
+    html.push_str(
+        "<div class=\"table-wrap\"><table><thead><tr><th>File</th><th>Size</th>\
+         <th>From</th><th>Arrived (UTC)</th></tr></thead><tbody>",
+    );
+    for a in &arrived {
+        let folder = a.key.rfind('/').map_or("", |slash| &a.key[..=slash]);
+        html.push_str(&format!(
+            "<tr><td><a href=\"/buckets/{bucket}?prefix={folder}&amp;details={key}\">{name}</a></td>\
+             <td>{size}</td><td>{from}</td><td>{when}</td></tr>",
+            bucket = encode(&a.bucket),
+            folder = encode(folder),
+            key = encode(&a.key),
+            name = escape(&a.key[link.key.len().min(a.key.len())..]),
+            size = human_size(a.size),
+            from = escape(&format!(
+                "{} ({})",
+                a.uploader.as_deref().unwrap_or("no name given"),
+                a.client_ip.as_deref().unwrap_or("-")
+            )),
+            when = utc(a.completed_at.unwrap_or(a.started_at)),
+        ));
+    }
+    html.push_str("</tbody></table></div></section>");
+    Ok(html)
+}
+
 pub async fn detail(pool: &Pool, id: &str) -> Result<LinkDetail, AppError> {
     let link = links::get(pool, id)
         .await
@@ -81,7 +138,13 @@ pub async fn detail(pool: &Pool, id: &str) -> Result<LinkDetail, AppError> {
         .await
         .map_err(|e| domain_error(e, "id"))?;
     let (depends, stops_by) = dependencies(pool, &link).await?;
+    let arrivals = if link.is_upload() {
+        Some(arrivals_html(pool, &link).await?)
+    } else {
+        None
+    };
     let page = (link.kind == links::LinkKind::Page).then(|| PageFacts {
+        arrivals,
         folder: link.is_folder(),
         max_downloads: link.max_downloads,
         downloads: link.downloads,
@@ -220,6 +283,11 @@ fn page_error(e: domain::Error, otherwise: &'static str) -> AppError {
             "label" => "label",
             "note" => "note",
             "password" => "password",
+            "max file size" => "max_file_size",
+            "max total" => "max_total",
+            "max files" => "max_files",
+            "types" => "types",
+            "kind" => "kind",
             _ => otherwise,
         },
         _ => otherwise,
@@ -335,8 +403,9 @@ pub async fn create(
     label: &str,
     page: &PageOptions,
 ) -> Result<SharedLink, AppError> {
-    if method == "PAGE" || links::pages::is_folder(key) {
-        return create_page(admin, bucket, key, user, expires, label, page).await;
+    if method == "UPLOAD" || method == "PAGE" || links::pages::is_folder(key) {
+        let upload = method == "UPLOAD";
+        return create_page(admin, bucket, key, user, expires, label, page, upload).await;
     }
     let state = app_state()?;
     let origin = admin_origin(&admin.name).await;
@@ -426,10 +495,18 @@ pub struct PageOptions {
     pub max_downloads: String,
     pub password: zeroize::Zeroizing<String>,
     pub note: String,
+    /// An upload page's limits (sizes as text, `100 MiB`), types and whether it asks names.
+    pub max_file_size: String,
+    pub max_total: String,
+    pub max_files: String,
+    pub allow_types: String,
+    pub ask_name: bool,
 }
 
-/// Makes a share page of `bucket`/`key` (a folder when the key ends with `/`), acting as
-/// `user`, for `expires` (a duration, or `never`), under the sharing policy in force.
+/// Makes a share page of `bucket`/`key` (a folder when the key ends with `/`), or with
+/// `upload` an upload page into that folder, acting as `user`, for `expires` (a duration, or
+/// `never`), under the sharing policy in force.
+#[allow(clippy::too_many_arguments)] // one per form field
 async fn create_page(
     admin: &Admin,
     bucket: &str,
@@ -438,6 +515,7 @@ async fn create_page(
     expires: &str,
     label: &str,
     options: &PageOptions,
+    upload: bool,
 ) -> Result<SharedLink, AppError> {
     let state = app_state()?;
     let origin = admin_origin(&admin.name).await;
@@ -474,6 +552,39 @@ async fn create_page(
     }
     let password = (!options.password.is_empty()).then(|| options.password.clone());
     let settings = state.settings.get();
+    let size = |field: &'static str, text: &str| -> Result<Option<i64>, AppError> {
+        match text.trim() {
+            "" => Ok(None),
+            text => links::uploads::parse_size(text)
+                .filter(|&n| n > 0)
+                .map(Some)
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        field,
+                        "Give a size like 100 MiB or 2 GiB, or leave it empty.",
+                    )
+                }),
+        }
+    };
+    let rules = if upload {
+        Some(links::uploads::Rules {
+            max_file: size("max_file_size", &options.max_file_size)?,
+            max_total: size("max_total", &options.max_total)?,
+            max_files: match options.max_files.trim() {
+                "" => None,
+                text => Some(text.parse::<i64>().ok().filter(|&n| n > 0).ok_or_else(|| {
+                    AppError::invalid(
+                        "max_files",
+                        "Give a whole number of files, or leave it empty.",
+                    )
+                })?),
+            },
+            types: Some(options.allow_types.as_str()),
+            ask_name: options.ask_name,
+        })
+    } else {
+        None
+    };
     let created = links::pages::create(
         &state.pool,
         links::pages::NewPage {
@@ -485,7 +596,7 @@ async fn create_page(
             password,
             note: Some(options.note.as_str()),
             label: Some(label),
-            upload: None,
+            upload: rules,
         },
         &settings,
         &origin,
@@ -503,7 +614,7 @@ async fn create_page(
         bucket: bucket.to_owned(),
         key: key.to_owned(),
         expires_at: created.link.expires_at,
-        method: "PAGE".to_owned(),
+        method: if upload { "UPLOAD" } else { "PAGE" }.to_owned(),
         url,
     };
     keep_for_plain_post(shared).await

@@ -249,6 +249,12 @@ pub async fn update(
             format!("{id} was revoked; a revoked link stays revoked"),
         ));
     }
+    if link.is_upload() && change.max_downloads.is_some() {
+        return Err(Error::invalid(
+            "max downloads",
+            "an upload page has no downloads to limit",
+        ));
+    }
     if change.lifetime.is_none() && change.max_downloads.is_none() && change.password.is_none() {
         return Err(Error::invalid("link", "say what to change"));
     }
