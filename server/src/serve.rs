@@ -298,7 +298,9 @@ async fn sweep_unfinished_uploads(pool: Pool, store: Arc<dyn domain::store::Obje
                 tracing::warn!(error = %err, upload = %upload.id, "could not give up an upload");
                 continue;
             }
-            if let Err(err) = uploads::abandon(&pool, upload).await {
+            // A completion cut off by a stop left it claimed: given up all the same.
+            let released = uploads::release(&pool, &upload.id).await;
+            if let Err(err) = released.and(uploads::abandon(&pool, upload).await) {
                 tracing::warn!(error = %err, upload = %upload.id, "could not give up an upload");
             }
         }

@@ -75,6 +75,12 @@ pub async fn create(
     check_limit(page.max_downloads)?;
     let folder = is_folder(page.key);
     let shared = match (&page.upload, folder) {
+        (Some(_), true) if page.key.split('/').any(|s| s == "." || s == "..") => {
+            return Err(Error::invalid(
+                "object",
+                "an upload page's folder has no . or .. segments (tools that save keys as paths would leave it)",
+            ));
+        }
         (Some(_), true) => Shared::Upload,
         (Some(_), false) => {
             return Err(Error::invalid(

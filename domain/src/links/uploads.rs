@@ -225,8 +225,6 @@ pub struct Offer<'a> {
     /// The file's name as the browser gave it (any path in it is dropped).
     pub name: &'a str,
     pub size: i64,
-    /// The browser's media type for it.
-    pub content_type: Option<&'a str>,
     /// The name or e-mail address the uploader gave.
     pub uploader: Option<&'a str>,
     pub client_ip: Option<&'a str>,
@@ -325,7 +323,11 @@ pub fn check_offer(terms: &Terms, offer: &Offer<'_>) -> std::result::Result<Chec
     {
         return Err(over_total(max, terms.bytes));
     }
-    let content_type = offer.content_type.and_then(plain_type);
+    // Typed by its extension only: what the sender declares is not believed (an `.html` sent
+    // as `image/png` is no image), and the stored type is the one its name implies.
+    let content_type = mime_guess::from_path(&name)
+        .first_raw()
+        .and_then(plain_type);
     if let Some(types) = &terms.types
         && !type_allowed(types, &name, content_type.as_deref())
     {
@@ -400,7 +402,9 @@ pub fn plain_type(given: &str) -> Option<String> {
 fn clean_text(text: &str) -> String {
     text.chars()
         .map(|c| {
-            if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+            if c.is_control()
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200b}'..='\u{200f}'
+                    | '\u{2060}'..='\u{2064}' | '\u{061c}' | '\u{feff}')
             {
                 '_'
             } else {
@@ -563,6 +567,34 @@ pub async fn started(pool: &Pool, upload: &str, store_upload: &str) -> Result<()
     Ok(())
 }
 
+/// `completed_at` of an upload whose object is being made: neither going on (no part, status,
+/// cancel or second completion reaches it) nor arrived yet.
+const COMPLETING: i64 = 0;
+
+/// Claims `upload` for completion: from now on it can be neither given up nor completed by
+/// another request. `false` when it is no longer going on (completed, claimed, given up).
+pub async fn claim(pool: &Pool, upload: &str) -> Result<bool> {
+    let claimed = sqlx::query(&format!(
+        "UPDATE page_uploads SET completed_at = {COMPLETING} WHERE id = $1 AND completed_at IS NULL"
+    ))
+    .bind(upload)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(claimed == 1)
+}
+
+/// Puts a claimed upload back to going on (its object could not be made).
+pub async fn release(pool: &Pool, upload: &str) -> Result<()> {
+    sqlx::query(&format!(
+        "UPDATE page_uploads SET completed_at = NULL WHERE id = $1 AND completed_at = {COMPLETING}"
+    ))
+    .bind(upload)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// The upload `id` of page `link`, if there is one.
 pub async fn find(pool: &Pool, link: &str, id: &str) -> Result<Option<PageUpload>> {
     Ok(
@@ -574,9 +606,9 @@ pub async fn find(pool: &Pool, link: &str, id: &str) -> Result<Option<PageUpload
     )
 }
 
-/// Records that `upload` arrived (its object exists): the row completed, one use of its link,
-/// and the `link.upload` event with what arrived, from whom, in how long. `false` when it
-/// was already completed or abandoned (nothing recorded again).
+/// Records that `upload`, claimed ([`claim`]), arrived (its object exists): the row completed,
+/// one use of its link, and the `link.upload` event with what arrived, from whom, in how long.
+/// `false` when it was not claimed (nothing recorded).
 pub async fn finish(
     pool: &Pool,
     upload: &PageUpload,
@@ -585,9 +617,9 @@ pub async fn finish(
 ) -> Result<bool> {
     let mut tx = write_tx(pool).await?;
     let now = now_unix();
-    let done = sqlx::query(
-        "UPDATE page_uploads SET completed_at = $1 WHERE id = $2 AND completed_at IS NULL",
-    )
+    let done = sqlx::query(&format!(
+        "UPDATE page_uploads SET completed_at = $1 WHERE id = $2 AND completed_at = {COMPLETING}"
+    ))
     .bind(now)
     .bind(&upload.id)
     .execute(&mut *tx)
@@ -625,8 +657,9 @@ pub async fn finish(
 }
 
 /// Gives `upload` up (its sender stopped, or it could not be stored): its name and its place
-/// in the page's limits are free again. Nothing for an upload already completed.
-pub async fn abandon(pool: &Pool, upload: &PageUpload) -> Result<()> {
+/// in the page's limits are free again. `false` (nothing done) for an upload no longer going
+/// on: completed, being completed, or given up already.
+pub async fn abandon(pool: &Pool, upload: &PageUpload) -> Result<bool> {
     let mut tx = write_tx(pool).await?;
     let gone = sqlx::query("DELETE FROM page_uploads WHERE id = $1 AND completed_at IS NULL")
         .bind(&upload.id)
@@ -645,13 +678,13 @@ pub async fn abandon(pool: &Pool, upload: &PageUpload) -> Result<()> {
         .await?;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(gone == 1)
 }
 
 /// What arrived through page `link`, newest first, at most `limit`.
 pub async fn arrivals(pool: &Pool, link: &str, limit: u32) -> Result<Vec<PageUpload>> {
     Ok(sqlx::query_as(&format!(
-        "{SELECT} WHERE link_id = $1 AND completed_at IS NOT NULL
+        "{SELECT} WHERE link_id = $1 AND completed_at > {COMPLETING}
          ORDER BY completed_at DESC, id DESC LIMIT {limit}"
     ))
     .bind(link)
@@ -659,11 +692,13 @@ pub async fn arrivals(pool: &Pool, link: &str, limit: u32) -> Result<Vec<PageUpl
     .await?)
 }
 
-/// Uploads started before `before` that never completed, at most `limit`: what a sweep gives
-/// up (their store uploads aborted, their places freed).
+/// Uploads started before `before` that never completed (a completion cut off by a stop
+/// included), at most `limit`: what a sweep gives up (their store uploads aborted, their
+/// places freed, after [`release`]).
 pub async fn unfinished(pool: &Pool, before: i64, limit: u32) -> Result<Vec<PageUpload>> {
     Ok(sqlx::query_as(&format!(
-        "{SELECT} WHERE completed_at IS NULL AND started_at < $1 ORDER BY started_at LIMIT {limit}"
+        "{SELECT} WHERE (completed_at IS NULL OR completed_at = {COMPLETING}) AND started_at < $1
+         ORDER BY started_at LIMIT {limit}"
     ))
     .bind(before)
     .fetch_all(pool)
@@ -674,7 +709,7 @@ pub async fn unfinished(pool: &Pool, before: i64, limit: u32) -> Result<Vec<Page
 pub async fn count_since(pool: &Pool, since: i64) -> Result<i64> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM page_uploads WHERE completed_at >= $1")
-            .bind(since)
+            .bind(since.max(COMPLETING + 1))
             .fetch_one(pool)
             .await?,
     )
@@ -733,10 +768,9 @@ mod tests {
             files: 1,
             bytes: 20 << 20,
         };
-        let offer = |name: &'static str, size: i64, ct: Option<&'static str>| Offer {
+        let offer = |name: &'static str, size: i64, _declared: Option<&'static str>| Offer {
             name,
             size,
-            content_type: ct,
             uploader: Some("Ann <ann@example.com>"),
             client_ip: None,
         };
@@ -744,10 +778,14 @@ mod tests {
         assert_eq!(code(offer("a.pdf", 1 << 20, None)), None);
         assert_eq!(code(offer("a.PDF", 1 << 20, None)), None);
         assert_eq!(code(offer("p.png", 1 << 20, Some("image/png"))), None);
+        // Typed by the name alone: what the sender declares changes nothing.
+        assert_eq!(code(offer("p.png", 1 << 20, Some("text/plain"))), None);
         assert_eq!(
-            code(offer("p.png", 1 << 20, Some("text/plain"))),
+            code(offer("x.html", 1, Some("image/png"))),
             Some("TypeNotAllowed")
         );
+        let typed = check_offer(&terms, &offer("p.png", 1, Some("text/html"))).unwrap();
+        assert_eq!(typed.content_type.as_deref(), Some("image/png"));
         assert_eq!(code(offer("a.exe", 1, None)), Some("TypeNotAllowed"));
         assert_eq!(code(offer("a.pdf", (10 << 20) + 1, None)), Some("TooLarge"));
         assert_eq!(

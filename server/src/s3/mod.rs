@@ -45,6 +45,7 @@ pub fn router(
         master: master.clone(),
         live: settings.live.clone(),
         zips: Arc::new(tokio::sync::Semaphore::new(pages::MAX_ZIPS)),
+        forms: Arc::new(tokio::sync::Semaphore::new(pages::MAX_FORM_FILES)),
     };
     let service = service(pool.clone(), master, store, settings)?;
     let live = settings.live.clone();

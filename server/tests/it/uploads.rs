@@ -326,6 +326,10 @@ async fn every_limit_is_refused_by_name_before_a_byte_is_sent() -> TestResult {
     assert!(said.contains(".pdf, image/*"), "{said}");
     let (status, code, _) = refused(page.offer(offer("..", 10, Some("Bob"))).await);
     assert_eq!((status, code.as_str()), (400, "BadName"));
+    // A file is typed by its name: declaring it an image does not make it one.
+    let html = json!({ "name": "x.html", "size": 10, "type": "image/png", "uploader": "Bob" });
+    let (status, code, _) = refused(page.offer(html).await);
+    assert_eq!((status, code.as_str()), (415, "TypeNotAllowed"));
 
     // Three files, 2,500 bytes in all: a place given up (cancelled) is free again.
     let (status, a) = page.offer(offer("a.pdf", 1000, Some("Bob"))).await;
@@ -652,5 +656,64 @@ async fn an_upload_page_dies_with_its_revocation_its_grant_and_the_policy() -> T
     assert_eq!(status, 410);
     assert_eq!(reqwest::get(&page.url).await?.status(), 410);
     assert!(env.store.walk("drop", "", "", 10).await?.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_completion_raced_by_a_cancel_never_stores_an_uncounted_file() -> TestResult {
+    let env = S3Env::start().await;
+    bucket(&env).await?;
+    let created = upload_page(&env, uploads::Rules::default()).await?;
+    let page = std::sync::Arc::new(Page::of(&env, &created));
+    for i in 0..40 {
+        let (status, offered) = page
+            .offer(json!({ "name": format!("r{i}.pdf"), "size": 3 }))
+            .await;
+        assert_eq!(status, 201);
+        let id = offered["id"].as_str().unwrap().to_owned();
+        assert_eq!(page.part(&id, 1, b"abc".to_vec()).await, 200);
+        let (done_path, cancel_path) = (format!("/uploads/{id}/done"), format!("/uploads/{id}"));
+        let done = page.call(reqwest::Method::POST, &done_path);
+        let cancel = page.call(reqwest::Method::DELETE, &cancel_path);
+        let ((done, _), (cancel, _)) = tokio::join!(done, cancel);
+        // One of the two wins; never a 5xx.
+        assert!(
+            matches!((done, cancel), (200, 404) | (404, 204)),
+            "done {done}, cancel {cancel}"
+        );
+    }
+    // Every object in the folder arrived, counted, listed and audited.
+    let objects = env.store.walk("drop", "inbox/", "", 100).await?.len();
+    let link = domain::links::get(&env.pool, &created.link.id).await?;
+    let arrived = uploads::arrivals(&env.pool, &created.link.id, 100)
+        .await?
+        .len();
+    assert_eq!(objects, arrived);
+    assert_eq!(link.upload.files as usize, arrived);
+    let events = domain::audit::query(
+        &env.pool,
+        &domain::audit::Filter {
+            link: Some(created.link.id.clone()),
+            action: Some("link.upload".to_owned()),
+            ..Default::default()
+        },
+        None,
+        100,
+    )
+    .await?;
+    assert_eq!(events.len(), arrived);
+    // Parts have one spelling each.
+    let (status, offered) = page.offer(json!({ "name": "p.pdf", "size": 3 })).await;
+    assert_eq!(status, 201);
+    let id = offered["id"].as_str().unwrap().to_owned();
+    for odd in ["01", "+1", "%2B1", "1.0"] {
+        let res = page
+            .http
+            .put(format!("{}/uploads/{id}/{odd}", page.url))
+            .body(b"abc".to_vec())
+            .send()
+            .await?;
+        assert_eq!(res.status(), 400, "part {odd}");
+    }
     Ok(())
 }

@@ -65,7 +65,13 @@ pub struct Pages {
     pub live: domain::settings::Live,
     /// Zips being written now, at most [`MAX_ZIPS`].
     pub zips: Arc<tokio::sync::Semaphore>,
+    /// Files of upload pages' plain forms held in memory now, at most [`MAX_FORM_FILES`].
+    pub forms: Arc<tokio::sync::Semaphore>,
 }
+
+/// Files of upload pages' plain forms (each up to 32 MiB) held in memory at once; more are
+/// refused, asking to send again.
+pub const MAX_FORM_FILES: usize = 8;
 
 /// Folder zips written at once; more wait for one to end (503 with `Retry-After`). Each holds a
 /// few chunks of the files it reads.

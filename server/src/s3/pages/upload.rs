@@ -203,16 +203,18 @@ fn client_ip(pages: &Pages, req: &http::request::Parts) -> Option<String> {
         .map(|c| pages.log.client_ip(c.0.ip(), &req.headers))
 }
 
-/// What the script offers: a file's name, size and type, and who sends it.
+/// What the script offers: a file's name and size, and who sends it. (A `type` it sends is
+/// ignored: a file is typed by its name.)
 #[derive(serde::Deserialize)]
 struct OfferJson {
     name: String,
     size: i64,
-    #[serde(default, rename = "type")]
-    content_type: Option<String>,
     #[serde(default)]
     uploader: Option<String>,
 }
+
+/// The longest key S3 takes, in bytes.
+const MAX_KEY_BYTES: usize = 1024;
 
 /// Why a file got no place.
 enum NotReserved {
@@ -236,6 +238,16 @@ fn refused_status(code: &str) -> StatusCode {
 async fn reserve(pages: &Pages, link: &Link, offer: &Offer<'_>) -> Result<PageUpload, NotReserved> {
     let checked = uploads::check_offer(&link.upload, offer).map_err(NotReserved::Refused)?;
     let mut keys = uploads::candidates(&link.key, &uploads::today(), &checked.name);
+    // S3 keys are at most 1,024 bytes; the longest candidate must fit.
+    if keys.iter().any(|k| k.len() > MAX_KEY_BYTES) {
+        return Err(NotReserved::Refused(Refused {
+            code: "BadName",
+            message: format!(
+                "“{}” is too long a name for this folder; shorten it.",
+                checked.name
+            ),
+        }));
+    }
     loop {
         let upload = match uploads::begin(&pages.pool, link, &checked, offer.client_ip, &keys).await
         {
@@ -289,7 +301,6 @@ pub(super) async fn offer(
     let offer = Offer {
         name: &offered.name,
         size: offered.size,
-        content_type: offered.content_type.as_deref(),
         uploader: offered.uploader.as_deref(),
         client_ip: ip.as_deref(),
     };
@@ -393,9 +404,10 @@ pub(super) async fn part(
     };
     let part_size = uploads::part_size(upload.size);
     let count = part_count(upload.size, part_size);
-    let number = number
-        .parse::<i64>()
-        .ok()
+    // Plain digits without a leading zero: one spelling per part.
+    let number = Some(number.as_str())
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
+        .and_then(|n| n.parse::<i64>().ok())
         .filter(|n| (1..=count).contains(n));
     let expected = number.map(|n| (upload.size - (n - 1) * part_size).min(part_size));
     let length = parts
@@ -513,11 +525,30 @@ pub(super) async fn done(
         Ok(upload) => upload,
         Err(res) => return answer(&pages.log, seen, res).await,
     };
+    // From here until it is recorded, no cancel, part or second completion reaches it.
+    match uploads::claim(&pages.pool, &upload.id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            seen.refused_as("NoSuchUpload");
+            let res = refusal(
+                StatusCode::NOT_FOUND,
+                &Refused {
+                    code: "NoSuchUpload",
+                    message: "That upload is over; send the file again.".to_owned(),
+                },
+            );
+            return answer(&pages.log, seen, res).await;
+        }
+        Err(err) => return answer(&pages.log, seen, html::unavailable(&err)).await,
+    }
     let at = target(&link, &upload);
     let store_id = upload.upload_id.clone().unwrap_or_default();
     let stored = match pages.store.parts(at, &store_id).await {
         Ok(stored) => stored,
-        Err(err) => return answer(&pages.log, seen, html::unavailable(&err)).await,
+        Err(err) => {
+            let _ = uploads::release(&pages.pool, &upload.id).await;
+            return answer(&pages.log, seen, html::unavailable(&err)).await;
+        }
     };
     let part_size = uploads::part_size(upload.size);
     let count = part_count(upload.size, part_size);
@@ -530,6 +561,7 @@ pub(super) async fn done(
         })
         .collect();
     if !missing.is_empty() || stored.len() as i64 != count {
+        let _ = uploads::release(&pages.pool, &upload.id).await;
         seen.refused_as("MissingParts");
         let res = refusal(
             StatusCode::CONFLICT,
@@ -549,6 +581,7 @@ pub(super) async fn done(
         Err(domain::Error::AlreadyExists { .. }) => {
             // Something other than an upload page wrote that key since: nothing is replaced.
             let _ = pages.store.abort_parts(at, &store_id).await;
+            let _ = uploads::release(&pages.pool, &upload.id).await;
             let _ = uploads::abandon(&pages.pool, &upload).await;
             seen.refused_as("NameTaken");
             let res = refusal(
@@ -560,13 +593,18 @@ pub(super) async fn done(
             );
             return answer(&pages.log, seen, res).await;
         }
-        Err(err) => return answer(&pages.log, seen, html::unavailable(&err)).await,
+        Err(err) => {
+            let _ = uploads::release(&pages.pool, &upload.id).await;
+            return answer(&pages.log, seen, html::unavailable(&err)).await;
+        }
     }
     let took = std::time::Duration::from_secs(
         u64::try_from(domain::now_unix() - upload.started_at).unwrap_or(0),
     );
-    if let Err(err) = record(&pages, &link, &upload, &parts, took).await {
-        return answer(&pages.log, seen, html::unavailable(&err)).await;
+    match record(&pages, &link, &upload, &parts, took).await {
+        Ok(true) => {}
+        Ok(false) => tracing::error!(upload = %upload.id, "an arrived upload was not claimed"),
+        Err(err) => return answer(&pages.log, seen, html::unavailable(&err)).await,
     }
     ok_json(
         StatusCode::OK,
@@ -616,20 +654,35 @@ pub(super) async fn cancel(
         Ok(upload) => upload,
         Err(res) => return answer(&pages.log, seen, res).await,
     };
+    // Given up in the database first: a completion that claimed it meanwhile wins.
+    match uploads::abandon(&pages.pool, &upload).await {
+        Ok(true) => {}
+        Ok(false) => {
+            seen.refused_as("NoSuchUpload");
+            let res = refusal(
+                StatusCode::NOT_FOUND,
+                &Refused {
+                    code: "NoSuchUpload",
+                    message: "That upload is over.".to_owned(),
+                },
+            );
+            return answer(&pages.log, seen, res).await;
+        }
+        Err(err) => return answer(&pages.log, seen, html::unavailable(&err)).await,
+    }
     let store_id = upload.upload_id.clone().unwrap_or_default();
     if let Err(err) = pages
         .store
         .abort_parts(target(&link, &upload), &store_id)
         .await
     {
-        return answer(&pages.log, seen, html::unavailable(&err)).await;
-    }
-    if let Err(err) = uploads::abandon(&pages.pool, &upload).await {
-        return answer(&pages.log, seen, html::unavailable(&err)).await;
+        // Its parts stay until the store's own clean-up; nothing of it is visible.
+        tracing::warn!(error = %err, upload = %upload.id, "cannot remove a given-up upload's parts");
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
     safe(res.headers_mut(), PAGE_CSP);
-    res
+    // Recorded: a file given up is an event of the link too.
+    answer(&pages.log, seen, res).await
 }
 
 /// `POST /s/<token>/files`: the plain form (no script): each file of up to [`FORM_FILE`] is
@@ -655,7 +708,10 @@ pub(super) async fn form(
         let res = html::gone(StatusCode::BAD_REQUEST, "Send files with the page's form.");
         return answer(&pages.log, seen, res).await;
     };
-    let mut form = multer::Multipart::new(body.into_data_stream(), boundary);
+    // The name field is small: more is refused, never held.
+    let limits =
+        multer::Constraints::new().size_limit(multer::SizeLimit::new().for_field("uploader", 4096));
+    let mut form = multer::Multipart::with_constraints(body.into_data_stream(), boundary, limits);
     let ip = client_ip(&pages, &parts);
     let mut uploader: Option<String> = None;
     let mut said: Vec<(bool, String)> = Vec::new();
@@ -669,16 +725,15 @@ pub(super) async fn form(
             }
         };
         match field.name() {
-            Some("uploader") => {
-                uploader = field
-                    .text()
-                    .await
-                    .ok()
-                    .map(|t| t.chars().take(1000).collect());
-            }
+            Some("uploader") => match field.text().await {
+                Ok(text) => uploader = Some(text),
+                Err(_) => {
+                    said.push((false, "Your name is at most 200 characters.".to_owned()));
+                    break;
+                }
+            },
             Some("file") => {
                 let name = field.file_name().unwrap_or_default().to_owned();
-                let content_type = field.content_type().map(ToString::to_string);
                 if name.is_empty() {
                     continue;
                 }
@@ -690,7 +745,6 @@ pub(super) async fn form(
                     Offer {
                         name: &name,
                         size: 0,
-                        content_type: content_type.as_deref(),
                         uploader: uploader.as_deref(),
                         client_ip: ip.as_deref(),
                     },
@@ -752,6 +806,16 @@ async fn form_file(
     offer: Offer<'_>,
 ) -> Result<String, Refused> {
     let started = std::time::Instant::now();
+    // What can be refused before a byte is read is: its name, type, the sender's name, a
+    // page that has all its files.
+    uploads::check_offer(&link.upload, &offer)?;
+    // At most a few files are held in memory at once.
+    let Ok(_held) = pages.forms.clone().try_acquire_owned() else {
+        return Err(Refused {
+            code: "Busy",
+            message: "The server is busy; send the file again in a moment.".to_owned(),
+        });
+    };
     let most = link.upload.max_file.unwrap_or(FORM_FILE).min(FORM_FILE);
     let mut bytes = bytes::BytesMut::new();
     loop {
@@ -804,6 +868,13 @@ async fn form_file(
             return Err(failed(offer.name, "the server failed"));
         }
     };
+    match uploads::claim(&pages.pool, &upload.id).await {
+        Ok(true) => {}
+        _ => {
+            let _ = uploads::abandon(&pages.pool, &upload).await;
+            return Err(failed(&upload.name, "the server failed"));
+        }
+    }
     let body = futures_util::stream::once(async move { Ok::<_, String>(bytes.freeze()) });
     let stored = pages
         .store
@@ -815,6 +886,7 @@ async fn form_file(
         )
         .await;
     if let Err(err) = stored {
+        let _ = uploads::release(&pages.pool, &upload.id).await;
         let _ = uploads::abandon(&pages.pool, &upload).await;
         return Err(match err {
             domain::Error::AlreadyExists { .. } => {
