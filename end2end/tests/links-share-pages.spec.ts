@@ -144,7 +144,7 @@ test("share pages from the console: file page with password and limit, Share fol
 
 test("request files from the console: an upload page into a folder, a stranger sends a file, the link's page lists what arrived", async ({ page, browser }) => {
   await signIn(page);
-  const done = await api(page, "buckets/grant", { bucket: "handouts", user: "sharer", permission: "readwrite", prefix: "", expires: "3650d" });
+  const done = await api(page, "buckets/grant", { bucket: "handouts", user: "sharer", permission: "read-write", prefix: "", expires: "3650d" });
   expect(done.status, done.body).toBe(200);
   await page.goto("/buckets/handouts");
   await hydrated(page);

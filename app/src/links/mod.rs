@@ -809,20 +809,28 @@ fn EditPage(id: String, page: PageFacts, update: FormAction<UpdatePage>) -> impl
                 <input id="page-expires" name="expires" autocomplete="off" aria-describedby="page-expires-hint" />
                 <p class="hint" id="page-expires-hint">"e.g. 30d, or never. Empty: as it is."</p>
                 <FieldError error field="expires" />
-                <label for="page-max-downloads">"Download limit"</label>
-                <input
-                    id="page-max-downloads"
-                    name="max_downloads"
-                    type="number"
-                    min="1"
-                    inputmode="numeric"
-                    value=page.max_downloads.map(|n| n.to_string()).unwrap_or_default()
-                    aria-describedby="page-max-downloads-hint"
-                />
-                <p class="hint" id="page-max-downloads-hint">
-                    {format!("{} counted so far. Empty: no limit.", page.downloads)}
-                </p>
-                <FieldError error field="max_downloads" />
+                {if page.arrivals.is_some() {
+                    // An upload page has no downloads to limit.
+                    view! { <input type="hidden" name="max_downloads" value="" /> }.into_any()
+                } else {
+                    view! {
+                        <label for="page-max-downloads">"Download limit"</label>
+                        <input
+                            id="page-max-downloads"
+                            name="max_downloads"
+                            type="number"
+                            min="1"
+                            inputmode="numeric"
+                            value=page.max_downloads.map(|n| n.to_string()).unwrap_or_default()
+                            aria-describedby="page-max-downloads-hint"
+                        />
+                        <p class="hint" id="page-max-downloads-hint">
+                            {format!("{} counted so far. Empty: no limit.", page.downloads)}
+                        </p>
+                        <FieldError error field="max_downloads" />
+                    }
+                        .into_any()
+                }}
                 <label for="page-password">"New password"</label>
                 <input id="page-password" name="password" type="password" autocomplete="new-password" />
                 <p class="hint">"Empty: as it is. A new one closes the page in browsers the old one opened."</p>
