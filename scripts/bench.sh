@@ -14,6 +14,8 @@ GARAGE_BIN="$GARAGE_BIN" "$TOOLS_DIR/venv/bin/python" bench/bench.py "$CARGO_TAR
 "$TOOLS_DIR/venv/bin/python" bench/console.py "$CARGO_TARGET_DIR/release/bucketshare"
 # Share pages: a page's download against the pre-signed GET, a folder's zip, the landing page.
 "$TOOLS_DIR/venv/bin/python" bench/pages.py "$CARGO_TARGET_DIR/release/bucketshare" "$@"
+# Upload pages: 256 MiB through a page against boto3's multipart PUT of the same bytes.
+"$TOOLS_DIR/venv/bin/python" bench/uploads.py "$CARGO_TARGET_DIR/release/bucketshare"
 # The console's WASM, as browsers download it: the main bundle every visit loads, then what each
 # page adds (its lazy route's chunks), measured in Chromium on a fresh profile per page.
 echo
