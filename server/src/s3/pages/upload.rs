@@ -361,6 +361,22 @@ fn target<'a>(link: &'a Link, upload: &'a PageUpload) -> Target<'a> {
     }
 }
 
+/// An upload page opened for `operation`, and its upload `id`, still going on; else the
+/// answer, given and recorded.
+async fn open_going_on(
+    pages: &Pages,
+    token: &str,
+    req: &http::request::Parts,
+    id: &str,
+    operation: &'static str,
+) -> Result<(Link, Seen, PageUpload), Response> {
+    let (link, mut seen) = open_upload(pages, token, req, operation).await?;
+    match going_on(pages, &link, &mut seen, id).await {
+        Ok(upload) => Ok((link, seen, upload)),
+        Err(res) => Err(answer(&pages.log, seen, res).await),
+    }
+}
+
 /// The upload `id` of page `link`, still going on; else the answer (404), recorded.
 async fn going_on(
     pages: &Pages,
@@ -394,14 +410,11 @@ pub(super) async fn part(
     req: Request,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let (link, mut seen) = match open_upload(&pages, &token, &parts, "PageUploadPart").await {
-        Ok(opened) => opened,
-        Err(answered) => return answered,
-    };
-    let upload = match going_on(&pages, &link, &mut seen, &id).await {
-        Ok(upload) => upload,
-        Err(res) => return answer(&pages.log, seen, res).await,
-    };
+    let (link, mut seen, upload) =
+        match open_going_on(&pages, &token, &parts, &id, "PageUploadPart").await {
+            Ok(opened) => opened,
+            Err(answered) => return answered,
+        };
     let part_size = uploads::part_size(upload.size);
     let count = part_count(upload.size, part_size);
     // Plain digits without a leading zero: one spelling per part.
@@ -480,14 +493,11 @@ pub(super) async fn status(
     req: Request,
 ) -> Response {
     let (parts, _) = req.into_parts();
-    let (link, mut seen) = match open_upload(&pages, &token, &parts, "PageUploadStatus").await {
-        Ok(opened) => opened,
-        Err(answered) => return answered,
-    };
-    let upload = match going_on(&pages, &link, &mut seen, &id).await {
-        Ok(upload) => upload,
-        Err(res) => return answer(&pages.log, seen, res).await,
-    };
+    let (link, seen, upload) =
+        match open_going_on(&pages, &token, &parts, &id, "PageUploadStatus").await {
+            Ok(opened) => opened,
+            Err(answered) => return answered,
+        };
     let store_id = upload.upload_id.clone().unwrap_or_default();
     match pages.store.parts(target(&link, &upload), &store_id).await {
         Ok(stored) => {
@@ -517,14 +527,11 @@ pub(super) async fn done(
     req: Request,
 ) -> Response {
     let (parts, _) = req.into_parts();
-    let (link, mut seen) = match open_upload(&pages, &token, &parts, "PageUpload").await {
-        Ok(opened) => opened,
-        Err(answered) => return answered,
-    };
-    let upload = match going_on(&pages, &link, &mut seen, &id).await {
-        Ok(upload) => upload,
-        Err(res) => return answer(&pages.log, seen, res).await,
-    };
+    let (link, mut seen, upload) =
+        match open_going_on(&pages, &token, &parts, &id, "PageUpload").await {
+            Ok(opened) => opened,
+            Err(answered) => return answered,
+        };
     // From here until it is recorded, no cancel, part or second completion reaches it.
     match uploads::claim(&pages.pool, &upload.id).await {
         Ok(true) => {}
@@ -646,14 +653,11 @@ pub(super) async fn cancel(
     req: Request,
 ) -> Response {
     let (parts, _) = req.into_parts();
-    let (link, mut seen) = match open_upload(&pages, &token, &parts, "PageUploadCancel").await {
-        Ok(opened) => opened,
-        Err(answered) => return answered,
-    };
-    let upload = match going_on(&pages, &link, &mut seen, &id).await {
-        Ok(upload) => upload,
-        Err(res) => return answer(&pages.log, seen, res).await,
-    };
+    let (link, mut seen, upload) =
+        match open_going_on(&pages, &token, &parts, &id, "PageUploadCancel").await {
+            Ok(opened) => opened,
+            Err(answered) => return answered,
+        };
     // Given up in the database first: a completion that claimed it meanwhile wins.
     match uploads::abandon(&pages.pool, &upload).await {
         Ok(true) => {}
