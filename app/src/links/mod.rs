@@ -220,14 +220,19 @@ pub async fn share_limits() -> Result<LinkLimits, AppError> {
     })
 }
 
-/// The share dialog of `bucket`/`key` (HTML), with the link a plain form post made there
+/// The share dialog of `bucket`/`key` (HTML; a folder's on "Request files" with `upload`),
+/// with the link a plain form post made there
 /// (without JavaScript the answer is a redirect back, so the link waits in the session to be
 /// shown once).
 #[server(endpoint = "links/dialog")]
-pub async fn share_dialog(bucket: String, key: String, upload: bool) -> Result<String, AppError> {
+pub async fn share_dialog(
+    bucket: String,
+    key: String,
+    upload: Option<bool>,
+) -> Result<String, AppError> {
     let _admin = crate::auth::ssr::require_admin().await?;
     let made = ssr::take_shared(&bucket, &key).await?;
-    dialog::dialog(&bucket, &key, made, upload).await
+    dialog::dialog(&bucket, &key, made, upload.unwrap_or(false)).await
 }
 
 /// Issues a link as `links/create` does, from the share dialog, and answers with the dialog
@@ -928,7 +933,7 @@ pub fn ShareDialog(
 ) -> impl IntoView {
     let html = Resource::new(
         move || (bucket.clone(), key.clone()),
-        move |(b, k)| share_dialog(b, k, upload),
+        move |(b, k)| share_dialog(b, k, Some(upload)),
     );
     let body = move || {
         Suspend::new(async move {

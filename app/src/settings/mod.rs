@@ -81,8 +81,9 @@ pub async fn save_settings(
     folder_pages: Option<String>,
     upload_pages: Option<String>,
     upload_password: Option<String>,
-    max_upload_file: String,
-    max_upload_total: String,
+    // Optional: a form from before upload pages still saves the rest (none: no limit).
+    max_upload_file: Option<String>,
+    max_upload_total: Option<String>,
 ) -> Result<(), AppError> {
     let admin = crate::auth::ssr::require_admin_for_change(&csrf).await?;
     let form = SettingsForm {
@@ -98,8 +99,8 @@ pub async fn save_settings(
         folder_pages: folder_pages.is_some(),
         upload_pages: upload_pages.is_some(),
         upload_password: upload_password.is_some(),
-        max_upload_file,
-        max_upload_total,
+        max_upload_file: max_upload_file.unwrap_or_default(),
+        max_upload_total: max_upload_total.unwrap_or_default(),
     };
     ssr::save(&admin, form).await
 }

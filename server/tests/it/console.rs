@@ -446,6 +446,9 @@ async fn settings_apply_at_once_are_checked_and_audited() -> TestResult {
             ("max_page", "none"),
             ("page_password_after", ""),
             ("folder_pages", "on"),
+            ("upload_pages", "on"),
+            ("max_upload_file", "none"),
+            ("max_upload_total", ""),
         ]
     };
     // Bad values name their field, and nothing is saved.
@@ -480,7 +483,15 @@ async fn settings_apply_at_once_are_checked_and_audited() -> TestResult {
         let v: serde_json::Value = serde_json::from_str(&answer.body)?;
         assert_eq!(v["field"], field, "{}", answer.body);
     }
-    // The sharing policy's durations too.
+    // The sharing policy's sizes too.
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend(save("https://files.example.com", "1h", "1d", "30d"));
+    form.retain(|(name, _)| *name != "max_upload_file");
+    form.push(("max_upload_file", "big"));
+    let answer = client.call("settings/save", &form).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.body.contains("max_upload_file"), "{}", answer.body);
+    // And its durations.
     let mut form = vec![("csrf", csrf.as_str())];
     form.extend(save("https://files.example.com", "1h", "1d", "30d"));
     form.retain(|(name, _)| *name != "max_page");
@@ -580,7 +591,15 @@ async fn settings_apply_at_once_are_checked_and_audited() -> TestResult {
         .call("settings/reset", &[("csrf", &csrf), ("confirm", "yes")])
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    // The sharing policy's durations too.
+    // The sharing policy's sizes too.
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend(save("https://files.example.com", "1h", "1d", "30d"));
+    form.retain(|(name, _)| *name != "max_upload_file");
+    form.push(("max_upload_file", "big"));
+    let answer = client.call("settings/save", &form).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.body.contains("max_upload_file"), "{}", answer.body);
+    // And its durations.
     let mut form = vec![("csrf", csrf.as_str())];
     form.extend(save("https://files.example.com", "1h", "1d", "30d"));
     form.retain(|(name, _)| *name != "max_page");
