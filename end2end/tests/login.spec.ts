@@ -54,10 +54,10 @@ test("the admin signs in, sees the dashboard, uses the hydrated app and signs ou
   expect(wasm.filter((w) => w.encoding !== "gzip" && Number(w.length) > 32)).toEqual([]);
   await expect(page.getByText("Signed in as admin")).toBeVisible();
   // Real figures from the database: nothing shared yet.
-  for (const label of ["IAM users", "Buckets", "Active share links"]) {
+  for (const label of ["IAM users", "Buckets", "Active share links", "Files received, last 24 h"]) {
     await expect(page.getByRole("term").filter({ hasText: label })).toBeVisible();
   }
-  await expect(page.locator(".figure dd")).toHaveCount(5);
+  await expect(page.locator(".figure dd")).toHaveCount(6);
   for (const figure of await page.locator(".figure dd").allTextContents()) {
     expect(figure).toMatch(/^\d+$/);
   }
