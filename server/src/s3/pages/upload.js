@@ -1,6 +1,6 @@
 // An upload page's script: files dropped or picked are offered one by one (the page refuses
-// what passes its limits before any byte is sent), then sent in parts with a progress bar per
-// file and overall. A part that fails (a dropped connection) is sent again, with growing
+// what passes its limits before any byte is sent), then sent in parts (three at a time) with a
+// progress bar per file and overall. A part that fails (a dropped connection) is sent again, with growing
 // pauses; a file interrupted by a closed tab or a lost network resumes when it is picked
 // again on this page (the parts that arrived are kept by the server until the page ends).
 "use strict";
@@ -19,6 +19,8 @@
   const uploader = document.getElementById("uploader");
   hint.textContent = "Drop files here, or choose them.";
   const PARALLEL_FILES = 2;
+  // Parts of one file sent at once (a lone large file uses the line better).
+  const PARALLEL_PARTS = 3;
   const RETRIES = 8;
   let pending = [];
   let total = 0;
@@ -147,47 +149,66 @@
     sent += done;
     ui.bar.value = done;
     showOverall();
-    for (let n = 1; n <= upload.parts; n++) {
-      if (arrived.has(n)) continue;
+    // The parts still to send, PARALLEL_PARTS at a time; `inflight` holds what each part
+    // being sent has sent so far, for the bars.
+    const todo = [];
+    for (let n = 1; n <= upload.parts; n++) if (!arrived.has(n)) todo.push(n);
+    const inflight = new Map();
+    let failure = null;
+    const show = () => {
+      let now = done;
+      for (const loaded of inflight.values()) now += loaded;
+      ui.bar.value = now;
+      if (!failure) {
+        ui.text.textContent = "Sending… " + Math.floor((100 * now) / Math.max(file.size, 1)) + "%";
+      }
+      showOverall();
+    };
+    const sendPart = async (n) => {
       const start = (n - 1) * upload.part_size;
       const blob = file.slice(start, Math.min(start + upload.part_size, file.size));
-      let attempt = 0;
-      for (;;) {
+      for (let attempt = 1; ; attempt++) {
         let shown = 0;
-        ui.text.textContent = "Sending… " + Math.floor((100 * done) / Math.max(file.size, 1)) + "%";
+        inflight.set(n, 0);
         const result = await putPart(upload.id, n, blob, (loaded) => {
           sent += loaded - shown;
           shown = loaded;
-          ui.bar.value = done + loaded;
-          ui.text.textContent = "Sending… " +
-            Math.floor((100 * (done + loaded)) / Math.max(file.size, 1)) + "%";
-          showOverall();
+          inflight.set(n, loaded);
+          show();
         });
+        inflight.delete(n);
         if (result.status === 200) {
           sent += blob.size - shown;
           done += blob.size;
-          ui.bar.value = done;
-          showOverall();
-          break;
+          show();
+          return;
         }
         sent -= shown;
-        showOverall();
+        show();
         let body = null;
         try { body = JSON.parse(result.body); } catch (e) { /* a page, not ours */ }
         const retriable = result.status === 0 || result.status >= 500 ||
           (body && body.code === "IncompletePart");
-        attempt++;
+        if (failure) return;
         if (!retriable || attempt > RETRIES) {
-          ui.text.textContent = body && body.error ? body.error :
+          failure = body && body.error ? body.error :
             result.status === 0 ? "The connection dropped. Pick the file again to resume." :
             stateMessage(result.status);
-          ui.li.className = "refused";
           return;
         }
         const wait = Math.min(30000, 500 * 2 ** attempt);
         ui.text.textContent = "Connection lost; trying again in " + Math.round(wait / 1000) + " s…";
         await sleep(wait);
       }
+    };
+    const worker = async () => {
+      while (!failure && todo.length) await sendPart(todo.shift());
+    };
+    await Promise.all(Array.from({ length: PARALLEL_PARTS }, worker));
+    if (failure) {
+      ui.text.textContent = failure;
+      ui.li.className = "refused";
+      return;
     }
     ui.text.textContent = "Finishing…";
     const res = await fetch(base + "/" + encodeURIComponent(upload.id) + "/done", { method: "POST" });
