@@ -136,6 +136,20 @@ pub struct Part {
     pub etag: String,
 }
 
+/// A media type reduced to one `type/subtype`, lowercase, without parameters: what recipients'
+/// answers say and what an upload is stored with. `None` for anything else (a list such as
+/// `video/mp4, text/html`, which a browser would read as its last type).
+pub fn plain_type(given: &str) -> Option<String> {
+    let essence = given.split(';').next()?.trim().to_ascii_lowercase();
+    let (kind, sub) = essence.split_once('/')?;
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    (token(kind) && token(sub)).then_some(essence)
+}
+
 /// An object being read: its details, the bytes sent (`range`, all of them when `None`), and
 /// those bytes as they come.
 pub struct ObjectRead {

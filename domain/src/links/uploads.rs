@@ -327,7 +327,7 @@ pub fn check_offer(terms: &Terms, offer: &Offer<'_>) -> std::result::Result<Chec
     // as `image/png` is no image), and the stored type is the one its name implies.
     let content_type = mime_guess::from_path(&name)
         .first_raw()
-        .and_then(plain_type);
+        .and_then(crate::store::plain_type);
     if let Some(types) = &terms.types
         && !type_allowed(types, &name, content_type.as_deref())
     {
@@ -382,19 +382,6 @@ fn type_allowed(types: &str, name: &str, content_type: Option<&str>) -> bool {
             content_type == Some(allowed)
         }
     })
-}
-
-/// A media type reduced to one lowercase `type/subtype` without parameters; `None` for
-/// anything else.
-pub fn plain_type(given: &str) -> Option<String> {
-    let essence = given.split(';').next()?.trim().to_ascii_lowercase();
-    let (kind, sub) = essence.split_once('/')?;
-    let token = |t: &str| {
-        !t.is_empty()
-            && t.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
-    };
-    (token(kind) && token(sub)).then_some(essence)
 }
 
 /// Control and bidirectional-formatting characters become `_`: nothing in a name can hide
@@ -715,6 +702,18 @@ pub async fn count_since(pool: &Pool, since: i64) -> Result<i64> {
     )
 }
 
+/// How many parts a file of `size` bytes is sent in (an empty file: one empty part).
+pub fn part_count(size: i64) -> i64 {
+    let part = part_size(size);
+    ((size + part - 1) / part).max(1)
+}
+
+/// The length of part `n` (from 1) of a file of `size` bytes.
+pub fn part_len(size: i64, n: i64) -> i64 {
+    let part = part_size(size);
+    (size - (n - 1) * part).clamp(0, part)
+}
+
 /// The part size a file of `size` bytes is sent in: 8 MiB, or more where 10,000 parts (S3's
 /// most) would not hold it, in whole MiB.
 pub fn part_size(size: i64) -> i64 {
@@ -887,6 +886,11 @@ mod tests {
         assert_eq!(part_size(0), 8 << 20);
         assert_eq!(part_size(80_000 << 20), 8 << 20);
         assert_eq!(part_size((80_000 << 20) + 1), 9 << 20);
+        assert_eq!((part_count(0), part_len(0, 1)), (1, 0));
+        let size = (20 << 20) + 5;
+        assert_eq!(part_count(size), 3);
+        assert_eq!(part_len(size, 2), 8 << 20);
+        assert_eq!(part_len(size, 3), (4 << 20) + 5);
         assert!(part_size(MAX_OBJECT) * 10_000 >= MAX_OBJECT);
         assert_eq!(human_bytes(10 << 20), "10 MiB");
         assert_eq!(human_bytes(1536), "1.5 KiB");

@@ -476,18 +476,9 @@ fn preview_of(link: &Link, info: &domain::store::ObjectInfo) -> Option<Preview> 
     Preview::of(Some(&plain)).filter(|kind| !(markup && *kind == Preview::Text))
 }
 
-/// A stored content type reduced to one `type/subtype`, lowercase, without parameters: what
-/// recipients' answers say. `None` for anything else (a list such as `video/mp4, text/html`,
-/// which a browser would read as its last type).
+/// A stored content type as recipients' answers say it ([`domain::store::plain_type`]).
 fn plain_type(stored: Option<&str>) -> Option<String> {
-    let essence = stored?.split(';').next()?.trim().to_ascii_lowercase();
-    let (kind, sub) = essence.split_once('/')?;
-    let token = |t: &str| {
-        !t.is_empty()
-            && t.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
-    };
-    (token(kind) && token(sub)).then_some(essence)
+    stored.and_then(domain::store::plain_type)
 }
 
 /// How much of a text file its page shows (escaped, it may take several times that).

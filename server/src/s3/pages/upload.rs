@@ -149,13 +149,17 @@ padding:1rem;text-align:center}.drop.over{border-color:#0969da;background:#f0f6f
 .queue{list-style:none;padding:0}.queue li{margin:.5rem 0;overflow-wrap:anywhere}.queue progress,#overall progress{width:100%}\
 .done{color:#1a7f37;font-weight:600}.refused{color:#cf222e;font-weight:600}</style>";
 
-/// A refusal as the script reads it: JSON with the message, the limit named.
-fn refusal(status: StatusCode, refused: &Refused) -> Response {
-    let mut res = (
-        status,
-        Json(serde_json::json!({ "code": refused.code, "error": refused.message })),
-    )
-        .into_response();
+/// A refusal as the script reads it: JSON with the message (the limit named), and `code` the
+/// reason the request is recorded with.
+fn refuse(
+    seen: &mut Seen,
+    status: StatusCode,
+    code: &'static str,
+    message: impl Into<String>,
+) -> Response {
+    seen.refused_as(code);
+    let json = serde_json::json!({ "code": code, "error": message.into() });
+    let mut res = (status, Json(json)).into_response();
     safe(res.headers_mut(), PAGE_CSP);
     res
 }
@@ -287,13 +291,11 @@ pub(super) async fn offer(
         Err(_) => None,
     };
     let Some(offered) = offered else {
-        seen.refused_as("MalformedOffer");
-        let res = refusal(
+        let res = refuse(
+            &mut seen,
             StatusCode::BAD_REQUEST,
-            &Refused {
-                code: "MalformedOffer",
-                message: "The file's name and size are needed.".to_owned(),
-            },
+            "MalformedOffer",
+            "The file's name and size are needed.",
         );
         return answer(&pages.log, seen, res).await;
     };
@@ -307,8 +309,8 @@ pub(super) async fn offer(
     let upload = match reserve(&pages, &link, &offer).await {
         Ok(upload) => upload,
         Err(NotReserved::Refused(refused)) => {
-            seen.refused_as(refused.code);
-            let res = refusal(refused_status(refused.code), &refused);
+            let status = refused_status(refused.code);
+            let res = refuse(&mut seen, status, refused.code, refused.message);
             return answer(&pages.log, seen, res).await;
         }
         Err(NotReserved::Failed(err)) => {
@@ -331,21 +333,15 @@ pub(super) async fn offer(
     if let Err(err) = uploads::started(&pages.pool, &upload.id, &store_id).await {
         return answer(&pages.log, seen, html::unavailable(&err)).await;
     }
-    let part_size = uploads::part_size(upload.size);
     ok_json(
         StatusCode::CREATED,
         serde_json::json!({
             "id": upload.id,
             "name": stored_name(&upload),
-            "part_size": part_size,
-            "parts": part_count(upload.size, part_size),
+            "part_size": uploads::part_size(upload.size),
+            "parts": uploads::part_count(upload.size),
         }),
     )
-}
-
-/// Parts a file of `size` is sent in (an empty file: one empty part).
-fn part_count(size: i64, part_size: i64) -> i64 {
-    ((size + part_size - 1) / part_size).max(1)
 }
 
 /// The name a file was stored under, within its day's folder (what the recipient is shown).
@@ -389,16 +385,12 @@ async fn going_on(
             seen.on_key(&upload.key);
             Ok(upload)
         }
-        Ok(_) => {
-            seen.refused_as("NoSuchUpload");
-            Err(refusal(
-                StatusCode::NOT_FOUND,
-                &Refused {
-                    code: "NoSuchUpload",
-                    message: "That upload is over; send the file again.".to_owned(),
-                },
-            ))
-        }
+        Ok(_) => Err(refuse(
+            seen,
+            StatusCode::NOT_FOUND,
+            "NoSuchUpload",
+            "That upload is over; send the file again.",
+        )),
         Err(err) => Err(html::unavailable(&err)),
     }
 }
@@ -415,40 +407,35 @@ pub(super) async fn part(
             Ok(opened) => opened,
             Err(answered) => return answered,
         };
-    let part_size = uploads::part_size(upload.size);
-    let count = part_count(upload.size, part_size);
+    let count = uploads::part_count(upload.size);
     // Plain digits without a leading zero: one spelling per part.
     let number = Some(number.as_str())
         .filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
         .and_then(|n| n.parse::<i64>().ok())
         .filter(|n| (1..=count).contains(n));
-    let expected = number.map(|n| (upload.size - (n - 1) * part_size).min(part_size));
+    let expected = number.map(|n| uploads::part_len(upload.size, n));
     let length = parts
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<i64>().ok());
     let (Some(number), Some(expected)) = (number, expected) else {
-        seen.refused_as("InvalidPart");
-        let res = refusal(
+        let res = refuse(
+            &mut seen,
             StatusCode::BAD_REQUEST,
-            &Refused {
-                code: "InvalidPart",
-                message: format!("This file has parts 1 to {count}."),
-            },
+            "InvalidPart",
+            format!("This file has parts 1 to {count}."),
         );
         return answer(&pages.log, seen, res).await;
     };
     // An empty part may come without a length (some clients send none for no body); the
     // store still takes exactly `expected` bytes.
     if length.or((expected == 0).then_some(0)) != Some(expected) {
-        seen.refused_as("WrongPartLength");
-        let res = refusal(
+        let res = refuse(
+            &mut seen,
             StatusCode::BAD_REQUEST,
-            &Refused {
-                code: "WrongPartLength",
-                message: format!("Part {number} is {expected} bytes, sent with its length."),
-            },
+            "WrongPartLength",
+            format!("Part {number} is {expected} bytes, sent with its length."),
         );
         return answer(&pages.log, seen, res).await;
     }
@@ -473,13 +460,11 @@ pub(super) async fn part(
         Err(err) => {
             // The sender's bytes stopped (or the store failed): the part is not kept.
             tracing::info!(error = %err, upload = %upload.id, part = number, "a part did not arrive");
-            seen.refused_as("IncompletePart");
-            let res = refusal(
+            let res = refuse(
+                &mut seen,
                 StatusCode::BAD_REQUEST,
-                &Refused {
-                    code: "IncompletePart",
-                    message: "That part did not arrive whole; send it again.".to_owned(),
-                },
+                "IncompletePart",
+                "That part did not arrive whole; send it again.",
             );
             answer(&pages.log, seen, res).await
         }
@@ -501,7 +486,6 @@ pub(super) async fn status(
     let store_id = upload.upload_id.clone().unwrap_or_default();
     match pages.store.parts(target(&link, &upload), &store_id).await {
         Ok(stored) => {
-            let part_size = uploads::part_size(upload.size);
             let numbers: Vec<i32> = stored.iter().map(|p| p.number).collect();
             ok_json(
                 StatusCode::OK,
@@ -509,8 +493,8 @@ pub(super) async fn status(
                     "id": upload.id,
                     "name": stored_name(&upload),
                     "size": upload.size,
-                    "part_size": part_size,
-                    "parts": part_count(upload.size, part_size),
+                    "part_size": uploads::part_size(upload.size),
+                    "parts": uploads::part_count(upload.size),
                     "arrived": numbers,
                 }),
             )
@@ -536,13 +520,11 @@ pub(super) async fn done(
     match uploads::claim(&pages.pool, &upload.id).await {
         Ok(true) => {}
         Ok(false) => {
-            seen.refused_as("NoSuchUpload");
-            let res = refusal(
+            let res = refuse(
+                &mut seen,
                 StatusCode::NOT_FOUND,
-                &Refused {
-                    code: "NoSuchUpload",
-                    message: "That upload is over; send the file again.".to_owned(),
-                },
+                "NoSuchUpload",
+                "That upload is over; send the file again.",
             );
             return answer(&pages.log, seen, res).await;
         }
@@ -557,29 +539,25 @@ pub(super) async fn done(
             return answer(&pages.log, seen, html::unavailable(&err)).await;
         }
     };
-    let part_size = uploads::part_size(upload.size);
-    let count = part_count(upload.size, part_size);
+    let count = uploads::part_count(upload.size);
     let missing: Vec<i64> = (1..=count)
         .filter(|n| {
-            let expected = (upload.size - (n - 1) * part_size).min(part_size);
             !stored
                 .iter()
-                .any(|p| i64::from(p.number) == *n && p.size == expected)
+                .any(|p| i64::from(p.number) == *n && p.size == uploads::part_len(upload.size, *n))
         })
         .collect();
     if !missing.is_empty() || stored.len() as i64 != count {
         let _ = uploads::release(&pages.pool, &upload.id).await;
-        seen.refused_as("MissingParts");
-        let res = refusal(
+        let res = refuse(
+            &mut seen,
             StatusCode::CONFLICT,
-            &Refused {
-                code: "MissingParts",
-                message: format!(
-                    "{} part{} of {count} did not arrive yet.",
-                    missing.len(),
-                    if missing.len() == 1 { "" } else { "s" }
-                ),
-            },
+            "MissingParts",
+            format!(
+                "{} part{} of {count} did not arrive yet.",
+                missing.len(),
+                if missing.len() == 1 { "" } else { "s" }
+            ),
         );
         return answer(&pages.log, seen, res).await;
     }
@@ -590,13 +568,11 @@ pub(super) async fn done(
             let _ = pages.store.abort_parts(at, &store_id).await;
             let _ = uploads::release(&pages.pool, &upload.id).await;
             let _ = uploads::abandon(&pages.pool, &upload).await;
-            seen.refused_as("NameTaken");
-            let res = refusal(
+            let res = refuse(
+                &mut seen,
                 StatusCode::CONFLICT,
-                &Refused {
-                    code: "NameTaken",
-                    message: "A file of that name arrived meanwhile; send yours again.".to_owned(),
-                },
+                "NameTaken",
+                "A file of that name arrived meanwhile; send yours again.",
             );
             return answer(&pages.log, seen, res).await;
         }
@@ -662,13 +638,11 @@ pub(super) async fn cancel(
     match uploads::abandon(&pages.pool, &upload).await {
         Ok(true) => {}
         Ok(false) => {
-            seen.refused_as("NoSuchUpload");
-            let res = refusal(
+            let res = refuse(
+                &mut seen,
                 StatusCode::NOT_FOUND,
-                &Refused {
-                    code: "NoSuchUpload",
-                    message: "That upload is over.".to_owned(),
-                },
+                "NoSuchUpload",
+                "That upload is over.",
             );
             return answer(&pages.log, seen, res).await;
         }
