@@ -14,11 +14,86 @@ pub type Pool = sqlx::AnyPool;
 pub struct Tx {
     tx: sqlx::Transaction<'static, Any>,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// An admin action was recorded in it ([`Tx::mark_changed`]): its commit tells this
+    /// process's views ([`local_changes`]).
+    changed: bool,
+}
+
+/// Admin changes this process committed since it started: the S3 endpoint's view of keys,
+/// users, grants and links (`crate::access`) drops what it holds when this moves, so that a
+/// change made through this process applies to its very next request. (Other processes on the
+/// same data dir tell it through [`CHANGES_FILE`]; instances elsewhere through the database's
+/// `access_generation`, within a fraction of a second.)
+static LOCAL_CHANGES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// See [`LOCAL_CHANGES`].
+pub fn local_changes() -> u64 {
+    LOCAL_CHANGES.load(std::sync::atomic::Ordering::Acquire)
+}
+
+/// The file in a data dir that every process on it (servers, the admin CLI) appends a byte to
+/// when it commits an admin action: another process's view sees the file change at its next
+/// request ([`changes_mark`]), without asking the database.
+pub const CHANGES_FILE: &str = "access.changes";
+
+static CHANGES_PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Makes this process's admin changes known through `data_dir`'s [`CHANGES_FILE`] (once per
+/// process: `serve` and the CLI call it when they open a data dir).
+pub fn announce_changes_in(data_dir: &std::path::Path) {
+    let _ = CHANGES_PATH.set(data_dir.join(CHANGES_FILE));
+}
+
+fn announce_change() {
+    use std::io::Write as _;
+    let Some(path) = CHANGES_PATH.get() else {
+        return;
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let appended = options.open(path).and_then(|mut file| file.write_all(b"."));
+    if let Err(err) = appended {
+        tracing::warn!(
+            error = %err,
+            file = %path.display(),
+            "cannot mark a change for the other processes on this data dir; they see it within a second"
+        );
+    }
+}
+
+/// What [`CHANGES_FILE`] at `path` looks like now (its length and modification time): any
+/// change of it is a change another process made. One `stat`.
+pub fn changes_mark(path: &std::path::Path) -> (u64, i128) {
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|at| at.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(0));
+            (meta.len(), modified)
+        }
+        Err(_) => (0, 0),
+    }
 }
 
 impl Tx {
+    /// Commits; if an admin action was recorded, [`local_changes`] moves once it is.
     pub async fn commit(self) -> sqlx::Result<()> {
-        self.tx.commit().await
+        let changed = self.changed;
+        self.tx.commit().await?;
+        if changed {
+            LOCAL_CHANGES.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            announce_change();
+        }
+        Ok(())
+    }
+
+    /// Notes that this transaction changes what someone may do (every admin action does).
+    pub fn mark_changed(&mut self) {
+        self.changed = true;
     }
 
     pub async fn rollback(self) -> sqlx::Result<()> {
@@ -84,6 +159,7 @@ pub async fn write_tx(pool: &Pool) -> sqlx::Result<Tx> {
             Ok(Tx {
                 tx,
                 _turn: Some(turn),
+                changed: false,
             })
         }
         Backend::Postgres => {
@@ -92,7 +168,11 @@ pub async fn write_tx(pool: &Pool) -> sqlx::Result<Tx> {
                 .bind(WRITE_LOCK)
                 .execute(&mut *tx)
                 .await?;
-            Ok(Tx { tx, _turn: None })
+            Ok(Tx {
+                tx,
+                _turn: None,
+                changed: false,
+            })
         }
     }
 }

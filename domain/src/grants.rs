@@ -253,52 +253,62 @@ pub async fn allows(pool: &Pool, user: &str, bucket: &str, key: &str, need: Need
         .any(|g| g.permission.allows(need) && g.covers(key, now)))
 }
 
-/// The user of the access key `key_id`, and whether they may do what needs `need` on `key` (or
-/// a listing of the prefix `key`) in `bucket` now: one query, as the S3 endpoint asks this on
-/// every request. `None` if there is no such key (whether it is usable is the signature check's
-/// business, made before).
-pub async fn allows_key(
-    pool: &Pool,
-    key_id: &str,
-    bucket: &str,
-    key: &str,
-    need: Need,
-) -> Result<Option<(String, bool)>> {
-    /// A user's name and one of their grants on the bucket, if any.
-    type Row = (String, Option<Permission>, Option<String>, Option<i64>);
-    let now = now_unix();
+/// An access key's user and all their grants: what the S3 endpoint checks a request
+/// against ([`KeyGrants::allows`]), read in one query ([`of_key`]) and kept by the endpoint's
+/// view (`crate::access::View`) until something changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyGrants {
+    pub user: String,
+    pub grants: Vec<Grant>,
+}
+
+impl KeyGrants {
+    /// Whether the user may do what needs `need` on `key` (or a listing of the prefix `key`)
+    /// in `bucket` at `now`.
+    pub fn allows(&self, bucket: &str, key: &str, need: Need, now: i64) -> bool {
+        self.grants.iter().any(|grant| {
+            grant.bucket == bucket && grant.permission.allows(need) && grant.covers(key, now)
+        })
+    }
+}
+
+/// The user of the access key `key_id` and all their grants (expired ones too: whether a grant
+/// is in force is decided when it is used); `None` if there is no such key. One query.
+pub async fn of_key(pool: &Pool, key_id: &str) -> Result<Option<KeyGrants>> {
+    /// A user's name and one of their grants, if any.
+    type Row = (
+        String,
+        Option<String>,
+        Option<Permission>,
+        Option<String>,
+        Option<i64>,
+    );
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT u.name, g.permission, g.prefix, g.expires_at
+        "SELECT u.name, g.bucket, g.permission, g.prefix, g.expires_at
          FROM access_keys k JOIN iam_users u ON u.id = k.user_id
-         LEFT JOIN grants g ON g.user_id = u.id AND g.bucket = $1
-              AND (g.expires_at IS NULL OR g.expires_at > $2)
-         WHERE k.id = $3",
+         LEFT JOIN grants g ON g.user_id = u.id
+         WHERE k.id = $1",
     )
-    .bind(bucket)
-    .bind(now)
     .bind(key_id)
     .fetch_all(pool)
     .await?;
     let Some(user) = rows.first().map(|row| row.0.clone()) else {
         return Ok(None);
     };
-    let allowed = rows
+    let grants = rows
         .into_iter()
-        .any(|(user, permission, prefix, expires_at)| {
-            let (Some(permission), Some(prefix)) = (permission, prefix) else {
-                return false;
-            };
-            let grant = Grant {
+        .filter_map(|(user, bucket, permission, prefix, expires_at)| {
+            Some(Grant {
                 user,
-                bucket: bucket.to_owned(),
-                permission,
-                prefix,
+                bucket: bucket?,
+                permission: permission?,
+                prefix: prefix?,
                 expires_at,
                 created_at: 0,
-            };
-            permission.allows(need) && grant.covers(key, now)
-        });
-    Ok(Some((user, allowed)))
+            })
+        })
+        .collect();
+    Ok(Some(KeyGrants { user, grants }))
 }
 
 /// Adds a grant inside an existing transaction (used when a bucket's creator becomes owner).

@@ -5,6 +5,7 @@
 //!
 //! Every function takes the pool (or a transaction) it works on; nothing here is global.
 
+pub mod access;
 pub mod admins;
 pub mod audit;
 pub mod buckets;
@@ -86,6 +87,17 @@ pub fn now_unix() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+/// A new id: `first` (what it names: `l` links, `u` uploads, `w` webhooks, `e` their events)
+/// and 15 random base32 characters (75 bits).
+pub fn random_id(first: char) -> String {
+    use rand::Rng as _;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut rng = rand::rng();
+    std::iter::once(first)
+        .chain((0..15).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])))
+        .collect()
 }
 
 /// What an insert of `what` named `name` failed with: [`Error::AlreadyExists`] when it broke a

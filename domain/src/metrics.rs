@@ -49,6 +49,13 @@ pub struct SignIn {
     pub outcome: &'static str,
 }
 
+/// How a webhook delivery attempt ended: `delivered` (2xx), `refused` (another status), or
+/// `no_answer` (connection failed or timed out).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookAttempt {
+    pub outcome: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub s3_requests: Family<Request, Counter>,
@@ -64,6 +71,7 @@ pub struct Metrics {
     pub database_errors: Family<Place, Counter>,
     pub upstream_unavailable: Counter,
     pub sign_ins: Family<SignIn, Counter>,
+    pub webhook_attempts: Family<WebhookAttempt, Counter>,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -88,6 +96,7 @@ impl Metrics {
             database_errors: Family::default(),
             upstream_unavailable: Counter::default(),
             sign_ins: Family::default(),
+            webhook_attempts: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -155,6 +164,11 @@ impl Metrics {
             "Console sign-in attempts, by outcome",
             metrics.sign_ins.clone(),
         );
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts, by outcome",
+            metrics.webhook_attempts.clone(),
+        );
         Metrics {
             registry,
             ..metrics
@@ -184,6 +198,12 @@ impl Metrics {
 
     pub fn database_error(&self, place: &'static str) {
         self.database_errors.get_or_create(&Place { place }).inc();
+    }
+
+    pub fn webhook_attempt(&self, outcome: &'static str) {
+        self.webhook_attempts
+            .get_or_create(&WebhookAttempt { outcome })
+            .inc();
     }
 
     pub fn sign_in(&self, outcome: &'static str) {
@@ -240,6 +260,7 @@ mod tests {
         metrics.link_use("allowed");
         metrics.database_error("s3");
         metrics.sign_in("ok");
+        metrics.webhook_attempt("delivered");
         let exposed = encode();
         let families: Vec<(&str, &str)> = exposed
             .lines()

@@ -3,6 +3,9 @@
 import { expect, test, type Page } from "@playwright/test";
 import { SHOTS, api, hydrated, signIn } from "./support";
 import * as path from "node:path";
+import * as http from "node:http";
+import * as crypto from "node:crypto";
+import type { AddressInfo } from "node:net";
 
 // Share pages as an admin makes them in the console: the dialog's default kind, with a
 // password, a download limit and a note; "Share folder" on a folder row; the sharing policy
@@ -185,6 +188,40 @@ test("request files from the console: an upload page into a folder, a stranger s
   await expect(arrived.getByText(/Frank/)).toBeVisible();
   await expect(arrived.getByText(/Largest file: 1 MiB/)).toBeVisible();
   await page.screenshot({ path: path.join(SHOTS, "link-page-upload-page.png"), fullPage: true });
+
+  // A webhook on the link, to a receiver started here: its secret is shown once, and a test
+  // event arrives signed with it.
+  const got: { signature: string; body: string }[] = [];
+  const receiver = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      got.push({ signature: String(req.headers["x-bucketshare-signature"]), body });
+      res.end("ok");
+    });
+  });
+  await new Promise<void>((ready) => receiver.listen(0, "127.0.0.1", ready));
+  const port = (receiver.address() as AddressInfo).port;
+  const hook = page.getByRole("region", { name: "Webhook", exact: true });
+  await hook.getByLabel("Receiver URL").fill(`http://127.0.0.1:${port}/hook`);
+  await hook.getByRole("button", { name: "Attach webhook" }).click();
+  await expect(hook.getByText(/Its secret, shown this once/)).toBeVisible();
+  const secret = ((await hook.locator("code.secret").textContent()) ?? "").trim();
+  expect(secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+  await hook.getByRole("button", { name: "Send a test event" }).click();
+  await expect(hook.getByText("A test event is on its way")).toBeVisible();
+  await expect.poll(() => got.length, { timeout: 15_000 }).toBeGreaterThan(0);
+  const [t, v1] = got[0].signature.split(",").map((part) => part.split("=")[1]);
+  expect(v1).toBe(crypto.createHmac("sha256", secret).update(`${t}.${got[0].body}`).digest("hex"));
+  expect(JSON.parse(got[0].body).type).toBe("webhook.test");
+  // Shown again later: where events go and how they went, never the secret.
+  await page.reload();
+  await hydrated(page);
+  await expect(hook.getByText(`http://127.0.0.1:${port}/hook`)).toBeVisible();
+  await expect(hook.getByText("1 event", { exact: true })).toBeVisible();
+  await expect(page.locator("code.secret")).toHaveCount(0);
+  await page.screenshot({ path: path.join(SHOTS, "link-page-webhook.png"), fullPage: true });
+  receiver.close();
   await page.goto("/");
   await hydrated(page);
   await expect(page.getByText("Files received, last 24 h")).toBeVisible();

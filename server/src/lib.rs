@@ -16,4 +16,5 @@ pub mod site;
 pub mod store;
 pub mod transfers;
 pub mod web;
+pub mod webhooks;
 pub mod zip;

@@ -33,6 +33,7 @@ pub async fn run(
         tracing::warn!("{problem}");
     }
     let pool = open_data_dir(data_dir, database_url).await?;
+    domain::db::announce_changes_in(data_dir);
     // Loaded (and on first start created) now, so that a wrong key stops the start, not the
     // first request.
     let (master, source) = MasterKey::load_or_create(data_dir, master_key.map(|k| k.0.as_str()))?;
@@ -100,24 +101,45 @@ pub async fn run(
         console = console.merge(web::metrics(token));
     }
 
-    if let Store::Embedded(_) = objects {
-        let swept = crate::store::sweep_orphans(&pool, &crate::store::objects_dir(data_dir))
-            .await
-            .context("cannot clean up interrupted uploads")?;
-        if swept > 0 {
-            tracing::info!(
-                files = swept,
-                "removed what interrupted uploads left behind"
-            );
+    // Blobs that interrupted writes left are removed in the background: the sweep touches
+    // only old files no row names, so serving meanwhile is safe, and a big store starts at once.
+    let orphans = match objects {
+        Store::Embedded(_) => {
+            let (pool, dir) = (pool.clone(), crate::store::objects_dir(data_dir));
+            // Dead processes' scratch files first, before serving (quick: one directory each).
+            let scratch = dir.clone();
+            tokio::task::spawn_blocking(move || crate::store::sweep_scratch(&scratch))
+                .await?
+                .context("cannot clean up interrupted uploads")?;
+            Some(tokio::spawn(async move {
+                match crate::store::sweep_orphans(&pool, &dir).await {
+                    Ok(0) => {}
+                    Ok(swept) => tracing::info!(
+                        files = swept,
+                        "removed what interrupted uploads left behind"
+                    ),
+                    Err(err) => tracing::warn!(
+                        error = %err,
+                        "cannot clean up what interrupted uploads left; trying at the next start"
+                    ),
+                }
+            }))
         }
-    }
+        Store::Upstream(_) => None,
+    };
     let s3_settings = s3::S3Settings {
         domain: args.s3_domain.clone(),
         live: settings.clone(),
+        data_dir: Some(data_dir.to_owned()),
     };
     let (audit_log, audit_writer) = s3::AuditLog::start(pool.clone(), network, args.audit_requests);
     let retention = tokio::spawn(sweep_old_audit_events(pool.clone(), settings.clone()));
     let unfinished = tokio::spawn(sweep_unfinished_uploads(pool.clone(), objects.console()));
+    let webhook_sender = tokio::spawn(
+        crate::webhooks::Sender::new(pool.clone(), master.clone())
+            .context("cannot set up the webhook sender")?
+            .run(),
+    );
     let s3_router = s3::router(pool.clone(), master, objects, &s3_settings, audit_log)?;
 
     let console_listener = tokio::net::TcpListener::bind(args.console_addr)
@@ -153,6 +175,10 @@ pub async fn run(
     sweeper.abort();
     retention.abort();
     unfinished.abort();
+    webhook_sender.abort();
+    if let Some(orphans) = orphans {
+        orphans.abort();
+    }
     refresher.abort();
     // Every sender went with the S3 router: the writer stores what is queued, then ends.
     if let Err(err) = audit_writer.await {

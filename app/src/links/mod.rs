@@ -8,6 +8,7 @@
 mod dialog;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod webhook;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -77,6 +78,8 @@ pub struct LinkDetail {
     pub stops_by: Option<i64>,
     /// A share page's own options.
     pub page: Option<PageFacts>,
+    /// Its webhook's panel (HTML, see [`webhook`]).
+    pub webhook: String,
 }
 
 /// What a share page is and asks.
@@ -716,6 +719,7 @@ pub fn LinkPage() -> impl IntoView {
                     .clone()
                     .filter(|_| d.revoked_at.is_none())
                     .map(|p| view! { <EditPage id=l.id.clone() page=p update /> })}
+                <Fragment html=d.webhook.clone() />
                 {active
                     .then(|| {
                         view! {

@@ -161,6 +161,7 @@ pub async fn detail(pool: &Pool, id: &str) -> Result<LinkDetail, AppError> {
         depends,
         stops_by,
         page,
+        webhook: super::webhook::ssr::panel(pool, Some(id), Default::default()).await?,
         bytes_served: link.bytes_served,
         created_by: link.created_by.clone(),
         revoked_at: link.revoked_at,
@@ -481,12 +482,20 @@ pub async fn create(
 
 /// A link made by a plain form post waits in the session until its dialog shows it.
 async fn keep_for_plain_post(shared: SharedLink) -> Result<SharedLink, AppError> {
+    keep_once(SHARED_LINK, &shared).await?;
+    Ok(shared)
+}
+
+/// Keeps `value` (sealed) in the session under `entry` when the current request is a plain
+/// form post: the page the browser is sent back to shows it once ([`take_once`]). A hydrated
+/// console gets it in the answer instead.
+pub async fn keep_once<T: serde::Serialize>(entry: &str, value: &T) -> Result<(), AppError> {
     if plain_form_post() {
         let session = session().await?;
-        session.remove::<String>(SHARED_LINK_SHOWN_TO).await?;
-        crate::auth::ssr::insert_sealed(&session, SHARED_LINK, &shared).await?;
+        session.remove::<String>(&shown_to(entry)).await?;
+        crate::auth::ssr::insert_sealed(&session, entry, value).await?;
     }
-    Ok(shared)
+    Ok(())
 }
 
 /// A share page's options as the dialog posts them (each may be left empty).
@@ -623,10 +632,13 @@ async fn create_page(
 /// The shortest link the share dialog makes (the CLI, for scripts and tests, goes down to 1 s).
 const MIN_CONSOLE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// The session entry holding a link made by a plain form post until its dialog shows it, and
-/// the request that showed it.
+/// The session entry holding a link made by a plain form post until its dialog shows it.
 const SHARED_LINK: &str = "shared_link";
-const SHARED_LINK_SHOWN_TO: &str = "shared_link_shown_to";
+
+/// The session entry naming the request that showed what `entry` kept.
+fn shown_to(entry: &str) -> String {
+    format!("{entry}_shown_to")
+}
 
 /// Whether the current request is a form posted without JavaScript (it accepts HTML, as a
 /// navigation does; the hydrated console asks for data).
@@ -640,27 +652,38 @@ fn plain_form_post() -> bool {
     })
 }
 
-/// The link made by a plain form post for this dialog, once: the first page render that asks
-/// takes it (a render may ask more than once; it is the request id that may see it again).
+/// The link made by a plain form post for this dialog, once (see [`take_once`]).
 pub async fn take_shared(bucket: &str, key: &str) -> Result<Option<SharedLink>, AppError> {
+    take_once(SHARED_LINK, |link: &SharedLink| {
+        link.bucket == bucket && link.key == key
+    })
+    .await
+}
+
+/// What [`keep_once`] kept under `entry`, if `wanted`, once: the first page render that asks
+/// takes it (a render may ask more than once; it is the request id that may see it again).
+pub async fn take_once<T: serde::de::DeserializeOwned>(
+    entry: &str,
+    wanted: impl Fn(&T) -> bool,
+) -> Result<Option<T>, AppError> {
     let session = session().await?;
-    let Some(link) = crate::auth::ssr::get_sealed::<SharedLink>(&session, SHARED_LINK).await?
-    else {
+    let Some(value) = crate::auth::ssr::get_sealed::<T>(&session, entry).await? else {
         return Ok(None);
     };
-    if link.bucket != bucket || link.key != key {
+    if !wanted(&value) {
         return Ok(None);
     }
     let request = request_id().unwrap_or_default();
-    match session.get::<String>(SHARED_LINK_SHOWN_TO).await? {
+    let shown_to = shown_to(entry);
+    match session.get::<String>(&shown_to).await? {
         None => {
-            session.insert(SHARED_LINK_SHOWN_TO, &request).await?;
-            Ok(Some(link))
+            session.insert(&shown_to, &request).await?;
+            Ok(Some(value))
         }
-        Some(shown_to) if shown_to == request && !request.is_empty() => Ok(Some(link)),
+        Some(seen) if seen == request && !request.is_empty() => Ok(Some(value)),
         Some(_) => {
-            session.remove_value(SHARED_LINK).await?;
-            session.remove::<String>(SHARED_LINK_SHOWN_TO).await?;
+            session.remove_value(entry).await?;
+            session.remove::<String>(&shown_to).await?;
             Ok(None)
         }
     }

@@ -1,6 +1,6 @@
 //! The Settings page: what links are signed for and how long they may live, the sharing policy
-//! for share pages, audit retention and IP truncation, SigV2; and the console's admin accounts
-//! (create, disable, enable).
+//! for share pages, audit retention and IP truncation, SigV2; the default webhook; and the
+//! console's admin accounts (create, disable, enable).
 
 // Server functions take one argument per form field; the settings form has eleven.
 #![allow(clippy::too_many_arguments)]
@@ -18,6 +18,7 @@ use crate::components::{
 };
 use crate::error::AppError;
 use crate::form::{FormAction, ServerForm};
+use crate::fragment::Fragment;
 
 /// The settings as the form shows them (durations as text).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +51,8 @@ pub struct SettingsView {
     pub admins: Vec<AdminRow>,
     /// The signed-in admin.
     pub me: String,
+    /// The default webhook's panel (HTML, see [`crate::links::webhook`]).
+    pub webhook: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -355,6 +358,7 @@ fn SettingsForms(
                     }
                 })}
         </section>
+        <Fragment html=view.webhook.clone() />
         <section class="card" aria-labelledby="admins-title">
             <h2 id="admins-title">"Admin accounts"</h2>
             <p class="hint">

@@ -116,6 +116,7 @@ pub async fn view(admin: &Admin) -> Result<SettingsView, AppError> {
         command_line,
         admins,
         me: admin.name.clone(),
+        webhook: crate::links::webhook::ssr::panel(&state.pool, None, Default::default()).await?,
     })
 }
 

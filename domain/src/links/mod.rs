@@ -2,7 +2,6 @@
 //! counted. The URL itself is made by the caller (aws-sdk-s3's presigner); this module keeps
 //! the record and answers "is this signature a revoked link?" on every pre-signed request.
 
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Action, Origin};
@@ -141,14 +140,9 @@ fn select_links_where(inner: &str) -> String {
     )
 }
 
-/// A new link's id: `L` and 15 random base32 characters.
+/// A new link's id: `l` and 15 random base32 characters.
 pub fn new_id() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
-    let mut rng = rand::rng();
-    let rest: String = (0..15)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-        .collect();
-    format!("l{rest}")
+    crate::random_id('l')
 }
 
 /// What is recorded when a link is issued.

@@ -346,19 +346,33 @@ pub async fn open(pool: &Pool, token: &str) -> Result<Option<Link>> {
         .await?)
 }
 
-/// Counts one download of page `id` if its limit allows another: `false` (and nothing
-/// counted) once it is reached. One statement, so concurrent downloads of a 1-download page
-/// count exactly one.
-pub async fn count_download(pool: &Pool, id: &str) -> Result<bool> {
-    let counted = sqlx::query(
+/// What counting a download did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// Counted; the page may serve more.
+    Yes,
+    /// Counted, and it was the page's last allowed download.
+    Last,
+    /// Not counted: the page's limit was reached before.
+    Refused,
+}
+
+/// Counts one download of page `id` if its limit allows another. One statement, so concurrent
+/// downloads of a 1-download page count exactly one (and exactly one is [`Counted::Last`]).
+pub async fn count_download(pool: &Pool, id: &str) -> Result<Counted> {
+    let counted: Option<(i64, Option<i64>)> = sqlx::query_as(
         "UPDATE share_links SET downloads = downloads + 1
-         WHERE id = $1 AND (max_downloads IS NULL OR downloads < max_downloads)",
+         WHERE id = $1 AND (max_downloads IS NULL OR downloads < max_downloads)
+         RETURNING downloads, max_downloads",
     )
     .bind(id)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(counted == 1)
+    .fetch_optional(pool)
+    .await?;
+    Ok(match counted {
+        None => Counted::Refused,
+        Some((downloads, Some(max))) if downloads >= max => Counted::Last,
+        Some(_) => Counted::Yes,
+    })
 }
 
 /// When a page made or changed `now` with `lifetime` expires ([`NEVER`] for none).

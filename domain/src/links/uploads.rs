@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Link, LinkKind, new_id};
+use super::{Link, LinkKind};
 use crate::audit::{self, Action, Origin};
 use crate::db::Pool;
 use crate::settings::Settings;
@@ -497,7 +497,7 @@ pub async fn begin(
             _ => over_total(terms.max_total.unwrap_or(0), bytes),
         }));
     }
-    let id = new_id().replacen('l', "u", 1);
+    let id = crate::random_id('u');
     let now = now_unix();
     for key in keys {
         let taken = sqlx::query(
@@ -636,7 +636,23 @@ pub async fn finish(
         Action::new("link.upload", &upload.link_id)
             .link(&upload.link_id)
             .on(&upload.bucket, Some(&upload.key))
-            .detail(detail),
+            .detail(detail.clone()),
+    )
+    .await?;
+    let mut fields = serde_json::json!({
+        "link": upload.link_id,
+        "bucket": upload.bucket,
+        "key": upload.key,
+        "client_ip": upload.client_ip,
+    });
+    if let (Some(fields), serde_json::Value::Object(detail)) = (fields.as_object_mut(), detail) {
+        fields.extend(detail);
+    }
+    audit::webhooks::enqueue_for_link(
+        &mut tx,
+        &upload.link_id,
+        audit::webhooks::Kind::Upload,
+        fields,
     )
     .await?;
     tx.commit().await?;

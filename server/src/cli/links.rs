@@ -112,6 +112,28 @@ pub enum LinkCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Attach a webhook to a link (or, with --default, the default one for links without
+    /// their own), test it, remove it, or show how its deliveries went. Attaching prints the
+    /// secret the receiver checks signatures with, this once.
+    #[command(group = clap::ArgGroup::new("link-or-default").required(true).args(["id", "default"]))]
+    #[command(group = clap::ArgGroup::new("webhook-change").args(["url", "test", "remove"]))]
+    Webhook {
+        id: Option<String>,
+        /// The default webhook instead of a link's.
+        #[arg(long)]
+        default: bool,
+        /// Post events to this URL (https:// or http://), with a new secret.
+        #[arg(long)]
+        url: Option<String>,
+        /// Send a test event.
+        #[arg(long)]
+        test: bool,
+        /// Remove the webhook (its undelivered events too; the audit keeps them).
+        #[arg(long)]
+        remove: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Revoke one link, or every live link of an object, a user or a bucket: they stop working
     /// at once.
     #[command(group = clap::ArgGroup::new("which").required(true).args(["id", "object", "user", "bucket"]))]
@@ -371,6 +393,14 @@ pub async fn run(cx: &Context, command: LinkCommand) -> anyhow::Result<()> {
                 print_table(HEADER, &[row(&link)]);
             }
         }
+        LinkCommand::Webhook {
+            id,
+            default: _,
+            url,
+            test,
+            remove,
+            json,
+        } => webhook(cx, id.as_deref(), url.as_deref(), test, remove, json).await?,
         LinkCommand::Revoke { id: Some(id), .. } => {
             let link = links::revoke(&cx.pool, &id, &cx.by).await?;
             println!("Revoked link {id} (s3://{}/{}).", link.bucket, link.key);
@@ -469,6 +499,86 @@ fn row(link: &Link) -> Vec<String> {
         show_time(link.last_access_at),
         link.label.clone().unwrap_or_default(),
     ]
+}
+
+/// `link webhook`: attaches, tests, removes or shows the webhook of link `id` (`None`: the
+/// default one).
+async fn webhook(
+    cx: &Context,
+    id: Option<&str>,
+    url: Option<&str>,
+    test: bool,
+    remove: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    use domain::audit::webhooks;
+    let which = id.map_or("the default webhook".to_owned(), |id| format!("link {id}"));
+    if let Some(url) = url {
+        let (hook, secret) = webhooks::attach(&cx.pool, &cx.master, &cx.by, id, url).await?;
+        if json {
+            print_json(&serde_json::json!({ "webhook": hook, "secret": secret.expose() }))?;
+        } else {
+            println!("Events of {which} now go to {}.", hook.url);
+            println!("Secret (shown this once; receivers check X-Bucketshare-Signature with it):");
+            println!("{}", secret.expose());
+        }
+        return Ok(());
+    }
+    if remove {
+        if webhooks::remove(&cx.pool, &cx.by, id).await? {
+            println!("Removed the webhook of {which}.");
+        } else {
+            println!("{which} has no webhook: nothing changed.");
+        }
+        return Ok(());
+    }
+    if test {
+        webhooks::send_test(&cx.pool, &cx.by, id).await?;
+        println!("A test event for {which} is queued; a running `serve` sends it.");
+        return Ok(());
+    }
+    let Some(hook) = webhooks::get(&cx.pool, id).await? else {
+        anyhow::bail!("{which} has no webhook of its own (attach one with --url)");
+    };
+    let (events, waiting) = webhooks::recent(&cx.pool, &hook.id, 20).await?;
+    if json {
+        print_json(&serde_json::json!({ "webhook": hook, "waiting": waiting, "events": events }))?;
+        return Ok(());
+    }
+    println!("Posts to:  {}", hook.url);
+    println!("Delivered: {} events; {waiting} waiting", hook.delivered);
+    match (hook.failures, &hook.last_error) {
+        (0, _) => println!(
+            "Last:      {}",
+            hook.last_status
+                .map_or("nothing sent yet".to_owned(), |s| format!("answered {s}"))
+        ),
+        (n, error) => println!(
+            "Failing:   {n} attempts in a row; last: {}",
+            error.as_deref().unwrap_or("no answer")
+        ),
+    }
+    print_table(
+        &["EVENT", "ID", "ATTEMPTS", "RESULT"],
+        &events
+            .iter()
+            .map(|e| {
+                vec![
+                    e.event.clone(),
+                    e.id.clone(),
+                    e.attempts.to_string(),
+                    match (e.delivered, e.done_at) {
+                        (true, _) => format!("delivered ({})", e.last_status.unwrap_or_default()),
+                        (false, Some(_)) => "given up".to_owned(),
+                        (false, None) => {
+                            e.last_error.clone().unwrap_or_else(|| "waiting".to_owned())
+                        }
+                    },
+                ]
+            })
+            .collect::<Vec<_>>(),
+    );
+    Ok(())
 }
 
 #[cfg(test)]

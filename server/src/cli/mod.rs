@@ -81,6 +81,7 @@ pub async fn run(
             None => PublicUrl::Default,
         },
     };
+    domain::db::announce_changes_in(data_dir);
     let cx = Context {
         pool,
         master,

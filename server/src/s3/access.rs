@@ -1,15 +1,16 @@
-//! Who may do what: access keys come from SQLite (secrets unsealed with the master key), and
-//! each request is checked against the caller's grants, by the table in `domain::grants`.
-//! Nothing is cached, so revoking a key, disabling a user or removing a grant takes effect on
-//! the next request.
+//! Who may do what: access keys (secrets unsealed with the master key) and the caller's
+//! grants come from the endpoint's view (`domain::access::View`), and each request is checked
+//! against them by the table in `domain::grants`. The view drops what it holds on any change:
+//! at once for changes made in this process, within a fraction of a second for others.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use domain::access::View;
 use domain::db::Pool;
 use domain::grants::{self, Need};
 use domain::operation::Operation;
-use domain::secrets::{AccessKeyId, MasterKey};
+use domain::secrets::AccessKeyId;
 use domain::users::keys;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
@@ -26,7 +27,7 @@ use crate::store::answers::s3_error_of;
 
 pub struct KeyAuth {
     pub pool: Pool,
-    pub master: Arc<MasterKey>,
+    pub view: View,
     /// When each key's `last_used_at` was last written, so that a busy key costs one write a
     /// minute, not one per request.
     pub last_recorded: Arc<Mutex<HashMap<String, i64>>>,
@@ -36,10 +37,10 @@ pub struct KeyAuth {
 const LAST_USED_RESOLUTION_SECS: i64 = 60;
 
 impl KeyAuth {
-    pub fn new(pool: Pool, master: Arc<MasterKey>) -> Self {
+    pub fn new(pool: Pool, view: View) -> Self {
         KeyAuth {
             pool,
-            master,
+            view,
             last_recorded: Arc::default(),
         }
     }
@@ -89,7 +90,7 @@ impl S3Auth for KeyAuth {
             return Err(invalid());
         };
         let now = domain::now_unix();
-        match keys::credentials(&self.pool, &self.master, &id).await {
+        match self.view.credentials(&id).await {
             Ok(Some(creds)) if creds.usable(now) => {
                 self.note_use(&id, now);
                 Ok(SecretKey::from(creds.secret.expose()))
@@ -102,6 +103,7 @@ impl S3Auth for KeyAuth {
 
 pub struct GrantAccess {
     pub pool: Pool,
+    pub view: View,
 }
 
 impl GrantAccess {
@@ -174,12 +176,15 @@ impl GrantAccess {
         }
         // An object request, the common case, looks up the key's user and their grants at once.
         if let (Some(need), S3Path::Object { bucket, key }) = (operation.need(), cx.s3_path()) {
-            let (user, allowed) = grants::allows_key(&self.pool, id.as_str(), bucket, key, need)
+            let held = self
+                .view
+                .grants(id.as_str())
                 .await
                 .map_err(internal)?
                 .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
+            let allowed = held.allows(bucket, key, need, domain::now_unix());
             self.answer(allowed, bucket).await?;
-            return admit(cx, user, id).await;
+            return admit(cx, held.user.clone(), id).await;
         }
         let user = keys::get(&self.pool, &id).await.map_err(s3_error_of)?.user;
         let caller = Caller {

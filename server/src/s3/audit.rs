@@ -325,6 +325,11 @@ impl Seen {
         self.event.error_code = Some(clean(code, 64));
     }
 
+    /// The request takes its page's last allowed download.
+    pub fn last_use(&mut self) {
+        self.event.last_use = true;
+    }
+
     /// The place in the audit queue the access check takes, for a pre-signed request.
     pub fn place(&self) -> Option<Place> {
         self.place.clone()

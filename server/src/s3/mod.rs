@@ -28,6 +28,9 @@ pub struct S3Settings {
     pub domain: Option<String>,
     /// The settings in force: whether SigV2 is accepted, the longest pre-signed lifetime.
     pub live: domain::settings::Live,
+    /// The data dir, whose changes file tells the endpoint's view of keys and grants at once
+    /// of changes other processes on it make (`domain::access`).
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// The S3 endpoint as a router, with `/healthz` beside it. Requests are audited through `log`.
@@ -47,7 +50,9 @@ pub fn router(
         zips: Arc::new(tokio::sync::Semaphore::new(pages::MAX_ZIPS)),
         forms: Arc::new(tokio::sync::Semaphore::new(pages::MAX_FORM_FILES)),
     };
-    let service = service(pool.clone(), master, store, settings)?;
+    let view =
+        domain::access::View::start(pool.clone(), master.clone(), settings.data_dir.as_deref());
+    let service = service(pool.clone(), view.clone(), store, settings)?;
     let live = settings.live.clone();
     let domain: Option<Arc<str>> = settings.domain.as_deref().map(Arc::from);
     let pages_domain = domain.clone();
@@ -59,7 +64,7 @@ pub fn router(
         req.extensions_mut().insert(audit::RequestId(
             request_id.to_str().unwrap_or("-").to_owned(),
         ));
-        let pool = pool.clone();
+        let view = view.clone();
         let log = log.clone();
         let rules = request::Rules {
             max_secs: live.read(|s| s.max_link_secs),
@@ -73,7 +78,7 @@ pub fn router(
             let received = declared_length(req.headers());
             let operation = reading.operation;
             let mut seen = audit::Seen::of(&req, &reading, &log);
-            let res = call(&service, &pool, &mut seen, reading, req).await;
+            let res = call(&service, &view, &mut seen, reading, req).await;
             let metrics = domain::metrics::get();
             metrics.s3_request(operation.as_str(), res.status().as_u16(), started.elapsed());
             metrics.s3_received_bytes.inc_by(received);
@@ -155,7 +160,7 @@ async fn with_request_id(res: Response, id: http::HeaderValue) -> Response {
 /// against its link), then what the reading refused, then s3s.
 async fn call(
     service: &S3Service,
-    pool: &Pool,
+    view: &domain::access::View,
     seen: &mut audit::Seen,
     reading: request::Reading,
     mut req: axum::extract::Request,
@@ -168,7 +173,7 @@ async fn call(
         (None, _) => &[],
     };
     for signature in signatures {
-        match domain::links::lookup(pool, signature).await {
+        match view.lookup(signature).await {
             Ok(domain::links::Use::Revoked { id, user }) => {
                 seen.through_revoked_link(&id, user);
                 return s3_error_response(
@@ -218,7 +223,7 @@ fn internal_error() -> Response {
 
 fn service(
     pool: Pool,
-    master: Arc<MasterKey>,
+    view: domain::access::View,
     store: Store,
     settings: &S3Settings,
 ) -> anyhow::Result<S3Service> {
@@ -226,8 +231,8 @@ fn service(
         Store::Embedded(store) => S3ServiceBuilder::new(store),
         Store::Upstream(store) => S3ServiceBuilder::new(store),
     };
-    builder.set_auth(access::KeyAuth::new(pool.clone(), master));
-    builder.set_access(access::GrantAccess { pool });
+    builder.set_auth(access::KeyAuth::new(pool.clone(), view.clone()));
+    builder.set_access(access::GrantAccess { pool, view });
     if let Some(domain) = &settings.domain {
         builder.set_host(
             s3s::host::SingleDomain::new(domain)

@@ -594,6 +594,7 @@ async fn when_the_audit_cannot_keep_up_pre_signed_requests_get_slow_down_not_a_h
     let settings = server::s3::S3Settings {
         domain: None,
         live: env.settings.clone(),
+        data_dir: Some(env.dir.path().to_owned()),
     };
     let router = server::s3::router(env.pool.clone(), env.master.clone(), store, &settings, log)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -19,3 +19,4 @@ mod s3;
 mod s3env;
 mod store;
 mod uploads;
+mod webhooks;

@@ -114,6 +114,7 @@ impl S3Env {
         let settings = server::s3::S3Settings {
             domain: domain.map(str::to_owned),
             live: live.clone(),
+            data_dir: Some(dir.path().to_owned()),
         };
         let (log, _writer) = server::s3::AuditLog::start(pool.clone(), network, audit_requests);
         let router =
@@ -153,6 +154,7 @@ impl S3Env {
         let settings = server::s3::S3Settings {
             domain: None,
             live: self.settings.clone(),
+            data_dir: Some(self.dir.path().to_owned()),
         };
         let (log, _writer) =
             server::s3::AuditLog::start(pool.clone(), domain::audit::Network::default(), true);

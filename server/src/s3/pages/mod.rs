@@ -341,8 +341,12 @@ async fn count(
         return Ok(());
     }
     match pages::count_download(&pages.pool, &link.id).await {
-        Ok(true) => Ok(()),
-        Ok(false) => {
+        Ok(pages::Counted::Yes) => Ok(()),
+        Ok(pages::Counted::Last) => {
+            seen.last_use();
+            Ok(())
+        }
+        Ok(pages::Counted::Refused) => {
             seen.refused_as(LinkState::Exhausted.as_str());
             Err(gone(
                 StatusCode::GONE,

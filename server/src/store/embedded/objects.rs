@@ -840,57 +840,88 @@ pub(super) async fn copy(
 }
 
 /// Removes what interrupted writes left: everything in `tmp/`, and blob files that no object
-/// or multipart part refers to. Run at start, before the endpoint takes requests.
+/// or multipart part refers to. `serve` runs it in the background once it listens: it removes
+/// only blobs old enough that no write in flight can be about to name them ([`SWEEP_MIN_AGE`]).
 pub async fn sweep_orphans(pool: &domain::db::Pool, objects_dir: &Path) -> anyhow::Result<usize> {
     sweep_orphans_older_than(pool, objects_dir, SWEEP_MIN_AGE).await
 }
 
 /// How old a blob no row refers to must be before the sweep removes it: another instance on the
-/// same data dir may have renamed a blob into place and be about to commit its row right now.
-/// (Uploads being received are in scratch directories, swept only when their process is gone:
-/// [`crate::store::Scratch`].)
+/// same data dir (or this one, serving while the sweep runs) may have renamed a blob into place
+/// and be about to commit its row right now. A row never comes to name an older blob: every
+/// write, copy and completion makes a new one. (Uploads being received are in scratch
+/// directories, swept only when their process is gone: [`crate::store::Scratch`].)
 pub const SWEEP_MIN_AGE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// [`sweep_orphans`] with the age given, for tests.
+///
+/// One shard (`blobs/XY/`, the names starting with `XY`) at a time: its old files listed in
+/// one blocking task, the names rows hold in that range read in one query, the difference
+/// removed. A million objects cost 256 queries, not a million.
 pub async fn sweep_orphans_older_than(
     pool: &domain::db::Pool,
     objects_dir: &Path,
     min_age: std::time::Duration,
 ) -> anyhow::Result<usize> {
-    let old_enough = |meta: &std::fs::Metadata| {
-        meta.modified()
-            .ok()
-            .and_then(|at| at.elapsed().ok())
-            .is_some_and(|age| age >= min_age)
-    };
     let scratch = objects_dir.to_path_buf();
     let mut removed =
         tokio::task::spawn_blocking(move || crate::store::sweep_scratch(&scratch)).await??;
     let blobs_dir = objects_dir.join("blobs");
-    let Ok(mut shards) = tokio::fs::read_dir(&blobs_dir).await else {
-        return Ok(removed);
-    };
-    while let Some(shard) = shards.next_entry().await? {
-        let mut files = tokio::fs::read_dir(shard.path()).await?;
-        while let Some(file) = files.next_entry().await? {
-            if !file.metadata().await.is_ok_and(|m| old_enough(&m)) {
-                continue;
-            }
-            let name = file.file_name().to_string_lossy().into_owned();
-            let known: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM objects WHERE blob = $1
-                 UNION ALL SELECT 1 FROM multipart_parts WHERE blob = $1",
-            )
-            .bind(&name)
-            .fetch_optional(pool)
-            .await?;
-            if known.is_none() {
-                remove_if_there(&file.path()).await?;
-                removed += 1;
-            }
+    let shards = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<PathBuf>> {
+        match std::fs::read_dir(&blobs_dir) {
+            Ok(entries) => entries.map(|e| e.map(|e| e.path())).collect(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(err) => Err(err),
+        }
+    })
+    .await??;
+    for shard in shards {
+        let listed = shard.clone();
+        let old = tokio::task::spawn_blocking(move || old_files(&listed, min_age)).await??;
+        if old.is_empty() {
+            continue;
+        }
+        let Some(prefix) = shard
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        let known: std::collections::HashSet<String> = sqlx::query_scalar(
+            "SELECT blob FROM objects WHERE blob >= $1 AND blob < $2
+             UNION ALL SELECT blob FROM multipart_parts WHERE blob >= $1 AND blob < $2",
+        )
+        .bind(&prefix)
+        .bind(format!("{prefix}\u{10FFFF}"))
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .collect();
+        for name in old.into_iter().filter(|name| !known.contains(name)) {
+            remove_if_there(&shard.join(&name)).await?;
+            removed += 1;
         }
     }
     Ok(removed)
+}
+
+/// The names of the files in `dir` last modified at least `min_age` ago.
+fn old_files(dir: &Path, min_age: std::time::Duration) -> std::io::Result<Vec<String>> {
+    let mut old = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let aged = entry
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|at| at.elapsed().ok())
+            .is_some_and(|age| age >= min_age);
+        if aged && let Some(name) = entry.file_name().to_str() {
+            old.push(name.to_owned());
+        }
+    }
+    Ok(old)
 }
 
 /// Removes a file another instance may have removed first.

@@ -3,7 +3,10 @@
 //! Admin actions are written by the mutation itself, in its own transaction (every mutating
 //! function of this crate takes an [`Origin`]): an action that committed is always in the
 //! trail. S3 request events are written in batches by the server's audit writer through
-//! [`write_requests`], which also keeps the share links' counters.
+//! [`write_requests`], which also keeps the share links' counters. Link events also go to
+//! the links' [`webhooks`], queued in the same transaction.
+
+pub mod webhooks;
 
 use std::net::IpAddr;
 
@@ -141,12 +144,11 @@ impl<'a> Action<'a> {
     }
 }
 
-/// Records an admin action in the caller's transaction.
-pub async fn record_action(
-    conn: &mut AnyConnection,
-    by: &Origin,
-    action: Action<'_>,
-) -> Result<()> {
+/// Records an admin action in the caller's transaction (which then tells this process's
+/// access views when it commits: see [`crate::db::local_changes`]).
+pub async fn record_action(tx: &mut crate::db::Tx, by: &Origin, action: Action<'_>) -> Result<()> {
+    tx.mark_changed();
+    let conn: &mut AnyConnection = &mut *tx;
     sqlx::query(
         "INSERT INTO audit_events (at, actor_kind, actor, access_key_id, link_id, action, target,
              bucket, object_key, outcome, status, client_ip, user_agent, request_id, detail)
@@ -211,6 +213,8 @@ pub struct RequestEvent {
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    /// The request took a share page's last allowed download (its webhook hears of it).
+    pub last_use: bool,
 }
 
 /// Writes a batch of request events in one transaction: the events themselves when `store` is
@@ -245,6 +249,7 @@ pub async fn write_requests(pool: &Pool, events: &[RequestEvent], store: bool) -
         }
     }
     let mut tx = crate::db::write_tx(pool).await?;
+    let routes = webhooks::Routes::load(&mut tx).await?;
     for event in events.iter().filter(|_| store) {
         sqlx::query(
             "INSERT INTO audit_events (at, actor_kind, actor, access_key_id, link_id, action,
@@ -271,6 +276,16 @@ pub async fn write_requests(pool: &Pool, events: &[RequestEvent], store: bool) -
         .bind(text(&event.request_id, MAX_HEADER_CHARS))
         .execute(&mut *tx)
         .await?;
+    }
+    // What the links' webhooks hear, whether the audit keeps the requests or not.
+    for event in events.iter().filter(|_| !routes.is_empty()) {
+        let Some(webhook) = event.link_id.as_deref().and_then(|link| routes.of(link)) else {
+            continue;
+        };
+        for kind in webhooks::kinds_of(event) {
+            let fields = webhooks::request_fields(event);
+            webhooks::enqueue(&mut tx, webhook, kind, fields, event.at).await?;
+        }
     }
     for (hour, (allowed, denied)) in hours {
         sqlx::query(
