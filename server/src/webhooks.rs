@@ -1,7 +1,9 @@
 //! The webhook sender: posts the events the audit queued for the links' webhooks
 //! (`domain::audit::webhooks`), signed, each answered 2xx or retried with backoff. It runs
-//! beside the endpoints and never in a request's way; several instances on one database share
-//! the work (each event is claimed before it is sent).
+//! beside the endpoints and never in a request's way. Each webhook's events go in order, one
+//! at a time, from a task of its own: a failure stops them until the backoff ends, and a slow
+//! receiver holds up no other. Several instances on one database share the work (each event
+//! is claimed before it is sent).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +13,6 @@ use domain::audit::now_millis;
 use domain::audit::webhooks::{self, Attempt, Due};
 use domain::db::Pool;
 use domain::secrets::MasterKey;
-use futures_util::StreamExt as _;
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -20,10 +21,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 const POLL: Duration = Duration::from_millis(500);
 /// How long one attempt may take, connection included.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Events looked at per round, at most.
-const ROUND: usize = 64;
-/// Events sent at once, at most.
-const AT_ONCE: usize = 8;
+/// Events of one webhook read at a time.
+const QUEUE: i64 = 64;
+/// Webhooks sent to at once, at most.
+const AT_ONCE: usize = 16;
 /// How long sent events stay listed on their link's page.
 const KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -35,6 +36,9 @@ pub struct Sender {
     pool: Pool,
     master: Arc<MasterKey>,
     client: Client<Https, Full<Bytes>>,
+    /// The webhooks a task is sending to now.
+    busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Sender {
@@ -66,6 +70,8 @@ impl Sender {
             pool,
             master,
             client,
+            busy: Arc::default(),
+            slots: Arc::new(tokio::sync::Semaphore::new(AT_ONCE)),
         })
     }
 
@@ -73,13 +79,9 @@ impl Sender {
     pub async fn run(self) {
         let mut last_sweep = tokio::time::Instant::now();
         loop {
-            let sent = match self.send_due().await {
-                Ok(sent) => sent,
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot send webhook events; trying again");
-                    0
-                }
-            };
+            if let Err(err) = self.send_due().await {
+                tracing::warn!(error = %err, "cannot send webhook events; trying again");
+            }
             if last_sweep.elapsed() > Duration::from_secs(3600) {
                 last_sweep = tokio::time::Instant::now();
                 let before = now_millis() - i64::try_from(KEPT.as_millis()).unwrap_or(0);
@@ -87,31 +89,60 @@ impl Sender {
                     tracing::warn!(error = %err, "cannot forget old webhook events");
                 }
             }
-            // A full round means more are waiting: straight on.
-            if sent < ROUND {
-                tokio::time::sleep(POLL).await;
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Starts sending to each webhook with events due, one task per webhook (at most
+    /// [`AT_ONCE`]); a webhook still being sent to is left to its task. Returns at once: a slow
+    /// or hanging receiver holds up only its own events.
+    pub async fn send_due(&self) -> domain::Result<()> {
+        for webhook in webhooks::due_webhooks(&self.pool, now_millis()).await? {
+            let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+                return Ok(());
+            };
+            let fresh = self
+                .busy
+                .lock()
+                .map(|mut busy| busy.insert(webhook.clone()))
+                .unwrap_or(false);
+            if !fresh {
+                continue;
+            }
+            let sender = self.clone();
+            tokio::spawn(async move {
+                if let Err(err) = sender.send_queue(&webhook).await {
+                    tracing::warn!(error = %err, webhook = %webhook, "cannot send webhook events");
+                }
+                if let Ok(mut busy) = sender.busy.lock() {
+                    busy.remove(&webhook);
+                }
+                drop(slot);
+            });
+        }
+        Ok(())
+    }
+
+    /// Sends `webhook`'s due events in order, one at a time, until one fails (the rest wait
+    /// for the backoff) or none is left.
+    async fn send_queue(&self, webhook: &str) -> domain::Result<()> {
+        loop {
+            let due = webhooks::due(&self.pool, webhook, now_millis(), QUEUE).await?;
+            if due.is_empty() {
+                return Ok(());
+            }
+            for event in &due {
+                if !self.send(event).await? {
+                    return Ok(());
+                }
             }
         }
     }
 
-    /// Sends the events due now (at most [`ROUND`]); returns once each has been answered or
-    /// has failed, with how many were due.
-    pub async fn send_due(&self) -> domain::Result<usize> {
-        let due = webhooks::due(&self.pool, now_millis(), ROUND as i64).await?;
-        let count = due.len();
-        futures_util::stream::iter(due)
-            .for_each_concurrent(AT_ONCE, |due| async move {
-                if let Err(err) = self.send(&due).await {
-                    tracing::warn!(error = %err, event = %due.id, "cannot record a webhook attempt");
-                }
-            })
-            .await;
-        Ok(count)
-    }
-
-    async fn send(&self, due: &Due) -> domain::Result<()> {
+    /// Makes one attempt at `due`; whether it was delivered.
+    async fn send(&self, due: &Due) -> domain::Result<bool> {
         if !webhooks::claim(&self.pool, due, now_millis()).await? {
-            return Ok(());
+            return Ok(false);
         }
         let attempt = match webhooks::open_secret(&self.master, &due.secret_sealed) {
             Some(secret) => self.post(due, &secret).await,
@@ -120,10 +151,10 @@ impl Sender {
             ),
         };
         let metrics = domain::metrics::get();
+        let delivered =
+            matches!(attempt, Attempt::Answered(status) if (200..300).contains(&status));
         match &attempt {
-            Attempt::Answered(status) if (200..300).contains(status) => {
-                metrics.webhook_attempt("delivered");
-            }
+            Attempt::Answered(_) if delivered => metrics.webhook_attempt("delivered"),
             Attempt::Answered(status) => {
                 metrics.webhook_attempt("refused");
                 tracing::info!(event = %due.id, status, url = %due.url, "a webhook receiver refused an event");
@@ -133,7 +164,8 @@ impl Sender {
                 tracing::info!(event = %due.id, reason = %reason, url = %due.url, "a webhook receiver did not answer");
             }
         }
-        webhooks::settle(&self.pool, due, &attempt, now_millis()).await
+        webhooks::settle(&self.pool, due, &attempt, now_millis()).await?;
+        Ok(delivered)
     }
 
     async fn post(&self, due: &Due, secret: &[u8]) -> Attempt {

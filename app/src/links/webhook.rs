@@ -61,8 +61,17 @@ pub mod ssr {
                     webhooks::attach(&state.pool, &state.master, &origin, link, url)
                         .await
                         .map_err(|e| domain_error(e, "url"))?;
+                let (_, waiting) = webhooks::recent(&state.pool, &hook.id, 0)
+                    .await
+                    .map_err(|e| domain_error(e, "url"))?;
                 let said = Said {
-                    done: Some(format!("Events now go to {}.", hook.url)),
+                    done: Some(match waiting {
+                        0 => format!("Events now go to {}.", hook.url),
+                        n => format!(
+                            "Events now go to {}, the {n} waiting to be delivered too.",
+                            hook.url
+                        ),
+                    }),
                     secret: Some(secret.expose().to_owned()),
                 };
                 crate::links::ssr::keep_once(KEPT, &(scope(link), &said.secret)).await?;

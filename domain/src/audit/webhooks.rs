@@ -151,9 +151,10 @@ pub fn check_url(text: &str) -> Result<String> {
     Ok(url.to_string())
 }
 
-/// Attaches a webhook posting to `url` to `link` (`None`: the default one), replacing the one
-/// it had (its undelivered events go with it). Returns it and its secret, which is not kept
-/// in the clear: it cannot be shown again.
+/// Attaches a webhook posting to `url` to `link` (`None`: the default one), with a new secret.
+/// If it had one, that one is changed in place: its events still waiting go to the new URL,
+/// signed with the new secret, at once (a wrong or moved URL is fixed this way without losing
+/// them). Returns it and its secret, which is not kept in the clear: it cannot be shown again.
 pub async fn attach(
     pool: &Pool,
     master: &MasterKey,
@@ -164,7 +165,7 @@ pub async fn attach(
     let url = check_url(url)?;
     let secret = Secret::generate();
     let sealed = master.seal_bytes(SEALED_AS, secret.expose().as_bytes())?;
-    let id = crate::random_id('w');
+    let now = now_millis();
     let mut tx = write_tx(pool).await?;
     if let Some(link) = link {
         let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM share_links WHERE id = $1")
@@ -175,25 +176,57 @@ pub async fn attach(
             return Err(Error::not_found("link", link));
         }
     }
-    sqlx::query("DELETE FROM webhooks WHERE scope = $1")
-        .bind(scope(link))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO webhooks (id, scope, link_id, url, secret_sealed, created_at, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&id)
-    .bind(scope(link))
-    .bind(link)
-    .bind(&url)
-    .bind(sealed)
-    .bind(now_millis())
-    .bind(&by.name)
-    .execute(&mut *tx)
-    .await?;
-    let mut action = Action::new("webhook.attach", link.unwrap_or("default"))
-        .detail(serde_json::json!({ "url": url, "webhook": id }));
+    let before: Option<(String, String)> =
+        sqlx::query_as("SELECT id, url FROM webhooks WHERE scope = $1")
+            .bind(scope(link))
+            .fetch_optional(&mut *tx)
+            .await?;
+    let id = match &before {
+        Some((id, _)) => {
+            sqlx::query(
+                "UPDATE webhooks SET url = $1, secret_sealed = $2, created_at = $3,
+                     created_by = $4, failures = 0, retry_at = 0, last_error = NULL
+                 WHERE id = $5",
+            )
+            .bind(&url)
+            .bind(sealed)
+            .bind(now)
+            .bind(&by.name)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE webhook_deliveries SET next_at = $1
+                 WHERE webhook_id = $2 AND done_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            id.clone()
+        }
+        None => {
+            let id = crate::random_id('w');
+            sqlx::query(
+                "INSERT INTO webhooks (id, scope, link_id, url, secret_sealed, created_at,
+                     created_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&id)
+            .bind(scope(link))
+            .bind(link)
+            .bind(&url)
+            .bind(sealed)
+            .bind(now)
+            .bind(&by.name)
+            .execute(&mut *tx)
+            .await?;
+            id
+        }
+    };
+    let mut action = Action::new("webhook.attach", link.unwrap_or("default")).detail(
+        serde_json::json!({ "url": url, "webhook": id, "replaced": before.map(|(_, url)| url) }),
+    );
     if let Some(link) = link {
         action = action.link(link);
     }
@@ -426,36 +459,53 @@ pub struct Due {
     pub failures: i64,
 }
 
-/// Events due at `now` (Unix ms), oldest first, at most `limit`: every due event of a webhook
-/// that answers, one of a webhook that has been failing (it probes the receiver).
-pub async fn due(pool: &Pool, now: i64, limit: i64) -> Result<Vec<Due>> {
-    let rows: Vec<Due> = sqlx::query_as(
+/// The webhooks with events due at `now` (Unix ms) and not backing off.
+pub async fn due_webhooks(pool: &Pool, now: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT d.webhook_id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+         WHERE d.done_at IS NULL AND d.next_at <= $1 AND w.retry_at <= $1
+         GROUP BY d.webhook_id",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Webhook `webhook`'s events due at `now` (Unix ms), oldest first: at most `limit`, and only
+/// one while it has been failing (that one probes the receiver).
+pub async fn due(pool: &Pool, webhook: &str, now: i64, limit: i64) -> Result<Vec<Due>> {
+    let mut rows: Vec<Due> = sqlx::query_as(
         "SELECT d.id, d.webhook_id, d.event, d.payload, d.created_at, d.next_at, d.attempts,
              w.url, w.secret_sealed, w.failures
          FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-         WHERE d.done_at IS NULL AND d.next_at <= $1 AND w.retry_at <= $1
-         ORDER BY d.next_at, d.id LIMIT $2",
+         WHERE d.webhook_id = $1 AND d.done_at IS NULL AND d.next_at <= $2
+             AND w.retry_at <= $2
+         ORDER BY d.created_at, d.id LIMIT $3",
     )
+    .bind(webhook)
     .bind(now)
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    let mut probing = std::collections::HashSet::new();
-    Ok(rows
-        .into_iter()
-        .filter(|d| d.failures == 0 || probing.insert(d.webhook_id.clone()))
-        .collect())
+    if rows.first().is_some_and(|d| d.failures > 0) {
+        rows.truncate(1);
+    }
+    Ok(rows)
 }
 
-/// Takes `due` for one attempt at `now`: `false` if another sender took it first.
+/// Takes `due` for one attempt at `now`: `false` if another sender took it first, or its
+/// webhook started backing off since it was read (another attempt failed).
 pub async fn claim(pool: &Pool, due: &Due, now: i64) -> Result<bool> {
     let taken = sqlx::query(
         "UPDATE webhook_deliveries SET next_at = $1, attempts = attempts + 1
-         WHERE id = $2 AND next_at = $3 AND done_at IS NULL",
+         WHERE id = $2 AND next_at = $3 AND done_at IS NULL
+             AND EXISTS (SELECT 1 FROM webhooks w
+                         WHERE w.id = webhook_deliveries.webhook_id AND w.retry_at <= $4)",
     )
     .bind(now + LEASE_MS)
     .bind(&due.id)
     .bind(due.next_at)
+    .bind(now)
     .execute(pool)
     .await?
     .rows_affected();

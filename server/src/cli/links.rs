@@ -515,10 +515,14 @@ async fn webhook(
     let which = id.map_or("the default webhook".to_owned(), |id| format!("link {id}"));
     if let Some(url) = url {
         let (hook, secret) = webhooks::attach(&cx.pool, &cx.master, &cx.by, id, url).await?;
+        let (_, waiting) = webhooks::recent(&cx.pool, &hook.id, 0).await?;
         if json {
             print_json(&serde_json::json!({ "webhook": hook, "secret": secret.expose() }))?;
         } else {
             println!("Events of {which} now go to {}.", hook.url);
+            if waiting > 0 {
+                println!("The {waiting} events waiting to be delivered go there too.");
+            }
             println!("Secret (shown this once; receivers check X-Bucketshare-Signature with it):");
             println!("{}", secret.expose());
         }

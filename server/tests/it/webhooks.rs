@@ -489,6 +489,91 @@ async fn a_receiver_that_never_answers_slows_no_request() -> TestResult {
         })
         .await
     );
+    // Another link's own receiver is not held up by the one that hangs: its event arrives
+    // while the default webhook's attempts wait on their 10 s timeouts.
+    let healthy = Arc::new(Mutex::new(Vec::new()));
+    let other = Receiver::start(0, healthy.clone(), Answer::Ok).await;
+    let (id, url) = link(&env, "s3://shared/doc.txt", "ann", &[]);
+    webhooks::attach(&env.pool, &env.master, &admin(), Some(&id), &other.url()).await?;
+    assert_eq!(reqwest::get(&url).await?.status(), 200);
+    let waited = std::time::Instant::now();
+    while healthy.lock().unwrap().is_empty() {
+        assert!(
+            waited.elapsed() < Duration::from_secs(5),
+            "a hanging receiver held up another webhook's event"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The hanging one was tried once at a time: its failures count attempts, not events.
+    let hanging = webhooks::get(&env.pool, None).await?.unwrap();
+    assert!(hanging.failures <= 1, "{hanging:?}");
+    other.stop().await;
+    receiver.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failing_receiver_is_probed_one_event_at_a_time_and_a_new_url_gets_the_backlog()
+-> TestResult {
+    let env = S3Env::start().await;
+    shared(&env).await?;
+    tokio::spawn(server::webhooks::Sender::new(env.pool.clone(), env.master.clone())?.run());
+    // Nothing listens there: every attempt fails at once.
+    let dead = Receiver::start(0, Arc::default(), Answer::Ok).await;
+    let dead_url = dead.url();
+    dead.stop().await;
+    webhooks::attach(&env.pool, &env.master, &admin(), None, &dead_url).await?;
+    let (_, url) = link(&env, "s3://shared/doc.txt", "ann", &[]);
+    for _ in 0..5 {
+        assert_eq!(reqwest::get(&url).await?.status(), 200);
+    }
+    let hook = webhooks::get(&env.pool, None).await?.unwrap();
+    assert!(
+        crate::s3env::eventually(|| async {
+            webhooks::recent(&env.pool, &hook.id, 0).await.unwrap().1 == 5
+                && webhooks::get(&env.pool, None)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .failures
+                    >= 1
+        })
+        .await
+    );
+    // Within the first second: one attempt, not one per event.
+    let failing = webhooks::get(&env.pool, None).await?.unwrap();
+    assert_eq!(failing.failures, 1, "{failing:?}");
+    let (events, _) = webhooks::recent(&env.pool, &hook.id, 10).await?;
+    assert_eq!(
+        events.iter().map(|e| e.attempts).sum::<i64>(),
+        1,
+        "{events:?}"
+    );
+
+    // The admin fixes the URL: the same webhook, a new secret, and the backlog goes there.
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let receiver = Receiver::start(0, got.clone(), Answer::Ok).await;
+    let (moved, secret) =
+        webhooks::attach(&env.pool, &env.master, &admin(), None, &receiver.url()).await?;
+    assert_eq!(moved.id, hook.id);
+    assert_eq!(moved.failures, 0);
+    for _ in 0..400 {
+        if got.lock().unwrap().len() >= 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let arrived = got.lock().unwrap().clone();
+    assert_eq!(arrived.len(), 5, "{arrived:?}");
+    assert!(arrived.iter().all(|g| verify(g, secret.expose())));
+    // In the order they happened.
+    let times: Vec<String> = arrived
+        .iter()
+        .map(|g| g.json()["at"].as_str().unwrap().to_owned())
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted);
     receiver.stop().await;
     Ok(())
 }

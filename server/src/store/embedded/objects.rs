@@ -531,59 +531,100 @@ pub(super) async fn open(
 
 pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Result<GetObjectOutput> {
     current_only(input.version_id.as_deref())?;
-    let (row, mut file) = open(store, &input.bucket, &input.key).await?;
-    conditions_of!(input).check(&row)?;
-    let stored = Stored::read(&row.stored);
-    let size = u64::try_from(row.size).map_err(io_error)?;
-    let shown =
-        |r: &std::ops::Range<u64>| format!("bytes {}-{}/{size}", r.start, r.end.saturating_sub(1));
-    let (range, content_range, parts_count) = match (&input.range, input.part_number) {
-        (Some(_), Some(_)) => {
-            return Err(s3_error!(
-                InvalidRequest,
-                "Cannot specify both Range header and partNumber query parameter"
-            ));
-        }
-        (None, None) => (0..size, None, None),
-        (Some(range), None) => {
-            let r = range.check(size)?;
-            let content_range = shown(&r);
-            (r, Some(content_range), None)
-        }
-        (None, Some(number)) => {
-            let (r, count) = part_range(&row, &stored, number)?;
-            let content_range = (stored.parts.is_some()).then(|| shown(&r));
-            (r, content_range, Some(count))
-        }
-    };
-    // A checksum covers the whole object: given back only with the whole object.
-    let with_checksum = is_enabled(input.checksum_mode.as_ref()) && range == (0..size);
-    file.seek(std::io::SeekFrom::Start(range.start))
-        .await
-        .map_err(io_error)?;
-    let length = range.end - range.start;
-    let body = ReaderStream::with_capacity(tokio::io::AsyncReadExt::take(file, length), READ_CHUNK);
-    let mut output = GetObjectOutput {
-        body: Some(StreamingBlob::wrap(body)),
-        content_length: Some(i64::try_from(length).map_err(io_error)?),
-        content_range,
-        accept_ranges: Some("bytes".to_owned()),
-        e_tag: Some(ETag::Strong(row.etag.clone())),
-        last_modified: Some(timestamp(row.last_modified)),
-        // S3's `response-*` overrides of a signed GET (share links set the file name so).
-        content_type: input.response_content_type.or(row.content_type.clone()),
-        content_disposition: input.response_content_disposition,
-        cache_control: input.response_cache_control,
-        content_encoding: input.response_content_encoding,
-        content_language: input.response_content_language,
-        expires: input.response_expires.as_ref().and_then(http_date),
-        metadata: user_metadata(&row),
-        parts_count,
-        ..Default::default()
-    };
-    show!(output, &stored, with_checksum, input.part_number);
-    Ok(output)
+    // A concurrent overwrite or delete may remove the blob between the row and the read: the
+    // row is read again then (the new object, or 404).
+    let mut tries = 0;
+    loop {
+        let row = row(store, &input.bucket, &input.key).await?;
+        conditions_of!(input).check(&row)?;
+        let stored = Stored::read(&row.stored);
+        let size = u64::try_from(row.size).map_err(io_error)?;
+        let shown = |r: &std::ops::Range<u64>| {
+            format!("bytes {}-{}/{size}", r.start, r.end.saturating_sub(1))
+        };
+        let (range, content_range, parts_count) = match (&input.range, input.part_number) {
+            (Some(_), Some(_)) => {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "Cannot specify both Range header and partNumber query parameter"
+                ));
+            }
+            (None, None) => (0..size, None, None),
+            (Some(range), None) => {
+                let r = range.check(size)?;
+                let content_range = shown(&r);
+                (r, Some(content_range), None)
+            }
+            (None, Some(number)) => {
+                let (r, count) = part_range(&row, &stored, number)?;
+                let content_range = (stored.parts.is_some()).then(|| shown(&r));
+                (r, content_range, Some(count))
+            }
+        };
+        // A checksum covers the whole object: given back only with the whole object.
+        let with_checksum = is_enabled(input.checksum_mode.as_ref()) && range == (0..size);
+        let length = range.end - range.start;
+        let body = match read_body(blob_path(&store.objects_dir, &row.blob), range).await {
+            Ok(body) => body,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && tries < 5 => {
+                tries += 1;
+                continue;
+            }
+            Err(err) => return Err(io_error(err)),
+        };
+        let mut output = GetObjectOutput {
+            body: Some(body),
+            content_length: Some(i64::try_from(length).map_err(io_error)?),
+            content_range,
+            accept_ranges: Some("bytes".to_owned()),
+            e_tag: Some(ETag::Strong(row.etag.clone())),
+            last_modified: Some(timestamp(row.last_modified)),
+            // S3's `response-*` overrides of a signed GET (share links set the file name so).
+            content_type: input.response_content_type.or(row.content_type.clone()),
+            content_disposition: input.response_content_disposition,
+            cache_control: input.response_cache_control,
+            content_encoding: input.response_content_encoding,
+            content_language: input.response_content_language,
+            expires: input.response_expires.as_ref().and_then(http_date),
+            metadata: user_metadata(&row),
+            parts_count,
+            ..Default::default()
+        };
+        show!(output, &stored, with_checksum, input.part_number);
+        return Ok(output);
+    }
 }
+
+/// The bytes `range` of the blob at `path`, as a GET's body. Up to [`SMALL_READ`] they are
+/// read in one blocking task (open, seek, read: one hop to the blocking pool, one buffer of
+/// their size); larger ones stream in [`READ_CHUNK`]s.
+async fn read_body(path: PathBuf, range: std::ops::Range<u64>) -> std::io::Result<StreamingBlob> {
+    let length = range.end - range.start;
+    if length <= SMALL_READ {
+        let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Bytes> {
+            use std::io::{Read as _, Seek as _};
+            let mut file = std::fs::File::open(&path)?;
+            file.seek(std::io::SeekFrom::Start(range.start))?;
+            let mut buf = vec![0; usize::try_from(length).unwrap_or(0)];
+            file.read_exact(&mut buf)?;
+            Ok(Bytes::from(buf))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        return Ok(StreamingBlob::wrap(futures_util::stream::once(
+            async move { Ok::<_, std::io::Error>(bytes) },
+        )));
+    }
+    let mut file = tokio::fs::File::open(&path).await?;
+    file.seek(std::io::SeekFrom::Start(range.start)).await?;
+    Ok(StreamingBlob::wrap(ReaderStream::with_capacity(
+        tokio::io::AsyncReadExt::take(file, length),
+        READ_CHUNK,
+    )))
+}
+
+/// The largest GET body read whole, in one blocking task (see [`read_body`]).
+const SMALL_READ: u64 = 256 * 1024;
 
 fn is_enabled(mode: Option<&ChecksumMode>) -> bool {
     mode.is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
