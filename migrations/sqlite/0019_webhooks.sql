@@ -33,6 +33,8 @@ CREATE TABLE webhook_deliveries (
     webhook_id TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
     event TEXT NOT NULL,
     payload TEXT NOT NULL,
+    -- The order events were queued in (each webhook's go out in it).
+    seq INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_at INTEGER NOT NULL,
@@ -42,5 +44,6 @@ CREATE TABLE webhook_deliveries (
     done_at INTEGER
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at) WHERE done_at IS NULL;
-CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, created_at);
+CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, seq);
+CREATE UNIQUE INDEX webhook_deliveries_by_seq ON webhook_deliveries (seq);
 CREATE INDEX webhook_deliveries_by_done ON webhook_deliveries (done_at);

@@ -291,7 +291,7 @@ pub struct Delivery {
 pub async fn recent(pool: &Pool, id: &str, limit: i64) -> Result<(Vec<Delivery>, i64)> {
     let shown = sqlx::query_as(
         "SELECT id, event, created_at, attempts, delivered, last_status, last_error, done_at
-         FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+         FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY seq DESC LIMIT $2",
     )
     .bind(id)
     .bind(limit)
@@ -387,7 +387,8 @@ pub fn request_fields(event: &RequestEvent) -> serde_json::Value {
 }
 
 /// Queues event `kind` for webhook `webhook_id` in the caller's transaction: the payload is
-/// `fields` with the event's `id`, `type` and `at` (RFC 3339, UTC).
+/// `fields` with the event's `id`, `type` and `at` (RFC 3339, UTC). Its `seq` follows every
+/// event queued before (writers take turns: `write_tx`), and events are sent in that order.
 pub async fn enqueue(
     conn: &mut sqlx::AnyConnection,
     webhook_id: &str,
@@ -410,8 +411,9 @@ pub async fn enqueue(
     }
     let now = now_millis();
     sqlx::query(
-        "INSERT INTO webhook_deliveries (id, webhook_id, event, payload, created_at, next_at)
-         VALUES ($1, $2, $3, $4, $5, $5)",
+        "INSERT INTO webhook_deliveries (id, webhook_id, event, payload, seq, created_at, next_at)
+         VALUES ($1, $2, $3, $4,
+             (SELECT COALESCE(MAX(seq), 0) + 1 FROM webhook_deliveries), $5, $5)",
     )
     .bind(&id)
     .bind(webhook_id)
@@ -480,7 +482,7 @@ pub async fn due(pool: &Pool, webhook: &str, now: i64, limit: i64) -> Result<Vec
          FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.webhook_id = $1 AND d.done_at IS NULL AND d.next_at <= $2
              AND w.retry_at <= $2
-         ORDER BY d.created_at, d.id LIMIT $3",
+         ORDER BY d.seq LIMIT $3",
     )
     .bind(webhook)
     .bind(now)
