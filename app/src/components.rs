@@ -6,15 +6,15 @@ use crate::error::AppError;
 
 /// How far the server counts the working links a change would stop (`domain::links::KILLED_CAP`):
 /// a count above it means "more than".
-pub const LINKS_COUNTED_UP_TO: i64 = 10_000;
+pub const LINKS_COUNTED_UP_TO: i64 = 1_000;
 
 /// `n` working share links, as a confirmation names them: "no live share link",
-/// "1 live share link", "12 live share links", "more than 10,000 live share links".
+/// "1 live share link", "12 live share links", "more than 1,000 live share links".
 pub fn live_links(n: i64) -> String {
     match n {
         0 => "no live share link".to_owned(),
         1 => "1 live share link".to_owned(),
-        n if n > LINKS_COUNTED_UP_TO => "more than 10,000 live share links".to_owned(),
+        n if n > LINKS_COUNTED_UP_TO => "more than 1,000 live share links".to_owned(),
         n => format!("{n} live share links"),
     }
 }
@@ -264,8 +264,8 @@ mod tests {
         use super::{LINKS_COUNTED_UP_TO, live_links};
         assert_eq!(live_links(0), "no live share link");
         assert_eq!(live_links(1), "1 live share link");
-        assert_eq!(live_links(10_000), "10000 live share links");
-        assert_eq!(live_links(10_001), "more than 10,000 live share links");
+        assert_eq!(live_links(1_000), "1000 live share links");
+        assert_eq!(live_links(1_001), "more than 1,000 live share links");
         #[cfg(feature = "ssr")]
         assert_eq!(LINKS_COUNTED_UP_TO, domain::links::KILLED_CAP);
     }

@@ -15,11 +15,12 @@ pub struct Bucket {
     pub bytes: i64,
 }
 
+/// The counts are the embedded store's, kept by triggers as objects come and go
+/// (`bucket_usage`, migration 0021), never counted here.
 const SELECT_BUCKET: &str = "SELECT b.name, u.name AS owner, b.created_at,
-        (SELECT COUNT(*) FROM objects o WHERE o.bucket = b.name) AS objects,
-        (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM objects o
-            WHERE o.bucket = b.name) AS bytes
-    FROM buckets b LEFT JOIN iam_users u ON u.id = b.owner_user_id";
+        COALESCE(s.objects, 0) AS objects, COALESCE(s.bytes, 0) AS bytes
+    FROM buckets b LEFT JOIN iam_users u ON u.id = b.owner_user_id
+        LEFT JOIN bucket_usage s ON s.bucket = b.name";
 
 /// Checks a bucket name by S3's rules: 3 to 63 characters of lowercase letters, digits, dots
 /// and hyphens, starting and ending with a letter or digit, no `..`, not shaped like an IP

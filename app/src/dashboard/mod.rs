@@ -32,7 +32,7 @@ pub struct Figures {
 }
 
 /// Active links are counted up to this; beyond, the dashboard says "more than".
-pub const COUNT_CAP: u32 = 10_000;
+pub const COUNT_CAP: u32 = 1_000;
 
 /// Link accesses of one day (UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -407,9 +407,9 @@ pub enum Change<'a> {
     },
 }
 
-/// How many working links [`killed_by`] counts at most: past this, "more than 10,000" is all an
+/// How many working links [`killed_by`] counts at most: past this, "more than 1,000" is all an
 /// admin needs before confirming, and counting a million links took seconds.
-pub const KILLED_CAP: i64 = 10_000;
+pub const KILLED_CAP: i64 = 1_000;
 
 /// How many links that work now would stop working after `change`, counted up to
 /// [`KILLED_CAP`] + 1 (a result above the cap means "more than [`KILLED_CAP`]").

@@ -474,10 +474,10 @@ async fn links_die_with_their_key_user_or_grant_and_the_cli_says_how_many() -> T
     );
 
     // Deleting the user: nothing of theirs works, and the audit holds each change. With over
-    // 10,000 working links (copies of one, made in SQL), the warning stops counting there.
+    // 1,000 working links (copies of one, made in SQL), the warning stops counting there.
     let (e_id, e) = link(&env, "s3://docs/b.txt", "bob", &[]);
     sqlx::query(
-        "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10005)
+        "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1005)
          INSERT INTO share_links (id, bucket, object_key, method, user_id, access_key_id,
              created_by, created_at, expires_at, signature_hash)
          SELECT l.id || '-' || n.i, l.bucket, l.object_key, l.method, l.user_id,
@@ -491,7 +491,7 @@ async fn links_die_with_their_key_user_or_grant_and_the_cli_says_how_many() -> T
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        "This stops more than 10000 live share links."
+        "This stops more than 1000 live share links."
     );
     assert_eq!(get(&e).await.0, 403);
     for action in [

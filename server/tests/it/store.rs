@@ -260,3 +260,144 @@ async fn a_data_dir_keeps_the_store_it_was_first_used_with() -> TestResult {
     assert!(err.contains("--store-access-key"), "{err}");
     Ok(())
 }
+
+/// What the buckets list and a bucket's Settings show (objects and bytes, kept by triggers as
+/// objects change) against what a full listing finds, after each kind of change the S3
+/// endpoint and the console make. The embedded store only: an upstream's objects are not rows.
+#[tokio::test]
+async fn a_buckets_counts_follow_every_change_to_its_objects() -> TestResult {
+    let env = S3Env::start().await;
+    if !env.embedded() {
+        return Ok(());
+    }
+    let key = env.user("alice", true).await;
+    let s3 = env.client(&key);
+    s3.create_bucket().bucket("counted").send().await?;
+    s3.create_bucket().bucket("other").send().await?;
+    let check = |step: &'static str| {
+        let (pool, s3) = (env.pool.clone(), s3.clone());
+        async move {
+            let mut truth = (0_i64, 0_i64);
+            let mut pages = s3
+                .list_objects_v2()
+                .bucket("counted")
+                .max_keys(2)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                for object in page.unwrap().contents() {
+                    truth.0 += 1;
+                    truth.1 += object.size().unwrap();
+                }
+            }
+            let shown = domain::buckets::get(&pool, "counted").await.unwrap();
+            assert_eq!((shown.objects, shown.bytes), truth, "after {step}");
+            truth
+        }
+    };
+    assert_eq!(check("creating the bucket").await, (0, 0));
+    for (name, len) in [("a", 10), ("b", 20), ("dir/c", 30)] {
+        s3.put_object()
+            .bucket("counted")
+            .key(name)
+            .body(payload(len).into())
+            .send()
+            .await?;
+    }
+    s3.put_object()
+        .bucket("other")
+        .key("elsewhere")
+        .body(payload(1000).into())
+        .send()
+        .await?;
+    assert_eq!(check("three PUTs").await, (3, 60));
+    s3.put_object()
+        .bucket("counted")
+        .key("a")
+        .body(payload(15).into())
+        .send()
+        .await?;
+    assert_eq!(check("replacing one by a larger one").await, (3, 65));
+    s3.copy_object()
+        .bucket("counted")
+        .key("copy")
+        .copy_source("counted/dir/c")
+        .send()
+        .await?;
+    s3.copy_object()
+        .bucket("counted")
+        .key("b")
+        .copy_source("other/elsewhere")
+        .send()
+        .await?;
+    assert_eq!(check("two copies, one over an object").await, (4, 1075));
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("counted")
+        .key("big")
+        .send()
+        .await?;
+    let id = upload.upload_id().unwrap();
+    let mut parts = aws_sdk_s3::types::CompletedMultipartUpload::builder();
+    for (number, len) in [(1, 5 * 1024 * 1024), (2, 7)] {
+        let part = s3
+            .upload_part()
+            .bucket("counted")
+            .key("big")
+            .upload_id(id)
+            .part_number(number)
+            .body(payload(len).into())
+            .send()
+            .await?;
+        parts = parts.parts(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(number)
+                .e_tag(part.e_tag().unwrap())
+                .build(),
+        );
+    }
+    assert_eq!(check("parts uploaded, not completed").await, (4, 1075));
+    s3.complete_multipart_upload()
+        .bucket("counted")
+        .key("big")
+        .upload_id(id)
+        .multipart_upload(parts.build())
+        .send()
+        .await?;
+    assert_eq!(
+        check("a multipart upload completed").await,
+        (5, 1075 + 5 * 1024 * 1024 + 7)
+    );
+    s3.delete_object().bucket("counted").key("a").send().await?;
+    s3.delete_object().bucket("counted").key("a").send().await?;
+    let gone = aws_sdk_s3::types::Delete::builder()
+        .objects(aws_sdk_s3::types::ObjectIdentifier::builder().key("b").build()?)
+        .objects(aws_sdk_s3::types::ObjectIdentifier::builder().key("none").build()?)
+        .build()?;
+    s3.delete_objects()
+        .bucket("counted")
+        .delete(gone)
+        .send()
+        .await?;
+    assert_eq!(
+        check("deleting one twice and a batch").await,
+        (3, 30 + 30 + 5 * 1024 * 1024 + 7)
+    );
+    env.store
+        .upload("counted", "console.txt", None, body(b"console"))
+        .await?;
+    assert_eq!(
+        check("a console upload").await,
+        (4, 67 + 5 * 1024 * 1024 + 7)
+    );
+    env.store
+        .delete_bucket(&env.pool, "counted", true, &admin())
+        .await?;
+    env.store
+        .create_bucket(&env.pool, "counted", Some("alice"), &admin())
+        .await?;
+    assert_eq!(check("deleted and made again").await, (0, 0));
+    let other = domain::buckets::get(&env.pool, "other").await?;
+    assert_eq!((other.objects, other.bytes), (1, 1000));
+    Ok(())
+}
