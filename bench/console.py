@@ -42,7 +42,7 @@ def fill(db_path, rows):
     db.execute("BEGIN")
     db.executemany(
         "INSERT INTO share_links (id, bucket, object_key, method, user_id, access_key_id,"
-        " created_by, created_at, expires_at, revoked_at, label, signature, access_count)"
+        " created_by, created_at, expires_at, revoked_at, label, signature_hash, access_count)"
         " VALUES (?, 'bench', ?, 'GET', ?, ?, 'admin', ?, ?, ?, ?, ?, ?)",
         (
             (
@@ -54,7 +54,7 @@ def fill(db_path, rows):
                 now + rnd.randrange(-86400, 7 * 86400),
                 now if i % 10 == 0 else None,
                 f"label {i}" if i % 3 == 0 else None,
-                "sig" + str(i),
+                hashlib.sha256(f"sig{i}".encode()).hexdigest(),
                 rnd.randrange(50),
             )
             for i in range(rows)

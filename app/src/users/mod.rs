@@ -60,8 +60,15 @@ pub struct UserDetail {
     pub user: UserSummary,
     pub keys: Vec<KeyView>,
     pub grants: Vec<GrantView>,
+    /// The newest of the links signed as the user ([`USER_PAGE_LINKS`] at most).
     pub links: Vec<crate::links::LinkRow>,
+    /// Whether the user has more links than these: the page then points to the links page.
+    pub more_links: bool,
 }
+
+/// How many of a user's links their page lists (the links page, filtered by the user, has
+/// them all).
+pub const USER_PAGE_LINKS: u32 = 50;
 
 /// A secret shown once, right after it was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -527,6 +534,19 @@ fn UserBody(
         <section class="card" aria-labelledby="user-links-title">
             <h2 id="user-links-title">"Share links signed as " {name_links}</h2>
             <crate::links::LinkTable links=detail.links />
+            {detail
+                .more_links
+                .then(|| {
+                    let all = format!(
+                        "/links?user={}&status=all",
+                        crate::components::encode(&detail.user.name),
+                    );
+                    view! {
+                        <p>
+                            <a href=all>"All links signed as " {detail.user.name.clone()} " →"</a>
+                        </p>
+                    }
+                })}
         </section>
     }
 }

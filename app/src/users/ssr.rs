@@ -151,12 +151,14 @@ pub async fn detail(pool: &Pool, name: &str) -> Result<UserDetail, AppError> {
     let filter = links::ListFilter {
         all: true,
         user: Some(name.to_owned()),
-        limit: Some(200),
+        limit: Some(super::USER_PAGE_LINKS + 1),
         ..links::ListFilter::default()
     };
-    let user_links = links::list(pool, &filter)
+    let mut user_links = links::list(pool, &filter)
         .await
         .map_err(|e| domain_error(e, "links"))?;
+    let more_links = user_links.len() > super::USER_PAGE_LINKS as usize;
+    user_links.truncate(super::USER_PAGE_LINKS as usize);
     let live_links = links::killed_by(pool, &Change::User(name))
         .await
         .map_err(|e| domain_error(e, "links"))?;
@@ -179,6 +181,7 @@ pub async fn detail(pool: &Pool, name: &str) -> Result<UserDetail, AppError> {
         keys: key_views,
         grants: grant_views,
         links: user_links.into_iter().map(link_row).collect(),
+        more_links,
     })
 }
 

@@ -1823,3 +1823,81 @@ async fn server_rendered_pieces_escape_hostile_names() -> TestResult {
     }
     Ok(())
 }
+
+/// A user's page lists their newest links, 50 at most, and points to the links page for the
+/// rest (rendering a user's 200 newest links was most of the page's time).
+#[tokio::test]
+async fn a_users_page_lists_their_newest_links_and_points_to_the_rest() -> TestResult {
+    let app = TestApp::new().await;
+    let mut client = app.client();
+    client.login_ok().await;
+    client.change("users/create", &[("name", "eve")]).await;
+    client
+        .change("buckets/create", &[("name", "team"), ("owner", "eve")])
+        .await;
+    client.upload("team", &[(None, "a.txt", "hello")]).await;
+    let made = client
+        .change(
+            "links/create",
+            &[
+                ("bucket", "team"),
+                ("key", "a.txt"),
+                ("user", "eve"),
+                ("expires", "3h"),
+                ("method", "GET"),
+                ("label", ""),
+            ],
+        )
+        .await;
+    let id = serde_json::from_str::<serde_json::Value>(&made.body)?["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let copies = async |n: i64| {
+        sqlx::query(
+            "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
+             INSERT INTO share_links (id, bucket, object_key, method, user_id, access_key_id,
+                 created_by, created_at, expires_at, signature_hash)
+             SELECT l.id || '-' || n.i, l.bucket, l.object_key, l.method, l.user_id,
+                 l.access_key_id, l.created_by, l.created_at - n.i, l.expires_at,
+                 l.signature_hash || n.i
+             FROM share_links l, n WHERE l.id = $1",
+        )
+        .bind(&id)
+        .bind(n)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    };
+    let shown = async |client: &mut crate::harness::Client<'_>| {
+        let answer = client.call("users/detail", &[("name", "eve")]).await;
+        let detail: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+        let ids: Vec<String> = detail["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_str().unwrap().to_owned())
+            .collect();
+        (ids, detail["more_links"].as_bool().unwrap())
+    };
+    // 50 links: all shown, nothing more to point to.
+    copies(49).await;
+    let (ids, more) = shown(&mut client).await;
+    assert_eq!((ids.len(), more), (50, false));
+    assert_eq!(ids[0], id, "the newest first");
+    // 51: the 50 newest, and the way to the rest.
+    sqlx::query("DELETE FROM share_links WHERE id LIKE '%-%'")
+        .execute(&app.pool)
+        .await?;
+    copies(50).await;
+    let (ids, more) = shown(&mut client).await;
+    assert_eq!((ids.len(), more), (50, true));
+    assert!(!ids.contains(&format!("{id}-50")), "the oldest is left out");
+    let page = client.get("/users/eve").await;
+    assert!(
+        page.body.contains("href=\"/links?user=eve&amp;status=all\""),
+        "{}",
+        page.body
+    );
+    Ok(())
+}
