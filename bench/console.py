@@ -184,8 +184,8 @@ def main():
     deep = events[-1]["id"] - ROWS // 2
     cases = [
         ("links page (SSR HTML), working links", lambda: console.get("/links")),
-        ("links/list working, 200 rows", lambda: console.call("links/list", lq(status="active"))),
-        ("links/list all, 200 rows", lambda: console.call("links/list", lq(status="all"))),
+        ("links/list working, a page of rows", lambda: console.call("links/list", lq(status="active"))),
+        ("links/list all, a page of rows", lambda: console.call("links/list", lq(status="all"))),
         ("links/list all, next page", lambda: console.call("links/list", lq(status="all", after=page_two))),
         ("links/list by bucket and user", lambda: console.call("links/list", lq(status="all", bucket="bench", user="bench"))),
         ("audit page (SSR HTML)", lambda: console.get("/audit")),

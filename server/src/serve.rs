@@ -112,11 +112,12 @@ pub async fn run(
                 .await?
                 .context("cannot clean up interrupted uploads")?;
             Some(tokio::spawn(async move {
+                let started = std::time::Instant::now();
                 match crate::store::sweep_orphans(&pool, &dir).await {
-                    Ok(0) => {}
                     Ok(swept) => tracing::info!(
                         files = swept,
-                        "removed what interrupted uploads left behind"
+                        secs = started.elapsed().as_secs_f64(),
+                        "looked for what interrupted uploads left behind"
                     ),
                     Err(err) => tracing::warn!(
                         error = %err,

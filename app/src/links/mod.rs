@@ -39,6 +39,10 @@ pub struct LinkRow {
     pub label: Option<String>,
 }
 
+/// Rows a page of links shows (the next ones are a link away): rendering the rows is most of
+/// the page's time.
+pub const PAGE_ROWS: u32 = 100;
+
 /// Filters of the links page, from its URL.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkQuery {
@@ -321,7 +325,7 @@ pub fn LinksPage() -> impl IntoView {
                         .iter()
                         .filter(|l| l.state == LinkState::Active)
                         .count();
-                    let older = (links.len() == 200)
+                    let older = (links.len() == PAGE_ROWS as usize)
                         .then(|| links.last().map(|l| l.id.clone()))
                         .flatten()
                         .map(|last| {

@@ -27,7 +27,7 @@ pub fn link_row(link: domain::links::Link) -> LinkRow {
 }
 
 /// Rows a links table shows at most.
-const SHOWN: u32 = 200;
+const SHOWN: u32 = super::PAGE_ROWS;
 
 pub async fn list(pool: &Pool, query: &LinkQuery) -> Result<Vec<LinkRow>, AppError> {
     let text = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());

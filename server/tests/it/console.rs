@@ -1895,7 +1895,8 @@ async fn a_users_page_lists_their_newest_links_and_points_to_the_rest() -> TestR
     assert!(!ids.contains(&format!("{id}-50")), "the oldest is left out");
     let page = client.get("/users/eve").await;
     assert!(
-        page.body.contains("href=\"/links?user=eve&amp;status=all\""),
+        page.body
+            .contains("href=\"/links?user=eve&amp;status=all\""),
         "{}",
         page.body
     );

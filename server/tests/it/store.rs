@@ -371,8 +371,16 @@ async fn a_buckets_counts_follow_every_change_to_its_objects() -> TestResult {
     s3.delete_object().bucket("counted").key("a").send().await?;
     s3.delete_object().bucket("counted").key("a").send().await?;
     let gone = aws_sdk_s3::types::Delete::builder()
-        .objects(aws_sdk_s3::types::ObjectIdentifier::builder().key("b").build()?)
-        .objects(aws_sdk_s3::types::ObjectIdentifier::builder().key("none").build()?)
+        .objects(
+            aws_sdk_s3::types::ObjectIdentifier::builder()
+                .key("b")
+                .build()?,
+        )
+        .objects(
+            aws_sdk_s3::types::ObjectIdentifier::builder()
+                .key("none")
+                .build()?,
+        )
         .build()?;
     s3.delete_objects()
         .bucket("counted")
