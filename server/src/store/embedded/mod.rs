@@ -5,6 +5,7 @@
 
 mod checksum;
 mod console;
+mod direct;
 mod files;
 mod listing;
 mod multipart;
@@ -33,6 +34,8 @@ pub struct EmbeddedStore {
     pub(super) objects_dir: PathBuf,
     /// Where this process receives uploads before they become blobs.
     pub(super) scratch: std::sync::Arc<Scratch>,
+    /// On SQLite: the file a GET reads its row from on the thread that reads its bytes.
+    direct: Option<direct::DirectRows>,
 }
 
 impl EmbeddedStore {
@@ -40,6 +43,7 @@ impl EmbeddedStore {
     pub fn new(pool: Pool, objects_dir: PathBuf) -> std::io::Result<Self> {
         let scratch = std::sync::Arc::new(Scratch::create(&objects_dir)?);
         Ok(EmbeddedStore {
+            direct: direct::DirectRows::of(&pool),
             pool,
             objects_dir,
             scratch,

@@ -535,7 +535,7 @@ pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Resul
     // row is read again then (the new object, or 404).
     let mut tries = 0;
     loop {
-        let row = row(store, &input.bucket, &input.key).await?;
+        let (row, whole) = row_and_bytes(store, &input.bucket, &input.key).await?;
         conditions_of!(input).check(&row)?;
         let stored = Stored::read(&row.stored);
         let size = u64::try_from(row.size).map_err(io_error)?;
@@ -564,7 +564,12 @@ pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Resul
         // A checksum covers the whole object: given back only with the whole object.
         let with_checksum = is_enabled(input.checksum_mode.as_ref()) && range == (0..size);
         let length = range.end - range.start;
-        let body = match read_body(blob_path(&store.objects_dir, &row.blob), range).await {
+        let read = match whole {
+            Some(Ok(bytes)) if bytes.len() as u64 == size => Ok(small_body(bytes, range)),
+            Some(Err(err)) => Err(err),
+            _ => read_body(blob_path(&store.objects_dir, &row.blob), range).await,
+        };
+        let body = match read {
             Ok(body) => body,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound && tries < 5 => {
                 tries += 1;
@@ -593,6 +598,46 @@ pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Resul
         show!(output, &stored, with_checksum, input.part_number);
         return Ok(output);
     }
+}
+
+/// A GET's row, and on SQLite a small object's bytes read with it: on this worker if nothing
+/// has to be waited for, else in one blocking task ([`super::direct`]); elsewhere the row
+/// alone, the bytes being read after.
+async fn row_and_bytes(
+    store: &EmbeddedStore,
+    bucket: &str,
+    key: &str,
+) -> S3Result<(ObjectRow, Option<std::io::Result<Bytes>>)> {
+    let Some(direct) = store.direct.clone() else {
+        return Ok((row(store, bucket, key).await?, None));
+    };
+    if let Some((row, bytes)) = direct.find_cached(&store.objects_dir, bucket, key, SMALL_READ) {
+        return Ok((row, Some(Ok(bytes))));
+    }
+    let (dir, b, k) = (store.objects_dir.clone(), bucket.to_owned(), key.to_owned());
+    let found = tokio::task::spawn_blocking(move || direct.find(&dir, &b, &k, SMALL_READ))
+        .await
+        .map_err(db_error)?;
+    match found {
+        Ok(Some(found)) => Ok(found),
+        // Which error (no such key, or bucket) is the pool's to say, as for any row.
+        Ok(None) => Ok((row(store, bucket, key).await?, None)),
+        // The pool answers what the direct connection could not (it could not open, say).
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot read an object's row directly; asking the pool");
+            Ok((row(store, bucket, key).await?, None))
+        }
+    }
+}
+
+/// `range` of a small object's bytes read whole, as a GET's body.
+fn small_body(bytes: Bytes, range: std::ops::Range<u64>) -> StreamingBlob {
+    let start = usize::try_from(range.start).unwrap_or(usize::MAX);
+    let end = usize::try_from(range.end).unwrap_or(usize::MAX);
+    let part = bytes.slice(start.min(bytes.len())..end.min(bytes.len()));
+    StreamingBlob::wrap(futures_util::stream::once(async move {
+        Ok::<_, std::io::Error>(part)
+    }))
 }
 
 /// The bytes `range` of the blob at `path`, as a GET's body. Up to [`SMALL_READ`] they are
