@@ -1611,6 +1611,37 @@ async fn ticked_objects_are_deleted_or_shared_together() -> TestResult {
     Ok(())
 }
 
+/// Eve, and her bucket `team` holding `a.txt`, made in the console.
+async fn eve_owns_team_with_a_file(client: &mut crate::harness::Client<'_>) {
+    client.change("users/create", &[("name", "eve")]).await;
+    client
+        .change("buckets/create", &[("name", "team"), ("owner", "eve")])
+        .await;
+    client.upload("team", &[(None, "a.txt", "hello")]).await;
+}
+
+/// A 3-hour link to `team/a.txt` for `method`, signed as eve in the console: its id and URL.
+async fn share_the_file(client: &mut crate::harness::Client<'_>, method: &str) -> (String, String) {
+    let made = client
+        .change(
+            "links/create",
+            &[
+                ("bucket", "team"),
+                ("key", "a.txt"),
+                ("user", "eve"),
+                ("expires", "3h"),
+                ("method", method),
+                ("label", ""),
+            ],
+        )
+        .await;
+    let made: serde_json::Value = serde_json::from_str(&made.body).unwrap();
+    (
+        made["id"].as_str().unwrap().to_owned(),
+        made["url"].as_str().unwrap().to_owned(),
+    )
+}
+
 /// A link's page shows its URL again, the very one issued, while the link works; not once it
 /// is revoked, nor after the public S3 URL changed (it could not be made again).
 #[tokio::test]
@@ -1618,37 +1649,13 @@ async fn a_links_page_shows_its_url_again_while_it_works() -> TestResult {
     let app = TestApp::new().await;
     let mut client = app.client();
     client.login_ok().await;
-    client.change("users/create", &[("name", "eve")]).await;
-    client
-        .change("buckets/create", &[("name", "team"), ("owner", "eve")])
-        .await;
-    client.upload("team", &[(None, "a.txt", "hello")]).await;
-    let issue = async |client: &mut crate::harness::Client<'_>, method: &str| {
-        let made = client
-            .change(
-                "links/create",
-                &[
-                    ("bucket", "team"),
-                    ("key", "a.txt"),
-                    ("user", "eve"),
-                    ("expires", "3h"),
-                    ("method", method),
-                    ("label", ""),
-                ],
-            )
-            .await;
-        let made: serde_json::Value = serde_json::from_str(&made.body).unwrap();
-        (
-            made["id"].as_str().unwrap().to_owned(),
-            made["url"].as_str().unwrap().to_owned(),
-        )
-    };
+    eve_owns_team_with_a_file(&mut client).await;
     let detail = async |client: &mut crate::harness::Client<'_>, id: &str| {
         let answer = client.call("links/detail", &[("id", id)]).await;
         serde_json::from_str::<serde_json::Value>(&answer.body).unwrap()
     };
-    let (get_id, get_url) = issue(&mut client, "GET").await;
-    let (put_id, put_url) = issue(&mut client, "PUT").await;
+    let (get_id, get_url) = share_the_file(&mut client, "GET").await;
+    let (put_id, put_url) = share_the_file(&mut client, "PUT").await;
     let shown = detail(&mut client, &get_id).await;
     assert_eq!(shown["url"], get_url.as_str());
     assert!(
@@ -1831,44 +1838,8 @@ async fn a_users_page_lists_their_newest_links_and_points_to_the_rest() -> TestR
     let app = TestApp::new().await;
     let mut client = app.client();
     client.login_ok().await;
-    client.change("users/create", &[("name", "eve")]).await;
-    client
-        .change("buckets/create", &[("name", "team"), ("owner", "eve")])
-        .await;
-    client.upload("team", &[(None, "a.txt", "hello")]).await;
-    let made = client
-        .change(
-            "links/create",
-            &[
-                ("bucket", "team"),
-                ("key", "a.txt"),
-                ("user", "eve"),
-                ("expires", "3h"),
-                ("method", "GET"),
-                ("label", ""),
-            ],
-        )
-        .await;
-    let id = serde_json::from_str::<serde_json::Value>(&made.body)?["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let copies = async |n: i64| {
-        sqlx::query(
-            "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
-             INSERT INTO share_links (id, bucket, object_key, method, user_id, access_key_id,
-                 created_by, created_at, expires_at, signature_hash)
-             SELECT l.id || '-' || n.i, l.bucket, l.object_key, l.method, l.user_id,
-                 l.access_key_id, l.created_by, l.created_at - n.i, l.expires_at,
-                 l.signature_hash || n.i
-             FROM share_links l, n WHERE l.id = $1",
-        )
-        .bind(&id)
-        .bind(n)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    };
+    eve_owns_team_with_a_file(&mut client).await;
+    let (id, _) = share_the_file(&mut client, "GET").await;
     let shown = async |client: &mut crate::harness::Client<'_>| {
         let answer = client.call("users/detail", &[("name", "eve")]).await;
         let detail: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
@@ -1881,7 +1852,7 @@ async fn a_users_page_lists_their_newest_links_and_points_to_the_rest() -> TestR
         (ids, detail["more_links"].as_bool().unwrap())
     };
     // 50 links: all shown, nothing more to point to.
-    copies(49).await;
+    crate::harness::copy_link(&app.pool, &id, 49).await;
     let (ids, more) = shown(&mut client).await;
     assert_eq!((ids.len(), more), (50, false));
     assert_eq!(ids[0], id, "the newest first");
@@ -1889,7 +1860,7 @@ async fn a_users_page_lists_their_newest_links_and_points_to_the_rest() -> TestR
     sqlx::query("DELETE FROM share_links WHERE id LIKE '%-%'")
         .execute(&app.pool)
         .await?;
-    copies(50).await;
+    crate::harness::copy_link(&app.pool, &id, 50).await;
     let (ids, more) = shown(&mut client).await;
     assert_eq!((ids.len(), more), (50, true));
     assert!(!ids.contains(&format!("{id}-50")), "the oldest is left out");

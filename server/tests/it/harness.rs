@@ -332,3 +332,22 @@ impl Client<'_> {
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     }
 }
+
+/// Makes `n` copies of the share link `id` straight in the database (`ID-1` … `ID-n`, each a
+/// second older than the one before), for tests that need many links.
+pub async fn copy_link(pool: &Pool, id: &str, n: i64) {
+    sqlx::query(
+        "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
+         INSERT INTO share_links (id, bucket, object_key, method, user_id, access_key_id,
+             created_by, created_at, expires_at, signature_hash)
+         SELECT l.id || '-' || n.i, l.bucket, l.object_key, l.method, l.user_id,
+             l.access_key_id, l.created_by, l.created_at - n.i, l.expires_at,
+             l.signature_hash || n.i
+         FROM share_links l, n WHERE l.id = $1",
+    )
+    .bind(id)
+    .bind(n)
+    .execute(pool)
+    .await
+    .unwrap();
+}

@@ -476,17 +476,7 @@ async fn links_die_with_their_key_user_or_grant_and_the_cli_says_how_many() -> T
     // Deleting the user: nothing of theirs works, and the audit holds each change. With over
     // 1,000 working links (copies of one, made in SQL), the warning stops counting there.
     let (e_id, e) = link(&env, "s3://docs/b.txt", "bob", &[]);
-    sqlx::query(
-        "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1005)
-         INSERT INTO share_links (id, bucket, object_key, method, user_id, access_key_id,
-             created_by, created_at, expires_at, signature_hash)
-         SELECT l.id || '-' || n.i, l.bucket, l.object_key, l.method, l.user_id,
-             l.access_key_id, l.created_by, l.created_at, l.expires_at, l.signature_hash || n.i
-         FROM share_links l, n WHERE l.id = $1",
-    )
-    .bind(&e_id)
-    .execute(&env.pool)
-    .await?;
+    crate::harness::copy_link(&env.pool, &e_id, 1005).await;
     let out = cli(&env, &["user", "delete", "bob", "--yes"]);
     assert!(out.status.success());
     assert_eq!(

@@ -370,18 +370,15 @@ async fn a_buckets_counts_follow_every_change_to_its_objects() -> TestResult {
     );
     s3.delete_object().bucket("counted").key("a").send().await?;
     s3.delete_object().bucket("counted").key("a").send().await?;
-    let gone = aws_sdk_s3::types::Delete::builder()
-        .objects(
+    let mut gone = aws_sdk_s3::types::Delete::builder();
+    for key in ["b", "none"] {
+        gone = gone.objects(
             aws_sdk_s3::types::ObjectIdentifier::builder()
-                .key("b")
+                .key(key)
                 .build()?,
-        )
-        .objects(
-            aws_sdk_s3::types::ObjectIdentifier::builder()
-                .key("none")
-                .build()?,
-        )
-        .build()?;
+        );
+    }
+    let gone = gone.build()?;
     s3.delete_objects()
         .bucket("counted")
         .delete(gone)

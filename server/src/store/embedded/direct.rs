@@ -3,11 +3,13 @@
 //! hop to sqlx's worker thread and the bytes another to the blocking pool; on a 4 KiB
 //! share-link GET those thread switches were most of the time.
 //!
-//! First on the async worker itself, without waiting ([`DirectRows::find_cached`]): SQLite's
-//! answer if it is not busy, and a small object's bytes only if they are all in the page cache
-//! (`RWF_NOWAIT`). What would wait goes to the blocking pool ([`DirectRows::find`]), which waits
-//! as the pool does. What stays on the worker is an indexed lookup in a database whose pages are
-//! read often, and a file's open. PostgreSQL reads the row through the pool as before.
+//! On the async worker itself, without waiting ([`DirectRows::find`]): SQLite's answer if it
+//! is not busy, and a small object's bytes only if they are all in the page cache
+//! (`RWF_NOWAIT`); bytes that are not are read after, in one blocking task, as a larger
+//! object's stream. Only while SQLite is busy does the row wait, on a blocking thread
+//! ([`DirectRows::row_waiting`]), as the pool's connections do. What stays on the worker is an
+//! indexed lookup in a database whose pages are read often, and a file's open. PostgreSQL
+//! reads the row through the pool as before.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -25,12 +27,8 @@ pub(super) struct DirectRows {
     db: Arc<PathBuf>,
 }
 
-/// What one blocking task found: the row, and the object's bytes if it is small enough to be
-/// read whole (`Err` if its file could not be read: gone in a race with an overwrite, say).
-pub(super) type Found = Option<(ObjectRow, Option<std::io::Result<Bytes>>)>;
-
 thread_local! {
-    /// This blocking thread's connection, and the file it is open on.
+    /// This thread's connection, and the file it is open on.
     static CONNECTION: RefCell<Option<(Arc<PathBuf>, rusqlite::Connection)>> =
         const { RefCell::new(None) };
 }
@@ -52,47 +50,41 @@ impl DirectRows {
         })
     }
 
-    /// On the async worker: the row of `bucket`/`key` and its bytes, if it has at most `small`
-    /// of them and nothing has to be waited for (SQLite busy, bytes not all in the page cache).
-    /// `None` otherwise, also when there is no such row: [`Self::find`] or the pool says more.
-    pub(super) fn find_cached(
-        &self,
-        objects_dir: &std::path::Path,
-        bucket: &str,
-        key: &str,
-        small: u64,
-    ) -> Option<(ObjectRow, Bytes)> {
-        let row = self.row(bucket, key, Wait::No).ok()??;
-        let size = u64::try_from(row.size).ok().filter(|size| *size <= small)?;
-        let bytes = read_cached(&blob_path(objects_dir, &row.blob), size)?;
-        Some((row, bytes))
-    }
-
-    /// On a blocking thread: the row of `bucket`/`key` (`None` if there is none), and its bytes
-    /// if it has at most `small` of them, read from the blob under `objects_dir`.
+    /// On the async worker, waiting for nothing: the row of `bucket`/`key` (`None` if there is
+    /// none), with its bytes if it has at most `small` of them and they are all in the page
+    /// cache (read from the blob under `objects_dir`). An error while SQLite is busy.
     pub(super) fn find(
         &self,
         objects_dir: &std::path::Path,
         bucket: &str,
         key: &str,
         small: u64,
-    ) -> rusqlite::Result<Found> {
-        let Some(row) = self.row(bucket, key, Wait::AsThePool)? else {
+    ) -> rusqlite::Result<Option<(ObjectRow, Option<Bytes>)>> {
+        let Some(row) = self.row(bucket, key, Wait::No)? else {
             return Ok(None);
         };
         let bytes = u64::try_from(row.size)
-            .is_ok_and(|size| size <= small)
-            .then(|| std::fs::read(blob_path(objects_dir, &row.blob)).map(Bytes::from));
+            .ok()
+            .filter(|size| *size <= small)
+            .and_then(|size| read_cached(&blob_path(objects_dir, &row.blob), size));
         Ok(Some((row, bytes)))
+    }
+
+    /// On a blocking thread: the row of `bucket`/`key`, waiting while SQLite is busy as long
+    /// as the pool's connections do.
+    pub(super) fn row_waiting(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> rusqlite::Result<Option<ObjectRow>> {
+        self.row(bucket, key, Wait::AsThePool)
     }
 
     fn row(&self, bucket: &str, key: &str, wait: Wait) -> rusqlite::Result<Option<ObjectRow>> {
         CONNECTION.with(|cell| {
             let mut held = cell.borrow_mut();
-            if !held
-                .as_ref()
-                .is_some_and(|(db, _)| Arc::ptr_eq(db, &self.db))
-            {
+            // Equal `Arc`s of a value that is `Eq` compare their pointers first.
+            if held.as_ref().is_none_or(|(db, _)| *db != self.db) {
                 *held = Some((self.db.clone(), open(&self.db)?));
             }
             let Some((_, connection)) = held.as_ref() else {
@@ -126,7 +118,7 @@ impl DirectRows {
 /// Whether a row's read may wait while SQLite is busy.
 #[derive(Debug, Clone, Copy)]
 enum Wait {
-    /// On the async worker: busy is an answer (the blocking pool is asked then).
+    /// On the async worker: busy is an error (a blocking thread asks again).
     No,
     /// On a blocking thread: as long as the pool's connections wait.
     AsThePool,
@@ -181,8 +173,9 @@ mod tests {
     use super::*;
 
     /// The file is the pool's, in a data dir whose path the URL had to encode; a row written
-    /// through the pool is read at once; a small object's bytes come with it, a larger one's
-    /// do not, and a missing file is the read's error, not the row's.
+    /// through the pool is read at once; a small object's bytes come with it when its file is
+    /// there and holds them, a larger one's do not, and a row changed through the pool is seen
+    /// by the same thread's connection (it holds no snapshot).
     #[tokio::test]
     async fn rows_written_through_the_pool_are_read_directly_at_once() {
         let dir = tempfile::tempdir().unwrap();
@@ -197,11 +190,11 @@ mod tests {
             .execute(&pool)
             .await
             .unwrap();
-        let find = |key: &'static str, small: u64| {
-            let (direct, data) = (direct.clone(), data.clone());
-            tokio::task::spawn_blocking(move || direct.find(&data, "b", key, small))
+        let find = |key: &str, small: u64| {
+            let (row, bytes) = direct.find(&data, "b", key, small).unwrap()?;
+            Some((row.size, bytes))
         };
-        assert!(find("k", 1024).await.unwrap().unwrap().is_none());
+        assert_eq!(find("k", 1024), None);
         for (key, blob, size) in [("k", "ab01", 5), ("gone", "ab02", 3)] {
             sqlx::query(
                 "INSERT INTO objects (bucket, key, blob, size, etag, last_modified)
@@ -215,32 +208,24 @@ mod tests {
             .unwrap();
         }
         std::fs::write(blob_path(&data, "ab01"), b"hello").unwrap();
-        let (row, bytes) = find("k", 1024).await.unwrap().unwrap().unwrap();
-        assert_eq!((row.blob.as_str(), row.size), ("ab01", 5));
-        assert_eq!(bytes.unwrap().unwrap(), &b"hello"[..]);
-        let (_, bytes) = find("k", 4).await.unwrap().unwrap().unwrap();
-        assert!(bytes.is_none(), "larger than the small read");
-        let (_, bytes) = find("gone", 1024).await.unwrap().unwrap().unwrap();
-        assert_eq!(
-            bytes.unwrap().unwrap_err().kind(),
-            std::io::ErrorKind::NotFound
-        );
-        // On the worker: what is cached (a file just written is), nothing that is not there.
-        let (row, bytes) = direct.find_cached(&data, "b", "k", 1024).unwrap();
-        assert_eq!((row.size, &bytes[..]), (5, &b"hello"[..]));
-        assert!(direct.find_cached(&data, "b", "k", 4).is_none());
-        assert!(direct.find_cached(&data, "b", "gone", 1024).is_none());
-        assert!(direct.find_cached(&data, "b", "none", 1024).is_none());
-        // Replaced through the pool: the next read sees the new row.
+        // A file just written is in the page cache.
+        assert_eq!(find("k", 1024), Some((5, Some(Bytes::from("hello")))));
+        assert_eq!(find("k", 4), Some((5, None)), "larger than the small read");
+        assert_eq!(find("gone", 1024), Some((3, None)), "its file is gone");
+        assert_eq!(find("none", 1024), None);
+        let waited = {
+            let direct = direct.clone();
+            tokio::task::spawn_blocking(move || direct.row_waiting("b", "k"))
+        };
+        assert_eq!(waited.await.unwrap().unwrap().unwrap().blob, "ab01");
         sqlx::query("UPDATE objects SET size = 6 WHERE key = 'k'")
             .execute(&pool)
             .await
             .unwrap();
-        let (row, _) = find("k", 1024).await.unwrap().unwrap().unwrap();
-        assert_eq!(row.size, 6);
-        assert!(
-            direct.find_cached(&data, "b", "k", 1024).is_none(),
-            "the file is shorter than its row says"
+        assert_eq!(
+            find("k", 1024),
+            Some((6, None)),
+            "the file is shorter than its row"
         );
     }
 }

@@ -565,8 +565,7 @@ pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Resul
         let with_checksum = is_enabled(input.checksum_mode.as_ref()) && range == (0..size);
         let length = range.end - range.start;
         let read = match whole {
-            Some(Ok(bytes)) if bytes.len() as u64 == size => Ok(small_body(bytes, range)),
-            Some(Err(err)) => Err(err),
+            Some(bytes) if bytes.len() as u64 == size => Ok(small_body(&bytes, range)),
             _ => read_body(blob_path(&store.objects_dir, &row.blob), range).await,
         };
         let body = match read {
@@ -600,24 +599,28 @@ pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Resul
     }
 }
 
-/// A GET's row, and on SQLite a small object's bytes read with it: on this worker if nothing
-/// has to be waited for, else in one blocking task ([`super::direct`]); elsewhere the row
-/// alone, the bytes being read after.
+/// A GET's row, and on SQLite a small object's bytes if they were in memory: both read on this
+/// worker, without a thread switch, unless SQLite is busy ([`super::direct`]). The bytes not
+/// given here are read after ([`read_body`]).
 async fn row_and_bytes(
     store: &EmbeddedStore,
     bucket: &str,
     key: &str,
-) -> S3Result<(ObjectRow, Option<std::io::Result<Bytes>>)> {
+) -> S3Result<(ObjectRow, Option<Bytes>)> {
     let Some(direct) = store.direct.clone() else {
         return Ok((row(store, bucket, key).await?, None));
     };
-    if let Some((row, bytes)) = direct.find_cached(&store.objects_dir, bucket, key, SMALL_READ) {
-        return Ok((row, Some(Ok(bytes))));
-    }
-    let (dir, b, k) = (store.objects_dir.clone(), bucket.to_owned(), key.to_owned());
-    let found = tokio::task::spawn_blocking(move || direct.find(&dir, &b, &k, SMALL_READ))
-        .await
-        .map_err(db_error)?;
+    let found = match direct.find(&store.objects_dir, bucket, key, SMALL_READ) {
+        Ok(found) => Ok(found),
+        // Busy: asked again on a blocking thread, waiting as the pool's connections do.
+        Err(_) => {
+            let (b, k) = (bucket.to_owned(), key.to_owned());
+            tokio::task::spawn_blocking(move || direct.row_waiting(&b, &k))
+                .await
+                .map_err(db_error)?
+                .map(|found| found.map(|row| (row, None)))
+        }
+    };
     match found {
         Ok(Some(found)) => Ok(found),
         // Which error (no such key, or bucket) is the pool's to say, as for any row.
@@ -630,11 +633,10 @@ async fn row_and_bytes(
     }
 }
 
-/// `range` of a small object's bytes read whole, as a GET's body.
-fn small_body(bytes: Bytes, range: std::ops::Range<u64>) -> StreamingBlob {
-    let start = usize::try_from(range.start).unwrap_or(usize::MAX);
-    let end = usize::try_from(range.end).unwrap_or(usize::MAX);
-    let part = bytes.slice(start.min(bytes.len())..end.min(bytes.len()));
+/// `range` of bytes held in memory, as a GET's body of one chunk.
+fn small_body(bytes: &Bytes, range: std::ops::Range<u64>) -> StreamingBlob {
+    let at = |offset: u64| usize::try_from(offset).map_or(bytes.len(), |o| o.min(bytes.len()));
+    let part = bytes.slice(at(range.start)..at(range.end));
     StreamingBlob::wrap(futures_util::stream::once(async move {
         Ok::<_, std::io::Error>(part)
     }))
@@ -656,9 +658,7 @@ async fn read_body(path: PathBuf, range: std::ops::Range<u64>) -> std::io::Resul
         })
         .await
         .map_err(std::io::Error::other)??;
-        return Ok(StreamingBlob::wrap(futures_util::stream::once(
-            async move { Ok::<_, std::io::Error>(bytes) },
-        )));
+        return Ok(small_body(&bytes, 0..length));
     }
     let mut file = tokio::fs::File::open(&path).await?;
     file.seek(std::io::SeekFrom::Start(range.start)).await?;
