@@ -138,11 +138,21 @@ pub async fn get(pool: &Pool, name: &str) -> Result<Bucket> {
         .ok_or_else(|| Error::not_found("bucket", name))
 }
 
+/// What deleting a bucket deleted.
+#[derive(Debug, Default)]
+pub struct Deleted {
+    /// How many objects went with it.
+    pub objects: usize,
+    /// The embedded store's blob names no row names any more, for it to remove from disk:
+    /// objects', their pieces' and unfinished multipart uploads' parts'.
+    pub blobs: Vec<String>,
+}
+
 /// Deletes the bucket `name`, its grants, its unfinished multipart uploads, and, with `force`,
-/// its objects. Returns the blob names of what was deleted, for the store to remove from disk.
+/// its objects.
 ///
 /// This fails if: the bucket does not exist, or it holds objects and `force` is off.
-pub async fn delete(pool: &Pool, name: &str, force: bool, by: &Origin) -> Result<Vec<String>> {
+pub async fn delete(pool: &Pool, name: &str, force: bool, by: &Origin) -> Result<Deleted> {
     let mut tx = write_tx(pool).await?;
     require(&mut *tx, name).await?;
     let blobs: Vec<String> = sqlx::query_scalar("SELECT blob FROM objects WHERE bucket = $1")
@@ -171,6 +181,14 @@ pub async fn delete(pool: &Pool, name: &str, force: bool, by: &Origin) -> Result
         .bind(name)
         .execute(&mut *tx)
         .await?;
+    // Objects made of pieces (completed multipart uploads) name them there.
+    let pieces: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM object_pieces WHERE object IN (SELECT blob FROM objects WHERE bucket = $1)
+         RETURNING blob",
+    )
+    .bind(name)
+    .fetch_all(&mut *tx)
+    .await?;
     sqlx::query("DELETE FROM objects WHERE bucket = $1")
         .bind(name)
         .execute(&mut *tx)
@@ -198,7 +216,10 @@ pub async fn delete(pool: &Pool, name: &str, force: bool, by: &Origin) -> Result
     )
     .await?;
     tx.commit().await?;
-    Ok(blobs.into_iter().chain(parts).collect())
+    Ok(Deleted {
+        objects: blobs.len(),
+        blobs: blobs.into_iter().chain(pieces).chain(parts).collect(),
+    })
 }
 
 /// Keeps the signatures of a bucket's links (those that could still be used) as revoked, in

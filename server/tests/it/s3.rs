@@ -921,9 +921,9 @@ async fn multipart_uploads_check_their_parts() -> TestResult {
         code(s3.head_object().bucket("big").key("small").send().await),
         "NotFound"
     );
-    // Only the completed objects' blobs are left on disk.
+    // Only the completed objects' parts are left on disk: each object is its two parts' blobs.
     if env.embedded() {
-        assert_eq!(walk_count(&env.objects_dir.join("blobs")), 2);
+        assert_eq!(walk_count(&env.objects_dir.join("blobs")), 4);
     }
     // Once the key holds something else, a retried completion is told the upload is gone.
     s3.put_object()
@@ -936,6 +936,267 @@ async fn multipart_uploads_check_their_parts() -> TestResult {
         code(complete(vec![part(1, &etags[0]), part(2, &etags[1])]).await),
         "NoSuchUpload"
     );
+    Ok(())
+}
+
+/// The sizes of the blob files under `dir`, sorted.
+fn blob_sizes(dir: &std::path::Path) -> Vec<u64> {
+    let mut sizes = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            match entry.metadata() {
+                Ok(meta) if meta.is_dir() => dirs.push(entry.path()),
+                Ok(meta) => sizes.push(meta.len()),
+                Err(_) => {}
+            }
+        }
+    }
+    sizes.sort_unstable();
+    sizes
+}
+
+/// A completed upload is made of its parts' blobs as uploaded, not a copy: reads, ranges across
+/// the parts' boundaries, copies, overwrites, deletes and the sweep all follow its pieces.
+#[tokio::test]
+async fn a_completed_upload_is_its_parts_without_a_second_copy() -> TestResult {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let s3 = env.client(&alice);
+    s3.create_bucket().bucket("big").send().await?;
+    let blobs = env.objects_dir.join("blobs");
+    const MIB: usize = 1024 * 1024;
+    let parts: Vec<Vec<u8>> = vec![
+        (0..5 * MIB).map(|i| (i % 251) as u8).collect(),
+        (0..5 * MIB).map(|i| (i % 241) as u8 ^ 0x55).collect(),
+        (0..1000).map(|i| (i % 7) as u8 + b'a').collect(),
+    ];
+    let whole: Vec<u8> = parts.concat();
+    // Uploads the parts numbered as given (an unused one among them) and completes with `used`.
+    let upload = async |key: &str, used: &[i32]| -> Result<String, Box<dyn std::error::Error>> {
+        let id = s3
+            .create_multipart_upload()
+            .bucket("big")
+            .key(key)
+            .send()
+            .await?
+            .upload_id()
+            .unwrap_or_default()
+            .to_owned();
+        let mut done = CompletedMultipartUpload::builder();
+        for (number, bytes) in [
+            (1, &parts[0]),
+            (2, &parts[1]),
+            (3, &parts[0]),
+            (4, &parts[2]),
+        ] {
+            let out = s3
+                .upload_part()
+                .bucket("big")
+                .key(key)
+                .upload_id(&id)
+                .part_number(number)
+                .body(ByteStream::from(bytes.clone()))
+                .send()
+                .await?;
+            if used.contains(&number) {
+                let etag = out.e_tag().unwrap_or_default();
+                done = done.parts(
+                    CompletedPart::builder()
+                        .part_number(number)
+                        .e_tag(etag)
+                        .build(),
+                );
+            }
+        }
+        let out = s3
+            .complete_multipart_upload()
+            .bucket("big")
+            .key(key)
+            .upload_id(&id)
+            .multipart_upload(done.build())
+            .send()
+            .await?;
+        Ok(out.e_tag().unwrap_or_default().to_owned())
+    };
+    let etag = upload("joined.bin", &[1, 2, 4]).await?;
+    assert!(etag.ends_with("-3\""), "{etag}");
+    if env.embedded() {
+        // The three parts' files are the object; part 3, left out, is gone.
+        assert_eq!(
+            blob_sizes(&blobs),
+            vec![1000, 5 * MIB as u64, 5 * MIB as u64]
+        );
+    }
+    let got = s3
+        .get_object()
+        .bucket("big")
+        .key("joined.bin")
+        .send()
+        .await?;
+    assert_eq!(got.content_length(), Some(whole.len() as i64));
+    assert_eq!(body(got).await, whole);
+
+    // Ranges within a part, across one boundary, across both, to the end, and a suffix.
+    let edge = 5 * MIB;
+    for (from, to) in [
+        (0, 9),
+        (edge - 10, edge + 9),
+        (edge - 1, 2 * edge),
+        (3, whole.len() - 1),
+        (2 * edge, whole.len() - 1),
+        (whole.len() - 1, whole.len() - 1),
+    ] {
+        let got = s3
+            .get_object()
+            .bucket("big")
+            .key("joined.bin")
+            .range(format!("bytes={from}-{to}"))
+            .send()
+            .await?;
+        assert_eq!(body(got).await, whole[from..=to], "{from}-{to}");
+    }
+    let suffix = s3
+        .get_object()
+        .bucket("big")
+        .key("joined.bin")
+        .range("bytes=-1500")
+        .send()
+        .await?;
+    assert_eq!(body(suffix).await, whole[whole.len() - 1500..]);
+    for (number, bytes) in (1..).zip(&parts) {
+        let got = s3
+            .get_object()
+            .bucket("big")
+            .key("joined.bin")
+            .part_number(number)
+            .send()
+            .await?;
+        assert_eq!(got.parts_count(), Some(3));
+        assert_eq!(&body(got).await, bytes, "part {number}");
+    }
+
+    // A copy of it, and a part copied from a range across its boundary.
+    s3.copy_object()
+        .bucket("big")
+        .key("copy.bin")
+        .copy_source("big/joined.bin")
+        .send()
+        .await?;
+    let got = s3.get_object().bucket("big").key("copy.bin").send().await?;
+    assert_eq!(body(got).await, whole);
+    let id = s3
+        .create_multipart_upload()
+        .bucket("big")
+        .key("from-range.bin")
+        .send()
+        .await?
+        .upload_id()
+        .unwrap_or_default()
+        .to_owned();
+    let copied = s3
+        .upload_part_copy()
+        .bucket("big")
+        .key("from-range.bin")
+        .upload_id(&id)
+        .part_number(1)
+        .copy_source("big/joined.bin")
+        .copy_source_range(format!("bytes={}-{}", edge - 100, 2 * edge + 99))
+        .send()
+        .await?;
+    let copied_etag = copied
+        .copy_part_result()
+        .and_then(|r| r.e_tag())
+        .unwrap_or_default();
+    s3.complete_multipart_upload()
+        .bucket("big")
+        .key("from-range.bin")
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(copied_etag)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await?;
+    let got = s3
+        .get_object()
+        .bucket("big")
+        .key("from-range.bin")
+        .send()
+        .await?;
+    assert_eq!(body(got).await, whole[edge - 100..2 * edge + 100]);
+
+    if env.embedded() {
+        // The sweep leaves the pieces: they are named, however old.
+        server::store::sweep_orphans_older_than(&env.pool, &env.objects_dir, Duration::ZERO)
+            .await?;
+        let got = s3
+            .get_object()
+            .bucket("big")
+            .key("joined.bin")
+            .send()
+            .await?;
+        assert_eq!(body(got).await, whole);
+    }
+    let files_before = blob_sizes(&blobs).len();
+    // Replaced: its pieces go. Deleted: the new one's too.
+    let again = upload("joined.bin", &[2, 4]).await?;
+    assert!(again.ends_with("-2\""), "{again}");
+    let got = s3
+        .get_object()
+        .bucket("big")
+        .key("joined.bin")
+        .send()
+        .await?;
+    assert_eq!(body(got).await, [&parts[1][..], &parts[2][..]].concat());
+    if env.embedded() {
+        assert_eq!(blob_sizes(&blobs).len(), files_before - 1);
+    }
+    s3.delete_object()
+        .bucket("big")
+        .key("joined.bin")
+        .send()
+        .await?;
+    assert_eq!(
+        code(
+            s3.head_object()
+                .bucket("big")
+                .key("joined.bin")
+                .send()
+                .await
+        ),
+        "NotFound"
+    );
+    if env.embedded() {
+        // What is left: the copy and the object of one copied part (its part's blob).
+        assert_eq!(
+            blob_sizes(&blobs),
+            vec![(2 * edge - edge + 200) as u64, whole.len() as u64]
+        );
+    }
+    // A bucket deleted with its objects leaves no file of theirs, pieces included.
+    upload("joined.bin", &[1, 2, 4]).await?;
+    let removed = env
+        .store
+        .delete_bucket(&env.pool, "big", true, &admin())
+        .await?;
+    if env.embedded() {
+        assert_eq!(
+            removed,
+            Some(3),
+            "objects, not parts or pieces, are counted"
+        );
+    }
+    if env.embedded() {
+        assert_eq!(blob_sizes(&blobs), Vec::<u64>::new());
+    }
     Ok(())
 }
 

@@ -11,7 +11,6 @@ use super::EmbeddedStore;
 use super::objects::{self, NewObject};
 use domain::store::ObjectRead;
 use domain::store::{Listing, ObjectInfo, ObjectRow};
-use tokio::io::AsyncSeekExt;
 
 #[async_trait::async_trait]
 impl domain::store::ObjectStore for EmbeddedStore {
@@ -32,10 +31,9 @@ impl domain::store::ObjectStore for EmbeddedStore {
         with_contents: bool,
         by: &Origin,
     ) -> domain::Result<Option<usize>> {
-        let blobs = domain::buckets::delete(pool, name, with_contents, by).await?;
-        let objects = blobs.len();
-        crate::store::remove_blobs(&self.objects_dir, blobs).await;
-        Ok(Some(objects))
+        let deleted = domain::buckets::delete(pool, name, with_contents, by).await?;
+        crate::store::remove_blobs(&self.objects_dir, deleted.blobs).await;
+        Ok(Some(deleted.objects))
     }
 
     async fn ready(&self) -> Result<()> {
@@ -159,23 +157,13 @@ impl domain::store::ObjectStore for EmbeddedStore {
         key: &str,
         range: &(dyn Fn(u64) -> Option<std::ops::Range<u64>> + Send + Sync),
     ) -> Result<Option<ObjectRead>> {
-        let (row, mut file) = match objects::open(self, bucket, key).await {
+        let whole_or = |size| Ok(range(size).unwrap_or(0..size));
+        let (row, _, body) = match objects::open(self, bucket, key, whole_or).await {
             Ok(found) => found,
             Err(err) if is_missing(&err) => return Ok(None),
             Err(err) => return Err(failure(err, bucket)),
         };
-        let size = u64::try_from(row.size).map_err(|e| Error::Store(e.to_string()))?;
-        let range = range(size);
-        let (start, length) = range
-            .as_ref()
-            .map_or((0, size), |r| (r.start, r.end - r.start));
-        file.seek(std::io::SeekFrom::Start(start))
-            .await
-            .map_err(|e| Error::Store(e.to_string()))?;
-        let body = tokio_util::io::ReaderStream::with_capacity(
-            tokio::io::AsyncReadExt::take(file, length),
-            objects::READ_CHUNK,
-        );
+        let range = range(u64::try_from(row.size).map_err(|e| Error::Store(e.to_string()))?);
         Ok(Some(ObjectRead {
             info: info(key, &row),
             range,

@@ -10,6 +10,7 @@ mod files;
 mod listing;
 mod multipart;
 mod objects;
+mod pieces;
 mod stored;
 
 pub use files::{Scratch, blob_path, objects_dir, remove_blobs, sweep_scratch};

@@ -1,6 +1,7 @@
 //! Multipart uploads of the embedded store: parts are blobs of their own until completion,
-//! which checks every part's ETag and order, concatenates them into one new blob, and commits
-//! the object with S3's multipart ETag (MD5 of the parts' MD5s, then `-N`).
+//! which checks every part's ETag and order and commits the object, made of the parts' blobs as
+//! they are ([`super::pieces`]: no second copy of the bytes), with S3's multipart ETag (MD5 of
+//! the parts' MD5s, then `-N`).
 
 use crate::store::answers::{check_key, current_only, db_error, parse_copy_range, timestamp};
 use futures_util::StreamExt;
@@ -12,10 +13,10 @@ use tokio_util::io::ReaderStream;
 
 use super::checksum::declared_by;
 use super::objects::{
-    Checks, NewObject, WriteCondition, commit, open, receive, write_blob, write_blob_unhashed,
+    Checks, Completion, NewObject, WriteCondition, commit, open, receive, write_blob,
 };
 use super::stored::{self, Stored, StoredChecksum, checksum_of, headers_of, set_checksum};
-use super::{EmbeddedStore, insert_error, io_error};
+use super::{EmbeddedStore, insert_error, io_error, pieces};
 use crate::store::{blob_path, remove_blobs};
 
 /// S3's smallest part, except for the last one.
@@ -219,17 +220,12 @@ pub(super) async fn upload_part_copy(
         ));
     };
     current_only(version_id.as_deref())?;
-    let (source, mut file) = open(store, src_bucket, src_key).await?;
-    let size = u64::try_from(source.size).map_err(io_error)?;
-    let range = match input.copy_source_range.as_deref() {
-        None => 0..size,
-        Some(text) => parse_copy_range(text, size)?,
+    let range_of = |size| match input.copy_source_range.as_deref() {
+        None => Ok(0..size),
+        Some(text) => parse_copy_range(text, size),
     };
-    tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(range.start))
-        .await
-        .map_err(io_error)?;
-    let part = tokio::io::AsyncReadExt::take(file, range.end - range.start);
-    let (blob, size, md5) = write_blob(store, ReaderStream::with_capacity(part, 64 * 1024)).await?;
+    let (_, _, part) = open(store, src_bucket, src_key, range_of).await?;
+    let (blob, size, md5) = write_blob(store, part).await?;
     let etag = hex::encode(md5);
     save_part(
         store,
@@ -341,39 +337,26 @@ pub(super) async fn complete(
         checksums.push(checksum.clone());
     }
 
-    // One stream over the parts' files, in order, into the object's blob.
-    let dir = store.objects_dir.clone();
-    let paths: Vec<_> = chosen
+    // The object is made of the parts' blobs as they are (one part: its blob), not a copy.
+    let parts: Vec<(&str, u64)> = chosen
         .iter()
-        .map(|(blob, ..)| blob_path(&dir, blob))
+        .map(|(blob, _, size)| (blob.as_str(), *size))
         .collect();
-    let body = futures_util::stream::iter(paths)
-        .then(|path| async move {
-            tokio::fs::File::open(path)
-                .await
-                .map(|file| ReaderStream::with_capacity(file, super::objects::READ_CHUNK))
-        })
-        .map(|opened| match opened {
-            Ok(stream) => stream.boxed(),
-            Err(err) => futures_util::stream::once(async move { Err(err) }).boxed(),
-        })
-        .flatten();
-    // A full-object checksum is computed on the way (the parts are read once).
-    let mut whole = stored::hasher_for(algorithm.as_ref().map_or("", |a| a.as_str()));
-    let body = futures_util::TryStreamExt::inspect_ok(body, |bytes| whole.update(bytes));
-    // A part file gone while read: another completion of this upload finished first.
-    let (blob, size) = match write_blob_unhashed(store, Box::pin(body)).await {
-        Ok(written) => written,
-        Err(err) => return ended_meanwhile(store, &input, err).await,
+    let blob = match parts.as_slice() {
+        [(only, _)] => (*only).to_owned(),
+        _ => pieces::new_name(),
     };
+    let size = parts.iter().map(|(_, size)| size).sum();
     if let Some(algorithm) = &algorithm {
-        let verdict = object_checksum(
-            store, &input, &chosen, checksums, algorithm, whole, &mut kept,
-        )
-        .await;
+        let verdict =
+            object_checksum(store, &input, &chosen, checksums, algorithm, &mut kept).await;
         if let Err(err) = verdict {
-            remove_blobs(&store.objects_dir, vec![blob]).await;
-            return Err(err);
+            return match err.code() {
+                // A part file gone while read: another completion of this upload finished
+                // first, or an abort did.
+                s3s::S3ErrorCode::InternalError => ended_meanwhile(store, &input, err).await,
+                _ => Err(err),
+            };
         }
     }
 
@@ -404,7 +387,10 @@ pub(super) async fn complete(
                 if_match: input.if_match.as_ref(),
                 if_none_match: input.if_none_match.as_ref(),
             },
-            completes: Some(&input.upload_id),
+            completes: Some(Completion {
+                upload: &input.upload_id,
+                parts: &parts,
+            }),
         },
     )
     .await;
@@ -427,37 +413,31 @@ pub(super) async fn complete(
 }
 
 /// The checksum of an object completed from an upload made with `algorithm`: of the whole
-/// object (`whole`, computed while the parts were joined) or composite (of the parts'
-/// checksums; a part copied from another object has its computed now). Kept in `kept` with the
-/// parts' checksums. This fails if: the completion declares another value (`BadDigest`).
+/// object (its parts read in order) or composite (of the parts' checksums; a part copied from
+/// another object has its computed now). Kept in `kept` with the parts' checksums. This fails
+/// if: the completion declares another value (`BadDigest`), or a part cannot be read
+/// (`InternalError`).
 async fn object_checksum(
     store: &EmbeddedStore,
     input: &CompleteMultipartUploadInput,
     chosen: &[(String, String, u64)],
     mut parts: Vec<Option<String>>,
     algorithm: &ChecksumAlgorithm,
-    whole: s3s::checksum::ChecksumHasher,
     kept: &mut Stored,
 ) -> S3Result<()> {
     let algorithm = algorithm.as_str();
     for ((blob, ..), part) in chosen.iter().zip(parts.iter_mut()) {
         if part.is_none() {
-            let file = tokio::fs::File::open(blob_path(&store.objects_dir, blob))
-                .await
-                .map_err(io_error)?;
-            let mut hasher = stored::hasher_for(algorithm);
-            let mut chunks = ReaderStream::with_capacity(file, super::objects::READ_CHUNK);
-            while let Some(chunk) = chunks.next().await {
-                hasher.update(&chunk.map_err(io_error)?);
-            }
-            *part = stored::value_of(&hasher.finalize(), algorithm);
+            *part = checksum_of_files(store, algorithm, &[blob]).await?;
         }
     }
     let parts: Vec<String> = parts.into_iter().flatten().collect();
     let value = if kept.checksum_type.as_deref() == Some(ChecksumType::COMPOSITE) {
         stored::composite(algorithm, &parts)?
     } else {
-        stored::value_of(&whole.finalize(), algorithm)
+        let blobs: Vec<&String> = chosen.iter().map(|(blob, ..)| blob).collect();
+        checksum_of_files(store, algorithm, &blobs)
+            .await?
             .ok_or_else(|| s3_error!(InternalError, "no checksum computed"))?
     };
     let declared = stored::value_of(&checksum_of!(input), algorithm);
@@ -473,6 +453,25 @@ async fn object_checksum(
     });
     kept.part_checksums = Some(parts);
     Ok(())
+}
+
+/// The `algorithm` checksum of the blobs' bytes, one after the other.
+async fn checksum_of_files(
+    store: &EmbeddedStore,
+    algorithm: &str,
+    blobs: &[&String],
+) -> S3Result<Option<String>> {
+    let mut hasher = stored::hasher_for(algorithm);
+    for blob in blobs {
+        let file = tokio::fs::File::open(blob_path(&store.objects_dir, blob))
+            .await
+            .map_err(io_error)?;
+        let mut chunks = ReaderStream::with_capacity(file, super::objects::READ_CHUNK);
+        while let Some(chunk) = chunks.next().await {
+            hasher.update(&chunk.map_err(io_error)?);
+        }
+    }
+    Ok(stored::value_of(&hasher.finalize(), algorithm))
 }
 
 /// How long a completed upload is remembered for a client retrying its completion.
@@ -525,18 +524,18 @@ async fn ended_meanwhile(
     }
 }
 
-/// Ends upload `id` as completed by the object `bucket`/`key` with `etag`, in the transaction
-/// that commits that object:
-/// remembers it ([`completed_before`]) and returns its parts' blobs for removal after the
-/// commit. `None`: the upload had already ended (completed or aborted meanwhile).
+/// Ends the upload `completion` names as completed by `object`, in the transaction that
+/// commits that object: remembers it ([`completed_before`]), makes the parts the object is
+/// made of its pieces, and returns the blobs of the parts it left out, for removal after the
+/// commit. `NoSuchUpload`: the upload had already ended (completed or aborted meanwhile);
+/// `InvalidPart`: a part was uploaded again meanwhile.
 pub(super) async fn finish(
     tx: &mut domain::db::Tx,
-    id: &str,
-    bucket: &str,
-    key: &str,
-    etag: &str,
-) -> S3Result<Option<Vec<String>>> {
-    let parts: Vec<String> =
+    completion: Completion<'_>,
+    object: &NewObject<'_>,
+) -> S3Result<Vec<String>> {
+    let id = completion.upload;
+    let uploaded: Vec<String> =
         sqlx::query_scalar("SELECT blob FROM multipart_parts WHERE upload_id = $1")
             .bind(id)
             .fetch_all(&mut **tx)
@@ -548,7 +547,24 @@ pub(super) async fn finish(
         .await
         .map_err(db_error)?;
     if ended.rows_affected() == 0 {
-        return Ok(None);
+        return Err(s3_error!(
+            NoSuchUpload,
+            "The specified upload does not exist."
+        ));
+    }
+    let used = |blob: &String| completion.parts.iter().any(|(part, _)| part == blob);
+    if completion
+        .parts
+        .iter()
+        .any(|(part, _)| !uploaded.iter().any(|blob| blob == part))
+    {
+        return Err(s3_error!(
+            InvalidPart,
+            "A part was uploaded again while the upload was being completed."
+        ));
+    }
+    if pieces::is_pieces(&object.blob) {
+        pieces::keep(tx, &object.blob, completion.parts).await?;
     }
     let now = domain::now_unix();
     sqlx::query("DELETE FROM multipart_completed WHERE completed_at < $1")
@@ -561,14 +577,14 @@ pub(super) async fn finish(
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
     )
     .bind(id)
-    .bind(bucket)
-    .bind(key)
-    .bind(etag)
+    .bind(object.bucket)
+    .bind(object.key)
+    .bind(&object.etag)
     .bind(now)
     .execute(&mut **tx)
     .await
     .map_err(db_error)?;
-    Ok(Some(parts))
+    Ok(uploaded.into_iter().filter(|blob| !used(blob)).collect())
 }
 
 /// Deletes an aborted upload's rows; returns its parts' blobs for removal. `NoSuchUpload` when

@@ -16,12 +16,11 @@ use md5::{Digest, Md5};
 use rand::Rng;
 use s3s::dto::*;
 use s3s::{S3Result, TrailingHeaders, s3_error};
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
-use tokio_util::io::ReaderStream;
+use tokio::io::AsyncWriteExt;
 
 use super::checksum::{Declared, declared_by};
 use super::stored::{self, Stored, headers_of, set_checksum, show};
-use super::{EmbeddedStore, insert_error, io_error};
+use super::{EmbeddedStore, insert_error, io_error, pieces};
 use crate::store::{blob_path, remove_blobs};
 
 /// One object's row.
@@ -71,7 +70,7 @@ impl Drop for TempBlob {
     }
 }
 
-fn new_blob_name() -> String {
+pub(super) fn new_blob_name() -> String {
     let bytes: [u8; 16] = rand::rng().random();
     hex::encode(bytes)
 }
@@ -79,36 +78,8 @@ fn new_blob_name() -> String {
 /// Streams `body` into a new blob file, durably. Returns the blob's name, size and MD5.
 pub(super) async fn write_blob<S, E>(
     store: &EmbeddedStore,
-    body: S,
-) -> S3Result<(String, u64, [u8; 16])>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: std::fmt::Display,
-{
-    let mut md5 = Md5::new();
-    let (name, size) = write_blob_seen(store, body, |chunk| md5.update(chunk)).await?;
-    Ok((name, size, md5.finalize().into()))
-}
-
-/// [`write_blob`] without the MD5: a completed multipart upload's bytes were hashed part by
-/// part as they came (hashing them again was half the CPU time of a multipart PUT).
-pub(super) async fn write_blob_unhashed<S, E>(
-    store: &EmbeddedStore,
-    body: S,
-) -> S3Result<(String, u64)>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: std::fmt::Display,
-{
-    write_blob_seen(store, body, |_| {}).await
-}
-
-/// Streams `body` into a new blob file, durably, showing each chunk to `seen`.
-async fn write_blob_seen<S, E>(
-    store: &EmbeddedStore,
     mut body: S,
-    mut seen: impl FnMut(&[u8]),
-) -> S3Result<(String, u64)>
+) -> S3Result<(String, u64, [u8; 16])>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
@@ -121,6 +92,7 @@ where
         file: Some(file),
     };
     let mut size: u64 = 0;
+    let mut md5 = Md5::new();
     let Some(file) = temp.file.as_mut() else {
         return Err(s3_error!(InternalError));
     };
@@ -132,7 +104,7 @@ where
                 "The request body ended before its declared end"
             )
         })?;
-        seen(&chunk);
+        md5.update(&chunk);
         size += chunk.len() as u64;
         file.write_all(&chunk).await.map_err(io_error)?;
     }
@@ -151,13 +123,15 @@ where
         .await
         .map_err(io_error)?
         .map_err(io_error)?;
-    Ok((name, size))
+    Ok((name, size, md5.finalize().into()))
 }
 
 /// What a new object's row holds besides its bytes.
 pub(super) struct NewObject<'a> {
     pub bucket: &'a str,
     pub key: &'a str,
+    /// Its blob, or for a completed multipart upload of several parts a name of its pieces
+    /// ([`super::pieces`]).
     pub blob: String,
     pub size: u64,
     pub etag: String,
@@ -169,7 +143,15 @@ pub(super) struct NewObject<'a> {
     pub condition: WriteCondition<'a>,
     /// The multipart upload this object completes: it ends in the same transaction, so that two
     /// completions (or a completion and an abort) racing each other make one object at most.
-    pub completes: Option<&'a str>,
+    pub completes: Option<Completion<'a>>,
+}
+
+/// The multipart upload an object completes, and the blobs of the parts it is made of, in
+/// order, with their sizes. Those blobs stay the upload's until the commit.
+#[derive(Clone, Copy)]
+pub(super) struct Completion<'a> {
+    pub upload: &'a str,
+    pub parts: &'a [(&'a str, u64)],
 }
 
 /// The conditions of a conditional write (PutObject, CompleteMultipartUpload, CopyObject).
@@ -211,9 +193,28 @@ fn precondition_failed() -> s3s::S3Error {
     )
 }
 
-/// Makes the object visible, replacing (and then removing) any previous version.
+/// Makes the object visible, replacing (and then removing) any previous version. If it fails,
+/// a new blob is removed; a completion's parts stay their upload's.
 pub(super) async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Result<()> {
-    let metadata = serde_json::to_string(&object.metadata.unwrap_or_default()).map_err(io_error)?;
+    let committed = commit_row(store, &object).await;
+    match committed {
+        Ok(leftovers) => {
+            remove_blobs(&store.objects_dir, leftovers).await;
+            Ok(())
+        }
+        Err(err) => {
+            if object.completes.is_none() {
+                remove_blobs(&store.objects_dir, vec![object.blob]).await;
+            }
+            Err(err)
+        }
+    }
+}
+
+/// [`commit`]'s transaction: returns the blobs to remove now that nothing names them.
+async fn commit_row(store: &EmbeddedStore, object: &NewObject<'_>) -> S3Result<Vec<String>> {
+    let metadata =
+        serde_json::to_string(&object.metadata.clone().unwrap_or_default()).map_err(io_error)?;
     let mut tx = domain::db::write_tx(&store.pool).await.map_err(db_error)?;
     let old: Option<(String, String)> =
         sqlx::query_as("SELECT blob, etag FROM objects WHERE bucket = $1 AND key = $2")
@@ -222,31 +223,15 @@ pub(super) async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Re
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_error)?;
-    if let Err(err) = object
+    object
         .condition
-        .check(old.as_ref().map(|(_, etag)| etag.as_str()))
-    {
-        drop(tx);
-        remove_blobs(&store.objects_dir, vec![object.blob]).await;
-        return Err(err);
+        .check(old.as_ref().map(|(_, etag)| etag.as_str()))?;
+    let mut leftovers = super::pieces::release(&mut tx, old.map(|(blob, _)| blob)).await?;
+    if let Some(completion) = object.completes {
+        let unused = super::multipart::finish(&mut tx, completion, object).await?;
+        leftovers.extend(unused);
     }
-    let mut leftovers: Vec<String> = old.into_iter().map(|(blob, _)| blob).collect();
-    if let Some(upload) = object.completes {
-        match super::multipart::finish(&mut tx, upload, object.bucket, object.key, &object.etag)
-            .await?
-        {
-            Some(parts) => leftovers.extend(parts),
-            None => {
-                drop(tx);
-                remove_blobs(&store.objects_dir, vec![object.blob]).await;
-                return Err(s3_error!(
-                    NoSuchUpload,
-                    "The specified upload does not exist."
-                ));
-            }
-        }
-    }
-    let written = sqlx::query(
+    sqlx::query(
         "INSERT INTO objects
              (bucket, key, blob, size, etag, content_type, metadata, last_modified, stored)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -265,14 +250,10 @@ pub(super) async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Re
     .bind(domain::now_unix())
     .bind(object.stored.to_json())
     .execute(&mut *tx)
-    .await;
-    if let Err(err) = written {
-        remove_blobs(&store.objects_dir, vec![object.blob]).await;
-        return Err(insert_error(err, s3_error!(NoSuchBucket)));
-    }
+    .await
+    .map_err(|err| insert_error(err, s3_error!(NoSuchBucket)))?;
     tx.commit().await.map_err(db_error)?;
-    remove_blobs(&store.objects_dir, leftovers).await;
-    Ok(())
+    Ok(leftovers)
 }
 
 pub(super) async fn put(
@@ -510,19 +491,29 @@ fn part_range(
     Ok((start..start + sizes[index], count))
 }
 
-/// An object's row and its open blob. A request racing an overwrite or a delete may read the
-/// row and then find its blob already removed: the row is read again, so that the answer is the
-/// old object, the new one, or `NoSuchKey` — never an error of ours.
+/// An object's row and the bytes `range_of(size)` of it, opened. A request racing an overwrite
+/// or a delete may read the row and then find its blob already removed: the row is read again,
+/// so that the answer is the old object, the new one, or `NoSuchKey` — never an error of ours.
 pub(super) async fn open(
     store: &EmbeddedStore,
     bucket: &str,
     key: &str,
-) -> S3Result<(ObjectRow, tokio::fs::File)> {
+    range_of: impl Fn(u64) -> S3Result<std::ops::Range<u64>>,
+) -> S3Result<(
+    ObjectRow,
+    std::ops::Range<u64>,
+    impl Stream<Item = std::io::Result<Bytes>> + Send + Sync + 'static,
+)> {
     let mut tries = 0;
     loop {
         let row = row(store, bucket, key).await?;
-        match tokio::fs::File::open(blob_path(&store.objects_dir, &row.blob)).await {
-            Ok(file) => return Ok((row, file)),
+        let range = range_of(u64::try_from(row.size).map_err(io_error)?)?;
+        let opened = match pieces::files(store, &row).await {
+            Ok(files) => pieces::open(files, range.clone()).await,
+            Err(err) => Err(err),
+        };
+        match opened {
+            Ok(body) => return Ok((row, range, body)),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound && tries < 5 => tries += 1,
             Err(err) => return Err(io_error(err)),
         }
@@ -566,7 +557,7 @@ pub(super) async fn get(store: &EmbeddedStore, input: GetObjectInput) -> S3Resul
         let length = range.end - range.start;
         let read = match whole {
             Some(bytes) if bytes.len() as u64 == size => Ok(small_body(&bytes, range)),
-            _ => read_body(blob_path(&store.objects_dir, &row.blob), range).await,
+            _ => read_body(store, &row, range).await,
         };
         let body = match read {
             Ok(body) => body,
@@ -642,12 +633,17 @@ fn small_body(bytes: &Bytes, range: std::ops::Range<u64>) -> StreamingBlob {
     }))
 }
 
-/// The bytes `range` of the blob at `path`, as a GET's body. Up to [`SMALL_READ`] they are
-/// read in one blocking task (open, seek, read: one hop to the blocking pool, one buffer of
-/// their size); larger ones stream in [`READ_CHUNK`]s.
-async fn read_body(path: PathBuf, range: std::ops::Range<u64>) -> std::io::Result<StreamingBlob> {
+/// The bytes `range` of the object `row`, as a GET's body. Up to [`SMALL_READ`] of one blob
+/// they are read in one blocking task (open, seek, read: one hop to the blocking pool, one
+/// buffer of their size); larger ones, and objects made of pieces, stream in [`READ_CHUNK`]s.
+async fn read_body(
+    store: &EmbeddedStore,
+    row: &ObjectRow,
+    range: std::ops::Range<u64>,
+) -> std::io::Result<StreamingBlob> {
     let length = range.end - range.start;
-    if length <= SMALL_READ {
+    if length <= SMALL_READ && !pieces::is_pieces(&row.blob) {
+        let path = blob_path(&store.objects_dir, &row.blob);
         let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Bytes> {
             use std::io::{Read as _, Seek as _};
             let mut file = std::fs::File::open(&path)?;
@@ -660,12 +656,8 @@ async fn read_body(path: PathBuf, range: std::ops::Range<u64>) -> std::io::Resul
         .map_err(std::io::Error::other)??;
         return Ok(small_body(&bytes, 0..length));
     }
-    let mut file = tokio::fs::File::open(&path).await?;
-    file.seek(std::io::SeekFrom::Start(range.start)).await?;
-    Ok(StreamingBlob::wrap(ReaderStream::with_capacity(
-        tokio::io::AsyncReadExt::take(file, length),
-        READ_CHUNK,
-    )))
+    let body = pieces::open(pieces::files(store, row).await?, range).await?;
+    Ok(StreamingBlob::wrap(body))
 }
 
 /// The largest GET body read whole, in one blocking task (see [`read_body`]).
@@ -801,8 +793,9 @@ pub(super) async fn delete(store: &EmbeddedStore, bucket: &str, key: &str) -> S3
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_error)?;
+    let blobs = pieces::release(&mut tx, blob).await?;
     tx.commit().await.map_err(db_error)?;
-    remove_blobs(&store.objects_dir, blob.into_iter().collect()).await;
+    remove_blobs(&store.objects_dir, blobs).await;
     Ok(())
 }
 
@@ -849,7 +842,7 @@ pub(super) async fn copy(
     current_only(version_id.as_deref())?;
     check_key(&input.key)?;
     store.require_bucket(&input.bucket).await?;
-    let (source, file) = open(store, src_bucket, src_key).await?;
+    let (source, _, body) = open(store, src_bucket, src_key, |size| Ok(0..size)).await?;
     // The source's conditions: any that does not hold fails the copy with 412, as in S3.
     Conditions {
         if_match: input.copy_source_if_match.as_ref(),
@@ -894,7 +887,7 @@ pub(super) async fn copy(
     // A copy is one part, whatever the source was; its checksum is the source's (same bytes).
     stored.parts = None;
     stored.checksum = Stored::read(&source.stored).checksum;
-    let (blob, size, md5) = write_blob(store, ReaderStream::with_capacity(file, 64 * 1024)).await?;
+    let (blob, size, md5) = write_blob(store, body).await?;
     let etag = hex::encode(md5);
     commit(
         store,
@@ -925,8 +918,8 @@ pub(super) async fn copy(
     })
 }
 
-/// Removes what interrupted writes left: everything in `tmp/`, and blob files that no object
-/// or multipart part refers to. `serve` runs it in the background once it listens: it removes
+/// Removes what interrupted writes left: everything in `tmp/`, and blob files that no object,
+/// object's piece or multipart part refers to. `serve` runs it in the background once it listens: it removes
 /// only blobs old enough that no write in flight can be about to name them ([`SWEEP_MIN_AGE`]).
 pub async fn sweep_orphans(pool: &domain::db::Pool, objects_dir: &Path) -> anyhow::Result<usize> {
     sweep_orphans_older_than(pool, objects_dir, SWEEP_MIN_AGE).await
@@ -934,8 +927,10 @@ pub async fn sweep_orphans(pool: &domain::db::Pool, objects_dir: &Path) -> anyho
 
 /// How old a blob no row refers to must be before the sweep removes it: another instance on the
 /// same data dir (or this one, serving while the sweep runs) may have renamed a blob into place
-/// and be about to commit its row right now. A row never comes to name an older blob: every
-/// write, copy and completion makes a new one. (Uploads being received are in scratch
+/// and be about to commit its row right now. A row never comes to name an older blob that no
+/// row named: every write and copy makes a new one, and a completion moves its parts' blobs
+/// from their rows to the object's pieces in one transaction, which the sweep's one query per
+/// shard sees before or after. (Uploads being received are in scratch
 /// directories, swept only when their process is gone: [`crate::store::Scratch`].)
 pub const SWEEP_MIN_AGE: std::time::Duration = std::time::Duration::from_secs(600);
 
@@ -976,7 +971,8 @@ pub async fn sweep_orphans_older_than(
         };
         let known: std::collections::HashSet<String> = sqlx::query_scalar(
             "SELECT blob FROM objects WHERE blob >= $1 AND blob < $2
-             UNION ALL SELECT blob FROM multipart_parts WHERE blob >= $1 AND blob < $2",
+             UNION ALL SELECT blob FROM multipart_parts WHERE blob >= $1 AND blob < $2
+             UNION ALL SELECT blob FROM object_pieces WHERE blob >= $1 AND blob < $2",
         )
         .bind(&prefix)
         .bind(format!("{prefix}\u{10FFFF}"))
