@@ -11,7 +11,8 @@ Cases (numbered as in the benchmark issue):
   2. pre-signed GET of a 64 MiB object, 4 connections
   3. SigV4 header-signed GET of a 4 KiB object (an IAM user's request)
   4. PUT of 64 MiB by multipart with boto3 (8 MiB parts, 4 at once), against `dd` writing the
-     same bytes into the data dir's file system with fsync
+     same bytes into the data dir's file system with fsync; 4b. the CompleteMultipartUpload of a
+     1 GiB upload (128 parts of 8 MiB), alone
   5. ListObjectsV2 pages of 1,000 keys in a bucket of 1,000,000 objects (bucketshare only: the
      objects are index rows inserted straight into its database; filling a peer with a million
      objects through S3 takes longer than this whole run)
@@ -22,6 +23,7 @@ proxy hop.
 """
 
 import argparse
+import concurrent.futures
 import datetime
 import sqlite3
 import statistics
@@ -344,6 +346,30 @@ def put_multipart(client, bucket, path, pid, runs=5):
             "p50_ms": statistics.median(times) * 1000, "p99_ms": max(times) * 1000}
 
 
+def complete_time(client, bucket, path, runs=3):
+    """Case 4b: a 1 GiB upload of 8 MiB parts (sent 4 at once, as boto3 does); the median time
+    its CompleteMultipartUpload alone takes, once every part is in."""
+    times = []
+    for i in range(runs):
+        key = f"complete-{i}.bin"
+        upload = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+
+        def send(number):
+            with open(path, "rb") as f:
+                f.seek((number - 1) * 8 * MIB)
+                body = f.read(8 * MIB)
+            out = client.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=number, Body=body)
+            return {"PartNumber": number, "ETag": out["ETag"]}
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            parts = list(pool.map(send, range(1, os.path.getsize(path) // (8 * MIB) + 1)))
+        started = time.monotonic()
+        client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload,
+                                         MultipartUpload={"Parts": parts})
+        times.append(time.monotonic() - started)
+        client.delete_object(Bucket=bucket, Key=key)
+    return {"p50_ms": statistics.median(times) * 1000, "p99_ms": max(times) * 1000}
+
+
 def dd_write(src, directory, runs=5):
     """The same bytes written with dd into `directory` and fsynced: the disk's own pace."""
     times = []
@@ -458,6 +484,10 @@ def main():
     d4.update(case="4 multipart PUT 64 MiB", server="dd (fsync) into the data dir", connections=1)
     rows.append(d4)
     p4 = put("s3s-fs", peer.s3, peer.proc.pid) if peer else None
+    print("  case 4b: completing a 1 GiB upload …", flush=True)
+    c4b = complete_time(s3, "bench", os.path.join(files, "huge.bin"))
+    c4b.update(case="4b CompleteMultipartUpload of 1 GiB (128 parts)", server="bucketshare", connections=1)
+    rows.append(c4b)
     if peer:
         peer.stop()
 
@@ -541,6 +571,7 @@ def main():
             "case 3 vs s3s-fs": c3["req_per_s"] / p3["req_per_s"],
         } if peer else {}),
         "case 4 vs dd": c4["mb_per_s"] / d4["mb_per_s"],
+        "case 4b completing 1 GiB (ms)": c4b["p50_ms"],
         **({"case 4 vs s3s-fs": c4["mb_per_s"] / p4["mb_per_s"]} if peer else {}),
         **({
             "case 1 vs garage": c1["req_per_s"] / g1["req_per_s"],
