@@ -15,6 +15,17 @@ pub fn blob_path(objects_dir: &Path, name: &str) -> PathBuf {
     objects_dir.join("blobs").join(shard).join(name)
 }
 
+/// A new blob's name: random, never derived from an object's key.
+pub(super) fn new_blob_name() -> String {
+    use rand::Rng;
+    let bytes: [u8; 16] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+/// How much of a blob a GET reads at a time: fewer, larger chunks cost less per byte on the way
+/// out (64 KiB chunks held a 64 MiB download to 0.66× nginx's rate).
+pub const READ_CHUNK: usize = 512 * 1024;
+
 /// Removes blobs whose rows are already gone. A blob that cannot be removed is logged and
 /// left for the orphan sweep at the next start.
 pub async fn remove_blobs(objects_dir: &Path, blobs: Vec<String>) {

@@ -466,7 +466,7 @@ async fn checksum_of_files(
         let file = tokio::fs::File::open(blob_path(&store.objects_dir, blob))
             .await
             .map_err(io_error)?;
-        let mut chunks = ReaderStream::with_capacity(file, super::objects::READ_CHUNK);
+        let mut chunks = ReaderStream::with_capacity(file, super::files::READ_CHUNK);
         while let Some(chunk) = chunks.next().await {
             hasher.update(&chunk.map_err(io_error)?);
         }

@@ -13,12 +13,12 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use md5::{Digest, Md5};
-use rand::Rng;
 use s3s::dto::*;
 use s3s::{S3Result, TrailingHeaders, s3_error};
 use tokio::io::AsyncWriteExt;
 
 use super::checksum::{Declared, declared_by};
+use super::files::new_blob_name;
 use super::stored::{self, Stored, headers_of, set_checksum, show};
 use super::{EmbeddedStore, insert_error, io_error, pieces};
 use crate::store::{blob_path, remove_blobs};
@@ -68,11 +68,6 @@ impl Drop for TempBlob {
             let _ = std::fs::remove_file(&self.path);
         }
     }
-}
-
-pub(super) fn new_blob_name() -> String {
-    let bytes: [u8; 16] = rand::rng().random();
-    hex::encode(bytes)
 }
 
 /// Streams `body` into a new blob file, durably. Returns the blob's name, size and MD5.
@@ -519,7 +514,7 @@ pub(super) async fn open(
     loop {
         let row = row(store, bucket, key).await?;
         let range = range_of(u64::try_from(row.size).map_err(io_error)?)?;
-        let opened = match pieces::files(store, &row).await {
+        let opened = match pieces::files(store, &row.blob, row.size).await {
             Ok(files) => pieces::open(files, range.clone()).await,
             Err(err) => Err(err),
         };
@@ -646,7 +641,7 @@ fn small_body(bytes: &Bytes, range: std::ops::Range<u64>) -> StreamingBlob {
 
 /// The bytes `range` of the object `row`, as a GET's body. Up to [`SMALL_READ`] of one blob
 /// they are read in one blocking task (open, seek, read: one hop to the blocking pool, one
-/// buffer of their size); larger ones, and objects made of pieces, stream in [`READ_CHUNK`]s.
+/// buffer of their size); larger ones, and objects made of pieces, stream in [`READ_CHUNK`](super::files::READ_CHUNK)s.
 async fn read_body(
     store: &EmbeddedStore,
     row: &ObjectRow,
@@ -667,7 +662,7 @@ async fn read_body(
         .map_err(std::io::Error::other)??;
         return Ok(small_body(&bytes, 0..length));
     }
-    let body = pieces::open(pieces::files(store, row).await?, range).await?;
+    let body = pieces::open(pieces::files(store, &row.blob, row.size).await?, range).await?;
     Ok(StreamingBlob::wrap(body))
 }
 
@@ -677,10 +672,6 @@ const SMALL_READ: u64 = 256 * 1024;
 fn is_enabled(mode: Option<&ChecksumMode>) -> bool {
     mode.is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
 }
-
-/// How much of a blob a GET reads at a time: fewer, larger chunks cost less per byte on the way
-/// out (64 KiB chunks held a 64 MiB download to 0.66× nginx's rate).
-pub(super) const READ_CHUNK: usize = 512 * 1024;
 
 pub(super) async fn head(
     store: &EmbeddedStore,

@@ -17,7 +17,7 @@ use s3s::S3Result;
 use tokio_util::io::ReaderStream;
 
 use super::EmbeddedStore;
-use super::objects::{ObjectRow, READ_CHUNK};
+use super::files::{READ_CHUNK, new_blob_name};
 use crate::store::answers::db_error;
 use crate::store::blob_path;
 
@@ -31,7 +31,7 @@ pub(super) fn is_pieces(name: &str) -> bool {
 
 /// A new name for an object's pieces.
 pub(super) fn new_name() -> String {
-    format!("{}{SUFFIX}", super::objects::new_blob_name())
+    format!("{}{SUFFIX}", new_blob_name())
 }
 
 /// Records `blobs` (with their sizes), in order, as the pieces of `name`.
@@ -78,19 +78,21 @@ pub(super) async fn release(
     Ok(blobs)
 }
 
-/// The files of the object `row`, in order, with their sizes. `NotFound` when its pieces are
-/// gone: the object was replaced or deleted since its row was read.
+/// The files of the object whose row names `blob` and `size`, in order, with their sizes.
+/// `NotFound` when its pieces are gone: the object was replaced or deleted since its row was
+/// read.
 pub(super) async fn files(
     store: &EmbeddedStore,
-    row: &ObjectRow,
+    blob: &str,
+    size: i64,
 ) -> std::io::Result<Vec<(PathBuf, u64)>> {
-    let size = u64::try_from(row.size).map_err(std::io::Error::other)?;
-    if !is_pieces(&row.blob) {
-        return Ok(vec![(blob_path(&store.objects_dir, &row.blob), size)]);
+    let size = u64::try_from(size).map_err(std::io::Error::other)?;
+    if !is_pieces(blob) {
+        return Ok(vec![(blob_path(&store.objects_dir, blob), size)]);
     }
     let pieces: Vec<(String, i64)> =
         sqlx::query_as("SELECT blob, size FROM object_pieces WHERE object = $1 ORDER BY number")
-            .bind(&row.blob)
+            .bind(blob)
             .fetch_all(&store.pool)
             .await
             .map_err(std::io::Error::other)?;
