@@ -34,6 +34,7 @@ port=$(free_port)
 export BLACKBOX_SKIP_MANY="run with the embedded store only (it measures bucketshare's memory)"
 # Tests the upstream engine cannot pass for its own reasons, with the reason.
 skip=(--skip the_store_refuses_bad_digests_and_keeps_keys_inside) # embedded store's files
+skip+=(--skip a_completed_upload_is_its_parts_without_a_second_copy) # embedded store's pieces
 # How completions and aborts race is the engine's own in front of an upstream store.
 skip+=(--skip racing_completions_and_aborts_make_one_object_at_most)
 case "$server" in
