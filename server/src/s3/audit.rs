@@ -28,6 +28,8 @@ use domain::audit::{MAX_HEADER_CHARS, MAX_KEY_CHARS, clean};
 const QUEUE: usize = 16_384;
 /// Events written per transaction at most.
 const BATCH: usize = 1_024;
+/// How long the writer gathers events after the first of a batch.
+const GATHER: Duration = Duration::from_millis(5);
 
 /// The sending side of the audit queue.
 #[derive(Clone)]
@@ -74,6 +76,17 @@ impl AuditLog {
             let mut batch = Vec::with_capacity(BATCH);
             let metrics = domain::metrics::get();
             while rx.recv_many(&mut batch, BATCH).await > 0 {
+                // A busy endpoint's events (more than one waiting) are written a few
+                // milliseconds' worth at a time: a batch costs a handful of statements however
+                // many events it holds. A lone event is written at once.
+                if batch.len() > 1 && batch.len() < BATCH {
+                    tokio::time::sleep(GATHER).await;
+                    while batch.len() < BATCH
+                        && let Ok(event) = rx.try_recv()
+                    {
+                        batch.push(event);
+                    }
+                }
                 metrics
                     .audit_queue
                     .set(i64::try_from(rx.len()).unwrap_or(i64::MAX));

@@ -1197,6 +1197,80 @@ async fn a_completed_upload_is_its_parts_without_a_second_copy() -> TestResult {
     Ok(())
 }
 
+/// Request events are stored field by field, in order, whatever their text (the writer sends a
+/// batch as one JSON array); an event that names only an access key is recorded as its user's.
+#[tokio::test]
+async fn request_events_keep_every_field_in_order() -> TestResult {
+    use domain::audit::{ActorKind, Outcome, RequestEvent};
+    let env = S3Env::start().await;
+    let alice = env.user("alice", true).await;
+    let keys = [
+        "日本/ü 🎉.txt",
+        "quote\"s 'and' \\back\\slash",
+        "{\"at\": [1, 2], \"key\": null}",
+        "percent%20and+plus",
+        "",
+    ];
+    let events: Vec<RequestEvent> = (0_i64..)
+        .zip(keys)
+        .map(|(i, key)| RequestEvent {
+            at: 1_000 + i,
+            kind: Some(ActorKind::User),
+            access_key_id: Some(alice.id.clone()),
+            operation: "GetObject".to_owned(),
+            bucket: Some("events".to_owned()),
+            key: Some(key.to_owned()),
+            outcome: Some(Outcome::Failed),
+            status: 500 + u16::try_from(i).unwrap_or(0),
+            error_code: (i == 1).then(|| "InternalError".to_owned()),
+            bytes_sent: u64::MAX,
+            client_ip: Some("::1".to_owned()),
+            user_agent: Some(format!("agent/{i}")),
+            request_id: Some(format!("R{i}")),
+            ..Default::default()
+        })
+        .collect();
+    domain::audit::write_requests(&env.pool, &events, true).await?;
+    type Row = (
+        i64,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        i64,
+        Option<String>,
+        i64,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT at, actor_kind, actor, object_key, outcome, status, error_code, bytes_sent,
+                user_agent, request_id
+         FROM audit_events WHERE bucket = 'events' ORDER BY id",
+    )
+    .fetch_all(&env.pool)
+    .await?;
+    let expected: Vec<Row> = (0_i64..)
+        .zip(keys)
+        .map(|(i, key)| {
+            (
+                1_000 + i,
+                "user".to_owned(),
+                Some("alice".to_owned()),
+                Some(key.to_owned()),
+                "failed".to_owned(),
+                500 + i,
+                (i == 1).then(|| "InternalError".to_owned()),
+                i64::MAX,
+                Some(format!("agent/{i}")),
+                Some(format!("R{i}")),
+            )
+        })
+        .collect();
+    assert_eq!(rows, expected);
+    Ok(())
+}
+
 #[tokio::test]
 async fn declared_checksums_are_verified_before_objects_appear() -> TestResult {
     use aws_sdk_s3::types::ChecksumAlgorithm;
