@@ -526,12 +526,12 @@ cli bucket delete team >/dev/null 2>"$work/err" && fail "deleted a non-empty buc
 grep -q "use --force" "$work/err" || fail "unclear refusal: $(cat "$work/err")"
 ok "bucket delete refuses a non-empty bucket"
 if [ "$embedded" = yes ]; then
-  # The blobs the bucket's rows name. (The kill -9 above may also have left a blob renamed into
+  # The blobs the bucket's rows name, its objects' pieces included. (The kill -9 above may also have left a blob renamed into
   # place whose row never committed: no row names it, and the start sweep removes it once it is
   # old enough, so it is not the bucket's to remove.)
   "$TOOLS_DIR/venv/bin/python" -c 'import sqlite3,sys
 db = sqlite3.connect(sys.argv[1])
-for (blob,) in db.execute("SELECT blob FROM objects WHERE bucket = ? UNION ALL SELECT p.blob FROM multipart_parts p JOIN multipart_uploads u ON u.id = p.upload_id WHERE u.bucket = ?", ("team", "team")):
+for (blob,) in db.execute("SELECT blob FROM objects WHERE bucket = ? UNION ALL SELECT p.blob FROM multipart_parts p JOIN multipart_uploads u ON u.id = p.upload_id WHERE u.bucket = ? UNION ALL SELECT p.blob FROM object_pieces p JOIN objects o ON o.blob = p.object WHERE o.bucket = ?", ("team", "team", "team")):
     print(blob)' "$data/bucketshare.db" >"$work/team-blobs" || fail "reading the bucket's blobs"
   [ -s "$work/team-blobs" ] || fail "the bucket names no blob before its deletion"
 fi

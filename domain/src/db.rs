@@ -17,6 +17,7 @@ pub struct Tx {
     /// An admin action was recorded in it ([`Tx::mark_changed`]): its commit tells this
     /// process's views ([`local_changes`]).
     changed: bool,
+    backend: Backend,
 }
 
 /// Admin changes this process committed since it started: the S3 endpoint's view of keys,
@@ -91,6 +92,11 @@ impl Tx {
         Ok(())
     }
 
+    /// The database this transaction writes to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// Notes that this transaction changes what someone may do (every admin action does).
     pub fn mark_changed(&mut self) {
         self.changed = true;
@@ -160,6 +166,7 @@ pub async fn write_tx(pool: &Pool) -> sqlx::Result<Tx> {
                 tx,
                 _turn: Some(turn),
                 changed: false,
+                backend: Backend::Sqlite,
             })
         }
         Backend::Postgres => {
@@ -172,6 +179,7 @@ pub async fn write_tx(pool: &Pool) -> sqlx::Result<Tx> {
                 tx,
                 _turn: None,
                 changed: false,
+                backend: Backend::Postgres,
             })
         }
     }

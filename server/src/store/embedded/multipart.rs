@@ -347,6 +347,12 @@ pub(super) async fn complete(
         _ => pieces::new_name(),
     };
     let size = parts.iter().map(|(_, size)| size).sum();
+    // The object will name these files: each must be there, whole. A file gone: another
+    // completion (its pieces now) or an abort (gone) ended the upload meanwhile, or the disk
+    // lost it.
+    if let Err(err) = check_files(store, &chosen).await {
+        return ended_meanwhile(store, &input, err).await;
+    }
     if let Some(algorithm) = &algorithm {
         let verdict =
             object_checksum(store, &input, &chosen, checksums, algorithm, &mut kept).await;
@@ -455,6 +461,29 @@ async fn object_checksum(
     Ok(())
 }
 
+/// Fails (`InternalError`, logged) unless every chosen part's blob is on disk with its size.
+async fn check_files(store: &EmbeddedStore, chosen: &[(String, String, u64)]) -> S3Result<()> {
+    let files: Vec<_> = chosen
+        .iter()
+        .map(|(blob, _, size)| (blob_path(&store.objects_dir, blob), *size))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        for (path, size) in files {
+            let found = std::fs::metadata(&path)?.len();
+            if found != size {
+                return Err(std::io::Error::other(format!(
+                    "{} holds {found} bytes, not {size}",
+                    path.display()
+                )));
+            }
+        }
+        Ok(())
+    })
+    .await
+    .map_err(io_error)?
+    .map_err(io_error)
+}
+
 /// The `algorithm` checksum of the blobs' bytes, one after the other.
 async fn checksum_of_files(
     store: &EmbeddedStore,
@@ -552,12 +581,11 @@ pub(super) async fn finish(
             "The specified upload does not exist."
         ));
     }
-    let used = |blob: &String| completion.parts.iter().any(|(part, _)| part == blob);
-    if completion
-        .parts
-        .iter()
-        .any(|(part, _)| !uploaded.iter().any(|blob| blob == part))
-    {
+    let used: std::collections::HashSet<&str> =
+        completion.parts.iter().map(|(part, _)| *part).collect();
+    let uploaded_set: std::collections::HashSet<&str> =
+        uploaded.iter().map(String::as_str).collect();
+    if !used.is_subset(&uploaded_set) {
         return Err(s3_error!(
             InvalidPart,
             "A part was uploaded again while the upload was being completed."
@@ -584,7 +612,11 @@ pub(super) async fn finish(
     .execute(&mut **tx)
     .await
     .map_err(db_error)?;
-    Ok(uploaded.into_iter().filter(|blob| !used(blob)).collect())
+    Ok(uploaded
+        .iter()
+        .filter(|blob| !used.contains(blob.as_str()))
+        .cloned()
+        .collect())
 }
 
 /// Deletes an aborted upload's rows; returns its parts' blobs for removal. `NoSuchUpload` when

@@ -199,12 +199,14 @@ fn precondition_failed() -> s3s::S3Error {
     )
 }
 
-/// Makes the object visible, replacing (and then removing) any previous version. If it fails,
-/// a new blob is removed; a completion's parts stay their upload's.
+/// Makes the object visible, replacing (and then removing) any previous version. If it fails
+/// before the commit, a new blob is removed (a completion's parts stay their upload's); if the
+/// commit itself fails, the blob stays: the database may have committed all the same (a
+/// connection lost in the answer), and an orphan is the sweep's to remove.
 pub(super) async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Result<()> {
-    let committed = commit_row(store, &object).await;
-    match committed {
-        Ok(leftovers) => {
+    match write_row(store, &object).await {
+        Ok((tx, leftovers)) => {
+            tx.commit().await.map_err(db_error)?;
             remove_blobs(&store.objects_dir, leftovers).await;
             Ok(())
         }
@@ -217,8 +219,11 @@ pub(super) async fn commit(store: &EmbeddedStore, object: NewObject<'_>) -> S3Re
     }
 }
 
-/// [`commit`]'s transaction: returns the blobs to remove now that nothing names them.
-async fn commit_row(store: &EmbeddedStore, object: &NewObject<'_>) -> S3Result<Vec<String>> {
+/// [`commit`]'s transaction, to commit: with the blobs to remove once nothing names them.
+async fn write_row(
+    store: &EmbeddedStore,
+    object: &NewObject<'_>,
+) -> S3Result<(domain::db::Tx, Vec<String>)> {
     let metadata =
         serde_json::to_string(&object.metadata.clone().unwrap_or_default()).map_err(io_error)?;
     let mut tx = domain::db::write_tx(&store.pool).await.map_err(db_error)?;
@@ -258,8 +263,7 @@ async fn commit_row(store: &EmbeddedStore, object: &NewObject<'_>) -> S3Result<V
     .execute(&mut *tx)
     .await
     .map_err(|err| insert_error(err, s3_error!(NoSuchBucket)))?;
-    tx.commit().await.map_err(db_error)?;
-    Ok(leftovers)
+    Ok((tx, leftovers))
 }
 
 pub(super) async fn put(
@@ -505,11 +509,7 @@ pub(super) async fn open(
     bucket: &str,
     key: &str,
     range_of: impl Fn(u64) -> S3Result<std::ops::Range<u64>>,
-) -> S3Result<(
-    ObjectRow,
-    std::ops::Range<u64>,
-    impl Stream<Item = std::io::Result<Bytes>> + Send + Sync + 'static,
-)> {
+) -> S3Result<(ObjectRow, std::ops::Range<u64>, pieces::Body)> {
     let mut tries = 0;
     loop {
         let row = row(store, bucket, key).await?;
