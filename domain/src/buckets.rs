@@ -181,14 +181,23 @@ pub async fn delete(pool: &Pool, name: &str, force: bool, by: &Origin) -> Result
         .bind(name)
         .execute(&mut *tx)
         .await?;
-    // Objects made of pieces (completed multipart uploads) name them there.
-    let pieces: Vec<String> = sqlx::query_scalar(
+    // Objects made of pieces (completed multipart uploads) name them there; the names of
+    // pieces have no file of their own.
+    let pieces: Vec<(String, String)> = sqlx::query_as(
         "DELETE FROM object_pieces WHERE object IN (SELECT blob FROM objects WHERE bucket = $1)
-         RETURNING blob",
+         RETURNING object, blob",
     )
     .bind(name)
     .fetch_all(&mut *tx)
     .await?;
+    let named: std::collections::HashSet<&str> =
+        pieces.iter().map(|(object, _)| object.as_str()).collect();
+    let files: Vec<String> = blobs
+        .iter()
+        .filter(|blob| !named.contains(blob.as_str()))
+        .cloned()
+        .chain(pieces.iter().map(|(_, blob)| blob.clone()))
+        .collect();
     sqlx::query("DELETE FROM objects WHERE bucket = $1")
         .bind(name)
         .execute(&mut *tx)
@@ -218,7 +227,7 @@ pub async fn delete(pool: &Pool, name: &str, force: bool, by: &Origin) -> Result
     tx.commit().await?;
     Ok(Deleted {
         objects: blobs.len(),
-        blobs: blobs.into_iter().chain(pieces).chain(parts).collect(),
+        blobs: files.into_iter().chain(parts).collect(),
     })
 }
 

@@ -250,7 +250,7 @@ pub async fn write_requests(pool: &Pool, events: &[RequestEvent], store: bool) -
     let mut tx = crate::db::write_tx(pool).await?;
     let routes = webhooks::Routes::load(&mut tx).await?;
     if store && !events.is_empty() {
-        insert_requests(&mut tx, crate::db::Backend::of(pool), events).await?;
+        insert_requests(&mut tx, events).await?;
     }
     // What the links' webhooks hear, whether the audit keeps the requests or not.
     for event in events.iter().filter(|_| !routes.is_empty()) {
@@ -296,37 +296,50 @@ pub async fn write_requests(pool: &Pool, events: &[RequestEvent], store: bool) -
 /// the database unpacks into rows. A statement per event was a round trip to the database's
 /// connection each (two thread switches on SQLite), most of the writer's time; and a statement
 /// of many rows of bound values costs SQLite time quadratic in their number.
-async fn insert_requests(
-    tx: &mut crate::db::Tx,
-    backend: crate::db::Backend,
-    events: &[RequestEvent],
-) -> Result<()> {
+async fn insert_requests(tx: &mut crate::db::Tx, events: &[RequestEvent]) -> Result<()> {
+    /// An event as the statement reads it.
+    #[derive(Serialize)]
+    struct Row<'a> {
+        at: i64,
+        kind: &'static str,
+        user: Option<String>,
+        key_id: Option<String>,
+        link: Option<&'a str>,
+        action: &'a str,
+        bucket: Option<String>,
+        key: Option<String>,
+        outcome: &'static str,
+        status: u16,
+        error: Option<String>,
+        bytes: i64,
+        ip: Option<String>,
+        agent: Option<String>,
+        request: Option<String>,
+    }
     let text = |value: &Option<String>, max: usize| value.as_deref().map(|v| clean(v, max));
-    let rows: Vec<serde_json::Value> = events
+    let rows: Vec<Row> = events
         .iter()
-        .map(|event| {
-            serde_json::json!({
-                "at": event.at,
-                "kind": event.kind.unwrap_or(ActorKind::Anonymous).as_str(),
-                "user": text(&event.user, MAX_HEADER_CHARS),
-                "key_id": text(&event.access_key_id, MAX_HEADER_CHARS),
-                "link": event.link_id,
-                "action": event.operation,
-                "bucket": text(&event.bucket, MAX_HEADER_CHARS),
-                "key": text(&event.key, MAX_KEY_CHARS),
-                "outcome": event.outcome.unwrap_or(Outcome::Denied).as_str(),
-                "status": event.status,
-                "error": text(&event.error_code, MAX_HEADER_CHARS),
-                "bytes": i64::try_from(event.bytes_sent).unwrap_or(i64::MAX),
-                "ip": text(&event.client_ip, MAX_HEADER_CHARS),
-                "agent": text(&event.user_agent, MAX_HEADER_CHARS),
-                "request": text(&event.request_id, MAX_HEADER_CHARS),
-            })
+        .map(|event| Row {
+            at: event.at,
+            kind: event.kind.unwrap_or(ActorKind::Anonymous).as_str(),
+            user: text(&event.user, MAX_HEADER_CHARS),
+            key_id: text(&event.access_key_id, MAX_HEADER_CHARS),
+            link: event.link_id.as_deref(),
+            action: &event.operation,
+            bucket: text(&event.bucket, MAX_HEADER_CHARS),
+            key: text(&event.key, MAX_KEY_CHARS),
+            outcome: event.outcome.unwrap_or(Outcome::Denied).as_str(),
+            status: event.status,
+            error: text(&event.error_code, MAX_HEADER_CHARS),
+            bytes: i64::try_from(event.bytes_sent).unwrap_or(i64::MAX),
+            ip: text(&event.client_ip, MAX_HEADER_CHARS),
+            agent: text(&event.user_agent, MAX_HEADER_CHARS),
+            request: text(&event.request_id, MAX_HEADER_CHARS),
         })
         .collect();
     // The array's elements, in order, as rows of one column `value`, each parsed once (SQLite
     // would parse an element's text again for each field read from it).
-    let elements = match backend {
+    let elements = match tx.backend() {
         crate::db::Backend::Sqlite => {
             "(SELECT jsonb(value) AS value FROM json_each($1) ORDER BY key LIMIT -1) AS e"
         }
@@ -349,7 +362,7 @@ async fn insert_requests(
          FROM {elements}"
     );
     sqlx::query(&sql)
-        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(e.into()))?)
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -28,7 +28,7 @@ use domain::audit::{MAX_HEADER_CHARS, MAX_KEY_CHARS, clean};
 const QUEUE: usize = 16_384;
 /// Events written per transaction at most.
 const BATCH: usize = 1_024;
-/// How long the writer gathers events after the first of a batch.
+/// How long the writer gathers more events when it finds more than one waiting.
 const GATHER: Duration = Duration::from_millis(5);
 
 /// The sending side of the audit queue.

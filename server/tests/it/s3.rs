@@ -973,46 +973,56 @@ async fn a_completed_upload_is_its_parts_without_a_second_copy() -> TestResult {
         (0..1000).map(|i| (i % 7) as u8 + b'a').collect(),
     ];
     let whole: Vec<u8> = parts.concat();
+    type Sent = Result<(String, Vec<CompletedPart>), Box<dyn std::error::Error>>;
+    // Starts an upload of `key` and sends `bytes` as its parts 1, 2, …: its id, and the parts as
+    // a completion lists them.
+    let send_parts = async |key: &str, bytes: &[&Vec<u8>]| -> Sent {
+        let id = s3
+            .create_multipart_upload()
+            .bucket("big")
+            .key(key)
+            .send()
+            .await?
+            .upload_id()
+            .unwrap_or_default()
+            .to_owned();
+        let mut sent = Vec::new();
+        for (number, bytes) in (1..).zip(bytes) {
+            let out = s3
+                .upload_part()
+                .bucket("big")
+                .key(key)
+                .upload_id(&id)
+                .part_number(number)
+                .body(ByteStream::from((*bytes).clone()))
+                .send()
+                .await?;
+            let etag = out.e_tag().unwrap_or_default();
+            sent.push(
+                CompletedPart::builder()
+                    .part_number(number)
+                    .e_tag(etag)
+                    .build(),
+            );
+        }
+        Ok((id, sent))
+    };
     // Uploads `used` as parts 1, 2, … and one more part after them that the completion leaves
     // out (parts are numbered without gaps: s3s-fs, one of the stores tested, wants that).
     let upload =
         async |key: &str, used: &[&Vec<u8>]| -> Result<String, Box<dyn std::error::Error>> {
-            let id = s3
-                .create_multipart_upload()
-                .bucket("big")
-                .key(key)
-                .send()
-                .await?
-                .upload_id()
-                .unwrap_or_default()
-                .to_owned();
-            let mut done = CompletedMultipartUpload::builder();
-            for (number, bytes) in (1..).zip(used.iter().copied().chain([&parts[0]])) {
-                let out = s3
-                    .upload_part()
-                    .bucket("big")
-                    .key(key)
-                    .upload_id(&id)
-                    .part_number(number)
-                    .body(ByteStream::from(bytes.clone()))
-                    .send()
-                    .await?;
-                if usize::try_from(number)? <= used.len() {
-                    let etag = out.e_tag().unwrap_or_default();
-                    done = done.parts(
-                        CompletedPart::builder()
-                            .part_number(number)
-                            .e_tag(etag)
-                            .build(),
-                    );
-                }
-            }
+            let (id, mut sent) = send_parts(key, &[used, &[&parts[0]]].concat()).await?;
+            sent.truncate(used.len());
             let out = s3
                 .complete_multipart_upload()
                 .bucket("big")
                 .key(key)
                 .upload_id(&id)
-                .multipart_upload(done.build())
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(sent))
+                        .build(),
+                )
                 .send()
                 .await?;
             Ok(out.e_tag().unwrap_or_default().to_owned())
@@ -1180,34 +1190,7 @@ async fn a_completed_upload_is_its_parts_without_a_second_copy() -> TestResult {
     }
     if env.embedded() {
         // A part's file lost from the disk: the completion fails, naming nothing it lacks.
-        let id = s3
-            .create_multipart_upload()
-            .bucket("big")
-            .key("lost.bin")
-            .send()
-            .await?
-            .upload_id()
-            .unwrap_or_default()
-            .to_owned();
-        let mut done = CompletedMultipartUpload::builder();
-        for (number, bytes) in [(1, &parts[0]), (2, &parts[2])] {
-            let out = s3
-                .upload_part()
-                .bucket("big")
-                .key("lost.bin")
-                .upload_id(&id)
-                .part_number(number)
-                .body(ByteStream::from(bytes.clone()))
-                .send()
-                .await?;
-            let etag = out.e_tag().unwrap_or_default();
-            done = done.parts(
-                CompletedPart::builder()
-                    .part_number(number)
-                    .e_tag(etag)
-                    .build(),
-            );
-        }
+        let (id, sent) = send_parts("lost.bin", &[&parts[0], &parts[2]]).await?;
         let blob: String = sqlx::query_scalar(
             "SELECT blob FROM multipart_parts WHERE upload_id = $1 AND part_number = 2",
         )
@@ -1220,7 +1203,11 @@ async fn a_completed_upload_is_its_parts_without_a_second_copy() -> TestResult {
             .bucket("big")
             .key("lost.bin")
             .upload_id(&id)
-            .multipart_upload(done.build())
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(sent))
+                    .build(),
+            )
             .send()
             .await;
         assert_eq!(code(completed), "InternalError");

@@ -32,12 +32,7 @@ impl domain::store::ObjectStore for EmbeddedStore {
         by: &Origin,
     ) -> domain::Result<Option<usize>> {
         let deleted = domain::buckets::delete(pool, name, with_contents, by).await?;
-        // Names of pieces have no file; their pieces' blobs are in the list.
-        let files = deleted
-            .blobs
-            .into_iter()
-            .filter(|b| !super::pieces::is_pieces(b));
-        crate::store::remove_blobs(&self.objects_dir, files.collect()).await;
+        crate::store::remove_blobs(&self.objects_dir, deleted.blobs).await;
         Ok(Some(deleted.objects))
     }
 

@@ -9,7 +9,6 @@ use md5::{Digest, Md5};
 use rand::Rng;
 use s3s::dto::*;
 use s3s::{S3Result, TrailingHeaders, s3_error};
-use tokio_util::io::ReaderStream;
 
 use super::checksum::declared_by;
 use super::objects::{
@@ -432,17 +431,16 @@ async fn object_checksum(
     kept: &mut Stored,
 ) -> S3Result<()> {
     let algorithm = algorithm.as_str();
-    for ((blob, ..), part) in chosen.iter().zip(parts.iter_mut()) {
+    for (chosen, part) in chosen.iter().zip(parts.iter_mut()) {
         if part.is_none() {
-            *part = checksum_of_files(store, algorithm, &[blob]).await?;
+            *part = checksum_of_files(store, algorithm, std::slice::from_ref(chosen)).await?;
         }
     }
     let parts: Vec<String> = parts.into_iter().flatten().collect();
     let value = if kept.checksum_type.as_deref() == Some(ChecksumType::COMPOSITE) {
         stored::composite(algorithm, &parts)?
     } else {
-        let blobs: Vec<&String> = chosen.iter().map(|(blob, ..)| blob).collect();
-        checksum_of_files(store, algorithm, &blobs)
+        checksum_of_files(store, algorithm, chosen)
             .await?
             .ok_or_else(|| s3_error!(InternalError, "no checksum computed"))?
     };
@@ -484,21 +482,21 @@ async fn check_files(store: &EmbeddedStore, chosen: &[(String, String, u64)]) ->
     .map_err(io_error)
 }
 
-/// The `algorithm` checksum of the blobs' bytes, one after the other.
+/// The `algorithm` checksum of the parts' bytes, one after the other.
 async fn checksum_of_files(
     store: &EmbeddedStore,
     algorithm: &str,
-    blobs: &[&String],
+    parts: &[(String, String, u64)],
 ) -> S3Result<Option<String>> {
+    let files: Vec<_> = parts
+        .iter()
+        .map(|(blob, _, size)| (blob_path(&store.objects_dir, blob), *size))
+        .collect();
+    let total = files.iter().map(|(_, size)| size).sum();
+    let mut bytes = pieces::open(files, 0..total).await.map_err(io_error)?;
     let mut hasher = stored::hasher_for(algorithm);
-    for blob in blobs {
-        let file = tokio::fs::File::open(blob_path(&store.objects_dir, blob))
-            .await
-            .map_err(io_error)?;
-        let mut chunks = ReaderStream::with_capacity(file, super::files::READ_CHUNK);
-        while let Some(chunk) = chunks.next().await {
-            hasher.update(&chunk.map_err(io_error)?);
-        }
+    while let Some(chunk) = bytes.next().await {
+        hasher.update(&chunk.map_err(io_error)?);
     }
     Ok(stored::value_of(&hasher.finalize(), algorithm))
 }

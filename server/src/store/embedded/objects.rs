@@ -651,9 +651,8 @@ async fn read_body(
     if length <= SMALL_READ && !pieces::is_pieces(&row.blob) {
         let path = blob_path(&store.objects_dir, &row.blob);
         let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Bytes> {
-            use std::io::{Read as _, Seek as _};
-            let mut file = std::fs::File::open(&path)?;
-            file.seek(std::io::SeekFrom::Start(range.start))?;
+            use std::io::Read as _;
+            let mut file = pieces::open_at(&path, range.start)?;
             let mut buf = vec![0; usize::try_from(length).unwrap_or(0)];
             file.read_exact(&mut buf)?;
             Ok(Bytes::from(buf))

@@ -185,7 +185,7 @@ pub(super) async fn open(files: Vec<(PathBuf, u64)>, range: Range<u64>) -> std::
 }
 
 /// The file at `path`, positioned at `from`.
-fn open_at(path: &std::path::Path, from: u64) -> std::io::Result<std::fs::File> {
+pub(super) fn open_at(path: &std::path::Path, from: u64) -> std::io::Result<std::fs::File> {
     use std::io::Seek as _;
     let mut file = std::fs::File::open(path)?;
     if from > 0 {
